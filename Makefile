@@ -1,0 +1,33 @@
+# Two commands from a fresh clone: `make run` and `make test`. Each sets itself up first:
+# a private uv (pinned) builds .venv from uv.lock, so the machine needs only Python 3.11+ and make.
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+VENV := .venv
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: install run test lint help
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --locked --python $(PYTHON)
+	@touch $@
+
+install: $(VENV)/.synced  ## create .venv with the locked dependencies
+
+run: install  ## start the service on the embedded SQLite database (with the sandbox insurers)
+	$(VENV)/bin/accelerator serve
+
+test: install  ## run the whole test suite (SQLite and PostgreSQL)
+	$(VENV)/bin/pytest
+
+lint: install  ## ruff (lint + format check) and mypy --strict
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy

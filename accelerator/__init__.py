@@ -1,0 +1,3 @@
+"""Insurance Accelerator: the service."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,64 @@
+"""Authentication middleware (Bearer API keys) and the role guards on routes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.middleware.base import DefineMiddleware
+
+from accelerator.auth.keys import resolve_key
+from accelerator.auth.principal import Principal, Role
+from accelerator.infra.errors import ApiProblem
+
+# Health, the API docs, insurer webhooks (signed instead) and the seller pages (cookie sessions)
+# do not take API keys.
+PUBLIC_PATHS = ("^/health/", "^/schema", "^/v1/webhooks/", "^/app", "^/favicon")
+
+
+class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        header = connection.headers.get("authorization", "")
+        scheme, _, secret = header.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise NotAuthorizedException("Send an API key as `Authorization: Bearer <key>`.")
+        state = connection.app.state
+        principal = await resolve_key(state.db, secret.strip(), state.settings.bootstrap_admin_key)
+        if principal is None:
+            raise NotAuthorizedException("The API key is unknown or has been revoked.")
+        return AuthenticationResult(user=principal, auth=secret)
+
+
+api_key_auth = DefineMiddleware(ApiKeyMiddleware, exclude=list(PUBLIC_PATHS))
+
+
+def requires(
+    *roles: Role,
+) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:
+    """A guard that lets only the given roles through (admins always pass)."""
+    allowed = {Role.ADMIN, *roles}
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        principal = connection.user
+        if not isinstance(principal, Principal):
+            raise NotAuthorizedException("Send an API key as `Authorization: Bearer <key>`.")
+        if principal.role not in allowed:
+            raise PermissionDeniedException(
+                f"The {principal.role.value} role may not call this operation."
+            )
+
+    return guard
+
+
+def ensure_seller_access(principal: Principal, seller_id: str) -> None:
+    """Refuse a seller key another seller's resources (the seller id is the caller's to know)."""
+    if not principal.may_act_for_seller(seller_id):
+        raise ApiProblem(
+            403, "forbidden", "Not allowed", f"This key may not act for seller {seller_id!r}."
+        )

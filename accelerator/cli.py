@@ -1,0 +1,161 @@
+"""The ``accelerator`` command line: serve, migrate, and manage API keys."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import click
+from sqlalchemy.engine import make_url
+
+from accelerator.auth.keys import KeyRequestError, create_key, list_keys, revoke_key
+from accelerator.auth.principal import Role
+from accelerator.infra import migrations
+from accelerator.infra.database import Database, open_database
+from accelerator.infra.logging import configure_logging
+from accelerator.settings import Settings, SettingsError, load_settings
+
+T = TypeVar("T")
+logger = logging.getLogger("accelerator.cli")
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    async def run() -> T:
+        db = open_database(settings.database_url)
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+def _describe_database(url: str) -> str:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return f"SQLite file {parsed.database}"
+    return parsed.render_as_string(hide_password=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="insurance-accelerator")
+def main() -> None:
+    """Insurance Accelerator: product-liability quote matching for marketplace sellers.
+
+    Settings come from ACCELERATOR_* environment variables (see docs/configuration.md).
+    """
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="TCP port.")
+@click.option(
+    "--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes."
+)
+def serve(host: str, port: int, workers: int) -> None:
+    """Run the API on uvicorn (uvloop + httptools), migrating the database first."""
+    import uvicorn
+
+    settings = _settings()
+    configure_logging(settings.log_level, json_logs=settings.json_logs)
+    if settings.auto_migrate:
+        migrations.upgrade(settings.database_url)
+        logger.info("database migrated to %s", migrations.head_revision())
+    logger.info("database: %s", _describe_database(settings.database_url))
+    logger.info("API docs: http://%s:%d/schema  (OpenAPI JSON at /schema/openapi.json)", host, port)
+    uvicorn.run(
+        "accelerator.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+    )
+
+
+@main.command()
+@click.option("--check", is_flag=True, help="Only verify the models match the migrations.")
+def migrate(check: bool) -> None:
+    """Apply database migrations (or, with --check, compare models and migrations)."""
+    settings = _settings()
+    where = _describe_database(settings.database_url)
+    if check:
+        try:
+            migrations.check(settings.database_url)
+        except Exception as exc:  # alembic raises its own CommandError subclasses and others
+            raise click.ClickException(f"models and migrations disagree: {exc}") from exc
+        click.echo(f"models and migrations agree ({where})")
+        return
+    migrations.upgrade(settings.database_url)
+    click.echo(f"migrated {where} to {migrations.head_revision()}")
+
+
+@main.group()
+def keys() -> None:
+    """Create, list and revoke API keys."""
+
+
+@keys.command("create")
+@click.option(
+    "--role", type=click.Choice([r.value for r in Role]), required=True, help="What the key may do."
+)
+@click.option(
+    "--seller-id",
+    default=None,
+    help="The seller a seller key acts for (required with --role seller).",
+)
+@click.option("--name", default="", help="A label to recognise the key by.")
+def keys_create(role: str, seller_id: str | None, name: str) -> None:
+    """Issue a key and print it once; only its digest is stored."""
+    settings = _settings()
+    try:
+        issued = _with_database(
+            settings, lambda db: create_key(db, Role(role), seller_id=seller_id, name=name)
+        )
+    except KeyRequestError as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(issued.secret)
+    click.echo(
+        f"id {issued.id}  role {issued.role.value}"
+        + (f"  seller {issued.seller_id}" if issued.seller_id else "")
+        + "  (shown once: store it now)",
+        err=True,
+    )
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """List keys (prefix, role, seller, state); secrets are never shown."""
+    rows = _with_database(_settings(), list_keys)
+    if not rows:
+        click.echo("no keys")
+        return
+    click.echo(f"{'ID':36}  {'PREFIX':12}  {'ROLE':6}  {'SELLER':16}  {'STATE':8}  NAME")
+    for k in rows:
+        state = "revoked" if k.revoked_at else "active"
+        seller = k.seller_id or "-"
+        click.echo(f"{k.id:36}  {k.prefix:12}  {k.role.value:6}  {seller:16}  {state:8}  {k.name}")
+
+
+@keys.command("revoke")
+@click.argument("key")
+def keys_revoke(key: str) -> None:
+    """Revoke KEY (its id or prefix); it stops working at once."""
+    info = _with_database(_settings(), lambda db: revoke_key(db, key))
+    if info is None:
+        click.echo(f"no single key matches {key!r}", err=True)
+        sys.exit(1)
+    click.echo(f"revoked {info.id} ({info.prefix}, {info.role.value})")

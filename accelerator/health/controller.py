@@ -1,0 +1,52 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, get
+from sqlalchemy import text
+
+from accelerator.infra.migrations import current_revision, head_revision
+
+
+class Health(msgspec.Struct, omit_defaults=True):
+    status: str
+    database: str | None = None
+    migration: str | None = None
+    reason: str | None = None
+
+
+class HealthController(Controller):
+    path = "/health"
+    tags = ["health"]
+
+    @get("/live", operation_id="getLiveness", summary="The process is up")
+    async def live(self) -> Health:
+        return Health(status="ok")
+
+    @get("/ready", operation_id="getReadiness", summary="Database reachable, migrations current")
+    async def ready(self, request: Request[Any, Any, Any]) -> Response[Health]:
+        db = request.app.state.db
+        head = head_revision()
+        try:
+            async with db.read_engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+            current = await current_revision(db.read_engine)
+        except Exception as exc:  # any failure to reach the database means "not ready"
+            return Response(
+                Health(status="unavailable", database="unreachable", reason=type(exc).__name__),
+                status_code=503,
+            )
+        if current != head:
+            return Response(
+                Health(
+                    status="unavailable",
+                    database="reachable",
+                    migration=current,
+                    reason=f"schema at {current}, code expects {head}: run `accelerator migrate`",
+                ),
+                status_code=503,
+            )
+        return Response(Health(status="ok", database="reachable", migration=current))

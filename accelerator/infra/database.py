@@ -1,0 +1,169 @@
+"""Engines, sessions and the column types every table shares, for SQLite and PostgreSQL alike.
+
+Writes and reads go through different session types: the coverage check only ever receives a
+``ReadSession``, so it cannot write by accident. On SQLite, write transactions start with
+``BEGIN IMMEDIATE`` so that two writers queue on the busy timeout instead of failing when a
+read lock would have to be upgraded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+# Stable constraint names, so migrations can address them on both databases.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC instant on both databases.
+
+    PostgreSQL stores ``timestamptz``; SQLite has no time zones, so the value is stored as naive
+    UTC and given its zone back when read. Naive datetimes are refused rather than guessed at.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("naive datetime given where a timezone-aware instant is required")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class ReadSession(AsyncSession):
+    """A session for queries only; flushing it is a programming error."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        event.listen(self.sync_session, "before_flush", _refuse_flush)
+
+
+def _refuse_flush(*_: Any) -> None:
+    raise RuntimeError("a ReadSession cannot write")
+
+
+class WriteSession(AsyncSession):
+    """A session that may write; commit explicitly where money or coverage is written."""
+
+
+def is_sqlite_url(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _prepare_sqlite_file(url: str) -> None:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when transactions begin (see the "begin" hook).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def create_engine(url: str, *, for_writes: bool = True, pool_size: int = 10) -> AsyncEngine:
+    """An async engine for ``url`` with the pragmas and pool the service expects."""
+    if is_sqlite_url(url):
+        _prepare_sqlite_file(url)
+        engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+        _configure_sqlite(engine, immediate=for_writes)
+        return engine
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False
+    )
+
+
+@dataclass(frozen=True)
+class Database:
+    """The engines and session factories of one running service."""
+
+    url: str
+    write_engine: AsyncEngine
+    read_engine: AsyncEngine
+    write_sessions: async_sessionmaker[WriteSession]
+    read_sessions: async_sessionmaker[ReadSession]
+
+    @property
+    def is_sqlite(self) -> bool:
+        return is_sqlite_url(self.url)
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[WriteSession]:
+        """A write session inside a transaction that commits on success and rolls back on error."""
+        async with self.write_sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[ReadSession]:
+        async with self.read_sessions() as session:
+            yield session
+
+    async def dispose(self) -> None:
+        await self.write_engine.dispose()
+        if self.read_engine is not self.write_engine:
+            await self.read_engine.dispose()
+
+
+def open_database(url: str) -> Database:
+    """Engines and session factories for ``url``; on PostgreSQL one engine serves both."""
+    write_engine = create_engine(url, for_writes=True)
+    read_engine = create_engine(url, for_writes=False) if is_sqlite_url(url) else write_engine
+    return Database(
+        url=url,
+        write_engine=write_engine,
+        read_engine=read_engine,
+        write_sessions=async_sessionmaker(
+            write_engine, class_=WriteSession, expire_on_commit=False
+        ),
+        read_sessions=async_sessionmaker(read_engine, class_=ReadSession, expire_on_commit=False),
+    )

@@ -1,0 +1,196 @@
+"""RFC 9457 problem details: one exception type for the service and the handlers that render it.
+
+Every error leaves the API as ``application/problem+json`` with a stable ``type`` (a URI under
+``PROBLEM_BASE``) and ``code``; validation problems list each offending field in ``errors``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ExceptionHandlersMap
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_BASE = "https://insurance-accelerator.dev/problems/"
+
+logger = logging.getLogger("accelerator.errors")
+
+
+class FieldProblem(msgspec.Struct, frozen=True):
+    """One offending input: where it is (a JSON path such as ``categories[0].revenue_share``),
+    a stable code and a sentence."""
+
+    field: str
+    code: str
+    message: str
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    """The body of every error response (RFC 9457)."""
+
+    type: str
+    title: str
+    status: int
+    code: str
+    detail: str | None = None
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[FieldProblem] | None = None
+
+
+class ApiProblem(Exception):
+    """Raise from anywhere in a request to answer with a problem document."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        title: str,
+        detail: str | None = None,
+        *,
+        errors: Sequence[FieldProblem] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.code = code
+        self.title = title
+        self.detail = detail
+        self.errors = list(errors) if errors else None
+        self.headers = headers or {}
+
+
+def invalid_input(errors: Sequence[FieldProblem], detail: str | None = None) -> ApiProblem:
+    """A 422 naming every offending field."""
+    fields = ", ".join(e.field for e in errors)
+    return ApiProblem(
+        422,
+        "validation_error",
+        "The request is not valid",
+        detail or f"Invalid field(s): {fields}",
+        errors=errors,
+    )
+
+
+def not_found(what: str, detail: str | None = None) -> ApiProblem:
+    return ApiProblem(
+        404, f"{what}_not_found", f"{what.replace('_', ' ').capitalize()} not found", detail
+    )
+
+
+def _render(request: Request[Any, Any, Any], problem: ApiProblem) -> Response[Problem]:
+    body = Problem(
+        type=PROBLEM_BASE + problem.code.replace("_", "-"),
+        title=problem.title,
+        status=problem.status,
+        code=problem.code,
+        detail=problem.detail,
+        instance=request.url.path,
+        request_id=request.scope.get("state", {}).get("request_id"),
+        errors=problem.errors,
+    )
+    return Response(
+        body, status_code=problem.status, media_type=PROBLEM_MEDIA_TYPE, headers=problem.headers
+    )
+
+
+def _field_path(key: str | None, source: str | None) -> str:
+    if not key:
+        return source or "body"
+    # Litestar reports body fields as msgspec paths ("$.categories[0].share"); ours drop the "$.".
+    return key.removeprefix("$.").removeprefix("$") or "body"
+
+
+def _validation_problem(exc: ValidationException) -> ApiProblem:
+    problems: list[FieldProblem] = []
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    for item in extra:
+        if not isinstance(item, dict):
+            continue
+        message = str(item.get("message", "invalid value"))
+        key = item.get("key")
+        source = item.get("source")
+        if key is None and " - at `" in message:
+            message, _, path = message.partition(" - at `")
+            key = path.rstrip("`")
+        problems.append(
+            FieldProblem(field=_field_path(key, source), code="invalid", message=message)
+        )
+    if not problems:
+        problems.append(FieldProblem(field="body", code="invalid", message=str(exc.detail)))
+    return invalid_input(problems)
+
+
+def _handle_api_problem(request: Request[Any, Any, Any], exc: ApiProblem) -> Response[Problem]:
+    return _render(request, exc)
+
+
+def _handle_validation(
+    request: Request[Any, Any, Any], exc: ValidationException
+) -> Response[Problem]:
+    return _render(request, _validation_problem(exc))
+
+
+def _handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
+    code = {
+        401: "unauthenticated",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "payload_too_large",
+        429: "too_many_requests",
+    }.get(exc.status_code, f"http_{exc.status_code}")
+    title = {
+        401: "Authentication required",
+        403: "Not allowed",
+        404: "Not found",
+    }.get(exc.status_code, str(exc.detail))
+    headers = dict(exc.headers or {})
+    if isinstance(exc, NotAuthorizedException):
+        headers.setdefault("WWW-Authenticate", "Bearer")
+    detail = str(exc.detail) if exc.detail and exc.detail != title else None
+    return _render(request, ApiProblem(exc.status_code, code, title, detail, headers=headers))
+
+
+def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    problem = ApiProblem(
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        "internal_error",
+        "Internal error",
+        "The service failed; the request id identifies it in our logs.",
+    )
+    return _render(request, problem)
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    ApiProblem: _handle_api_problem,
+    ValidationException: _handle_validation,
+    NotAuthorizedException: _handle_http,
+    PermissionDeniedException: _handle_http,
+    NotFoundException: _handle_http,
+    HTTPException: _handle_http,
+    Exception: _handle_unexpected,
+}
+
+__all__ = [
+    "EXCEPTION_HANDLERS",
+    "PROBLEM_MEDIA_TYPE",
+    "ApiProblem",
+    "FieldProblem",
+    "Problem",
+    "invalid_input",
+    "not_found",
+]

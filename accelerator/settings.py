@@ -1,0 +1,87 @@
+"""Service settings: ``ACCELERATOR_*`` environment variables over an optional TOML file.
+
+Precedence, highest first: environment, the TOML file named by ``ACCELERATOR_CONFIG_FILE``,
+the defaults below. Every setting is documented in ``docs/configuration.md``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+ENV_PREFIX = "ACCELERATOR_"
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///.accelerator/accelerator.db"
+
+
+class SettingsError(ValueError):
+    """A setting could not be read; the message names the setting and its source."""
+
+
+class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """Everything the service reads from its environment."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    bootstrap_admin_key: str | None = None
+    auto_migrate: bool = True
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    json_logs: bool = False
+    public_url: str = "http://127.0.0.1:8000"
+    # Quoting: one overall deadline per request, capped; each insurer call has its own timeout.
+    quote_deadline_seconds: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+    quote_deadline_max_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30.0
+    insurer_timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = 8.0
+    # Ruleset figures that public sources disagree on, e.g. {"UK.min_per_occurrence": "2000000"}.
+    ruleset_overrides: dict[str, str] = msgspec.field(default_factory=dict)
+    # Per-insurer settings keyed by provider id (base_url, secrets, timeout, enabled).
+    providers: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
+    # Run the sandbox insurers inside `accelerator serve` and point the adapters at it.
+    sandbox_enabled: bool = True
+    sandbox_port: int = 8765
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    fields = set(Settings.__struct_fields__)
+    for key, raw in environ.items():
+        if not key.startswith(ENV_PREFIX):
+            continue
+        name = key[len(ENV_PREFIX) :].lower()
+        if name not in fields:
+            continue  # ACCELERATOR_CONFIG_FILE, ACCELERATOR_TEST_* and friends are not settings
+        # Structured settings travel as JSON in one variable; scalars as plain strings.
+        values[name] = (
+            msgspec.json.decode(raw) if name in {"providers", "ruleset_overrides"} else raw
+        )
+    return values
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Read settings from the environment (and its config file); raise SettingsError if invalid."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    config_file = env.get(f"{ENV_PREFIX}CONFIG_FILE")
+    if config_file:
+        try:
+            values.update(tomllib.loads(Path(config_file).read_text()))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SettingsError(f"{config_file}: {exc}") from exc
+    try:
+        values.update(_from_environment(env))
+    except msgspec.DecodeError as exc:
+        raise SettingsError(
+            f"an ACCELERATOR_ variable holding JSON is not valid JSON: {exc}"
+        ) from exc
+    values.update(overrides)
+    try:
+        return msgspec.convert(values, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(f"invalid setting: {exc}") from exc

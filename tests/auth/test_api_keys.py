@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from accelerator.auth.keys import KeyRequestError, create_key, list_keys, revoke_key
+from accelerator.auth.principal import Role
+from accelerator.infra.database import Database
+
+pytestmark = pytest.mark.anyio
+
+Client = AsyncTestClient[Litestar]
+
+
+async def test_seller_key_identifies_its_seller_on_me(client: Client, database: Database) -> None:
+    issued = await create_key(database, Role.SELLER, seller_id="s-1", name="shop")
+    response = await client.get("/v1/me", headers={"Authorization": f"Bearer {issued.secret}"})
+    assert response.status_code == 200
+    assert response.json() == {
+        "key_id": issued.id,
+        "role": "seller",
+        "seller_id": "s-1",
+        "name": "shop",
+    }
+
+
+async def test_unknown_key_gets_a_401_problem_document(client: Client) -> None:
+    response = await client.get("/v1/me", headers={"Authorization": "Bearer acc_nope"})
+    assert response.status_code == 401
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["code"] == "unauthenticated"
+    assert body["type"].endswith("/unauthenticated")
+    assert "revoked" in body["detail"]
+
+
+async def test_missing_key_gets_a_401_asking_for_a_bearer_token(client: Client) -> None:
+    response = await client.get("/v1/me")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert "Authorization: Bearer" in response.json()["detail"]
+
+
+async def test_revoked_key_stops_working_at_once(client: Client, database: Database) -> None:
+    issued = await create_key(database, Role.CLAIMS)
+    headers = {"Authorization": f"Bearer {issued.secret}"}
+    assert (await client.get("/v1/me", headers=headers)).status_code == 200
+    revoked = await revoke_key(database, issued.prefix)
+    assert revoked is not None
+    assert revoked.revoked_at is not None
+    assert (await client.get("/v1/me", headers=headers)).status_code == 401
+
+
+async def test_only_a_digest_and_a_prefix_of_the_key_are_stored(database: Database) -> None:
+    issued = await create_key(database, Role.ADMIN, name="ops")
+    [info] = await list_keys(database)
+    assert info.prefix == issued.secret[:12]
+    async with database.reading() as session:
+        from sqlalchemy import text
+
+        stored = (await session.execute(text("SELECT digest, prefix FROM api_keys"))).one()
+    assert issued.secret not in stored.digest
+    assert len(stored.digest) == 64
+
+
+async def test_seller_keys_need_a_seller_and_others_must_not_have_one(database: Database) -> None:
+    with pytest.raises(KeyRequestError):
+        await create_key(database, Role.SELLER)
+    with pytest.raises(KeyRequestError):
+        await create_key(database, Role.CLAIMS, seller_id="s-1")
+
+
+async def test_bootstrap_admin_key_is_accepted(
+    client: Client, admin_headers: dict[str, str]
+) -> None:
+    response = await client.get("/v1/me", headers=admin_headers)
+    assert response.status_code == 200
+    assert response.json()["role"] == "admin"
+
+
+async def test_every_response_carries_a_request_id(client: Client) -> None:
+    response = await client.get("/health/live", headers={"X-Request-ID": "abc-123"})
+    assert response.headers["x-request-id"] == "abc-123"
+    generated = await client.get("/health/live")
+    assert len(generated.headers["x-request-id"]) == 16

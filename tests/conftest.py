@@ -1,0 +1,120 @@
+"""Shared fixtures: every storage test runs on SQLite and on PostgreSQL.
+
+PostgreSQL: a fresh database is created per test session on the server named by
+``ACCELERATOR_TEST_POSTGRES_URL``, migrated, and dropped at the end. When ``CI=true`` and the
+server is unreachable the run fails; elsewhere those tests skip with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from accelerator.app import create_app
+from accelerator.infra import migrations
+from accelerator.infra.database import Database, open_database
+from accelerator.models import metadata
+from accelerator.settings import Settings
+
+POSTGRES_SERVER_URL = os.environ.get(
+    "ACCELERATOR_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
+BOOTSTRAP_ADMIN_KEY = "test-bootstrap-admin-key"
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+async def _admin_execute(statement: str) -> None:
+    engine = create_async_engine(POSTGRES_SERVER_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    name = f"accelerator_test_{secrets.token_hex(4)}"
+    try:
+        asyncio.run(_admin_execute(f'CREATE DATABASE "{name}"'))
+    except (OSError, Exception) as exc:  # asyncpg raises several unrelated types when unreachable
+        reason = f"PostgreSQL at {POSTGRES_SERVER_URL} is unreachable: {exc!r}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    url = make_url(POSTGRES_SERVER_URL).set(database=name).render_as_string(hide_password=False)
+    migrations.upgrade(url)
+    yield url
+    asyncio.run(_admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path: Path = tmp_path_factory.mktemp("sqlite") / "accelerator.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    migrations.upgrade(url)
+    return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """The URL of a migrated, empty database: SQLite, then PostgreSQL."""
+    return str(request.getfixturevalue(f"{request.param}_url"))
+
+
+async def _empty_all_tables(db: Database) -> None:
+    async with db.writing() as session:
+        for table in reversed(metadata.sorted_tables):
+            await session.execute(table.delete())
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    """An open Database on a migrated, empty schema; emptied again afterwards."""
+    db = open_database(database_url)
+    await _empty_all_tables(db)
+    try:
+        yield db
+    finally:
+        await _empty_all_tables(db)
+        await db.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        bootstrap_admin_key=BOOTSTRAP_ADMIN_KEY,
+        sandbox_enabled=False,
+    )
+
+
+@pytest.fixture
+def app(settings: Settings, database: Database) -> Litestar:
+    return create_app(settings)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    """An API client without credentials."""
+    async with AsyncTestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def admin_headers() -> dict[str, str]:
+    return {"Authorization": f"Bearer {BOOTSTRAP_ADMIN_KEY}"}
