@@ -1,0 +1,143 @@
+"""Quoting wire types: the canonical request every insurer adapter receives, offers, outcomes.
+
+The canonical request is ours, not any insurer's: adapters translate it to their partner's API.
+"""
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+from schemas._money import Money
+from schemas._sellers import (
+    BusinessModel,
+    CategoryPath,
+    CategoryShare,
+    CountryCode,
+    MarketplaceCode,
+    RiskTier,
+)
+
+UtcInstant = Annotated[datetime, Meta(tz=True, description="A timezone-aware instant (RFC 3339).")]
+PolicyForm = Literal["occurrence", "claims_made"]
+CoverageType = Literal["general_liability", "umbrella", "excess"]
+InsurerRating = Annotated[
+    str,
+    Meta(
+        pattern=r"^(A\+\+|A\+|A|A-|B\+\+|B\+|B|B-|C\+\+|C\+|C|C-|D|E|F)$",
+        description="Financial strength rating on the AM Best scale.",
+        examples=["A-"],
+    ),
+]
+OutcomeStatus = Literal[
+    "offered", "declined", "referred", "pending", "timed_out", "error", "skipped"
+]
+
+
+class SellerSnapshot(msgspec.Struct, frozen=True, kw_only=True):
+    """What insurers learn about the seller: taken from its latest risk profile."""
+
+    seller_id: str
+    legal_name: str
+    marketplace: MarketplaceCode
+    categories: list[CategoryShare]
+    annual_sales: Money
+    business_model: BusinessModel
+    risk_tier: RiskTier
+    risk_score: int
+    years_in_business: int
+    manufacturing_countries: list[CountryCode] = msgspec.field(default_factory=list)
+
+
+class DesiredCover(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The cover the seller asks for; insurers may offer something else."""
+
+    per_occurrence: Money
+    aggregate: Money
+    max_deductible: Money
+    effective_date: date
+    term_months: Annotated[int, Meta(ge=1, le=24)] = 12
+
+
+class QuoteRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """The canonical quote request handed to every eligible adapter."""
+
+    request_id: str
+    seller: SellerSnapshot
+    cover: DesiredCover
+
+
+class AdditionalInsured(msgspec.Struct, frozen=True, kw_only=True):
+    """An additional-insured endorsement naming the marketplace operator."""
+
+    name: str
+    wording: str
+    endorsement_form: str = ""
+
+
+class Offer(msgspec.Struct, frozen=True, kw_only=True):
+    """One insurer's offer, in canonical form."""
+
+    provider_id: str
+    insurer_name: str
+    insurer_rating: InsurerRating
+    quote_reference: str
+    premium: Money
+    taxes: Money
+    fees: Money
+    total: Money
+    coverage_type: CoverageType = "general_liability"
+    policy_form: PolicyForm
+    per_occurrence_limit: Money
+    aggregate_limit: Money
+    products_completed_operations_aggregate: Money
+    deductible: Money
+    additional_insured: AdditionalInsured | None = None
+    # A certificate-holder mention is not an additional-insured endorsement; kept to say so.
+    certificate_holder_only: bool = False
+    territories: list[CountryCode]
+    covered_categories: list[CategoryPath]
+    exclusions: list[str] = msgspec.field(default_factory=list)
+    cancellation_notice_days: int
+    effective_date: date
+    expiry_date: date
+    valid_until: UtcInstant
+    bindable: bool
+
+
+class PolicyTerms(msgspec.Struct, frozen=True, kw_only=True):
+    """A bound policy as the insurer issued it: everything the coverage check needs."""
+
+    insurer_name: str
+    insurer_rating: InsurerRating
+    policy_number: str
+    named_insured: str
+    coverage_type: CoverageType = "general_liability"
+    policy_form: PolicyForm
+    per_occurrence_limit: Money
+    aggregate_limit: Money
+    products_completed_operations_aggregate: Money
+    deductible: Money
+    additional_insureds: list[str]
+    territories: list[CountryCode]
+    covered_categories: list[CategoryPath]
+    effective_at: UtcInstant
+    expires_at: UtcInstant
+    cancellation_notice_days: int = 30
+    premium_total: Money | None = None
+
+
+__all__ = [
+    "AdditionalInsured",
+    "CoverageType",
+    "DesiredCover",
+    "InsurerRating",
+    "Offer",
+    "OutcomeStatus",
+    "PolicyForm",
+    "PolicyTerms",
+    "QuoteRequest",
+    "SellerSnapshot",
+    "UtcInstant",
+]
