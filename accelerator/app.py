@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
@@ -16,12 +19,22 @@ from accelerator import __version__
 from accelerator.auth.controller import MeController
 from accelerator.auth.guards import api_key_auth
 from accelerator.health.controller import HealthController
-from accelerator.infra.database import open_database
+from accelerator.infra.database import Database, open_database
 from accelerator.infra.errors import EXCEPTION_HANDLERS
 from accelerator.infra.logging import configure_logging, request_id_middleware
+from accelerator.quoting.controller import ProviderController, QuoteRequestController
+from accelerator.quoting.fanout import FanOutPolicy
+from accelerator.quoting.partners import close_partners, open_partners, provider_settings
+from accelerator.quoting.runner import QuoteRunner, finish_abandoned
+from accelerator.quoting.service import QuotingService
+from accelerator.risk.taxonomy import load_taxonomy
+from accelerator.rulesets.loader import load_rulesets
+from accelerator.sellers.controller import SellerController
+from accelerator.sellers.service import SellerService
 from accelerator.settings import Settings, load_settings
 
 logger = logging.getLogger("accelerator.app")
+SWEEP_INTERVAL_SECONDS = 5.0
 
 
 def _openapi() -> OpenAPIConfig:
@@ -49,23 +62,80 @@ def _openapi() -> OpenAPIConfig:
     )
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
-    """Build the service; with no settings, read them from the environment."""
+async def _sweep(db: Database) -> None:
+    """Finish quote requests abandoned by a process that died mid fan-out, now and then."""
+    while True:
+        try:
+            await finish_abandoned(db)
+        except Exception:  # a failed sweep is retried at the next tick
+            logger.exception("sweep failed")
+        await asyncio.sleep(SWEEP_INTERVAL_SECONDS)
+
+
+def create_app(
+    settings: Settings | None = None, *, insurer_transport: httpx.AsyncBaseTransport | None = None
+) -> Litestar:
+    """Build the service; with no settings, read them from the environment.
+
+    ``insurer_transport`` replaces the network under every insurer client (tests pass respx).
+    """
     settings = settings or load_settings()
     configure_logging(settings.log_level, json_logs=settings.json_logs)
+    # Loaded (and validated) once at start-up: a bad data file stops the service here.
+    rulebook = load_rulesets(settings.ruleset_overrides)
+    taxonomy = load_taxonomy()
+    configured = provider_settings(settings.providers)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         db = open_database(settings.database_url)
-        app.state.db = db
+        partners = open_partners(
+            configured,
+            default_timeout_seconds=settings.insurer_timeout_seconds,
+            transport=insurer_transport,
+        )
+        runner = QuoteRunner(
+            db,
+            partners,
+            FanOutPolicy(
+                deadline_seconds=settings.quote_deadline_seconds,
+                insurer_timeout_seconds=settings.insurer_timeout_seconds,
+            ),
+        )
+        sellers = SellerService(db, rulebook, taxonomy)
+        app.state.update(
+            db=db,
+            partners=partners,
+            runner=runner,
+            sellers=sellers,
+            quoting=QuotingService(
+                db,
+                sellers,
+                runner,
+                default_deadline_seconds=settings.quote_deadline_seconds,
+                max_deadline_seconds=settings.quote_deadline_max_seconds,
+            ),
+        )
+        sweeper = asyncio.create_task(_sweep(db), name="sweeper")
         try:
             yield
         finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+            await runner.close()
+            await close_partners(partners)
             await db.dispose()
 
     return Litestar(
-        route_handlers=[HealthController, MeController],
-        state=State({"settings": settings}),
+        route_handlers=[
+            HealthController,
+            MeController,
+            SellerController,
+            QuoteRequestController,
+            ProviderController,
+        ],
+        state=State({"settings": settings, "rulebook": rulebook, "taxonomy": taxonomy}),
         lifespan=[lifespan],
         middleware=[request_id_middleware, api_key_auth],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
 import logging
+import os
+import secrets
+import subprocess
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TypeVar
 
 import click
+import msgspec
 from sqlalchemy.engine import make_url
 
 from accelerator.auth.keys import KeyRequestError, create_key, list_keys, revoke_key
@@ -72,18 +78,77 @@ def serve(host: str, port: int, workers: int) -> None:
         migrations.upgrade(settings.database_url)
         logger.info("database migrated to %s", migrations.head_revision())
     logger.info("database: %s", _describe_database(settings.database_url))
-    logger.info("API docs: http://%s:%d/schema  (OpenAPI JSON at /schema/openapi.json)", host, port)
-    uvicorn.run(
-        "accelerator.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        loop="uvloop",
-        http="httptools",
-        log_config=None,
-        access_log=False,
-    )
+    with contextlib.ExitStack() as stack:
+        if settings.sandbox_enabled and not settings.providers:
+            stack.enter_context(_sandbox_for(settings, api_port=port))
+        logger.info("API docs: http://%s:%d/schema  (OpenAPI JSON at /schema/openapi.json)", host, port)
+        uvicorn.run(
+            "accelerator.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            loop="uvloop",
+            http="httptools",
+            log_config=None,
+            access_log=False,
+        )
+
+
+@contextlib.contextmanager
+def _sandbox_for(settings: Settings, *, api_port: int) -> Iterator[None]:
+    """Run the sandbox insurers beside the API and point the adapters at them.
+
+    The sandbox is its own process (so API workers never compete with it for the event loop);
+    the provider settings reach the API workers through ACCELERATOR_PROVIDERS.
+    """
+    from providers.sandbox import default_sandbox_provider_settings
+
+    secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+    sandbox_url = f"http://127.0.0.1:{settings.sandbox_port}"
+    callback_url = f"http://127.0.0.1:{api_port}/v1/webhooks/insurers"
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [
+            sys.executable, "-m", "accelerator", "sandbox",
+            "--port", str(settings.sandbox_port),
+            "--callback-url", callback_url,
+        ],
+        env={**os.environ, "ACCELERATOR_SANDBOX_SECRET": secret},
+    )  # fmt: skip
+    provider_map = default_sandbox_provider_settings(sandbox_url, callback_url, [secret])
+    os.environ["ACCELERATOR_PROVIDERS"] = msgspec.json.encode(provider_map).decode()
+    logger.info("sandbox insurers at %s: %s", sandbox_url, ", ".join(sorted(provider_map)))
+    try:
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8765, show_default=True, type=int, help="TCP port.")
+@click.option(
+    "--callback-url",
+    default="http://127.0.0.1:8000/v1/webhooks/insurers",
+    show_default=True,
+    help="Where the asynchronous insurer sends its signed callbacks (provider id appended).",
+)
+@click.option(
+    "--secret",
+    envvar="ACCELERATOR_SANDBOX_SECRET",
+    default=None,
+    help="whsec_ secret the callbacks are signed with (env ACCELERATOR_SANDBOX_SECRET).",
+)
+def sandbox(host: str, port: int, callback_url: str, secret: str | None) -> None:
+    """Run the simulated insurers (faults switchable at /_control)."""
+    from providers.sandbox import SandboxConfig, run_sandbox
+
+    configure_logging("INFO")
+    signing_secret = secret or "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+    if secret is None:
+        click.echo(f"callbacks signed with {signing_secret}", err=True)
+    run_sandbox(host, port, SandboxConfig(callback_url=callback_url, callback_secret=signing_secret))
 
 
 @main.command()

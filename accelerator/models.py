@@ -1,8 +1,22 @@
 """Every table of the service, gathered so Alembic compares the migrations against all of them."""
 
 from accelerator.auth.models import ApiKey
+from accelerator.coverage.models import PolicyEventRow, PolicyRow
 from accelerator.infra.database import Base
+from accelerator.quoting.models import AttemptRow, InsurerOutcomeRow, OfferRow, QuoteRequestRow
+from accelerator.sellers.models import Seller, SellerProfile
 
 metadata = Base.metadata
 
-__all__ = ["ApiKey", "metadata"]
+__all__ = [
+    "ApiKey",
+    "AttemptRow",
+    "InsurerOutcomeRow",
+    "OfferRow",
+    "PolicyEventRow",
+    "PolicyRow",
+    "QuoteRequestRow",
+    "Seller",
+    "SellerProfile",
+    "metadata",
+]

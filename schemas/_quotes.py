@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
+from schemas._compliance import ComplianceResult, ScoreBreakdown
 from schemas._money import Money
 from schemas._sellers import (
     BusinessModel,
@@ -141,3 +142,70 @@ __all__ = [
     "SellerSnapshot",
     "UtcInstant",
 ]
+
+
+QuoteRequestStatus = Literal["collecting", "complete", "bound"]
+InsurerProgress = Literal[
+    "awaiting", "offered", "declined", "referred", "pending", "timed_out", "error", "skipped"
+]
+
+
+class QuoteRequestBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``POST /v1/quote-requests``: ask every eligible insurer for the seller's cover.
+
+    Without ``cover``, the seller's latest risk profile supplies it (the recommended limits, the
+    marketplace's maximum deductible, starting tomorrow for twelve months).
+    """
+
+    seller_id: Annotated[str, Meta(min_length=1, max_length=64, examples=["s-1"])]
+    cover: DesiredCover | None = None
+    deadline_seconds: Annotated[float, Meta(gt=0, le=120, examples=[10])] | None = None
+
+
+class InsurerOutcomeView(msgspec.Struct, frozen=True, kw_only=True):
+    """One insurer's answer to a quote request (``awaiting`` while it is being asked)."""
+
+    provider_id: str
+    insurer_name: str
+    status: InsurerProgress
+    reason_code: str | None = None
+    reason: str | None = None
+    quote_reference: str | None = None
+    attempts: int = 0
+    elapsed_ms: float | None = None
+
+
+class Progress(msgspec.Struct, frozen=True):
+    insurers: int
+    answered: int
+    offers: int
+
+
+class RankedOffer(msgspec.Struct, frozen=True, kw_only=True):
+    """An offer as the seller sees it: its rank, compliance with the marketplace, and score.
+
+    Compliant offers always rank before non-compliant ones; the others stay visible with
+    every gap.
+    """
+
+    id: str
+    rank: int
+    status: Literal["open", "bound", "superseded", "expired"]
+    compliance: ComplianceResult
+    score: ScoreBreakdown
+    offer: Offer
+
+
+class QuoteRequestView(msgspec.Struct, frozen=True, kw_only=True):
+    """A quote request: its status, every insurer's outcome, and the offers ranked."""
+
+    id: str
+    seller_id: str
+    status: QuoteRequestStatus
+    created_at: UtcInstant
+    deadline_at: UtcInstant
+    completed_at: UtcInstant | None
+    progress: Progress
+    cover: DesiredCover
+    outcomes: list[InsurerOutcomeView]
+    offers: list[RankedOffer]

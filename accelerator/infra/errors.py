@@ -28,13 +28,14 @@ PROBLEM_BASE = "https://insurance-accelerator.dev/problems/"
 logger = logging.getLogger("accelerator.errors")
 
 
-class FieldProblem(msgspec.Struct, frozen=True):
+class FieldProblem(msgspec.Struct, frozen=True, omit_defaults=True):
     """One offending input: where it is (a JSON path such as ``categories[0].revenue_share``),
-    a stable code and a sentence."""
+    a stable code, a sentence, and for unknown values the closest known ones."""
 
     field: str
     code: str
     message: str
+    suggestions: list[str] | None = None
 
 
 class Problem(msgspec.Struct, omit_defaults=True):

@@ -1,0 +1,5 @@
+"""``python -m accelerator`` runs the CLI."""
+
+from accelerator.cli import main
+
+main()

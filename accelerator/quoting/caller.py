@@ -1,0 +1,193 @@
+"""One insurer call: a deadline around the whole exchange, retries for transient failures only.
+
+An adapter builds the request and parses the reply; this module sends it. Transient failures
+(connect errors, 5xx, 429) are retried with tenacity while the budget allows another attempt,
+honouring ``Retry-After``; every attempt keeps the same idempotency key so a partner that did
+receive an earlier attempt does not quote or bind twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+
+from accelerator.quoting.capture import AttemptCapture, capture_message
+from providers import HttpCall, HttpReply
+
+
+class TransientFailure(Exception):
+    """Worth another attempt: the partner may answer properly next time."""
+
+    def __init__(self, code: str, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.retry_after = retry_after
+
+
+class PermanentFailure(Exception):
+    """Not worth retrying: a 4xx other than 429, or a redirect we do not follow."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 3
+    backoff_base_seconds: float = 0.05
+    backoff_max_seconds: float = 1.0
+    # Do not start an attempt with less than this left: it could not finish anyway.
+    min_attempt_seconds: float = 0.05
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    current = time.time() if now is None else now
+    return max(0.0, when.timestamp() - current)
+
+
+def _wait(policy: RetryPolicy) -> "_WaitStrategy":
+    return _WaitStrategy(policy)
+
+
+class _WaitStrategy:
+    def __init__(self, policy: RetryPolicy) -> None:
+        self.policy = policy
+
+    def __call__(self, state: RetryCallState) -> float:
+        failure = state.outcome.exception() if state.outcome else None
+        if isinstance(failure, TransientFailure) and failure.retry_after is not None:
+            return failure.retry_after
+        # Full jitter: spread retries of many concurrent requests over the window.
+        ceiling = min(
+            self.policy.backoff_max_seconds,
+            self.policy.backoff_base_seconds * 2 ** (state.attempt_number - 1),
+        )
+        return random.uniform(0, ceiling)  # noqa: S311 - jitter, not security
+
+
+def _budget_spent(deadline: float, policy: RetryPolicy) -> "_BudgetStop":
+    return _BudgetStop(deadline, policy)
+
+
+class _BudgetStop:
+    """Stop when the wait plus one more minimal attempt would overrun the deadline."""
+
+    def __init__(self, deadline: float, policy: RetryPolicy) -> None:
+        self.deadline = deadline
+        self.policy = policy
+
+    def __call__(self, state: RetryCallState) -> bool:
+        now = asyncio.get_running_loop().time()
+        return now + state.upcoming_sleep + self.policy.min_attempt_seconds >= self.deadline
+
+
+async def _attempt(
+    client: httpx.AsyncClient,
+    call: HttpCall,
+    *,
+    number: int,
+    idempotency_key: str,
+    secret_headers: frozenset[str],
+    secret_values: Sequence[str],
+    captures: list[AttemptCapture],
+) -> HttpReply:
+    headers = {**call.headers, "Idempotency-Key": idempotency_key}
+    request = client.build_request(call.method, call.path, headers=headers, content=call.body)
+    started = datetime.now(UTC)
+    clock = time.perf_counter()
+    capture = AttemptCapture(
+        number=number,
+        method=call.method,
+        url=str(request.url),
+        idempotency_key=idempotency_key,
+        started_at=started.isoformat(),
+        duration_ms=0.0,
+        request=capture_message(request.headers.multi_items(), call.body, secret_headers, secret_values),
+    )
+    captures.append(capture)
+    try:
+        response = await client.send(request)
+    except asyncio.CancelledError:
+        capture.duration_ms = round((time.perf_counter() - clock) * 1000, 1)
+        capture.error = "cancelled at the deadline"
+        raise
+    except httpx.TimeoutException as exc:
+        capture.error = f"timeout: {exc!r}"
+        raise TransientFailure("insurer_timeout", "the insurer did not answer in time") from exc
+    except httpx.TransportError as exc:
+        capture.error = f"transport: {exc!r}"
+        raise TransientFailure("connect_error", f"could not reach the insurer: {type(exc).__name__}") from exc
+    finally:
+        capture.duration_ms = round((time.perf_counter() - clock) * 1000, 1)
+    reply = HttpReply(response.status_code, dict(response.headers), response.content)
+    capture.response_status = response.status_code
+    capture.response = capture_message(response.headers.multi_items(), response.content, secret_headers, secret_values)
+    if response.status_code == 429:
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        raise TransientFailure("rate_limited", "the insurer asked us to slow down (429)", retry_after)
+    if response.status_code >= 500:
+        raise TransientFailure(f"http_{response.status_code}", f"the insurer failed ({response.status_code})")
+    if 300 <= response.status_code < 400:
+        raise PermanentFailure(f"http_{response.status_code}", "unexpected redirect from the insurer")
+    if response.status_code in (400, 401, 403, 404, 405, 409, 413, 415):
+        raise PermanentFailure(f"http_{response.status_code}", f"the insurer refused the call ({response.status_code})")
+    return reply
+
+
+async def send(
+    client: httpx.AsyncClient,
+    call: HttpCall,
+    *,
+    idempotency_key: str,
+    deadline: float,
+    policy: RetryPolicy,
+    captures: list[AttemptCapture],
+    secret_headers: frozenset[str] = frozenset(),
+    secret_values: Sequence[str] = (),
+) -> HttpReply:
+    """Send ``call``, retrying transient failures while the budget lasts.
+
+    ``deadline`` is an event-loop time. Raises TimeoutError when the deadline passes,
+    TransientFailure when retries are exhausted, PermanentFailure for refusals. Every attempt
+    is appended to ``captures`` as it starts, so a timed-out call still shows what happened.
+    """
+    retrying = AsyncRetrying(
+        retry=retry_if_exception_type(TransientFailure),
+        stop=stop_after_attempt(policy.max_attempts) | _budget_spent(deadline, policy),
+        wait=_wait(policy),
+        reraise=True,
+    )
+    async with asyncio.timeout_at(deadline):
+        async for attempt in retrying:
+            with attempt:
+                return await _attempt(
+                    client,
+                    call,
+                    number=attempt.retry_state.attempt_number,
+                    idempotency_key=idempotency_key,
+                    secret_headers=secret_headers,
+                    secret_values=secret_values,
+                    captures=captures,
+                )
+    raise AssertionError("tenacity ended without an outcome")  # pragma: no cover

@@ -1,0 +1,60 @@
+"""Redacted captures of insurer HTTP exchanges, kept with each attempt for admins to read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import msgspec
+
+MAX_BODY_CHARS = 16_384
+# Headers that carry credentials for any partner; adapters add their own names.
+ALWAYS_SECRET = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"})
+REDACTED = "[redacted]"
+
+
+class CapturedMessage(msgspec.Struct, omit_defaults=True):
+    headers: dict[str, str]
+    body: str = ""
+    truncated: bool = False
+
+
+class AttemptCapture(msgspec.Struct, omit_defaults=True):
+    """One attempt of one insurer call: what went out, what came back, what went wrong."""
+
+    number: int
+    method: str
+    url: str
+    idempotency_key: str
+    started_at: str
+    duration_ms: float
+    request: CapturedMessage
+    response_status: int | None = None
+    response: CapturedMessage | None = None
+    error: str | None = None
+
+
+def redact_headers(headers: Iterable[tuple[str, str]], secret_names: frozenset[str]) -> dict[str, str]:
+    secret = ALWAYS_SECRET | {name.lower() for name in secret_names}
+    return {name: REDACTED if name.lower() in secret else value for name, value in headers}
+
+
+def capture_body(body: bytes | None, secrets: Iterable[str] = ()) -> tuple[str, bool]:
+    """The body as text, cut to a readable size, with any known secret value blanked out."""
+    if not body:
+        return "", False
+    text = body[:MAX_BODY_CHARS].decode("utf-8", errors="replace")
+    for value in secrets:
+        if value:
+            text = text.replace(value, REDACTED)
+    return text, len(body) > MAX_BODY_CHARS
+
+
+def capture_message(
+    headers: Mapping[str, str] | Iterable[tuple[str, str]],
+    body: bytes | None,
+    secret_names: frozenset[str],
+    secret_values: Iterable[str] = (),
+) -> CapturedMessage:
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    text, truncated = capture_body(body, secret_values)
+    return CapturedMessage(redact_headers(items, secret_names), text, truncated)

@@ -1,0 +1,85 @@
+"""Quote request endpoints and the provider directory."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
+
+from accelerator.auth.guards import requires
+from accelerator.auth.principal import Principal, Role
+from accelerator.quoting.service import QuotingService
+from accelerator.quoting.views import provider_directory, request_view
+from schemas._quotes import QuoteRequestBody, QuoteRequestView
+
+RequestId = Annotated[str, Parameter(min_length=1, max_length=64)]
+# ?wait=true answers a little after the deadline at the latest: the fan-out stops at it.
+WAIT_MARGIN_SECONDS = 1.0
+
+
+class QuoteRequestController(Controller):
+    path = "/v1/quote-requests"
+    tags = ["quoting"]
+    guards = [requires(Role.SELLER)]
+
+    @post(
+        operation_id="createQuoteRequest",
+        summary="Ask every eligible insurer for quotes",
+        description=(
+            "Persists the request and asks every eligible insurer at once. Answers 202 at once "
+            "(poll the `Location`), or with `?wait=true` when every insurer has answered or the "
+            "deadline passed (200)."
+        ),
+        status_code=HTTP_202_ACCEPTED,
+    )
+    async def create(
+        self,
+        request: Request[Principal, Any, Any],
+        data: JSONBody[QuoteRequestBody],
+        wait: FromQuery[bool] = False,
+    ) -> Response[QuoteRequestView]:
+        service: QuotingService = request.app.state.quoting
+        quote, deadline = await service.create(request.user, data)
+        if wait:
+            await service.runner.wait(quote.request_id, deadline + WAIT_MARGIN_SECONDS)
+        view = request_view(request.app.state, await service.load(request.user, quote.request_id))
+        status = HTTP_200_OK if view.status != "collecting" else HTTP_202_ACCEPTED
+        return Response(
+            view, status_code=status, headers={"Location": f"{self.path}/{quote.request_id}"}
+        )
+
+    @get(
+        "/{request_id:str}",
+        operation_id="getQuoteRequest",
+        summary="Status, every insurer's outcome, and the ranked offers",
+    )
+    async def read(
+        self, request: Request[Principal, Any, Any], request_id: FromPath[RequestId]
+    ) -> QuoteRequestView:
+        service: QuotingService = request.app.state.quoting
+        return request_view(request.app.state, await service.load(request.user, request_id))
+
+    @get(
+        "/{request_id:str}/attempts",
+        operation_id="getQuoteRequestAttempts",
+        summary="Captured HTTP exchanges with each insurer (admin)",
+        guards=[requires()],
+    )
+    async def attempts(
+        self, request: Request[Principal, Any, Any], request_id: FromPath[RequestId]
+    ) -> list[dict[str, Any]]:
+        service: QuotingService = request.app.state.quoting
+        return await service.attempts(request.user, request_id)
+
+
+class ProviderController(Controller):
+    path = "/v1/providers"
+    tags = ["providers"]
+    guards = [requires(Role.SELLER, Role.CLAIMS)]
+
+    @get(operation_id="listProviders", summary="Insurer adapters, appetite, breaker state")
+    async def list_providers(self, request: Request[Principal, Any, Any]) -> list[dict[str, Any]]:
+        return [msgspec.to_builtins(p) for p in provider_directory(request.app.state.partners)]

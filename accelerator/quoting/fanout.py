@@ -1,0 +1,220 @@
+"""Fan one quote request out to every eligible insurer at once, under one deadline.
+
+Every partner gets exactly one result, whatever happens: ``offered``, ``declined``,
+``referred``, ``pending``, ``timed_out``, ``error`` or ``skipped``, with a reason code. One
+partner's failure, slowness or bug never reaches the others: each call runs in its own task and
+every exception ends as that partner's ``error``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import httpx
+
+from accelerator.quoting.breaker import CircuitBreaker
+from accelerator.quoting.caller import PermanentFailure, RetryPolicy, TransientFailure, send
+from accelerator.quoting.capture import AttemptCapture
+from providers import (
+    Declined,
+    InsurerAdapter,
+    MalformedResponse,
+    Offered,
+    Pending,
+    ProviderSettings,
+    QuoteResult,
+    Referred,
+    eligibility,
+)
+from schemas import Offer, OutcomeStatus, QuoteRequest
+
+logger = logging.getLogger("accelerator.quoting")
+
+
+@dataclass
+class Partner:
+    """Everything the core holds for one configured insurer."""
+
+    adapter: InsurerAdapter
+    settings: ProviderSettings
+    client: httpx.AsyncClient
+    breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
+
+    @property
+    def secret_values(self) -> tuple[str, ...]:
+        return tuple(v for v in (self.settings.api_key, *self.settings.callback_secrets) if v)
+
+
+@dataclass(frozen=True)
+class InsurerResult:
+    provider_id: str
+    insurer_name: str
+    status: OutcomeStatus
+    reason_code: str | None = None
+    reason: str | None = None
+    offers: Sequence[Offer] = ()
+    quote_reference: str | None = None
+    attempts: Sequence[AttemptCapture] = ()
+    elapsed_ms: float = 0.0
+
+
+OutcomeSink = Callable[[InsurerResult], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class FanOutPolicy:
+    deadline_seconds: float
+    insurer_timeout_seconds: float
+    retry: RetryPolicy = RetryPolicy()
+    poll_interval_seconds: float = 0.25
+
+
+def _from_quote_result(
+    partner: Partner, result: QuoteResult, attempts: list[AttemptCapture], elapsed_ms: float
+) -> InsurerResult:
+    done = InsurerResult(
+        provider_id=partner.adapter.provider_id,
+        insurer_name=partner.adapter.insurer_name,
+        status="error",
+        attempts=tuple(attempts),
+        elapsed_ms=elapsed_ms,
+    )
+    match result:
+        case Offered(offers=offers) if offers:
+            return replace(done, status="offered", offers=tuple(offers))
+        case Offered():
+            return replace(done, status="declined", reason_code="no_offer", reason="no offer made")
+        case Declined(reason_code=code, reason=reason):
+            return replace(done, status="declined", reason_code=code, reason=reason)
+        case Referred(reason=reason):
+            return replace(done, status="referred", reason_code="referred_to_underwriter", reason=reason)
+        case Pending(quote_reference=reference):
+            return replace(
+                done,
+                status="pending",
+                reason_code="awaiting_callback",
+                reason="the insurer answers asynchronously",
+                quote_reference=reference,
+            )
+    raise TypeError(f"unknown quote result {result!r}")  # pragma: no cover
+
+
+async def quote_one(request: QuoteRequest, partner: Partner, deadline: float, policy: FanOutPolicy) -> InsurerResult:
+    """Ask one insurer; never raises (but for cancellation of the whole fan-out)."""
+    adapter = partner.adapter
+    loop = asyncio.get_running_loop()
+    timeout = partner.settings.timeout_seconds or policy.insurer_timeout_seconds
+    insurer_deadline = min(deadline, loop.time() + timeout)
+    captures: list[AttemptCapture] = []
+    started = time.perf_counter()
+    last: QuoteResult | None = None
+
+    def finish(status: OutcomeStatus, code: str, reason: str) -> InsurerResult:
+        return InsurerResult(
+            provider_id=adapter.provider_id,
+            insurer_name=adapter.insurer_name,
+            status=status,
+            reason_code=code,
+            reason=reason,
+            attempts=tuple(captures),
+            elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+
+    try:
+        reply = await send(
+            partner.client,
+            adapter.quote_call(request, partner.settings),
+            idempotency_key=f"{request.request_id}.{adapter.provider_id}.quote",
+            deadline=insurer_deadline,
+            policy=policy.retry,
+            captures=captures,
+            secret_headers=adapter.secret_headers,
+            secret_values=partner.secret_values,
+        )
+        last = adapter.parse_quote(request, reply)
+        partner.breaker.record_success()
+        # An asynchronous partner may also be polled; use the time we have left for that.
+        polls = 0
+        while isinstance(last, Pending):
+            poll = adapter.poll_call(last.quote_reference, partner.settings)
+            if poll is None or loop.time() + policy.poll_interval_seconds >= insurer_deadline:
+                break
+            await asyncio.sleep(policy.poll_interval_seconds)
+            polls += 1
+            reply = await send(
+                partner.client,
+                poll,
+                idempotency_key=f"{request.request_id}.{adapter.provider_id}.poll.{polls}",
+                deadline=insurer_deadline,
+                policy=policy.retry,
+                captures=captures,
+                secret_headers=adapter.secret_headers,
+                secret_values=partner.secret_values,
+            )
+            last = adapter.parse_quote(request, reply)
+    except TimeoutError:
+        if isinstance(last, Pending):
+            return _from_quote_result(partner, last, captures, round((time.perf_counter() - started) * 1000, 1))
+        partner.breaker.record_failure()
+        return finish("timed_out", "insurer_timeout", "no answer before the deadline")
+    except TransientFailure as failure:
+        partner.breaker.record_failure()
+        return finish("error", failure.code, f"{failure} (after {len(captures)} attempt(s))")
+    except PermanentFailure as failure:
+        partner.breaker.release()
+        return finish("error", failure.code, str(failure))
+    except MalformedResponse as exc:
+        partner.breaker.record_failure()
+        return finish("error", "malformed_response", f"unreadable answer: {exc}")
+    except Exception:  # an adapter bug must not hurt the other insurers
+        logger.exception("adapter %s failed", adapter.provider_id)
+        partner.breaker.record_failure()
+        return finish("error", "adapter_failed", "the adapter failed; see the service log")
+    assert last is not None
+    return _from_quote_result(partner, last, captures, round((time.perf_counter() - started) * 1000, 1))
+
+
+def skipped_reason(request: QuoteRequest, partner: Partner) -> tuple[str, str] | None:
+    """Why this partner is not asked, or None if it is."""
+    code = eligibility(partner.adapter.appetite, request)
+    if code is not None:
+        return code, "outside the insurer's declared appetite"
+    if not partner.breaker.allow():
+        return "breaker_open", "the insurer failed repeatedly; calls are paused"
+    return None
+
+
+async def fan_out(
+    request: QuoteRequest,
+    partners: Mapping[str, Partner],
+    policy: FanOutPolicy,
+    on_result: OutcomeSink,
+) -> list[InsurerResult]:
+    """Ask every partner concurrently; hand each result to ``on_result`` as it arrives."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + policy.deadline_seconds
+    results: list[InsurerResult] = []
+    calls: list[Awaitable[InsurerResult]] = []
+    for partner in partners.values():
+        reason = skipped_reason(request, partner)
+        if reason is None:
+            calls.append(quote_one(request, partner, deadline, policy))
+            continue
+        result = InsurerResult(
+            provider_id=partner.adapter.provider_id,
+            insurer_name=partner.adapter.insurer_name,
+            status="skipped",
+            reason_code=reason[0],
+            reason=reason[1],
+        )
+        results.append(result)
+        await on_result(result)
+    for finished in asyncio.as_completed(calls):
+        result = await finished
+        results.append(result)
+        await on_result(result)
+    return results

@@ -1,0 +1,69 @@
+"""Quote requests, each insurer's outcome, the offers, and the captured attempts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from accelerator.infra.database import Base, UtcDateTime
+
+
+class QuoteRequestRow(Base):
+    __tablename__ = "quote_requests"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    seller_id: Mapped[str] = mapped_column(ForeignKey("sellers.id"), index=True)
+    # collecting: insurers are being asked; complete: every insurer has its outcome or the
+    # deadline passed; bound: one of its offers became a policy.
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    deadline_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class InsurerOutcomeRow(Base):
+    __tablename__ = "insurer_outcomes"
+    __table_args__ = (UniqueConstraint("request_id", "provider_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("quote_requests.id"))
+    provider_id: Mapped[str] = mapped_column(String(64))
+    insurer_name: Mapped[str] = mapped_column(String(200))
+    # awaiting (being asked) until one of: offered declined referred pending timed_out error skipped
+    status: Mapped[str] = mapped_column(String(16))
+    reason_code: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
+    quote_reference: Mapped[str | None] = mapped_column(String(200), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    elapsed_ms: Mapped[float | None] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class OfferRow(Base):
+    __tablename__ = "offers"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("quote_requests.id"), index=True)
+    provider_id: Mapped[str] = mapped_column(String(64))
+    quote_reference: Mapped[str] = mapped_column(String(200))
+    offer: Mapped[dict[str, Any]] = mapped_column(JSON)
+    bindable: Mapped[bool] = mapped_column(Boolean)
+    valid_until: Mapped[datetime] = mapped_column(UtcDateTime())
+    # open, bound, superseded (another offer of the request was bound)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AttemptRow(Base):
+    """A redacted capture of one HTTP attempt to an insurer (admins read these)."""
+
+    __tablename__ = "insurer_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("quote_requests.id"), index=True)
+    provider_id: Mapped[str] = mapped_column(String(64))
+    capture: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -1,0 +1,53 @@
+"""The configured insurers of one process: adapters, their shared HTTP clients and breakers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+import msgspec
+
+from accelerator.infra.http import build_client
+from accelerator.quoting.breaker import CircuitBreaker
+from accelerator.quoting.fanout import Partner
+from providers import ProviderSettings, build_adapters
+
+
+def provider_settings(raw: Mapping[str, Mapping[str, Any]]) -> dict[str, ProviderSettings]:
+    """Decode the ``providers`` setting; an error names the provider and the field."""
+    settings: dict[str, ProviderSettings] = {}
+    for provider_id, values in raw.items():
+        try:
+            settings[provider_id] = msgspec.convert(values, ProviderSettings, strict=False)
+        except msgspec.ValidationError as exc:
+            raise ValueError(f"providers.{provider_id}: {exc}") from exc
+    return settings
+
+
+def open_partners(
+    configured: Mapping[str, ProviderSettings],
+    *,
+    default_timeout_seconds: float,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> dict[str, Partner]:
+    """One adapter, client and breaker per enabled partner. Close with ``close_partners``."""
+    adapters = build_adapters(configured)
+    return {
+        provider_id: Partner(
+            adapter=adapter,
+            settings=configured[provider_id],
+            client=build_client(
+                configured[provider_id].base_url,
+                timeout_seconds=configured[provider_id].timeout_seconds or default_timeout_seconds,
+                transport=transport,
+            ),
+            breaker=CircuitBreaker(),
+        )
+        for provider_id, adapter in adapters.items()
+    }
+
+
+async def close_partners(partners: Mapping[str, Partner]) -> None:
+    for partner in partners.values():
+        await partner.client.aclose()

@@ -1,0 +1,130 @@
+"""Quote requests: build the canonical request from the seller's profile, run it, show it."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+from sqlalchemy import select
+
+from accelerator.auth.guards import ensure_seller_access
+from accelerator.auth.principal import Principal
+from accelerator.infra.database import Database
+from accelerator.infra.errors import not_found
+from accelerator.quoting.models import AttemptRow, InsurerOutcomeRow, OfferRow, QuoteRequestRow
+from accelerator.quoting.runner import QuoteRunner, record_request
+from accelerator.sellers.service import SellerService, StoredProfile
+from schemas import DesiredCover, Offer, QuoteRequest, SellerSnapshot
+from schemas._quotes import InsurerOutcomeView, QuoteRequestBody
+
+
+def default_cover(stored: StoredProfile, today: datetime) -> DesiredCover:
+    """The seller's recommended limits, the marketplace's maximum deductible, from tomorrow."""
+    profile = stored.profile
+    return DesiredCover(
+        per_occurrence=profile.recommended_cover.per_occurrence,
+        aggregate=profile.recommended_cover.aggregate,
+        max_deductible=profile.requirement.minimum_cover.max_deductible,
+        effective_date=(today + timedelta(days=1)).date(),
+        term_months=12,
+    )
+
+
+def snapshot(stored: StoredProfile) -> SellerSnapshot:
+    facts, profile = stored.facts, stored.profile
+    return SellerSnapshot(
+        seller_id=stored.seller_id,
+        legal_name=facts.legal_name,
+        marketplace=facts.marketplace,
+        categories=list(facts.categories),
+        annual_sales=profile.annual_sales_estimate,
+        business_model=facts.business_model,
+        risk_tier=profile.tier,
+        risk_score=profile.score,
+        years_in_business=facts.years_in_business,
+        manufacturing_countries=list(facts.manufacturing_countries),
+    )
+
+
+@dataclass(frozen=True)
+class StoredRequest:
+    row: QuoteRequestRow
+    request: QuoteRequest
+    outcomes: list[InsurerOutcomeView]
+    offers: list[tuple[OfferRow, Offer]]
+
+
+@dataclass(frozen=True)
+class QuotingService:
+    db: Database
+    sellers: SellerService
+    runner: QuoteRunner
+    default_deadline_seconds: float
+    max_deadline_seconds: float
+
+    def deadline_for(self, asked: float | None) -> float:
+        """The request's own deadline, never above the configured maximum."""
+        return min(asked or self.default_deadline_seconds, self.max_deadline_seconds)
+
+    async def create(self, principal: Principal, body: QuoteRequestBody) -> tuple[QuoteRequest, float]:
+        """Persist the request (and an ``awaiting`` row per insurer), then start the fan-out."""
+        ensure_seller_access(principal, body.seller_id)
+        stored = await self.sellers.require_profile(body.seller_id)
+        now = datetime.now(UTC)
+        request = QuoteRequest(
+            request_id=str(uuid.uuid4()),
+            seller=snapshot(stored),
+            cover=body.cover or default_cover(stored, now),
+        )
+        deadline = self.deadline_for(body.deadline_seconds)
+        await record_request(self.db, request, self.runner.partners, now + timedelta(seconds=deadline))
+        self.runner.start(request, deadline)
+        return request, deadline
+
+    async def load(self, principal: Principal, request_id: str) -> StoredRequest:
+        """The request with every outcome and offer; 404 for another seller's (no leak)."""
+        async with self.db.reading() as session:
+            row = await session.get(QuoteRequestRow, request_id)
+            if row is None or not principal.may_act_for_seller(row.seller_id):
+                raise not_found("quote_request", f"No quote request {request_id!r}.")
+            outcome_rows = (
+                await session.scalars(
+                    select(InsurerOutcomeRow)
+                    .where(InsurerOutcomeRow.request_id == request_id)
+                    .order_by(InsurerOutcomeRow.provider_id)
+                )
+            ).all()
+            offer_rows = (
+                await session.scalars(
+                    select(OfferRow).where(OfferRow.request_id == request_id).order_by(OfferRow.id)
+                )
+            ).all()
+        outcomes = [
+            InsurerOutcomeView(
+                provider_id=o.provider_id,
+                insurer_name=o.insurer_name,
+                status=o.status,  # type: ignore[arg-type]
+                reason_code=o.reason_code,
+                reason=o.reason,
+                quote_reference=o.quote_reference,
+                attempts=o.attempts,
+                elapsed_ms=o.elapsed_ms,
+            )
+            for o in outcome_rows
+        ]
+        offers = [(o, msgspec.convert(o.offer, Offer)) for o in offer_rows]
+        return StoredRequest(row, msgspec.convert(row.request, QuoteRequest), outcomes, offers)
+
+    async def attempts(self, principal: Principal, request_id: str) -> list[dict[str, Any]]:
+        """The captured HTTP attempts of a request, oldest first (secrets already removed)."""
+        await self.load(principal, request_id)
+        async with self.db.reading() as session:
+            rows = (
+                await session.scalars(
+                    select(AttemptRow).where(AttemptRow.request_id == request_id).order_by(AttemptRow.id)
+                )
+            ).all()
+        return [{"provider_id": r.provider_id, **r.capture} for r in rows]

@@ -1,0 +1,75 @@
+"""Assemble API views of quote requests and providers from stored rows and pure decisions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import msgspec
+from litestar.datastructures import State
+
+from accelerator.quoting.fanout import Partner
+from accelerator.quoting.service import StoredRequest
+from schemas._quotes import Progress, QuoteRequestView, RankedOffer
+
+
+class ProviderInfo(msgspec.Struct, frozen=True):
+    provider_id: str
+    insurer_name: str
+    adapter: str
+    signature_scheme: str
+    marketplaces: list[str]
+    categories: list[str]
+    excluded_categories: list[str]
+    revenue_bands: list[dict[str, str]]
+    max_per_occurrence: Decimal
+    max_risk_score: int
+    breaker: str
+    enabled: bool
+
+
+def provider_directory(partners: Mapping[str, Partner]) -> list[ProviderInfo]:
+    return [
+        ProviderInfo(
+            provider_id=pid,
+            insurer_name=p.adapter.insurer_name,
+            adapter=p.settings.adapter or pid,
+            signature_scheme=p.adapter.signature_scheme,
+            marketplaces=sorted(p.adapter.appetite.marketplaces),
+            categories=list(p.adapter.appetite.categories),
+            excluded_categories=list(p.adapter.appetite.excluded_categories),
+            revenue_bands=[
+                {"currency": b.currency, "minimum": str(b.minimum), "maximum": str(b.maximum)}
+                for b in p.adapter.appetite.revenue_bands
+            ],
+            max_per_occurrence=p.adapter.appetite.max_per_occurrence,
+            max_risk_score=p.adapter.appetite.max_risk_score,
+            breaker=p.breaker.state.value,
+            enabled=p.settings.enabled,
+        )
+        for pid, p in sorted(partners.items())
+    ]
+
+
+def request_view(state: State, stored: StoredRequest, now: datetime | None = None) -> QuoteRequestView:
+    now = now or datetime.now(UTC)
+    row = stored.row
+    offers = rank_stored_offers(state, stored, now)
+    answered = sum(1 for o in stored.outcomes if o.status != "awaiting")
+    return QuoteRequestView(
+        id=row.id,
+        seller_id=row.seller_id,
+        status=row.status,  # type: ignore[arg-type]
+        created_at=row.created_at,
+        deadline_at=row.deadline_at,
+        completed_at=row.completed_at,
+        progress=Progress(insurers=len(stored.outcomes), answered=answered, offers=len(offers)),
+        cover=stored.request.cover,
+        outcomes=stored.outcomes,
+        offers=offers,
+    )
+
+
+def rank_stored_offers(state: State, stored: StoredRequest, now: datetime) -> list[RankedOffer]:
+    raise NotImplementedError

@@ -1,0 +1,76 @@
+"""Seller endpoints: the risk profile (PUT/GET) and the compliance status."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, put
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+from litestar.status_codes import HTTP_200_OK
+
+from accelerator.auth.guards import ensure_seller_access, requires
+from accelerator.auth.principal import Principal, Role
+from accelerator.sellers.compliance import compliance_status
+from accelerator.sellers.service import SellerService, StoredProfile
+from schemas import SellerFacts
+from schemas._profiles import ComplianceStatus, SellerProfileDocument
+
+SellerId = Annotated[str, Parameter(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
+
+
+def _document(stored: StoredProfile) -> SellerProfileDocument:
+    return SellerProfileDocument(
+        seller_id=stored.seller_id,
+        version=stored.version,
+        created_at=stored.created_at,
+        profile=stored.profile,
+    )
+
+
+class SellerController(Controller):
+    path = "/v1/sellers/{seller_id:str}"
+    tags = ["sellers"]
+    guards = [requires(Role.SELLER)]
+
+    @put(
+        "/profile",
+        operation_id="putSellerProfile",
+        summary="Describe the business; get its risk profile",
+        description=(
+            "Validates the seller's facts, computes the risk profile (score, tier, each factor's "
+            "contribution, the insurance requirement and recommended cover) and stores it as a "
+            "new version. Creates the seller if new."
+        ),
+        status_code=HTTP_200_OK,
+    )
+    async def put_profile(
+        self,
+        request: Request[Principal, Any, Any],
+        seller_id: FromPath[SellerId],
+        data: JSONBody[SellerFacts],
+    ) -> SellerProfileDocument:
+        ensure_seller_access(request.user, seller_id)
+        service: SellerService = request.app.state.sellers
+        return _document(await service.put_profile(seller_id, data))
+
+    @get("/profile", operation_id="getSellerProfile", summary="The latest (or a given) profile version")
+    async def get_profile(
+        self,
+        request: Request[Principal, Any, Any],
+        seller_id: FromPath[SellerId],
+        version: FromQuery[Annotated[int | None, Parameter(ge=1)]] = None,
+    ) -> SellerProfileDocument:
+        ensure_seller_access(request.user, seller_id)
+        service: SellerService = request.app.state.sellers
+        return _document(await service.get_profile(seller_id, version))
+
+    @get(
+        "/compliance",
+        operation_id="getSellerCompliance",
+        summary="Must the seller be insured, by when, and is it?",
+    )
+    async def get_compliance(
+        self, request: Request[Principal, Any, Any], seller_id: FromPath[SellerId]
+    ) -> ComplianceStatus:
+        ensure_seller_access(request.user, seller_id)
+        return await compliance_status(request.app.state, seller_id)

@@ -1,0 +1,194 @@
+"""The fan-out engine against respx-mocked insurers: deadlines, retries, breakers, isolation."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+
+import httpx
+import pytest
+import respx
+
+from accelerator.infra.http import build_client
+from accelerator.quoting.breaker import BreakerState, CircuitBreaker
+from accelerator.quoting.caller import RetryPolicy, parse_retry_after
+from accelerator.quoting.fanout import FanOutPolicy, InsurerResult, Partner, fan_out
+from providers import Appetite, ProviderSettings, RevenueBand
+from tests.quoting.fakes import ExplodingAdapter, FakeAdapter, make_request
+
+pytestmark = pytest.mark.anyio
+
+# A fan-out must answer within its deadline plus this margin (task switches, cancellation).
+DEADLINE_MARGIN_SECONDS = 0.25
+
+
+@pytest.fixture
+async def router() -> AsyncIterator[respx.MockRouter]:
+    async with respx.mock(assert_all_called=False) as mock:
+        yield mock
+
+
+def partner(
+    router: respx.MockRouter,
+    provider_id: str,
+    adapter_class: type[FakeAdapter] = FakeAdapter,
+    breaker: CircuitBreaker | None = None,
+    **adapter_kwargs: object,
+) -> Partner:
+    settings = ProviderSettings(base_url=f"https://{provider_id}.test", api_key=f"secret-{provider_id}")
+    return Partner(
+        adapter=adapter_class(provider_id, settings, **adapter_kwargs),  # type: ignore[arg-type]
+        settings=settings,
+        client=build_client(settings.base_url, timeout_seconds=30, transport=httpx.MockTransport(router.async_handler)),
+        breaker=breaker or CircuitBreaker(),
+    )
+
+
+async def run(
+    partners: list[Partner], deadline: float = 2.0, retry: RetryPolicy | None = None
+) -> tuple[dict[str, InsurerResult], float]:
+    seen: list[InsurerResult] = []
+
+    async def sink(result: InsurerResult) -> None:
+        seen.append(result)
+
+    policy = FanOutPolicy(
+        deadline_seconds=deadline,
+        insurer_timeout_seconds=deadline,
+        retry=retry or RetryPolicy(backoff_base_seconds=0.01, backoff_max_seconds=0.05),
+    )
+    started = time.perf_counter()
+    results = await fan_out(make_request(), {p.adapter.provider_id: p for p in partners}, policy, sink)
+    elapsed = time.perf_counter() - started
+    for p in partners:
+        await p.client.aclose()
+    assert [r.provider_id for r in seen] == [r.provider_id for r in results]
+    return {r.provider_id: r for r in results}, elapsed
+
+
+def respond_after(seconds: float, response: httpx.Response) -> Callable[[httpx.Request], object]:
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(seconds)
+        return response
+
+    return handler
+
+
+async def test_a_hanging_insurer_is_timed_out_at_the_deadline_and_others_still_offer(
+    router: respx.MockRouter,
+) -> None:
+    router.post("https://slow.test/quote").mock(side_effect=respond_after(30, httpx.Response(200)))
+    router.post("https://fast.test/quote").respond(200, json={"premium": "900.00"})
+    results, elapsed = await run([partner(router, "slow"), partner(router, "fast")], deadline=0.5)
+    assert results["slow"].status == "timed_out"
+    assert results["slow"].reason_code == "insurer_timeout"
+    assert results["fast"].status == "offered"
+    assert elapsed < 0.5 + DEADLINE_MARGIN_SECONDS
+
+
+async def test_transient_errors_are_retried_with_the_same_idempotency_key(router: respx.MockRouter) -> None:
+    route = router.post("https://flaky.test/quote")
+    route.side_effect = [httpx.Response(503), httpx.Response(502), httpx.Response(200, json={"premium": "1000"})]
+    results, _ = await run([partner(router, "flaky")])
+    assert results["flaky"].status == "offered"
+    keys = {call.request.headers["idempotency-key"] for call in route.calls}
+    assert route.call_count == 3
+    assert keys == {"req-1.flaky.quote"}
+
+
+async def test_retries_stop_when_the_budget_is_spent(router: respx.MockRouter) -> None:
+    route = router.post("https://down.test/quote").mock(side_effect=respond_after(0.15, httpx.Response(503)))
+    retry = RetryPolicy(max_attempts=50, backoff_base_seconds=0.01, backoff_max_seconds=0.02)
+    results, elapsed = await run([partner(router, "down")], deadline=0.5, retry=retry)
+    assert results["down"].status in {"error", "timed_out"}
+    assert 2 <= route.call_count <= 4  # ~0.17 s per attempt fits three times in 0.5 s, never 50
+    assert elapsed < 0.5 + DEADLINE_MARGIN_SECONDS
+
+
+async def test_retry_after_is_honoured(router: respx.MockRouter) -> None:
+    route = router.post("https://busy.test/quote")
+    route.side_effect = [
+        httpx.Response(429, headers={"Retry-After": "1"}),
+        httpx.Response(200, json={"premium": "1000"}),
+    ]
+    results, elapsed = await run([partner(router, "busy")], deadline=3)
+    assert results["busy"].status == "offered"
+    assert elapsed >= 1.0
+    assert route.call_count == 2
+
+
+async def test_a_retry_after_beyond_the_deadline_ends_the_call_without_waiting(router: respx.MockRouter) -> None:
+    router.post("https://busy.test/quote").respond(429, headers={"Retry-After": "60"})
+    results, elapsed = await run([partner(router, "busy")], deadline=1)
+    assert results["busy"].status == "error"
+    assert results["busy"].reason_code == "rate_limited"
+    assert elapsed < 0.5
+
+
+async def test_one_adapter_raising_does_not_affect_the_others(router: respx.MockRouter) -> None:
+    router.post("https://good.test/quote").respond(200, json={"premium": "1000"})
+    results, _ = await run([partner(router, "broken", ExplodingAdapter), partner(router, "good")])
+    assert results["broken"].status == "error"
+    assert results["broken"].reason_code == "adapter_failed"
+    assert results["good"].status == "offered"
+
+
+async def test_a_malformed_body_is_an_error_with_its_own_code(router: respx.MockRouter) -> None:
+    router.post("https://odd.test/quote").respond(200, content=b"<html>oops")
+    results, _ = await run([partner(router, "odd")])
+    assert results["odd"].status == "error"
+    assert results["odd"].reason_code == "malformed_response"
+
+
+async def test_an_insurer_outside_its_appetite_is_skipped_unasked(router: respx.MockRouter) -> None:
+    narrow = Appetite(
+        marketplaces=frozenset({"UK"}),
+        categories=("",),
+        revenue_bands=(RevenueBand("GBP", 0, 10**9),),  # type: ignore[arg-type]
+        max_per_occurrence=10**7,  # type: ignore[arg-type]
+    )
+    route = router.post("https://uk.test/quote").respond(200, json={"premium": "1"})
+    results, _ = await run([partner(router, "uk", appetite=narrow)])
+    assert results["uk"].status == "skipped"
+    assert results["uk"].reason_code == "marketplace_not_written"
+    assert route.call_count == 0
+
+
+async def test_captured_attempts_hide_credentials(router: respx.MockRouter) -> None:
+    router.post("https://p.test/quote").respond(200, json={"premium": "1"})
+    results, _ = await run([partner(router, "p")])
+    [attempt] = results["p"].attempts
+    assert attempt.request.headers["x-partner-token"] == "[redacted]"
+    assert "secret-p" not in str(attempt)
+
+
+async def test_the_breaker_opens_after_repeated_failures_then_half_opens_and_closes(
+    router: respx.MockRouter,
+) -> None:
+    now = [0.0]
+    breaker = CircuitBreaker(failure_threshold=2, cooldown_seconds=10, clock=lambda: now[0])
+    route = router.post("https://wobbly.test/quote")
+    route.respond(500)
+    one_try = RetryPolicy(max_attempts=1)
+    for _ in range(2):
+        results, _ = await run([partner(router, "wobbly", breaker=breaker)], retry=one_try)
+        assert results["wobbly"].status == "error"
+    assert breaker.state is BreakerState.OPEN
+    results, _ = await run([partner(router, "wobbly", breaker=breaker)], retry=one_try)
+    assert results["wobbly"].status == "skipped"
+    assert results["wobbly"].reason_code == "breaker_open"
+    assert route.call_count == 2
+
+    now[0] = 11.0
+    assert breaker.state is BreakerState.HALF_OPEN
+    route.respond(200, json={"premium": "1000"})
+    results, _ = await run([partner(router, "wobbly", breaker=breaker)], retry=one_try)
+    assert results["wobbly"].status == "offered"
+    assert breaker.state is BreakerState.CLOSED
+
+
+def test_retry_after_accepts_seconds_and_http_dates() -> None:
+    assert parse_retry_after("3") == 3.0
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
+    assert parse_retry_after("soon") is None
