@@ -18,6 +18,10 @@ from litestar.openapi.spec import Components, SecurityScheme
 from accelerator import __version__
 from accelerator.auth.controller import MeController
 from accelerator.auth.guards import api_key_auth
+from accelerator.binding.controller import BindController
+from accelerator.binding.service import BindingService
+from accelerator.coverage.controller import CoverageController, PolicyController, SellerPolicyController
+from accelerator.coverage.service import CoverageService
 from accelerator.health.controller import HealthController
 from accelerator.infra.database import Database, open_database
 from accelerator.infra.errors import EXCEPTION_HANDLERS
@@ -108,6 +112,8 @@ def create_app(
             partners=partners,
             runner=runner,
             sellers=sellers,
+            coverage=CoverageService(db, rulebook, taxonomy),
+            binding=BindingService(db, partners, rulebook, settings.additional_insured_name),
             quoting=QuotingService(
                 db,
                 sellers,
@@ -134,6 +140,10 @@ def create_app(
             SellerController,
             QuoteRequestController,
             ProviderController,
+            BindController,
+            CoverageController,
+            SellerPolicyController,
+            PolicyController,
         ],
         state=State({"settings": settings, "rulebook": rulebook, "taxonomy": taxonomy}),
         lifespan=[lifespan],

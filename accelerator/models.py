@@ -1,6 +1,7 @@
 """Every table of the service, gathered so Alembic compares the migrations against all of them."""
 
 from accelerator.auth.models import ApiKey
+from accelerator.binding.models import BindRecord
 from accelerator.coverage.models import PolicyEventRow, PolicyRow
 from accelerator.infra.database import Base
 from accelerator.quoting.models import AttemptRow, InsurerOutcomeRow, OfferRow, QuoteRequestRow
@@ -11,6 +12,7 @@ metadata = Base.metadata
 __all__ = [
     "ApiKey",
     "AttemptRow",
+    "BindRecord",
     "InsurerOutcomeRow",
     "OfferRow",
     "PolicyEventRow",

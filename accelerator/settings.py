@@ -35,6 +35,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     quote_deadline_seconds: Annotated[float, msgspec.Meta(gt=0)] = 10.0
     quote_deadline_max_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30.0
     insurer_timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = 8.0
+    # The operator entity sellers must name as additional insured when binding.
+    additional_insured_name: str = "Amazon.com Services LLC"
     # Ruleset figures that public sources disagree on, e.g. {"UK.min_per_occurrence": "2000000"}.
     ruleset_overrides: dict[str, str] = msgspec.field(default_factory=dict)
     # Per-insurer settings keyed by provider id (base_url, secrets, timeout, enabled).

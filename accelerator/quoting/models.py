@@ -17,12 +17,16 @@ class QuoteRequestRow(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     seller_id: Mapped[str] = mapped_column(ForeignKey("sellers.id"), index=True)
     # collecting: insurers are being asked; complete: every insurer has its outcome or the
-    # deadline passed; bound: one of its offers became a policy.
+    # deadline passed; binding: a bind is under way; bind_pending: the insurer confirms
+    # later; bound: one of its offers became a policy.
     status: Mapped[str] = mapped_column(String(16), index=True)
     request: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     deadline_at: Mapped[datetime] = mapped_column(UtcDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Set atomically by the one bind that wins; the rest are refused.
+    bound_offer_id: Mapped[str | None] = mapped_column(String(36))
+    bind_reference: Mapped[str | None] = mapped_column(String(200), index=True)
 
 
 class InsurerOutcomeRow(Base):

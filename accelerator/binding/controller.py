@@ -1,0 +1,41 @@
+"""``POST /v1/offers/{offer_id}/bind``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, post
+from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter
+
+from accelerator.auth.guards import requires
+from accelerator.auth.principal import Principal, Role
+from accelerator.binding.service import BindingService
+from schemas._policies import BindBody, BindResponse
+
+IdempotencyKey = Annotated[str, HeaderParameter(name="Idempotency-Key", min_length=1, max_length=200)]
+
+
+class BindController(Controller):
+    path = "/v1/offers/{offer_id:str}/bind"
+    tags = ["binding"]
+    guards = [requires(Role.SELLER)]
+
+    @post(
+        operation_id="bindOffer",
+        summary="Buy an offer (exactly one policy per quote request)",
+        description=(
+            "201 with the policy when the insurer binds at once; 202 `bind_pending` when it "
+            "confirms later by webhook. The same Idempotency-Key and body always get the same "
+            "answer; the same key with another body is refused (422)."
+        ),
+    )
+    async def bind(
+        self,
+        request: Request[Principal, Any, Any],
+        offer_id: FromPath[Annotated[str, Parameter(min_length=1, max_length=64)]],
+        idempotency_key: IdempotencyKey,
+        data: JSONBody[BindBody | None] = None,
+    ) -> Response[BindResponse]:
+        service: BindingService = request.app.state.binding
+        outcome = await service.bind(request.user, offer_id, idempotency_key, data or BindBody())
+        return Response(outcome.body, status_code=outcome.status_code)

@@ -1,0 +1,150 @@
+"""Coverage checks (claims engine), the policy registry, and admin verification."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from accelerator.auth.guards import ensure_seller_access, requires
+from accelerator.auth.principal import Principal, Role
+from accelerator.coverage.service import CheckError, CoverageService
+from accelerator.infra.errors import ApiProblem, FieldProblem, not_found
+from schemas._coverage import CoverageCheckRequest, CoverageDecision
+from schemas._policies import CertificateSubmission, PolicyDocument
+
+MAX_BATCH = 1000
+PolicyId = Annotated[str, Parameter(min_length=1, max_length=64)]
+SellerId = Annotated[str, Parameter(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
+
+
+class BatchItemError(msgspec.Struct, frozen=True, tag_field="result", tag="error"):
+    index: int
+    errors: list[FieldProblem]
+
+
+class CoverageBatchBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Up to 1,000 checks; each item is validated on its own, so one bad item fails alone."""
+
+    checks: Annotated[list[Any], msgspec.Meta(min_length=1, max_length=MAX_BATCH)]
+
+
+class CoverageBatchResult(msgspec.Struct, frozen=True):
+    results: list[CoverageDecision | BatchItemError]
+
+
+class ReviewBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(max_length=1000)] = ""
+
+
+def _item_problems(exc: msgspec.ValidationError) -> list[FieldProblem]:
+    message, _, path = str(exc).partition(" - at `")
+    field = path.rstrip("`").removeprefix("$.").removeprefix("$") or "body"
+    return [FieldProblem(field, "invalid", message)]
+
+
+class CoverageController(Controller):
+    path = "/v1/coverage/checks"
+    tags = ["coverage"]
+    guards = [requires(Role.CLAIMS)]
+
+    @post(operation_id="checkCoverage", summary="Was the seller validly covered at the incident?", status_code=HTTP_200_OK)
+    async def check(self, request: Request[Principal, Any, Any], data: JSONBody[CoverageCheckRequest]) -> CoverageDecision:
+        service: CoverageService = request.app.state.coverage
+        return await service.check(data)
+
+    @post(
+        "/batch",
+        operation_id="checkCoverageBatch",
+        summary="Up to 1,000 checks, answered in the same order",
+        status_code=HTTP_200_OK,
+    )
+    async def batch(self, request: Request[Principal, Any, Any], data: JSONBody[CoverageBatchBody]) -> CoverageBatchResult:
+        service: CoverageService = request.app.state.coverage
+        claims: list[CoverageCheckRequest] = []
+        slots: list[int | BatchItemError] = []
+        for index, raw in enumerate(data.checks):
+            try:
+                claims.append(msgspec.convert(raw, CoverageCheckRequest))
+                slots.append(len(claims) - 1)
+            except msgspec.ValidationError as exc:
+                slots.append(BatchItemError(index, _item_problems(exc)))
+        decided = await service.check_many(claims)
+        results: list[CoverageDecision | BatchItemError] = []
+        for index, slot in enumerate(slots):
+            if isinstance(slot, BatchItemError):
+                results.append(slot)
+                continue
+            outcome = decided[slot]
+            results.append(BatchItemError(index, list(outcome.problems)) if isinstance(outcome, CheckError) else outcome)
+        return CoverageBatchResult(results)
+
+
+class SellerPolicyController(Controller):
+    path = "/v1/sellers/{seller_id:str}/policies"
+    tags = ["coverage"]
+    guards = [requires(Role.SELLER, Role.CLAIMS)]
+
+    @get(operation_id="listSellerPolicies", summary="The seller's policies (paginated)")
+    async def list_policies(
+        self,
+        request: Request[Principal, Any, Any],
+        seller_id: FromPath[SellerId],
+        limit: FromQuery[Annotated[int, Parameter(ge=1, le=100)]] = 20,
+        offset: FromQuery[Annotated[int, Parameter(ge=0)]] = 0,
+    ) -> list[PolicyDocument]:
+        if request.user.role is not Role.CLAIMS:
+            ensure_seller_access(request.user, seller_id)
+        service: CoverageService = request.app.state.coverage
+        return await service.seller_policies(seller_id, limit=limit, offset=offset)
+
+    @post(
+        operation_id="submitSellerPolicy",
+        summary="Submit a policy bought elsewhere (certificate data)",
+        description="Recorded as pending verification, with the gaps found against the marketplace rules.",
+        status_code=HTTP_201_CREATED,
+        guards=[requires(Role.SELLER)],
+    )
+    async def submit(
+        self, request: Request[Principal, Any, Any], seller_id: FromPath[SellerId], data: JSONBody[CertificateSubmission]
+    ) -> PolicyDocument:
+        ensure_seller_access(request.user, seller_id)
+        service: CoverageService = request.app.state.coverage
+        return await service.submit(seller_id, data)
+
+
+class PolicyController(Controller):
+    path = "/v1/policies/{policy_id:str}"
+    tags = ["coverage"]
+    guards = [requires(Role.SELLER, Role.CLAIMS)]
+
+    @get(operation_id="getPolicy", summary="A policy with its event history")
+    async def read(self, request: Request[Principal, Any, Any], policy_id: FromPath[PolicyId]) -> PolicyDocument:
+        service: CoverageService = request.app.state.coverage
+        try:
+            seller_id, document = await service.document(policy_id)
+        except ApiProblem:
+            raise
+        if request.user.role is Role.SELLER and request.user.seller_id != seller_id:
+            raise not_found("policy", f"No policy {policy_id!r}.")
+        return document
+
+    @post("/verify", operation_id="verifyPolicy", summary="Verify a submitted policy (admin)", guards=[requires()], status_code=HTTP_200_OK)
+    async def verify(
+        self, request: Request[Principal, Any, Any], policy_id: FromPath[PolicyId], data: JSONBody[ReviewBody]
+    ) -> PolicyDocument:
+        service: CoverageService = request.app.state.coverage
+        return await service.review(policy_id, verified=True, reason=data.reason)
+
+    @post("/reject", operation_id="rejectPolicy", summary="Reject a submitted policy (admin)", guards=[requires()], status_code=HTTP_200_OK)
+    async def reject(
+        self, request: Request[Principal, Any, Any], policy_id: FromPath[PolicyId], data: JSONBody[ReviewBody]
+    ) -> PolicyDocument:
+        if not data.reason:
+            raise ApiProblem(422, "validation_error", "The request is not valid", "A rejection needs a reason.",
+                             errors=[FieldProblem("reason", "required", "Say why the policy is rejected.")])
+        service: CoverageService = request.app.state.coverage
+        return await service.review(policy_id, verified=False, reason=data.reason)
