@@ -1,0 +1,181 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from accelerator.coverage.models import PolicyRow
+from accelerator.coverage.registry import add_event
+from accelerator.infra.database import Database
+from tests.api.conftest import Client, Headers
+
+pytestmark = pytest.mark.anyio
+
+OPERATOR = "Amazon.com Services LLC and its affiliates and assignees"
+
+
+def usd(amount: str) -> dict[str, str]:
+    return {"amount": amount, "currency": "USD"}
+
+
+def certificate(**changes: Any) -> dict[str, Any]:
+    today = datetime.now(UTC).date()
+    body = {
+        "insurer_name": "Harbor Mutual",
+        "insurer_rating": "A",
+        "policy_number": "HM-1",
+        "named_insured": "Volt Goods LLC",
+        "policy_form": "occurrence",
+        "each_occurrence": usd("1000000"),
+        "general_aggregate": usd("2000000"),
+        "products_completed_operations_aggregate": usd("2000000"),
+        "deductible": usd("5000"),
+        "additional_insureds": [OPERATOR],
+        "territories": ["US"],
+        "covered_categories": ["electronics"],
+        "effective_date": (today - timedelta(days=100)).isoformat(),
+        "expiry_date": (today + timedelta(days=265)).isoformat(),
+        "cancellation_notice_days": 30,
+    }
+    body.update(changes)
+    return body
+
+
+def claim(amount: str = "400", **changes: Any) -> dict[str, Any]:
+    body = {
+        "seller_id": "s-1",
+        "incident_at": (datetime.now(UTC) - timedelta(days=10)).isoformat(),
+        "product_category": "electronics/power-banks",
+        "marketplace": "US",
+        "claim_amount": usd(amount),
+    }
+    body.update(changes)
+    return body
+
+
+@pytest.fixture
+async def submitted_policy(
+    client: Client, seller_headers: Headers, profiled_seller: dict[str, Any]
+) -> dict[str, Any]:
+    response = await client.post("/v1/sellers/s-1/policies", json=certificate(), headers=seller_headers)
+    assert response.status_code == 201, response.text
+    policy: dict[str, Any] = response.json()
+    return policy
+
+
+async def test_a_submitted_policy_waits_for_verification_and_does_not_exempt_until_then(
+    client: Client, claims_headers: Headers, admin_headers: Headers, submitted_policy: dict[str, Any]
+) -> None:
+    assert submitted_policy["verification"] == "pending_verification"
+    before = (await client.post("/v1/coverage/checks", json=claim(), headers=claims_headers)).json()
+    assert before["decision"] == "not_exempt"
+    assert [r["code"] for r in before["reasons"]] == ["policy_unverified"]
+
+    verified = await client.post(f"/v1/policies/{submitted_policy['id']}/verify", json={}, headers=admin_headers)
+    assert verified.json()["verification"] == "verified"
+    after = (await client.post("/v1/coverage/checks", json=claim(), headers=claims_headers)).json()
+    assert after["decision"] == "exempt"
+    assert after["exempt_from_recovery"] is True
+    assert after["policy"]["number"] == "HM-1"
+    assert after["rule_set"]["marketplace"] == "US"
+
+
+async def test_submission_reports_gaps_such_as_a_missing_additional_insured(
+    client: Client, seller_headers: Headers, profiled_seller: dict[str, Any]
+) -> None:
+    body = certificate(additional_insureds=[], policy_number="HM-2", deductible=usd("25000"))
+    response = await client.post("/v1/sellers/s-1/policies", json=body, headers=seller_headers)
+    assert response.status_code == 201
+    codes = {g["code"] for g in response.json()["gaps"]}
+    assert {"additional_insured_missing", "deductible_above_maximum"} <= codes
+
+
+async def test_a_seller_cannot_read_another_sellers_policy(
+    client: Client, key_for: Any, submitted_policy: dict[str, Any]
+) -> None:
+    from accelerator.auth.principal import Role
+
+    other = await key_for(Role.SELLER, "s-2")
+    response = await client.get(f"/v1/policies/{submitted_policy['id']}", headers=other)
+    assert response.status_code == 404
+
+
+async def test_a_back_dated_cancellation_changes_the_decision_only_from_when_it_was_recorded(
+    client: Client,
+    claims_headers: Headers,
+    admin_headers: Headers,
+    database: Database,
+    submitted_policy: dict[str, Any],
+) -> None:
+    await client.post(f"/v1/policies/{submitted_policy['id']}/verify", json={}, headers=admin_headers)
+    decided_at = datetime.now(UTC)
+    incident = decided_at - timedelta(days=10)
+    async with database.writing() as session:
+        policy = await session.get(PolicyRow, submitted_policy["id"])
+        assert policy is not None
+        await add_event(
+            session,
+            policy,
+            event_id="cancel-1",
+            kind="cancelled",
+            effective_at=incident - timedelta(days=5),
+            recorded_at=decided_at + timedelta(seconds=1),
+            data={"reason": "non-payment"},
+        )
+    as_then = claim(incident_at=incident.isoformat(), known_at=decided_at.isoformat())
+    as_now = claim(incident_at=incident.isoformat())
+    then = (await client.post("/v1/coverage/checks", json=as_then, headers=claims_headers)).json()
+    now = (await client.post("/v1/coverage/checks", json=as_now, headers=claims_headers)).json()
+    assert then["decision"] == "exempt"
+    assert now["decision"] == "not_exempt"
+    assert "policy_cancelled" in [r["code"] for r in now["reasons"]]
+
+
+async def test_a_claim_above_the_threshold_is_tendered_to_the_insurer(
+    client: Client, claims_headers: Headers, admin_headers: Headers, submitted_policy: dict[str, Any]
+) -> None:
+    await client.post(f"/v1/policies/{submitted_policy['id']}/verify", json={}, headers=admin_headers)
+    at = (await client.post("/v1/coverage/checks", json=claim("1000.00"), headers=claims_headers)).json()
+    above = (await client.post("/v1/coverage/checks", json=claim("1000.01"), headers=claims_headers)).json()
+    assert at["decision"] == "exempt"
+    assert above["decision"] == "tender_to_insurer"
+    assert above["policy"]["insurer"] == "Harbor Mutual"
+
+
+async def test_a_batch_of_a_thousand_answers_in_order_and_a_bad_item_fails_alone(
+    client: Client, claims_headers: Headers, admin_headers: Headers, submitted_policy: dict[str, Any]
+) -> None:
+    await client.post(f"/v1/policies/{submitted_policy['id']}/verify", json={}, headers=admin_headers)
+    checks = [claim("400") if i % 2 else claim("5000") for i in range(1000)]
+    checks[7] = claim(product_category="no/such-thing")
+    checks[8] = {"seller_id": "s-1"}
+    response = await client.post("/v1/coverage/checks/batch", json={"checks": checks}, headers=claims_headers)
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert len(results) == 1000
+    assert results[1]["decision"] == "exempt"
+    assert results[2]["decision"] == "tender_to_insurer"
+    assert results[7]["result"] == "error"
+    assert results[7]["errors"][0]["field"] == "product_category"
+    assert results[8]["result"] == "error"
+    assert results[9]["decision"] == "exempt"
+
+
+async def test_a_seller_without_policies_is_not_exempt_with_no_policy(
+    client: Client, claims_headers: Headers, profiled_seller: dict[str, Any]
+) -> None:
+    decision = (await client.post("/v1/coverage/checks", json=claim(), headers=claims_headers)).json()
+    assert decision["decision"] == "not_exempt"
+    assert [r["code"] for r in decision["reasons"]] == ["no_policy"]
+
+
+async def test_coverage_checks_need_the_claims_role(client: Client, seller_headers: Headers) -> None:
+    response = await client.post("/v1/coverage/checks", json=claim(), headers=seller_headers)
+    assert response.status_code == 403
+
+
+async def test_a_naive_incident_time_is_refused_naming_the_field(client: Client, claims_headers: Headers) -> None:
+    response = await client.post("/v1/coverage/checks", json=claim(incident_at="2026-01-01T10:00:00"), headers=claims_headers)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "incident_at"
