@@ -31,11 +31,14 @@ from accelerator.quoting.fanout import FanOutPolicy
 from accelerator.quoting.partners import close_partners, open_partners, provider_settings
 from accelerator.quoting.runner import QuoteRunner, finish_abandoned
 from accelerator.quoting.service import QuotingService
+from accelerator.ranking.score import RankingWeights, WeightedScore
 from accelerator.risk.taxonomy import load_taxonomy
 from accelerator.rulesets.loader import load_rulesets
 from accelerator.sellers.controller import SellerController
 from accelerator.sellers.service import SellerService
 from accelerator.settings import Settings, load_settings
+from accelerator.webhooks.controller import InboxController, WebhookController
+from accelerator.webhooks.service import WebhookService
 
 logger = logging.getLogger("accelerator.app")
 SWEEP_INTERVAL_SECONDS = 5.0
@@ -66,11 +69,13 @@ def _openapi() -> OpenAPIConfig:
     )
 
 
-async def _sweep(db: Database) -> None:
-    """Finish quote requests abandoned by a process that died mid fan-out, now and then."""
+async def _sweep(db: Database, webhooks: WebhookService) -> None:
+    """Now and then: finish quote requests abandoned by a process that died mid fan-out, and
+    retry webhook deliveries parked until their predecessor arrived."""
     while True:
         try:
             await finish_abandoned(db)
+            await webhooks.retry_parked()
         except Exception:  # a failed sweep is retried at the next tick
             logger.exception("sweep failed")
         await asyncio.sleep(SWEEP_INTERVAL_SECONDS)
@@ -114,6 +119,7 @@ def create_app(
             sellers=sellers,
             coverage=CoverageService(db, rulebook, taxonomy),
             binding=BindingService(db, partners, rulebook, settings.additional_insured_name),
+            webhooks=WebhookService(db, partners),
             quoting=QuotingService(
                 db,
                 sellers,
@@ -122,7 +128,7 @@ def create_app(
                 max_deadline_seconds=settings.quote_deadline_max_seconds,
             ),
         )
-        sweeper = asyncio.create_task(_sweep(db), name="sweeper")
+        sweeper = asyncio.create_task(_sweep(db, app.state.webhooks), name="sweeper")
         try:
             yield
         finally:
@@ -144,8 +150,17 @@ def create_app(
             CoverageController,
             SellerPolicyController,
             PolicyController,
+            WebhookController,
+            InboxController,
         ],
-        state=State({"settings": settings, "rulebook": rulebook, "taxonomy": taxonomy}),
+        state=State(
+            {
+                "settings": settings,
+                "rulebook": rulebook,
+                "taxonomy": taxonomy,
+                "ranking": WeightedScore(RankingWeights(**settings.ranking_weights)),
+            }
+        ),
         lifespan=[lifespan],
         middleware=[request_id_middleware, api_key_auth],
         exception_handlers=EXCEPTION_HANDLERS,

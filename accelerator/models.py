@@ -6,6 +6,7 @@ from accelerator.coverage.models import PolicyEventRow, PolicyRow
 from accelerator.infra.database import Base
 from accelerator.quoting.models import AttemptRow, InsurerOutcomeRow, OfferRow, QuoteRequestRow
 from accelerator.sellers.models import Seller, SellerProfile
+from accelerator.webhooks.models import InboxEvent
 
 metadata = Base.metadata
 
@@ -13,6 +14,7 @@ __all__ = [
     "ApiKey",
     "AttemptRow",
     "BindRecord",
+    "InboxEvent",
     "InsurerOutcomeRow",
     "OfferRow",
     "PolicyEventRow",

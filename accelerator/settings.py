@@ -37,6 +37,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     insurer_timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = 8.0
     # The operator entity sellers must name as additional insured when binding.
     additional_insured_name: str = "Amazon.com Services LLC"
+    # Offer ranking weights (cost, deductible, rating, firmness); see docs/ranking.md.
+    ranking_weights: dict[str, float] = msgspec.field(default_factory=dict)
     # Ruleset figures that public sources disagree on, e.g. {"UK.min_per_occurrence": "2000000"}.
     ruleset_overrides: dict[str, str] = msgspec.field(default_factory=dict)
     # Per-insurer settings keyed by provider id (base_url, secrets, timeout, enabled).
@@ -61,7 +63,7 @@ def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
             continue  # ACCELERATOR_CONFIG_FILE, ACCELERATOR_TEST_* and friends are not settings
         # Structured settings travel as JSON in one variable; scalars as plain strings.
         values[name] = (
-            msgspec.json.decode(raw) if name in {"providers", "ruleset_overrides"} else raw
+            msgspec.json.decode(raw) if name in {"providers", "ruleset_overrides", "ranking_weights"} else raw
         )
     return values
 

@@ -11,6 +11,9 @@ from litestar.datastructures import State
 
 from accelerator.quoting.fanout import Partner
 from accelerator.quoting.service import StoredRequest
+from accelerator.quoting.assessment import assess_offer
+from accelerator.ranking.score import RankingStrategy
+from schemas._compliance import ComplianceResult
 from schemas._quotes import Progress, QuoteRequestView, RankedOffer
 
 
@@ -72,4 +75,27 @@ def request_view(state: State, stored: StoredRequest, now: datetime | None = Non
 
 
 def rank_stored_offers(state: State, stored: StoredRequest, now: datetime) -> list[RankedOffer]:
-    raise NotImplementedError
+    """Every offer with its compliance and score, compliant ones first (see docs/ranking.md)."""
+    rows = {row.id: row for row, _ in stored.offers}
+    assessed = {
+        row.id: assess_offer(state.rulebook, stored.request, offer) for row, offer in stored.offers
+    }
+    strategy: RankingStrategy = state.ranking
+    ranked = strategy.rank([(row.id, offer, assessed[row.id].gaps) for row, offer in stored.offers])
+    views = []
+    for item in ranked:
+        row = rows[item.offer_id]
+        status = "expired" if row.status == "open" and row.valid_until <= now else row.status
+        views.append(
+            RankedOffer(
+                id=item.offer_id,
+                rank=item.rank,
+                status=status,  # type: ignore[arg-type]
+                compliance=ComplianceResult(
+                    compliant=item.compliant, gaps=item.gaps, rule_set=assessed[item.offer_id].rule_set
+                ),
+                score=item.score,
+                offer=item.offer,
+            )
+        )
+    return views

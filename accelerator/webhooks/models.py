@@ -1,0 +1,29 @@
+"""The webhook inbox: every authentic delivery, stored before we answer 2xx."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from accelerator.infra.database import Base, UtcDateTime
+
+
+class InboxEvent(Base):
+    __tablename__ = "webhook_inbox"
+    # Dedupe on the partner's webhook-id: a redelivery is acknowledged, never applied again.
+    __table_args__ = (UniqueConstraint("provider_id", "webhook_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    provider_id: Mapped[str] = mapped_column(String(64))
+    webhook_id: Mapped[str] = mapped_column(String(200))
+    headers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    # received -> applied | failed (kept, with its error, for re-processing)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    applied_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
