@@ -4,6 +4,15 @@ Depends on nothing else in this project. Import from ``schemas`` only; the priva
 may move.
 """
 
+from schemas._compliance import ComplianceResult, Gap, GapCode, ScoreBreakdown, ScoreComponent
+from schemas._coverage import (
+    MAX_BATCH_CHECKS,
+    CoverageCheckRequest,
+    CoverageDecision,
+    PolicyRef,
+    Reason,
+    ReasonCode,
+)
 from schemas._events import (
     InsurerEvent,
     PolicyBound,
@@ -54,18 +63,24 @@ from schemas._sellers import (
 )
 
 __all__ = [
+    "MAX_BATCH_CHECKS",
     "AdditionalInsured",
     "BusinessModel",
     "CategoryHazard",
     "CategoryPath",
     "CategoryShare",
     "ClaimsHistory",
+    "ComplianceResult",
     "CountryCode",
+    "CoverageCheckRequest",
+    "CoverageDecision",
     "CoverageType",
     "CurrencyCode",
     "DesiredCover",
     "FactorContribution",
     "Fulfilment",
+    "Gap",
+    "GapCode",
     "InsurerEvent",
     "InsurerRating",
     "MarketplaceCode",
@@ -79,6 +94,7 @@ __all__ = [
     "PolicyEndorsed",
     "PolicyForm",
     "PolicyLapsed",
+    "PolicyRef",
     "PolicyReinstated",
     "PolicyRenewed",
     "PolicyTerms",
@@ -87,11 +103,15 @@ __all__ = [
     "QuoteOffered",
     "QuoteReferred",
     "QuoteRequest",
+    "Reason",
+    "ReasonCode",
     "RecommendedCover",
     "Requirement",
     "RiskProfile",
     "RiskTier",
     "RuleSetRef",
+    "ScoreBreakdown",
+    "ScoreComponent",
     "SellerFacts",
     "SellerSnapshot",
     "UtcInstant",

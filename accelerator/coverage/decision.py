@@ -1,0 +1,271 @@
+"""The claims decision (DESIGN §3.3): was the seller validly covered for this claim?
+
+Pure: the claim, the seller's policies (already derived as known at the requested instant), the
+rule-set version in force at the incident and the seller's legal name in; a decision with every
+reason out. The caller picks the version with :func:`rule_set_for_incident`.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Final, NamedTuple
+from zoneinfo import ZoneInfo
+
+from accelerator.compliance.evaluate import evaluate_cover, terms_of_policy
+from accelerator.compliance.text import amount
+from accelerator.coverage.state import PolicyState
+from accelerator.rulesets.loader import RuleBook
+from accelerator.rulesets.model import RuleSetVersion
+from schemas._coverage import (
+    CoverageCheckRequest,
+    CoverageDecision,
+    Decision,
+    PolicyRef,
+    Reason,
+    ReasonCode,
+)
+from schemas._quotes import PolicyTerms
+from schemas._sellers import RuleSetRef
+
+#: The order reasons are reported in: first whether there was cover at all, then why the cover
+#: there was does not qualify.
+REASON_ORDER: Final[tuple[ReasonCode, ...]] = (
+    "no_policy",
+    "policy_not_in_force",
+    "policy_cancelled",
+    "policy_unverified",
+    "currency_mismatch",
+    "category_not_covered",
+    "territory_not_covered",
+    "limit_below_requirement",
+    "deductible_above_maximum",
+    "additional_insured_missing",
+    "named_insured_mismatch",
+    "insurer_rating_below_minimum",
+    "claims_made_not_permitted",
+    "policy_form_not_accepted",
+    "notice_period_too_short",
+)
+
+
+class PolicyCandidate(NamedTuple):
+    """A seller's policy as the registry holds it: ``source`` is ``"bound"`` (bought through
+    us) or ``"submitted"`` (a certificate from the seller); ``state`` is None when nothing of
+    it was known at the requested instant."""
+
+    policy_id: str
+    source: str
+    state: PolicyState | None
+
+
+@dataclass(frozen=True)
+class _Assessment:
+    policy_id: str
+    terms: PolicyTerms
+    reasons: tuple[Reason, ...]
+
+
+def incident_date(incident_at: datetime, timezone: str) -> date:
+    """The calendar date of ``incident_at`` in the marketplace's reference time zone."""
+    return incident_at.astimezone(ZoneInfo(timezone)).date()
+
+
+def rule_set_for_incident(
+    book: RuleBook, marketplace: str, incident_at: datetime
+) -> RuleSetVersion:
+    """The rule-set version in force on the incident's local date in the marketplace's
+    reference time zone. Raises UnknownMarketplaceError or NoRuleSetVersionError."""
+    timezone = book.versions(marketplace)[0].reference_timezone
+    return book.version_at(marketplace, incident_date(incident_at, timezone))
+
+
+def is_verified(source: str, state: PolicyState) -> bool:
+    """A policy bound through us is verified by the insurer's bind confirmation unless a
+    verification was rejected; a submitted one needs a ``verified`` event."""
+    if source == "bound":
+        return state.verification != "rejected"
+    return state.verification == "verified"
+
+
+def decide(
+    claim: CoverageCheckRequest,
+    policies: Sequence[tuple[str, str, PolicyState | None]],
+    version: RuleSetVersion,
+    *,
+    legal_name: str | None,
+    evaluated_at: datetime,
+) -> CoverageDecision:
+    """Decide one claim against the seller's ``policies``.
+
+    Promises: ``exempt`` when a qualifying policy (in force at the incident, verified, covering
+    the category and territory, meeting ``version``) exists and the amount is at most the
+    small-claim threshold; ``tender_to_insurer`` naming that policy when above; otherwise
+    ``not_exempt`` with every reason of every policy, one per code, in :data:`REASON_ORDER`,
+    naming the policy closest to qualifying (fewest reasons, then policy id). Among qualifying
+    policies the highest per-occurrence limit wins, then the lowest policy id. A claim in
+    another currency than the rule set's is never exempt (``currency_mismatch``). The result
+    depends only on the arguments, never on the order of ``policies``.
+
+    Raises ValueError when ``version`` is not the claim marketplace's version in force on the
+    incident's local date.
+    """
+    _check_version(claim, version)
+    assessments = [
+        _assess(policy_id, source, state, claim, version, legal_name)
+        for policy_id, source, state in policies
+        if state is not None
+    ]
+    qualifying = sorted(
+        (a for a in assessments if not a.reasons),
+        key=lambda a: (-a.terms.per_occurrence_limit.amount, a.policy_id),
+    )
+    claim_reasons = _claim_reasons(claim, version)
+    if qualifying:
+        winner = qualifying[0]
+        threshold = Decimal(version.small_claims.threshold)
+        if claim_reasons:
+            return _decision(
+                claim, version, evaluated_at, "not_exempt", True, winner, claim_reasons
+            )
+        if claim.claim_amount.amount <= threshold:
+            return _decision(claim, version, evaluated_at, "exempt", True, winner, [])
+        return _decision(claim, version, evaluated_at, "tender_to_insurer", True, winner, [])
+    if not assessments:
+        none = Reason(
+            code="no_policy",
+            message=_no_policy_message(claim),
+        )
+        return _decision(
+            claim, version, evaluated_at, "not_exempt", False, None, [none, *claim_reasons]
+        )
+    closest = sorted(assessments, key=lambda a: (len(a.reasons), a.policy_id))
+    first_by_code: dict[str, Reason] = {}
+    for reason in [*claim_reasons, *(r for a in closest for r in a.reasons)]:
+        first_by_code.setdefault(reason.code, reason)
+    reasons = [first_by_code[code] for code in REASON_ORDER if code in first_by_code]
+    return _decision(claim, version, evaluated_at, "not_exempt", False, closest[0], reasons)
+
+
+def _check_version(claim: CoverageCheckRequest, version: RuleSetVersion) -> None:
+    if version.marketplace != claim.marketplace:
+        raise ValueError(
+            f"rule set {version.marketplace} {version.version} is not for marketplace "
+            f"{claim.marketplace}"
+        )
+    day = incident_date(claim.incident_at, version.reference_timezone)
+    if not version.in_force_on(day):
+        raise ValueError(
+            f"rule set {version.marketplace} {version.version} is not in force on {day.isoformat()}"
+        )
+
+
+def _claim_reasons(claim: CoverageCheckRequest, version: RuleSetVersion) -> list[Reason]:
+    if claim.claim_amount.currency == version.currency:
+        return []
+    return [
+        Reason(
+            code="currency_mismatch",
+            message=(
+                f"The claim is in {claim.claim_amount.currency}, but the {version.marketplace} "
+                f"small-claim threshold is {amount(version.small_claims.threshold)} "
+                f"{version.currency}; amounts are not converted."
+            ),
+        )
+    ]
+
+
+def _assess(
+    policy_id: str,
+    source: str,
+    state: PolicyState,
+    claim: CoverageCheckRequest,
+    version: RuleSetVersion,
+    legal_name: str | None,
+) -> _Assessment:
+    incident = claim.incident_at
+    terms = state.terms_at(incident)
+    label = f"Policy {terms.policy_number} ({terms.insurer_name})"
+    reasons: list[Reason] = []
+    in_force, why_not = state.in_force_at(incident)
+    if not in_force and why_not == "policy_cancelled":
+        change = state.cancelled_by(incident)
+        verb = "lapsed" if change is not None and change.kind == "lapsed" else "was cancelled"
+        since = _instant(change.effective_at) if change is not None else "before the incident"
+        reasons.append(
+            Reason(code="policy_cancelled", message=f"{label} {verb} with effect from {since}.")
+        )
+    elif not in_force:
+        period = state.period
+        reasons.append(
+            Reason(
+                code="policy_not_in_force",
+                message=(
+                    f"{label} was not in force at {_instant(incident)}; it covers "
+                    f"{_instant(period.start)} up to, not including, {_instant(period.end)}."
+                ),
+            )
+        )
+    if not is_verified(source, state):
+        if state.verification == "rejected":
+            detail = (
+                f"failed verification: {state.rejection_reason}"
+                if state.rejection_reason
+                else "failed verification"
+            )
+        else:
+            detail = "has not been verified by the insurer or an administrator yet"
+        reasons.append(Reason(code="policy_unverified", message=f"{label} {detail}."))
+    gaps = evaluate_cover(
+        terms_of_policy(terms), version, categories=[claim.product_category], legal_name=legal_name
+    )
+    reasons.extend(
+        Reason(code=gap.code, message=f"{label}: {gap.message}")
+        for gap in gaps
+        if gap.code != "remaining_term_too_short"
+    )
+    return _Assessment(policy_id=policy_id, terms=terms, reasons=tuple(reasons))
+
+
+def _no_policy_message(claim: CoverageCheckRequest) -> str:
+    known = f" as known at {_instant(claim.known_at)}" if claim.known_at is not None else ""
+    return f"Seller {claim.seller_id} has no policy in the {claim.marketplace} registry{known}."
+
+
+def _instant(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _decision(
+    claim: CoverageCheckRequest,
+    version: RuleSetVersion,
+    evaluated_at: datetime,
+    decision: Decision,
+    covered: bool,
+    policy: _Assessment | None,
+    reasons: list[Reason],
+) -> CoverageDecision:
+    ref = (
+        PolicyRef(
+            id=policy.policy_id,
+            insurer=policy.terms.insurer_name,
+            number=policy.terms.policy_number,
+        )
+        if policy is not None
+        else None
+    )
+    return CoverageDecision(
+        decision=decision,
+        exempt_from_recovery=decision == "exempt",
+        covered=covered,
+        policy=ref,
+        reasons=reasons,
+        rule_set=RuleSetRef(
+            marketplace=version.marketplace,
+            version=version.version,
+            overridden=list(version.overridden),
+        ),
+        incident_at=claim.incident_at,
+        known_at=claim.known_at,
+        evaluated_at=evaluated_at,
+    )

@@ -1,0 +1,214 @@
+"""The state of one policy, derived from its append-only, bitemporal event log (DESIGN §3.2).
+
+Every change is an event with ``effective_at`` (when it takes effect in the world) and
+``recorded_at`` (when we learned it). :func:`derive_state` replays the events known at an
+instant in the order they take effect, so the state never depends on the order they arrived in.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Final, Literal
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from schemas._quotes import PolicyTerms
+
+EventKind = Literal[
+    "issued",
+    "endorsed",
+    "renewed",
+    "cancelled",
+    "reinstated",
+    "lapsed",
+    "verified",
+    "verification_rejected",
+]
+Verification = Literal["verified", "pending_verification", "rejected"]
+NotInForce = Literal["policy_not_in_force", "policy_cancelled"]
+
+#: Policy dates start and end at this local time of the marketplace's reference time zone.
+POLICY_DAY_START: Final = time(0, 1)
+
+
+class PolicyEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """One change to a policy.
+
+    ``issued`` (bound here or submitted by the seller) and ``endorsed`` carry the full
+    ``terms``; ``renewed`` carries the new ``expires_at``; ``verification_rejected`` and
+    ``cancelled`` may carry a ``reason``. Both instants must be timezone-aware.
+    """
+
+    event_id: str
+    kind: EventKind
+    effective_at: datetime
+    recorded_at: datetime
+    terms: PolicyTerms | None = None
+    expires_at: datetime | None = None
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        if self.effective_at.tzinfo is None or self.recorded_at.tzinfo is None:
+            raise ValueError(f"event {self.event_id}: instants must be timezone-aware")
+        if self.kind in ("issued", "endorsed") and self.terms is None:
+            raise ValueError(f"event {self.event_id}: a {self.kind} event needs terms")
+        if self.kind == "renewed" and self.expires_at is None:
+            raise ValueError(f"event {self.event_id}: a renewed event needs expires_at")
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A half-open span of cover, ``[start, end)``."""
+
+    start: datetime
+    end: datetime
+
+    def contains(self, instant: datetime) -> bool:
+        """True when ``start <= instant < end``."""
+        return self.start <= instant < self.end
+
+
+@dataclass(frozen=True)
+class PolicyState:
+    """A policy as known at one instant: its terms over time, its cover and its verification.
+
+    Built by :func:`derive_state`; every answer is about the world at the instant asked for.
+    """
+
+    events: tuple[PolicyEvent, ...]
+    terms_timeline: tuple[tuple[datetime, PolicyTerms], ...]
+    intervals: tuple[Interval, ...]
+    status_changes: tuple[PolicyEvent, ...]
+    verification: Verification
+    rejection_reason: str
+
+    @property
+    def terms(self) -> PolicyTerms:
+        """The terms last in effect (the latest endorsement, or the issued terms)."""
+        return self.terms_timeline[-1][1]
+
+    @property
+    def period(self) -> Interval:
+        """From the start of the first term to the end of the last (gaps between renewals
+        included; see :meth:`in_force_at`)."""
+        return Interval(self.intervals[0].start, self.intervals[-1].end)
+
+    def terms_at(self, instant: datetime) -> PolicyTerms:
+        """The terms in effect at ``instant``: the last endorsement effective at or before it,
+        else the issued terms (also for instants before the policy starts)."""
+        current = self.terms_timeline[0][1]
+        for effective_at, terms in self.terms_timeline:
+            if effective_at > instant:
+                break
+            current = terms
+        return current
+
+    def cancelled_by(self, instant: datetime) -> PolicyEvent | None:
+        """The cancellation or lapse in effect at ``instant`` (effective at or before it and not
+        reinstated since), or None."""
+        latest: PolicyEvent | None = None
+        for change in self.status_changes:
+            if change.effective_at > instant:
+                break
+            latest = change
+        if latest is None or latest.kind == "reinstated":
+            return None
+        return latest
+
+    def in_force_at(self, instant: datetime) -> tuple[bool, NotInForce | None]:
+        """Whether the policy covers an incident at ``instant``.
+
+        ``(False, "policy_not_in_force")`` outside every term (a term is half-open: its end
+        instant is not covered); ``(False, "policy_cancelled")`` within a term but cancelled or
+        lapsed at or before ``instant`` and not reinstated since; else ``(True, None)``.
+        """
+        if not any(interval.contains(instant) for interval in self.intervals):
+            return False, "policy_not_in_force"
+        if self.cancelled_by(instant) is not None:
+            return False, "policy_cancelled"
+        return True, None
+
+
+def policy_period_from_dates(effective: date, expiry: date, tz: str) -> tuple[datetime, datetime]:
+    """The UTC instants of a policy given as calendar dates: 00:01 local time of ``tz`` on the
+    effective date and on the expiry date (DESIGN §3.2). Raises ValueError when expiry is not
+    after the effective date, ZoneInfoNotFoundError for an unknown zone."""
+    if expiry <= effective:
+        raise ValueError(f"expiry {expiry} must be after the effective date {effective}")
+    zone = ZoneInfo(tz)
+    return (
+        datetime.combine(effective, POLICY_DAY_START, tzinfo=zone).astimezone(UTC),
+        datetime.combine(expiry, POLICY_DAY_START, tzinfo=zone).astimezone(UTC),
+    )
+
+
+def derive_state(
+    events: Iterable[PolicyEvent], *, known_at: datetime | None = None
+) -> PolicyState | None:
+    """The policy's state from its events, as known at ``known_at`` (everything when None).
+
+    Promises: only events with ``recorded_at <= known_at`` count; events apply in order of
+    ``(effective_at, recorded_at, event_id)``, so any arrival order gives the same state; an
+    ``event_id`` seen twice applies once. None when no ``issued`` event is known.
+
+    Semantics: the first ``issued`` event opens the term ``[terms.effective_at,
+    terms.expires_at)``; a later ``issued`` or an ``endorsed`` event replaces the terms from its
+    ``effective_at`` (endorsements do not move the period). ``renewed`` extends the last term
+    to ``expires_at`` when it takes effect at or before the term's end (continuous cover), else
+    opens a new term from its ``effective_at`` (a gap). ``cancelled``/``lapsed`` end cover
+    from ``effective_at`` until a later ``reinstated``. The last ``verified`` or
+    ``verification_rejected`` decides verification; without one a policy is
+    ``pending_verification``.
+    """
+    if known_at is not None and known_at.tzinfo is None:
+        raise ValueError("known_at must be timezone-aware")
+    known = [e for e in events if known_at is None or e.recorded_at <= known_at]
+    ordered = sorted(known, key=_order_key)
+    applied: list[PolicyEvent] = []
+    seen: set[str] = set()
+    for event in ordered:
+        if event.event_id not in seen:
+            seen.add(event.event_id)
+            applied.append(event)
+    return _replay(applied)
+
+
+def _order_key(event: PolicyEvent) -> tuple[datetime, datetime, str, bytes]:
+    # The encoded event breaks ties between different events reusing one id, so even that
+    # (a partner bug) cannot make the outcome depend on arrival order.
+    return (event.effective_at, event.recorded_at, event.event_id, msgspec.json.encode(event))
+
+
+def _replay(events: list[PolicyEvent]) -> PolicyState | None:
+    first = next((e for e in events if e.kind == "issued"), None)
+    if first is None or first.terms is None:
+        return None
+    timeline: list[tuple[datetime, PolicyTerms]] = []
+    intervals = [Interval(first.terms.effective_at, first.terms.expires_at)]
+    status_changes: list[PolicyEvent] = []
+    verification: Verification = "pending_verification"
+    rejection_reason = ""
+    for event in events:
+        if event.kind in ("issued", "endorsed") and event.terms is not None:
+            timeline.append((event.effective_at, event.terms))
+        elif event.kind == "renewed" and event.expires_at is not None:
+            last = intervals[-1]
+            if event.effective_at <= last.end:
+                intervals[-1] = Interval(last.start, max(last.end, event.expires_at))
+            else:
+                intervals.append(Interval(event.effective_at, event.expires_at))
+        elif event.kind in ("cancelled", "lapsed", "reinstated"):
+            status_changes.append(event)
+        elif event.kind == "verified":
+            verification, rejection_reason = "verified", ""
+        elif event.kind == "verification_rejected":
+            verification, rejection_reason = "rejected", event.reason
+    return PolicyState(
+        events=tuple(events),
+        terms_timeline=tuple(timeline),
+        intervals=tuple(intervals),
+        status_changes=tuple(status_changes),
+        verification=verification,
+        rejection_reason=rejection_reason,
+    )

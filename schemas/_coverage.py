@@ -1,0 +1,138 @@
+"""Coverage-check wire types: what the claims engine asks and the decision it gets back.
+
+``POST /v1/coverage/checks`` takes a :class:`CoverageCheckRequest` and answers a
+:class:`CoverageDecision`; ``POST /v1/coverage/checks/batch`` takes up to 1,000 checks and
+answers, in the same order, a decision or the item's validation errors.
+"""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+from schemas._money import Money
+from schemas._sellers import CategoryPath, MarketplaceCode, RuleSetRef
+
+Instant = Annotated[
+    datetime,
+    Meta(
+        tz=True,
+        description="A timezone-aware instant (RFC 3339).",
+        examples=["2026-03-01T18:30:00Z"],
+    ),
+]
+Decision = Literal["exempt", "tender_to_insurer", "not_exempt"]
+ReasonCode = Literal[
+    "no_policy",
+    "policy_not_in_force",
+    "policy_cancelled",
+    "policy_unverified",
+    "currency_mismatch",
+    "category_not_covered",
+    "territory_not_covered",
+    "limit_below_requirement",
+    "deductible_above_maximum",
+    "additional_insured_missing",
+    "named_insured_mismatch",
+    "insurer_rating_below_minimum",
+    "claims_made_not_permitted",
+    "policy_form_not_accepted",
+    "notice_period_too_short",
+]
+#: Batch requests are capped so one call stays within the service's latency budget.
+MAX_BATCH_CHECKS = 1000
+
+
+class CoverageCheckRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One claim to decide (``POST /v1/coverage/checks``).
+
+    ``known_at`` replays the decision as the registry knew it at that instant (events recorded
+    later are ignored); omitted, everything known now counts.
+    """
+
+    seller_id: Annotated[str, Meta(min_length=1, max_length=200, examples=["slr_01"])]
+    incident_at: Instant
+    product_category: CategoryPath
+    marketplace: MarketplaceCode
+    claim_amount: Money
+    known_at: Instant | None = None
+
+
+class PolicyRef(msgspec.Struct, frozen=True, kw_only=True):
+    """The policy a decision is about: the one to tender to, or the closest to qualifying."""
+
+    id: str
+    insurer: str
+    number: str
+
+
+class Reason(msgspec.Struct, frozen=True, kw_only=True):
+    """Why a claim is not exempt: a stable code and a sentence for people."""
+
+    code: ReasonCode
+    message: str
+
+
+class CoverageDecision(
+    msgspec.Struct, frozen=True, kw_only=True, tag_field="result", tag="decision"
+):
+    """The answer to one coverage check.
+
+    ``covered`` says a qualifying policy was in force at the incident; ``exempt_from_recovery``
+    is true exactly when ``decision`` is ``exempt``. ``reasons`` is empty unless ``decision`` is
+    ``not_exempt``. ``result`` is always ``"decision"``: it tells a decision from an item error
+    in batch responses.
+    """
+
+    decision: Decision
+    exempt_from_recovery: bool
+    covered: bool
+    policy: PolicyRef | None
+    reasons: list[Reason]
+    rule_set: RuleSetRef
+    incident_at: Instant
+    known_at: Instant | None
+    evaluated_at: Instant
+
+
+class FieldError(msgspec.Struct, frozen=True, kw_only=True):
+    """One problem with one field of a batch item (``field`` is a JSON path inside the item)."""
+
+    field: str
+    code: str
+    message: str
+
+
+class CoverageItemError(msgspec.Struct, frozen=True, kw_only=True, tag_field="result", tag="error"):
+    """A batch item that could not be decided, with every problem found."""
+
+    index: Annotated[int, Meta(ge=0)]
+    errors: list[FieldError]
+
+
+class CoverageBatchRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Many claims at once (``POST /v1/coverage/checks/batch``)."""
+
+    checks: Annotated[list[CoverageCheckRequest], Meta(min_length=1, max_length=MAX_BATCH_CHECKS)]
+
+
+class CoverageBatchResponse(msgspec.Struct, frozen=True, kw_only=True):
+    """One result per check, in the order of the request."""
+
+    results: list[CoverageDecision | CoverageItemError]
+
+
+__all__ = [
+    "MAX_BATCH_CHECKS",
+    "CoverageBatchRequest",
+    "CoverageBatchResponse",
+    "CoverageCheckRequest",
+    "CoverageDecision",
+    "CoverageItemError",
+    "Decision",
+    "FieldError",
+    "PolicyRef",
+    "Reason",
+    "ReasonCode",
+]

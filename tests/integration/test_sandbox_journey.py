@@ -1,0 +1,125 @@
+"""End to end on loopback: the real service (uvicorn) and the real sandbox insurers.
+
+A seller profiles itself, asks for quotes, sees every insurer's outcome by the deadline (also
+with one insurer hanging and one failing), binds the best compliant offer exactly once, and the
+asynchronous insurer's offers arrive through the signed webhook.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+import uvicorn
+
+from accelerator.app import create_app
+from accelerator.auth.keys import create_key
+from accelerator.auth.principal import Role
+from accelerator.infra.database import Database
+from accelerator.settings import Settings
+from providers.sandbox import SandboxConfig, default_sandbox_provider_settings, start_sandbox
+from tests.api.conftest import power_bank_body
+
+pytestmark = pytest.mark.anyio
+SECRET = "whsec_" + "c2FuZGJveC1pbnRlZ3JhdGlvbi10ZXN0LXNlY3JldA=="
+DEADLINE = 3.0
+# The answer to ?wait=true may come this long after the deadline (fan-out stop + view).
+MARGIN = 1.5
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+async def service(database_url: str, database: Database) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
+    api_port = free_port()
+    api_url = f"http://127.0.0.1:{api_port}"
+    sandbox = await start_sandbox(
+        "127.0.0.1", 0, SandboxConfig(callback_url=f"{api_url}/v1/webhooks/insurers", callback_secret=SECRET, callback_delay_seconds=0.2)
+    )
+    providers = default_sandbox_provider_settings(sandbox.url, f"{api_url}/v1/webhooks/insurers", [SECRET])
+    import msgspec
+
+    settings = Settings(
+        database_url=database_url,
+        sandbox_enabled=False,
+        providers=msgspec.to_builtins(providers),
+        quote_deadline_seconds=DEADLINE,
+        insurer_timeout_seconds=DEADLINE,
+    )
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=api_port, log_config=None))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.02)
+    key = await create_key(database, Role.SELLER, seller_id="s-1")
+    async with httpx.AsyncClient(base_url=api_url, headers={"Authorization": f"Bearer {key.secret}"}, timeout=30) as client:
+        # A furniture seller: inside every sandbox insurer's appetite (power banks are declined).
+        body = power_bank_body(categories={"home/furniture": "1"})
+        put = await client.put("/v1/sellers/s-1/profile", json=body)
+        assert put.status_code == 200, put.text
+        yield client, sandbox
+    server.should_exit = True
+    await task
+    await sandbox.stop()
+
+
+async def quote(client: httpx.AsyncClient) -> tuple[dict[str, Any], float]:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    response = await client.post("/v1/quote-requests?wait=true", json={"seller_id": "s-1"})
+    assert response.status_code in (200, 202), response.text
+    return response.json(), loop.time() - started
+
+
+async def test_every_sandbox_insurer_answers_and_compliant_offers_rank_first(service: Any) -> None:
+    client, _ = service
+    view, elapsed = await quote(client)
+    assert elapsed < DEADLINE + MARGIN
+    statuses = {o["provider_id"]: o["status"] for o in view["outcomes"]}
+    assert set(statuses) == {"harbor", "summit", "meridian", "acorn"}
+    assert "awaiting" not in statuses.values()
+    offers = view["offers"]
+    assert offers
+    compliant = [o["compliance"]["compliant"] for o in offers]
+    assert compliant == sorted(compliant, reverse=True)
+    assert any(compliant), msgspec.json.encode(view["outcomes"]).decode()
+
+
+async def test_a_hanging_and_a_failing_insurer_still_finish_on_time(service: Any) -> None:
+    client, sandbox = service
+    async with httpx.AsyncClient(base_url=sandbox.url) as control:
+        assert (await control.put("/_control/harbor/faults", json={"hang_rate": 1.0})).status_code == 200
+        assert (await control.put("/_control/acorn/faults", json={"error_rate": 1.0})).status_code == 200
+    view, elapsed = await quote(client)
+    statuses = {o["provider_id"]: o for o in view["outcomes"]}
+    assert elapsed < DEADLINE + MARGIN
+    assert statuses["harbor"]["status"] == "timed_out"
+    assert statuses["acorn"]["status"] == "error"
+    assert statuses["acorn"]["reason_code"] == "http_500"
+
+
+async def test_binding_the_best_compliant_offer_twice_gives_one_policy(service: Any) -> None:
+    client, _ = service
+    view, _ = await quote(client)
+    best = next(o for o in view["offers"] if o["compliance"]["compliant"] and o["offer"]["bindable"])
+    first = await client.post(f"/v1/offers/{best['id']}/bind", json={}, headers={"Idempotency-Key": "k-1"})
+    again = await client.post(f"/v1/offers/{best['id']}/bind", json={}, headers={"Idempotency-Key": "k-1"})
+    assert first.status_code in (201, 202), first.text
+    assert again.status_code == first.status_code
+    assert again.json() == first.json()
+    other = next(o for o in view["offers"] if o["id"] != best["id"])
+    refused = await client.post(f"/v1/offers/{other['id']}/bind", json={"acknowledge_gaps": True}, headers={"Idempotency-Key": "k-2"})
+    assert refused.status_code == 409
+    reused = await client.post(f"/v1/offers/{other['id']}/bind", json={}, headers={"Idempotency-Key": "k-1"})
+    assert reused.status_code == 422
+    after = (await client.get(f"/v1/quote-requests/{view['id']}")).json()
+    assert {o["status"] for o in after["offers"] if o["id"] != best["id"]} == {"superseded"}
