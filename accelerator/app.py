@@ -20,7 +20,11 @@ from accelerator.auth.controller import MeController
 from accelerator.auth.guards import api_key_auth
 from accelerator.binding.controller import BindController
 from accelerator.binding.service import BindingService
-from accelerator.coverage.controller import CoverageController, PolicyController, SellerPolicyController
+from accelerator.coverage.controller import (
+    CoverageController,
+    PolicyController,
+    SellerPolicyController,
+)
 from accelerator.coverage.service import CoverageService
 from accelerator.health.controller import HealthController
 from accelerator.infra.database import Database, open_database

@@ -81,7 +81,9 @@ def serve(host: str, port: int, workers: int) -> None:
     with contextlib.ExitStack() as stack:
         if settings.sandbox_enabled and not settings.providers:
             stack.enter_context(_sandbox_for(settings, api_port=port))
-        logger.info("API docs: http://%s:%d/schema  (OpenAPI JSON at /schema/openapi.json)", host, port)
+        logger.info(
+            "API docs: http://%s:%d/schema  (OpenAPI JSON at /schema/openapi.json)", host, port
+        )
         uvicorn.run(
             "accelerator.app:create_app",
             factory=True,
@@ -148,7 +150,9 @@ def sandbox(host: str, port: int, callback_url: str, secret: str | None) -> None
     signing_secret = secret or "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
     if secret is None:
         click.echo(f"callbacks signed with {signing_secret}", err=True)
-    run_sandbox(host, port, SandboxConfig(callback_url=callback_url, callback_secret=signing_secret))
+    run_sandbox(
+        host, port, SandboxConfig(callback_url=callback_url, callback_secret=signing_secret)
+    )
 
 
 @main.command()

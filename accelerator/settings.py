@@ -63,7 +63,9 @@ def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
             continue  # ACCELERATOR_CONFIG_FILE, ACCELERATOR_TEST_* and friends are not settings
         # Structured settings travel as JSON in one variable; scalars as plain strings.
         values[name] = (
-            msgspec.json.decode(raw) if name in {"providers", "ruleset_overrides", "ranking_weights"} else raw
+            msgspec.json.decode(raw)
+            if name in {"providers", "ruleset_overrides", "ranking_weights"}
+            else raw
         )
     return values
 

@@ -1,6 +1,6 @@
 """Responses of the seller endpoints: a stored profile version and the compliance status."""
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated
 
 import msgspec

@@ -12,7 +12,9 @@ from accelerator.auth.principal import Principal, Role
 from accelerator.binding.service import BindingService
 from schemas._policies import BindBody, BindResponse
 
-IdempotencyKey = Annotated[str, HeaderParameter(name="Idempotency-Key", min_length=1, max_length=200)]
+IdempotencyKey = Annotated[
+    str, HeaderParameter(name="Idempotency-Key", min_length=1, max_length=200)
+]
 
 
 class BindController(Controller):

@@ -127,7 +127,11 @@ class BindingService:
             request_row = (
                 await session.get(QuoteRequestRow, offer_row.request_id) if offer_row else None
             )
-        if offer_row is None or request_row is None or not principal.may_act_for_seller(request_row.seller_id):
+        if (
+            offer_row is None
+            or request_row is None
+            or not principal.may_act_for_seller(request_row.seller_id)
+        ):
             raise not_found("offer", f"No offer {offer_id!r}.")
         return offer_row, request_row
 
@@ -145,7 +149,10 @@ class BindingService:
             )
         if offer_row.valid_until <= now:
             raise ApiProblem(
-                409, "offer_expired", "The offer has expired", f"It was valid until {offer_row.valid_until.isoformat()}."
+                409,
+                "offer_expired",
+                "The offer has expired",
+                f"It was valid until {offer_row.valid_until.isoformat()}.",
             )
         if not offer.bindable:
             raise ApiProblem(
@@ -184,7 +191,10 @@ class BindingService:
         async with self.db.writing() as session:
             result = await session.execute(
                 update(QuoteRequestRow)
-                .where(QuoteRequestRow.id == request_id, QuoteRequestRow.status.in_(OPEN_REQUEST_STATES))
+                .where(
+                    QuoteRequestRow.id == request_id,
+                    QuoteRequestRow.status.in_(OPEN_REQUEST_STATES),
+                )
                 .values(status="binding", bound_offer_id=offer_id)
             )
         return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -227,11 +237,19 @@ class BindingService:
             result = adapter.parse_bind(offer, reply)
         except (TimeoutError, TransientFailure, PermanentFailure, MalformedResponse) as exc:
             raise ApiProblem(
-                502, "insurer_bind_failed", "The insurer did not confirm the bind", str(exc) or type(exc).__name__
+                502,
+                "insurer_bind_failed",
+                "The insurer did not confirm the bind",
+                str(exc) or type(exc).__name__,
             ) from exc
         now = datetime.now(UTC)
         if isinstance(result, BindRefused):
-            raise ApiProblem(409, "bind_refused", "The insurer refused to bind", f"{result.reason_code}: {result.reason}")
+            raise ApiProblem(
+                409,
+                "bind_refused",
+                "The insurer refused to bind",
+                f"{result.reason_code}: {result.reason}",
+            )
         if isinstance(result, BindPending):
             async with self.db.writing() as session:
                 await session.execute(
@@ -266,7 +284,12 @@ class BindingService:
             document = await policy_document(session, policy.id, self.rulebook, now)
         return BindOutcome(
             201,
-            BindResponse(status="bound", offer_id=offer_row.id, quote_request_id=request_row.id, policy=document),
+            BindResponse(
+                status="bound",
+                offer_id=offer_row.id,
+                quote_request_id=request_row.id,
+                policy=document,
+            ),
         )
 
 
@@ -276,9 +299,7 @@ async def finish_bind(session: Any, request_id: str, offer_id: str) -> None:
         update(QuoteRequestRow).where(QuoteRequestRow.id == request_id).values(status="bound")
     )
     await session.execute(
-        update(OfferRow)
-        .where(OfferRow.request_id == request_id)
-        .values(status="superseded")
+        update(OfferRow).where(OfferRow.request_id == request_id).values(status="superseded")
     )
     await session.execute(update(OfferRow).where(OfferRow.id == offer_id).values(status="bound"))
 

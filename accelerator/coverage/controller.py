@@ -51,8 +51,14 @@ class CoverageController(Controller):
     tags = ["coverage"]
     guards = [requires(Role.CLAIMS)]
 
-    @post(operation_id="checkCoverage", summary="Was the seller validly covered at the incident?", status_code=HTTP_200_OK)
-    async def check(self, request: Request[Principal, Any, Any], data: JSONBody[CoverageCheckRequest]) -> CoverageDecision:
+    @post(
+        operation_id="checkCoverage",
+        summary="Was the seller validly covered at the incident?",
+        status_code=HTTP_200_OK,
+    )
+    async def check(
+        self, request: Request[Principal, Any, Any], data: JSONBody[CoverageCheckRequest]
+    ) -> CoverageDecision:
         service: CoverageService = request.app.state.coverage
         return await service.check(data)
 
@@ -62,7 +68,9 @@ class CoverageController(Controller):
         summary="Up to 1,000 checks, answered in the same order",
         status_code=HTTP_200_OK,
     )
-    async def batch(self, request: Request[Principal, Any, Any], data: JSONBody[CoverageBatchBody]) -> CoverageBatchResult:
+    async def batch(
+        self, request: Request[Principal, Any, Any], data: JSONBody[CoverageBatchBody]
+    ) -> CoverageBatchResult:
         service: CoverageService = request.app.state.coverage
         claims: list[CoverageCheckRequest] = []
         slots: list[int | BatchItemError] = []
@@ -79,7 +87,11 @@ class CoverageController(Controller):
                 results.append(slot)
                 continue
             outcome = decided[slot]
-            results.append(BatchItemError(index, list(outcome.problems)) if isinstance(outcome, CheckError) else outcome)
+            results.append(
+                BatchItemError(index, list(outcome.problems))
+                if isinstance(outcome, CheckError)
+                else outcome
+            )
         return CoverageBatchResult(results)
 
 
@@ -104,12 +116,17 @@ class SellerPolicyController(Controller):
     @post(
         operation_id="submitSellerPolicy",
         summary="Submit a policy bought elsewhere (certificate data)",
-        description="Recorded as pending verification, with the gaps found against the marketplace rules.",
+        description=(
+            "Recorded as pending verification, with the gaps found against the marketplace rules."
+        ),
         status_code=HTTP_201_CREATED,
         guards=[requires(Role.SELLER)],
     )
     async def submit(
-        self, request: Request[Principal, Any, Any], seller_id: FromPath[SellerId], data: JSONBody[CertificateSubmission]
+        self,
+        request: Request[Principal, Any, Any],
+        seller_id: FromPath[SellerId],
+        data: JSONBody[CertificateSubmission],
     ) -> PolicyDocument:
         ensure_seller_access(request.user, seller_id)
         service: CoverageService = request.app.state.coverage
@@ -122,7 +139,9 @@ class PolicyController(Controller):
     guards = [requires(Role.SELLER, Role.CLAIMS)]
 
     @get(operation_id="getPolicy", summary="A policy with its event history")
-    async def read(self, request: Request[Principal, Any, Any], policy_id: FromPath[PolicyId]) -> PolicyDocument:
+    async def read(
+        self, request: Request[Principal, Any, Any], policy_id: FromPath[PolicyId]
+    ) -> PolicyDocument:
         service: CoverageService = request.app.state.coverage
         try:
             seller_id, document = await service.document(policy_id)
@@ -132,19 +151,42 @@ class PolicyController(Controller):
             raise not_found("policy", f"No policy {policy_id!r}.")
         return document
 
-    @post("/verify", operation_id="verifyPolicy", summary="Verify a submitted policy (admin)", guards=[requires()], status_code=HTTP_200_OK)
+    @post(
+        "/verify",
+        operation_id="verifyPolicy",
+        summary="Verify a submitted policy (admin)",
+        guards=[requires()],
+        status_code=HTTP_200_OK,
+    )
     async def verify(
-        self, request: Request[Principal, Any, Any], policy_id: FromPath[PolicyId], data: JSONBody[ReviewBody]
+        self,
+        request: Request[Principal, Any, Any],
+        policy_id: FromPath[PolicyId],
+        data: JSONBody[ReviewBody],
     ) -> PolicyDocument:
         service: CoverageService = request.app.state.coverage
         return await service.review(policy_id, verified=True, reason=data.reason)
 
-    @post("/reject", operation_id="rejectPolicy", summary="Reject a submitted policy (admin)", guards=[requires()], status_code=HTTP_200_OK)
+    @post(
+        "/reject",
+        operation_id="rejectPolicy",
+        summary="Reject a submitted policy (admin)",
+        guards=[requires()],
+        status_code=HTTP_200_OK,
+    )
     async def reject(
-        self, request: Request[Principal, Any, Any], policy_id: FromPath[PolicyId], data: JSONBody[ReviewBody]
+        self,
+        request: Request[Principal, Any, Any],
+        policy_id: FromPath[PolicyId],
+        data: JSONBody[ReviewBody],
     ) -> PolicyDocument:
         if not data.reason:
-            raise ApiProblem(422, "validation_error", "The request is not valid", "A rejection needs a reason.",
-                             errors=[FieldProblem("reason", "required", "Say why the policy is rejected.")])
+            raise ApiProblem(
+                422,
+                "validation_error",
+                "The request is not valid",
+                "A rejection needs a reason.",
+                errors=[FieldProblem("reason", "required", "Say why the policy is rejected.")],
+            )
         service: CoverageService = request.app.state.coverage
         return await service.review(policy_id, verified=False, reason=data.reason)

@@ -19,22 +19,21 @@ from accelerator.coverage.models import PolicyEventRow, PolicyRow
 from accelerator.coverage.state import PolicyEvent
 from accelerator.sellers.models import Seller
 
-_EVENTS = (
-    select(
-        PolicyEventRow.seller_id,
-        PolicyEventRow.policy_id,
-        PolicyRow.source,
-        PolicyEventRow.event_id,
-        PolicyEventRow.kind,
-        PolicyEventRow.effective_at,
-        PolicyEventRow.recorded_at,
-        PolicyEventRow.data,
-    )
-    .join(PolicyRow, PolicyRow.id == PolicyEventRow.policy_id)
-)
+_EVENTS = select(
+    PolicyEventRow.seller_id,
+    PolicyEventRow.policy_id,
+    PolicyRow.source,
+    PolicyEventRow.event_id,
+    PolicyEventRow.kind,
+    PolicyEventRow.effective_at,
+    PolicyEventRow.recorded_at,
+    PolicyEventRow.data,
+).join(PolicyRow, PolicyRow.id == PolicyEventRow.policy_id)
 
 
-def to_event(event_id: str, kind: str, effective_at: datetime, recorded_at: datetime, data: dict[str, Any]) -> PolicyEvent:
+def to_event(
+    event_id: str, kind: str, effective_at: datetime, recorded_at: datetime, data: dict[str, Any]
+) -> PolicyEvent:
     return msgspec.convert(
         {
             "event_id": event_id,
@@ -62,7 +61,7 @@ async def events_by_seller(
     found: dict[str, SellerPolicies] = defaultdict(dict)
     for row in await connection.execute(query):
         policies = found[row.seller_id]
-        source, events = policies.setdefault(row.policy_id, (row.source, []))
+        _, events = policies.setdefault(row.policy_id, (row.source, []))
         events.append(to_event(row.event_id, row.kind, row.effective_at, row.recorded_at, row.data))
     return found
 

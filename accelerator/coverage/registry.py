@@ -25,7 +25,9 @@ async def add_event(
     data: dict[str, Any] | None = None,
 ) -> bool:
     """Append an event unless one with ``event_id`` exists; True if it was added."""
-    exists = await session.scalar(select(PolicyEventRow.id).where(PolicyEventRow.event_id == event_id))
+    exists = await session.scalar(
+        select(PolicyEventRow.id).where(PolicyEventRow.event_id == event_id)
+    )
     if exists is not None:
         return False
     session.add(

@@ -53,7 +53,9 @@ class CoverageService:
         try:
             version = rule_set_for_incident(self.rulebook, claim.marketplace, claim.incident_at)
         except UnknownMarketplaceError as exc:
-            problems.append(FieldProblem("marketplace", "unknown_marketplace", str(exc), list(exc.known)))
+            problems.append(
+                FieldProblem("marketplace", "unknown_marketplace", str(exc), list(exc.known))
+            )
         except NoRuleSetVersionError as exc:
             problems.append(FieldProblem("incident_at", "no_rule_set_in_force", str(exc)))
         if problems:
@@ -109,7 +111,11 @@ class CoverageService:
             problems = _certificate_problems(certificate, version.currency)
             if certificate.expiry_date <= certificate.effective_date:
                 problems.append(
-                    FieldProblem("expiry_date", "expiry_before_effective", "The expiry date must be after the effective date.")
+                    FieldProblem(
+                        "expiry_date",
+                        "expiry_before_effective",
+                        "The expiry date must be after the effective date.",
+                    )
                 )
             if problems:
                 raise invalid_input(problems)
@@ -124,7 +130,8 @@ class CoverageService:
                     409,
                     "policy_already_registered",
                     "This policy is already in the registry",
-                    f"Policy {certificate.policy_number} of {certificate.insurer_name} is {duplicate}.",
+                    f"Policy {certificate.policy_number} of {certificate.insurer_name} "
+                    f"is {duplicate}.",
                 )
             start, end = policy_period_from_dates(
                 certificate.effective_date, certificate.expiry_date, version.reference_timezone
@@ -183,7 +190,9 @@ class CoverageService:
             document = await policy_document(session, policy_id, self.rulebook, datetime.now(UTC))
         return document.seller_id, document
 
-    async def seller_policies(self, seller_id: str, *, limit: int, offset: int) -> list[PolicyDocument]:
+    async def seller_policies(
+        self, seller_id: str, *, limit: int, offset: int
+    ) -> list[PolicyDocument]:
         now = datetime.now(UTC)
         async with self.db.reading() as session:
             ids = (
@@ -202,11 +211,17 @@ def _certificate_problems(certificate: CertificateSubmission, currency: str) -> 
     money_fields = {
         "each_occurrence": certificate.each_occurrence,
         "general_aggregate": certificate.general_aggregate,
-        "products_completed_operations_aggregate": certificate.products_completed_operations_aggregate,
+        "products_completed_operations_aggregate": (
+            certificate.products_completed_operations_aggregate
+        ),
         "deductible": certificate.deductible,
     }
     problems = [
-        FieldProblem(f"{name}.currency", "currency_mismatch", f"Amounts must be in {currency}, the marketplace's currency.")
+        FieldProblem(
+            f"{name}.currency",
+            "currency_mismatch",
+            f"Amounts must be in {currency}, the marketplace's currency.",
+        )
         for name, value in money_fields.items()
         if value.currency != currency
     ]
@@ -216,4 +231,3 @@ def _certificate_problems(certificate: CertificateSubmission, currency: str) -> 
         if value.amount < 0 or not value.amount.is_finite()
     ]
     return problems
-

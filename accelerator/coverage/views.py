@@ -36,7 +36,9 @@ async def policy_document(
         await session.scalars(
             select(PolicyEventRow)
             .where(PolicyEventRow.policy_id == policy_id)
-            .order_by(PolicyEventRow.effective_at, PolicyEventRow.recorded_at, PolicyEventRow.event_id)
+            .order_by(
+                PolicyEventRow.effective_at, PolicyEventRow.recorded_at, PolicyEventRow.event_id
+            )
         )
     ).all()
     events = [to_event(r.event_id, r.kind, r.effective_at, r.recorded_at, r.data) for r in rows]
@@ -50,7 +52,11 @@ async def policy_document(
         gaps = evaluate_cover(cover, version, categories=[], legal_name=seller.legal_name)
         if policy.source == "submitted":
             gaps += evaluate_submission(cover, version, policy.created_at.date())
-    verification = "verified" if policy.source == "bound" and state.verification != "rejected" else state.verification
+    verification = (
+        "verified"
+        if policy.source == "bound" and state.verification != "rejected"
+        else state.verification
+    )
     return PolicyDocument(
         id=policy.id,
         seller_id=policy.seller_id,

@@ -11,7 +11,9 @@ from __future__ import annotations
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
-DEFAULT_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=30)
+DEFAULT_LIMITS = httpx.Limits(
+    max_connections=200, max_keepalive_connections=50, keepalive_expiry=30
+)
 
 
 def build_client(
@@ -26,7 +28,9 @@ def build_client(
     return httpx.AsyncClient(
         base_url=base_url,
         timeout=httpx.Timeout(timeout_seconds),
-        transport=transport if transport is not None else AiohttpTransport(limits=limits, trust_env=False),
+        transport=transport
+        if transport is not None
+        else AiohttpTransport(limits=limits, trust_env=False),
         follow_redirects=False,
         trust_env=False,
     )

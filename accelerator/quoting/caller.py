@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+from tenacity.stop import stop_base
 
 from accelerator.quoting.capture import AttemptCapture, capture_message
 from providers import HttpCall, HttpReply
@@ -66,7 +67,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - current)
 
 
-def _wait(policy: RetryPolicy) -> "_WaitStrategy":
+def _wait(policy: RetryPolicy) -> _WaitStrategy:
     return _WaitStrategy(policy)
 
 
@@ -86,11 +87,11 @@ class _WaitStrategy:
         return random.uniform(0, ceiling)  # noqa: S311 - jitter, not security
 
 
-def _budget_spent(deadline: float, policy: RetryPolicy) -> "_BudgetStop":
+def _budget_spent(deadline: float, policy: RetryPolicy) -> _BudgetStop:
     return _BudgetStop(deadline, policy)
 
 
-class _BudgetStop:
+class _BudgetStop(stop_base):
     """Stop when the wait plus one more minimal attempt would overrun the deadline."""
 
     def __init__(self, deadline: float, policy: RetryPolicy) -> None:
@@ -123,7 +124,9 @@ async def _attempt(
         idempotency_key=idempotency_key,
         started_at=started.isoformat(),
         duration_ms=0.0,
-        request=capture_message(request.headers.multi_items(), call.body, secret_headers, secret_values),
+        request=capture_message(
+            request.headers.multi_items(), call.body, secret_headers, secret_values
+        ),
     )
     captures.append(capture)
     try:
@@ -137,21 +140,33 @@ async def _attempt(
         raise TransientFailure("insurer_timeout", "the insurer did not answer in time") from exc
     except httpx.TransportError as exc:
         capture.error = f"transport: {exc!r}"
-        raise TransientFailure("connect_error", f"could not reach the insurer: {type(exc).__name__}") from exc
+        raise TransientFailure(
+            "connect_error", f"could not reach the insurer: {type(exc).__name__}"
+        ) from exc
     finally:
         capture.duration_ms = round((time.perf_counter() - clock) * 1000, 1)
     reply = HttpReply(response.status_code, dict(response.headers), response.content)
     capture.response_status = response.status_code
-    capture.response = capture_message(response.headers.multi_items(), response.content, secret_headers, secret_values)
+    capture.response = capture_message(
+        response.headers.multi_items(), response.content, secret_headers, secret_values
+    )
     if response.status_code == 429:
         retry_after = parse_retry_after(response.headers.get("retry-after"))
-        raise TransientFailure("rate_limited", "the insurer asked us to slow down (429)", retry_after)
+        raise TransientFailure(
+            "rate_limited", "the insurer asked us to slow down (429)", retry_after
+        )
     if response.status_code >= 500:
-        raise TransientFailure(f"http_{response.status_code}", f"the insurer failed ({response.status_code})")
+        raise TransientFailure(
+            f"http_{response.status_code}", f"the insurer failed ({response.status_code})"
+        )
     if 300 <= response.status_code < 400:
-        raise PermanentFailure(f"http_{response.status_code}", "unexpected redirect from the insurer")
+        raise PermanentFailure(
+            f"http_{response.status_code}", "unexpected redirect from the insurer"
+        )
     if response.status_code in (400, 401, 403, 404, 405, 409, 413, 415):
-        raise PermanentFailure(f"http_{response.status_code}", f"the insurer refused the call ({response.status_code})")
+        raise PermanentFailure(
+            f"http_{response.status_code}", f"the insurer refused the call ({response.status_code})"
+        )
     return reply
 
 

@@ -8,7 +8,9 @@ import msgspec
 
 MAX_BODY_CHARS = 16_384
 # Headers that carry credentials for any partner; adapters add their own names.
-ALWAYS_SECRET = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"})
+ALWAYS_SECRET = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"}
+)
 REDACTED = "[redacted]"
 
 
@@ -33,7 +35,9 @@ class AttemptCapture(msgspec.Struct, omit_defaults=True):
     error: str | None = None
 
 
-def redact_headers(headers: Iterable[tuple[str, str]], secret_names: frozenset[str]) -> dict[str, str]:
+def redact_headers(
+    headers: Iterable[tuple[str, str]], secret_names: frozenset[str]
+) -> dict[str, str]:
     secret = ALWAYS_SECRET | {name.lower() for name in secret_names}
     return {name: REDACTED if name.lower() in secret else value for name, value in headers}
 

@@ -69,7 +69,7 @@ OutcomeSink = Callable[[InsurerResult], Awaitable[None]]
 class FanOutPolicy:
     deadline_seconds: float
     insurer_timeout_seconds: float
-    retry: RetryPolicy = RetryPolicy()
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
     poll_interval_seconds: float = 0.25
 
 
@@ -91,7 +91,9 @@ def _from_quote_result(
         case Declined(reason_code=code, reason=reason):
             return replace(done, status="declined", reason_code=code, reason=reason)
         case Referred(reason=reason):
-            return replace(done, status="referred", reason_code="referred_to_underwriter", reason=reason)
+            return replace(
+                done, status="referred", reason_code="referred_to_underwriter", reason=reason
+            )
         case Pending(quote_reference=reference):
             return replace(
                 done,
@@ -103,7 +105,9 @@ def _from_quote_result(
     raise TypeError(f"unknown quote result {result!r}")  # pragma: no cover
 
 
-async def quote_one(request: QuoteRequest, partner: Partner, deadline: float, policy: FanOutPolicy) -> InsurerResult:
+async def quote_one(
+    request: QuoteRequest, partner: Partner, deadline: float, policy: FanOutPolicy
+) -> InsurerResult:
     """Ask one insurer; never raises (but for cancellation of the whole fan-out)."""
     adapter = partner.adapter
     loop = asyncio.get_running_loop()
@@ -158,7 +162,9 @@ async def quote_one(request: QuoteRequest, partner: Partner, deadline: float, po
             last = adapter.parse_quote(request, reply)
     except TimeoutError:
         if isinstance(last, Pending):
-            return _from_quote_result(partner, last, captures, round((time.perf_counter() - started) * 1000, 1))
+            return _from_quote_result(
+                partner, last, captures, round((time.perf_counter() - started) * 1000, 1)
+            )
         partner.breaker.record_failure()
         return finish("timed_out", "insurer_timeout", "no answer before the deadline")
     except TransientFailure as failure:
@@ -175,7 +181,9 @@ async def quote_one(request: QuoteRequest, partner: Partner, deadline: float, po
         partner.breaker.record_failure()
         return finish("error", "adapter_failed", "the adapter failed; see the service log")
     assert last is not None
-    return _from_quote_result(partner, last, captures, round((time.perf_counter() - started) * 1000, 1))
+    return _from_quote_result(
+        partner, last, captures, round((time.perf_counter() - started) * 1000, 1)
+    )
 
 
 def skipped_reason(request: QuoteRequest, partner: Partner) -> tuple[str, str] | None:

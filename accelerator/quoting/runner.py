@@ -23,7 +23,9 @@ from schemas import QuoteRequest
 
 logger = logging.getLogger("accelerator.quoting")
 
-FINAL_STATUSES = frozenset({"offered", "declined", "referred", "pending", "timed_out", "error", "skipped"})
+FINAL_STATUSES = frozenset(
+    {"offered", "declined", "referred", "pending", "timed_out", "error", "skipped"}
+)
 # How long after its deadline a `collecting` request is taken as abandoned by a dead process.
 ABANDONED_AFTER = timedelta(seconds=15)
 
@@ -127,7 +129,10 @@ async def finish_abandoned(db: Database, now: datetime | None = None) -> int:
         for request_id in stale:
             await session.execute(
                 update(InsurerOutcomeRow)
-                .where(InsurerOutcomeRow.request_id == request_id, InsurerOutcomeRow.status == "awaiting")
+                .where(
+                    InsurerOutcomeRow.request_id == request_id,
+                    InsurerOutcomeRow.status == "awaiting",
+                )
                 .values(
                     status="timed_out",
                     reason_code="service_restarted",
@@ -177,13 +182,11 @@ class QuoteRunner:
         finally:
             await mark_complete(self.db, request.request_id)
 
-    async def wait(self, request_id: str, timeout: float) -> None:
-        """Wait for a running fan-out of this process, at most ``timeout`` seconds."""
+    async def wait(self, request_id: str, seconds: float) -> None:
+        """Wait for a running fan-out of this process, at most ``seconds``."""
         task = self._tasks.get(request_id)
-        if task is None:
-            return
-        done, _ = await asyncio.wait({task}, timeout=timeout)
-        del done
+        if task is not None:
+            await asyncio.wait({task}, timeout=seconds)
 
     async def close(self) -> None:
         tasks = list(self._tasks.values())

@@ -69,7 +69,9 @@ class QuotingService:
         """The request's own deadline, never above the configured maximum."""
         return min(asked or self.default_deadline_seconds, self.max_deadline_seconds)
 
-    async def create(self, principal: Principal, body: QuoteRequestBody) -> tuple[QuoteRequest, float]:
+    async def create(
+        self, principal: Principal, body: QuoteRequestBody
+    ) -> tuple[QuoteRequest, float]:
         """Persist the request (and an ``awaiting`` row per insurer), then start the fan-out."""
         ensure_seller_access(principal, body.seller_id)
         stored = await self.sellers.require_profile(body.seller_id)
@@ -80,7 +82,9 @@ class QuotingService:
             cover=body.cover or default_cover(stored, now),
         )
         deadline = self.deadline_for(body.deadline_seconds)
-        await record_request(self.db, request, self.runner.partners, now + timedelta(seconds=deadline))
+        await record_request(
+            self.db, request, self.runner.partners, now + timedelta(seconds=deadline)
+        )
         self.runner.start(request, deadline)
         return request, deadline
 
@@ -124,7 +128,9 @@ class QuotingService:
         async with self.db.reading() as session:
             rows = (
                 await session.scalars(
-                    select(AttemptRow).where(AttemptRow.request_id == request_id).order_by(AttemptRow.id)
+                    select(AttemptRow)
+                    .where(AttemptRow.request_id == request_id)
+                    .order_by(AttemptRow.id)
                 )
             ).all()
         return [{"provider_id": r.provider_id, **r.capture} for r in rows]

@@ -9,9 +9,9 @@ from decimal import Decimal
 import msgspec
 from litestar.datastructures import State
 
+from accelerator.quoting.assessment import assess_offer
 from accelerator.quoting.fanout import Partner
 from accelerator.quoting.service import StoredRequest
-from accelerator.quoting.assessment import assess_offer
 from accelerator.ranking.score import RankingStrategy
 from schemas._compliance import ComplianceResult
 from schemas._quotes import Progress, QuoteRequestView, RankedOffer
@@ -55,7 +55,9 @@ def provider_directory(partners: Mapping[str, Partner]) -> list[ProviderInfo]:
     ]
 
 
-def request_view(state: State, stored: StoredRequest, now: datetime | None = None) -> QuoteRequestView:
+def request_view(
+    state: State, stored: StoredRequest, now: datetime | None = None
+) -> QuoteRequestView:
     now = now or datetime.now(UTC)
     row = stored.row
     offers = rank_stored_offers(state, stored, now)
@@ -92,7 +94,9 @@ def rank_stored_offers(state: State, stored: StoredRequest, now: datetime) -> li
                 rank=item.rank,
                 status=status,  # type: ignore[arg-type]
                 compliance=ComplianceResult(
-                    compliant=item.compliant, gaps=item.gaps, rule_set=assessed[item.offer_id].rule_set
+                    compliant=item.compliant,
+                    gaps=item.gaps,
+                    rule_set=assessed[item.offer_id].rule_set,
                 ),
                 score=item.score,
                 offer=item.offer,

@@ -10,7 +10,9 @@ from accelerator.sellers.service import SellerService
 from schemas._profiles import ComplianceGap, ComplianceStatus
 
 
-async def compliance_status(state: State, seller_id: str, now: datetime | None = None) -> ComplianceStatus:
+async def compliance_status(
+    state: State, seller_id: str, now: datetime | None = None
+) -> ComplianceStatus:
     now = now or datetime.now(UTC)
     sellers: SellerService = state.sellers
     stored = await sellers.get_profile(seller_id)

@@ -53,7 +53,11 @@ class SellerController(Controller):
         service: SellerService = request.app.state.sellers
         return _document(await service.put_profile(seller_id, data))
 
-    @get("/profile", operation_id="getSellerProfile", summary="The latest (or a given) profile version")
+    @get(
+        "/profile",
+        operation_id="getSellerProfile",
+        summary="The latest (or a given) profile version",
+    )
     async def get_profile(
         self,
         request: Request[Principal, Any, Any],

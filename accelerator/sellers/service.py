@@ -97,7 +97,9 @@ class SellerService:
         if row is None:
             if version is None:
                 raise not_found("seller_profile", f"Seller {seller_id!r} has no profile yet.")
-            raise not_found("seller_profile", f"Seller {seller_id!r} has no profile version {version}.")
+            raise not_found(
+                "seller_profile", f"Seller {seller_id!r} has no profile version {version}."
+            )
         return _stored(row)
 
     async def require_profile(self, seller_id: str) -> StoredProfile:

@@ -42,7 +42,8 @@ class UnmatchedEvent(Exception):
 async def _outcome(session: WriteSession, provider_id: str, reference: str) -> InsurerOutcomeRow:
     row = await session.scalar(
         select(InsurerOutcomeRow).where(
-            InsurerOutcomeRow.provider_id == provider_id, InsurerOutcomeRow.quote_reference == reference
+            InsurerOutcomeRow.provider_id == provider_id,
+            InsurerOutcomeRow.quote_reference == reference,
         )
     )
     if row is None:
@@ -52,21 +53,30 @@ async def _outcome(session: WriteSession, provider_id: str, reference: str) -> I
 
 async def _policy(session: WriteSession, provider_id: str, number: str) -> PolicyRow:
     row = await session.scalar(
-        select(PolicyRow).where(PolicyRow.provider_id == provider_id, PolicyRow.policy_number == number)
+        select(PolicyRow).where(
+            PolicyRow.provider_id == provider_id, PolicyRow.policy_number == number
+        )
     )
     if row is None:
         raise UnmatchedEvent(f"no policy {number!r} from {provider_id}")
     return row
 
 
-async def apply_event(session: WriteSession, provider_id: str, event_id: str, event: InsurerEvent) -> None:
+async def apply_event(
+    session: WriteSession, provider_id: str, event_id: str, event: InsurerEvent
+) -> None:
     now = datetime.now(UTC)
     match event:
         case QuoteOffered(quote_reference=reference, offers=offers):
             outcome = await _outcome(session, provider_id, reference)
             if outcome.status not in OPEN_OUTCOMES:
                 return
-            outcome.status, outcome.reason_code, outcome.reason, outcome.updated_at = "offered", None, None, now
+            outcome.status, outcome.reason_code, outcome.reason, outcome.updated_at = (
+                "offered",
+                None,
+                None,
+                now,
+            )
             for offer in offers:
                 session.add(
                     OfferRow(
@@ -84,11 +94,20 @@ async def apply_event(session: WriteSession, provider_id: str, event_id: str, ev
         case QuoteDeclined(quote_reference=reference, reason_code=code, reason=reason):
             outcome = await _outcome(session, provider_id, reference)
             if outcome.status in OPEN_OUTCOMES:
-                outcome.status, outcome.reason_code, outcome.reason, outcome.updated_at = "declined", code, reason, now
+                outcome.status, outcome.reason_code, outcome.reason, outcome.updated_at = (
+                    "declined",
+                    code,
+                    reason,
+                    now,
+                )
         case QuoteReferred(quote_reference=reference, reason=reason):
             outcome = await _outcome(session, provider_id, reference)
             if outcome.status in OPEN_OUTCOMES:
-                outcome.status, outcome.reason_code, outcome.updated_at = "referred", "referred_to_underwriter", now
+                outcome.status, outcome.reason_code, outcome.updated_at = (
+                    "referred",
+                    "referred_to_underwriter",
+                    now,
+                )
                 outcome.reason = reason
         case PolicyBound(bind_reference=reference, policy=terms):
             request = await session.scalar(
@@ -113,25 +132,62 @@ async def apply_event(session: WriteSession, provider_id: str, event_id: str, ev
             await finish_bind(session, request.id, request.bound_offer_id)
         case PolicyEndorsed(policy_number=number, effective_at=at, policy=terms):
             policy = await _policy(session, provider_id, number)
-            await add_event(session, policy, event_id=event_id, kind="endorsed", effective_at=at, recorded_at=now,
-                            data={"terms": msgspec.to_builtins(terms)})
+            await add_event(
+                session,
+                policy,
+                event_id=event_id,
+                kind="endorsed",
+                effective_at=at,
+                recorded_at=now,
+                data={"terms": msgspec.to_builtins(terms)},
+            )
         case PolicyRenewed(policy_number=number, effective_at=at, expires_at=expires):
             policy = await _policy(session, provider_id, number)
-            await add_event(session, policy, event_id=event_id, kind="renewed", effective_at=at, recorded_at=now,
-                            data={"expires_at": expires.isoformat()})
+            await add_event(
+                session,
+                policy,
+                event_id=event_id,
+                kind="renewed",
+                effective_at=at,
+                recorded_at=now,
+                data={"expires_at": expires.isoformat()},
+            )
         case PolicyCancelled(policy_number=number, effective_at=at, reason=reason):
             policy = await _policy(session, provider_id, number)
-            await add_event(session, policy, event_id=event_id, kind="cancelled", effective_at=at, recorded_at=now,
-                            data={"reason": reason})
+            await add_event(
+                session,
+                policy,
+                event_id=event_id,
+                kind="cancelled",
+                effective_at=at,
+                recorded_at=now,
+                data={"reason": reason},
+            )
         case PolicyReinstated(policy_number=number, effective_at=at):
             policy = await _policy(session, provider_id, number)
-            await add_event(session, policy, event_id=event_id, kind="reinstated", effective_at=at, recorded_at=now)
+            await add_event(
+                session,
+                policy,
+                event_id=event_id,
+                kind="reinstated",
+                effective_at=at,
+                recorded_at=now,
+            )
         case PolicyLapsed(policy_number=number, effective_at=at):
             policy = await _policy(session, provider_id, number)
-            await add_event(session, policy, event_id=event_id, kind="lapsed", effective_at=at, recorded_at=now)
+            await add_event(
+                session, policy, event_id=event_id, kind="lapsed", effective_at=at, recorded_at=now
+            )
         case PolicyVerified(policy_number=number):
             policy = await _policy(session, provider_id, number)
-            await add_event(session, policy, event_id=event_id, kind="verified", effective_at=now, recorded_at=now)
+            await add_event(
+                session,
+                policy,
+                event_id=event_id,
+                kind="verified",
+                effective_at=now,
+                recorded_at=now,
+            )
 
 
 __all__ = ["UnmatchedEvent", "apply_event", "update"]

@@ -48,7 +48,9 @@ class WebhookController(Controller):
         status_code=HTTP_200_OK,
         request_max_body_size=MAX_BODY_BYTES,
     )
-    async def receive(self, request: Request[Any, Any, Any], provider_id: FromPath[ProviderId]) -> WebhookAck:
+    async def receive(
+        self, request: Request[Any, Any, Any], provider_id: FromPath[ProviderId]
+    ) -> WebhookAck:
         service: WebhookService = request.app.state.webhooks
         body = await request.body()
         receipt = await service.receive(provider_id, dict(request.headers), body)
@@ -64,18 +66,36 @@ class InboxController(Controller):
     async def list_inbox(
         self,
         request: Request[Principal, Any, Any],
-        status: FromQuery[Annotated[str | None, Parameter(pattern="^(received|applied|parked|failed)$")]] = None,
+        status: FromQuery[
+            Annotated[str | None, Parameter(pattern="^(received|applied|parked|failed)$")]
+        ] = None,
         limit: FromQuery[Annotated[int, Parameter(ge=1, le=200)]] = 50,
         offset: FromQuery[Annotated[int, Parameter(ge=0)]] = 0,
     ) -> list[InboxEntry]:
         service: WebhookService = request.app.state.webhooks
         rows = await service.inbox(status, limit, offset)
         return [
-            InboxEntry(r.id, r.provider_id, r.webhook_id, r.status, r.attempts, r.error, r.received_at, r.applied_at)
+            InboxEntry(
+                r.id,
+                r.provider_id,
+                r.webhook_id,
+                r.status,
+                r.attempts,
+                r.error,
+                r.received_at,
+                r.applied_at,
+            )
             for r in rows
         ]
 
-    @post("/{inbox_id:int}/reprocess", operation_id="reprocessWebhook", summary="Apply a stored delivery again (admin)", status_code=HTTP_200_OK)
-    async def reprocess(self, request: Request[Principal, Any, Any], inbox_id: FromPath[int]) -> dict[str, str]:
+    @post(
+        "/{inbox_id:int}/reprocess",
+        operation_id="reprocessWebhook",
+        summary="Apply a stored delivery again (admin)",
+        status_code=HTTP_200_OK,
+    )
+    async def reprocess(
+        self, request: Request[Principal, Any, Any], inbox_id: FromPath[int]
+    ) -> dict[str, str]:
         service: WebhookService = request.app.state.webhooks
         return {"status": await service.process(inbox_id)}

@@ -58,21 +58,36 @@ class WebhookService:
     async def receive(self, provider_id: str, headers: Mapping[str, str], body: bytes) -> Receipt:
         partner = self._partner(provider_id)
         if len(body) > MAX_BODY_BYTES:
-            raise ApiProblem(413, "payload_too_large", "Webhook body too large", f"At most {MAX_BODY_BYTES} bytes.")
+            raise ApiProblem(
+                413,
+                "payload_too_large",
+                "Webhook body too large",
+                f"At most {MAX_BODY_BYTES} bytes.",
+            )
         lowered = {k.lower(): v for k, v in headers.items()}
         try:
             verify_signature(
-                partner.adapter.signature_scheme, partner.settings.callback_secrets, lowered, body, int(time.time())
+                partner.adapter.signature_scheme,
+                partner.settings.callback_secrets,
+                lowered,
+                body,
+                int(time.time()),
             )
         except (MissingHeaders, MalformedHeaders) as exc:
-            raise ApiProblem(400, "bad_webhook_headers", "Webhook headers missing or malformed", str(exc)) from exc
+            raise ApiProblem(
+                400, "bad_webhook_headers", "Webhook headers missing or malformed", str(exc)
+            ) from exc
         except (StaleTimestamp, BadSignature) as exc:
-            raise ApiProblem(401, "bad_webhook_signature", "Webhook signature not valid", str(exc)) from exc
+            raise ApiProblem(
+                401, "bad_webhook_signature", "Webhook signature not valid", str(exc)
+            ) from exc
         webhook_id = lowered.get("webhook-id") or hashlib.sha256(body).hexdigest()
         row = InboxEvent(
             provider_id=provider_id,
             webhook_id=webhook_id,
-            headers={k: v for k, v in lowered.items() if k.startswith(("webhook-", "x-", "content-type"))},
+            headers={
+                k: v for k, v in lowered.items() if k.startswith(("webhook-", "x-", "content-type"))
+            },
             body=body,
             status="received",
             attempts=0,
@@ -84,7 +99,9 @@ class WebhookService:
         except IntegrityError:
             async with self.db.reading() as session:
                 existing = await session.scalar(
-                    select(InboxEvent).where(InboxEvent.provider_id == provider_id, InboxEvent.webhook_id == webhook_id)
+                    select(InboxEvent).where(
+                        InboxEvent.provider_id == provider_id, InboxEvent.webhook_id == webhook_id
+                    )
                 )
             assert existing is not None
             return Receipt(existing.status, existing.id, duplicate=True)
@@ -103,10 +120,17 @@ class WebhookService:
             if partner is None:
                 raise MalformedResponse(f"provider {row.provider_id} is no longer configured")
             events = partner.adapter.parse_events(row.body, row.headers)
-            ordered = sorted(enumerate(events), key=lambda e: (e[1].occurred_at, e[1].sequence or 0, e[0]))
+            ordered = sorted(
+                enumerate(events), key=lambda e: (e[1].occurred_at, e[1].sequence or 0, e[0])
+            )
             async with self.db.writing() as session:
                 for position, event in ordered:
-                    await apply_event(session, row.provider_id, f"{row.provider_id}:{row.webhook_id}:{position}", event)
+                    await apply_event(
+                        session,
+                        row.provider_id,
+                        f"{row.provider_id}:{row.webhook_id}:{position}",
+                        event,
+                    )
         except UnmatchedEvent as exc:
             status, error = "parked", str(exc)
         except MalformedResponse as exc:

@@ -46,7 +46,9 @@ async def claims_headers(key_for: Callable[..., Awaitable[Headers]]) -> Headers:
 
 @pytest.fixture
 async def profiled_seller(client: Client, seller_headers: Headers) -> dict[str, Any]:
-    response = await client.put("/v1/sellers/s-1/profile", json=power_bank_body(), headers=seller_headers)
+    response = await client.put(
+        "/v1/sellers/s-1/profile", json=power_bank_body(), headers=seller_headers
+    )
     assert response.status_code == 200, response.text
     document: dict[str, Any] = response.json()
     return document

@@ -58,21 +58,28 @@ def claim(amount: str = "400", **changes: Any) -> dict[str, Any]:
 async def submitted_policy(
     client: Client, seller_headers: Headers, profiled_seller: dict[str, Any]
 ) -> dict[str, Any]:
-    response = await client.post("/v1/sellers/s-1/policies", json=certificate(), headers=seller_headers)
+    response = await client.post(
+        "/v1/sellers/s-1/policies", json=certificate(), headers=seller_headers
+    )
     assert response.status_code == 201, response.text
     policy: dict[str, Any] = response.json()
     return policy
 
 
 async def test_a_submitted_policy_waits_for_verification_and_does_not_exempt_until_then(
-    client: Client, claims_headers: Headers, admin_headers: Headers, submitted_policy: dict[str, Any]
+    client: Client,
+    claims_headers: Headers,
+    admin_headers: Headers,
+    submitted_policy: dict[str, Any],
 ) -> None:
     assert submitted_policy["verification"] == "pending_verification"
     before = (await client.post("/v1/coverage/checks", json=claim(), headers=claims_headers)).json()
     assert before["decision"] == "not_exempt"
     assert [r["code"] for r in before["reasons"]] == ["policy_unverified"]
 
-    verified = await client.post(f"/v1/policies/{submitted_policy['id']}/verify", json={}, headers=admin_headers)
+    verified = await client.post(
+        f"/v1/policies/{submitted_policy['id']}/verify", json={}, headers=admin_headers
+    )
     assert verified.json()["verification"] == "verified"
     after = (await client.post("/v1/coverage/checks", json=claim(), headers=claims_headers)).json()
     assert after["decision"] == "exempt"
@@ -108,7 +115,9 @@ async def test_a_back_dated_cancellation_changes_the_decision_only_from_when_it_
     database: Database,
     submitted_policy: dict[str, Any],
 ) -> None:
-    await client.post(f"/v1/policies/{submitted_policy['id']}/verify", json={}, headers=admin_headers)
+    await client.post(
+        f"/v1/policies/{submitted_policy['id']}/verify", json={}, headers=admin_headers
+    )
     decided_at = datetime.now(UTC)
     incident = decided_at - timedelta(days=10)
     async with database.writing() as session:
@@ -133,24 +142,40 @@ async def test_a_back_dated_cancellation_changes_the_decision_only_from_when_it_
 
 
 async def test_a_claim_above_the_threshold_is_tendered_to_the_insurer(
-    client: Client, claims_headers: Headers, admin_headers: Headers, submitted_policy: dict[str, Any]
+    client: Client,
+    claims_headers: Headers,
+    admin_headers: Headers,
+    submitted_policy: dict[str, Any],
 ) -> None:
-    await client.post(f"/v1/policies/{submitted_policy['id']}/verify", json={}, headers=admin_headers)
-    at = (await client.post("/v1/coverage/checks", json=claim("1000.00"), headers=claims_headers)).json()
-    above = (await client.post("/v1/coverage/checks", json=claim("1000.01"), headers=claims_headers)).json()
+    await client.post(
+        f"/v1/policies/{submitted_policy['id']}/verify", json={}, headers=admin_headers
+    )
+    at = (
+        await client.post("/v1/coverage/checks", json=claim("1000.00"), headers=claims_headers)
+    ).json()
+    above = (
+        await client.post("/v1/coverage/checks", json=claim("1000.01"), headers=claims_headers)
+    ).json()
     assert at["decision"] == "exempt"
     assert above["decision"] == "tender_to_insurer"
     assert above["policy"]["insurer"] == "Harbor Mutual"
 
 
 async def test_a_batch_of_a_thousand_answers_in_order_and_a_bad_item_fails_alone(
-    client: Client, claims_headers: Headers, admin_headers: Headers, submitted_policy: dict[str, Any]
+    client: Client,
+    claims_headers: Headers,
+    admin_headers: Headers,
+    submitted_policy: dict[str, Any],
 ) -> None:
-    await client.post(f"/v1/policies/{submitted_policy['id']}/verify", json={}, headers=admin_headers)
+    await client.post(
+        f"/v1/policies/{submitted_policy['id']}/verify", json={}, headers=admin_headers
+    )
     checks = [claim("400") if i % 2 else claim("5000") for i in range(1000)]
     checks[7] = claim(product_category="no/such-thing")
     checks[8] = {"seller_id": "s-1"}
-    response = await client.post("/v1/coverage/checks/batch", json={"checks": checks}, headers=claims_headers)
+    response = await client.post(
+        "/v1/coverage/checks/batch", json={"checks": checks}, headers=claims_headers
+    )
     assert response.status_code == 200
     results = response.json()["results"]
     assert len(results) == 1000
@@ -165,17 +190,25 @@ async def test_a_batch_of_a_thousand_answers_in_order_and_a_bad_item_fails_alone
 async def test_a_seller_without_policies_is_not_exempt_with_no_policy(
     client: Client, claims_headers: Headers, profiled_seller: dict[str, Any]
 ) -> None:
-    decision = (await client.post("/v1/coverage/checks", json=claim(), headers=claims_headers)).json()
+    decision = (
+        await client.post("/v1/coverage/checks", json=claim(), headers=claims_headers)
+    ).json()
     assert decision["decision"] == "not_exempt"
     assert [r["code"] for r in decision["reasons"]] == ["no_policy"]
 
 
-async def test_coverage_checks_need_the_claims_role(client: Client, seller_headers: Headers) -> None:
+async def test_coverage_checks_need_the_claims_role(
+    client: Client, seller_headers: Headers
+) -> None:
     response = await client.post("/v1/coverage/checks", json=claim(), headers=seller_headers)
     assert response.status_code == 403
 
 
-async def test_a_naive_incident_time_is_refused_naming_the_field(client: Client, claims_headers: Headers) -> None:
-    response = await client.post("/v1/coverage/checks", json=claim(incident_at="2026-01-01T10:00:00"), headers=claims_headers)
+async def test_a_naive_incident_time_is_refused_naming_the_field(
+    client: Client, claims_headers: Headers
+) -> None:
+    response = await client.post(
+        "/v1/coverage/checks", json=claim(incident_at="2026-01-01T10:00:00"), headers=claims_headers
+    )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "incident_at"

@@ -19,7 +19,10 @@ async def test_power_bank_importer_must_insure_within_30_days_with_one_million_c
     assert requirement["required"] is True
     assert requirement["triggered_by_month"] == "2025-05"
     assert requirement["comply_by"] == "2025-06-30"
-    assert requirement["minimum_cover"]["per_occurrence"] == {"amount": "1000000", "currency": "USD"}
+    assert requirement["minimum_cover"]["per_occurrence"] == {
+        "amount": "1000000",
+        "currency": "USD",
+    }
     assert requirement["minimum_cover"]["aggregate"] == {"amount": "1000000", "currency": "USD"}
     assert sum(f["points"] for f in profile["factors"]) == profile["score"]
     assert all(f["explanation"] for f in profile["factors"])
@@ -29,7 +32,9 @@ async def test_profiles_are_versioned_and_readable_by_version(
     client: Client, seller_headers: Headers, profiled_seller: dict[str, Any]
 ) -> None:
     second = await client.put(
-        "/v1/sellers/s-1/profile", json=power_bank_body(years_in_business=12), headers=seller_headers
+        "/v1/sellers/s-1/profile",
+        json=power_bank_body(years_in_business=12),
+        headers=seller_headers,
     )
     assert second.json()["version"] == 2
     latest = await client.get("/v1/sellers/s-1/profile", headers=seller_headers)
@@ -40,8 +45,12 @@ async def test_profiles_are_versioned_and_readable_by_version(
     assert missing.status_code == 404
 
 
-async def test_a_seller_key_cannot_reach_another_seller(client: Client, seller_headers: Headers) -> None:
-    put = await client.put("/v1/sellers/s-2/profile", json=power_bank_body(), headers=seller_headers)
+async def test_a_seller_key_cannot_reach_another_seller(
+    client: Client, seller_headers: Headers
+) -> None:
+    put = await client.put(
+        "/v1/sellers/s-2/profile", json=power_bank_body(), headers=seller_headers
+    )
     get = await client.get("/v1/sellers/s-2/profile", headers=seller_headers)
     assert put.status_code == 403
     assert get.status_code == 403
@@ -49,12 +58,16 @@ async def test_a_seller_key_cannot_reach_another_seller(client: Client, seller_h
 
 
 async def test_admin_reaches_every_seller(client: Client, admin_headers: Headers) -> None:
-    response = await client.put("/v1/sellers/s-9/profile", json=power_bank_body(), headers=admin_headers)
+    response = await client.put(
+        "/v1/sellers/s-9/profile", json=power_bank_body(), headers=admin_headers
+    )
     assert response.status_code == 200
 
 
 async def test_claims_role_cannot_write_profiles(client: Client, claims_headers: Headers) -> None:
-    response = await client.put("/v1/sellers/s-1/profile", json=power_bank_body(), headers=claims_headers)
+    response = await client.put(
+        "/v1/sellers/s-1/profile", json=power_bank_body(), headers=claims_headers
+    )
     assert response.status_code == 403
 
 
@@ -62,16 +75,26 @@ async def test_claims_role_cannot_write_profiles(client: Client, claims_headers:
     ("changes", "field", "code"),
     [
         ({"sales": {"2025-05": "-5"}}, "monthly_sales[0].gross_sales.amount", None),
-        ({"categories": {"electronics/power-banks": "0.5", "home/furniture": "0.4"}}, "categories", None),
+        (
+            {"categories": {"electronics/power-banks": "0.5", "home/furniture": "0.4"}},
+            "categories",
+            None,
+        ),
         ({"marketplace": "ZZ"}, "marketplace", "unknown_marketplace"),
-        ({"categories": {"electronics/power-bank": "1"}}, "categories[0].category", "unknown_category"),
+        (
+            {"categories": {"electronics/power-bank": "1"}},
+            "categories[0].category",
+            "unknown_category",
+        ),
         ({"sales": {"2099-01": "100"}}, "monthly_sales[0].month", None),
     ],
 )
 async def test_bad_facts_get_a_422_problem_naming_the_field(
     client: Client, seller_headers: Headers, changes: dict[str, Any], field: str, code: str | None
 ) -> None:
-    response = await client.put("/v1/sellers/s-1/profile", json=power_bank_body(**changes), headers=seller_headers)
+    response = await client.put(
+        "/v1/sellers/s-1/profile", json=power_bank_body(**changes), headers=seller_headers
+    )
     assert response.status_code == 422, response.text
     problem = response.json()
     assert response.headers["content-type"].startswith("application/problem+json")
@@ -89,14 +112,18 @@ async def test_duplicate_months_are_refused(client: Client, seller_headers: Head
     assert any(e["field"].startswith("monthly_sales[1]") for e in response.json()["errors"])
 
 
-async def test_unknown_category_suggests_close_ones(client: Client, seller_headers: Headers) -> None:
+async def test_unknown_category_suggests_close_ones(
+    client: Client, seller_headers: Headers
+) -> None:
     body = power_bank_body(categories={"electronics/power-bank": "1"})
     response = await client.put("/v1/sellers/s-1/profile", json=body, headers=seller_headers)
     [error] = [e for e in response.json()["errors"] if e["code"] == "unknown_category"]
     assert "electronics/power-banks" in error["suggestions"]
 
 
-async def test_unknown_fields_and_malformed_json_are_422_not_500(client: Client, seller_headers: Headers) -> None:
+async def test_unknown_fields_and_malformed_json_are_422_not_500(
+    client: Client, seller_headers: Headers
+) -> None:
     body = power_bank_body()
     body["favourite_colour"] = "blue"
     unknown = await client.put("/v1/sellers/s-1/profile", json=body, headers=seller_headers)

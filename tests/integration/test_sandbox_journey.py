@@ -40,13 +40,23 @@ def free_port() -> int:
 
 
 @pytest.fixture
-async def service(database_url: str, database: Database) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
+async def service(
+    database_url: str, database: Database
+) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
     api_port = free_port()
     api_url = f"http://127.0.0.1:{api_port}"
     sandbox = await start_sandbox(
-        "127.0.0.1", 0, SandboxConfig(callback_url=f"{api_url}/v1/webhooks/insurers", callback_secret=SECRET, callback_delay_seconds=0.2)
+        "127.0.0.1",
+        0,
+        SandboxConfig(
+            callback_url=f"{api_url}/v1/webhooks/insurers",
+            callback_secret=SECRET,
+            callback_delay_seconds=0.2,
+        ),
     )
-    providers = default_sandbox_provider_settings(sandbox.url, f"{api_url}/v1/webhooks/insurers", [SECRET])
+    providers = default_sandbox_provider_settings(
+        sandbox.url, f"{api_url}/v1/webhooks/insurers", [SECRET]
+    )
     import msgspec
 
     settings = Settings(
@@ -56,12 +66,16 @@ async def service(database_url: str, database: Database) -> AsyncIterator[tuple[
         quote_deadline_seconds=DEADLINE,
         insurer_timeout_seconds=DEADLINE,
     )
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=api_port, log_config=None))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=api_port, log_config=None)
+    )
     task = asyncio.create_task(server.serve())
-    while not server.started:
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
         await asyncio.sleep(0.02)
     key = await create_key(database, Role.SELLER, seller_id="s-1")
-    async with httpx.AsyncClient(base_url=api_url, headers={"Authorization": f"Bearer {key.secret}"}, timeout=30) as client:
+    async with httpx.AsyncClient(
+        base_url=api_url, headers={"Authorization": f"Bearer {key.secret}"}, timeout=30
+    ) as client:
         # A furniture seller: inside every sandbox insurer's appetite (power banks are declined).
         body = power_bank_body(categories={"home/furniture": "1"})
         put = await client.put("/v1/sellers/s-1/profile", json=body)
@@ -97,8 +111,12 @@ async def test_every_sandbox_insurer_answers_and_compliant_offers_rank_first(ser
 async def test_a_hanging_and_a_failing_insurer_still_finish_on_time(service: Any) -> None:
     client, sandbox = service
     async with httpx.AsyncClient(base_url=sandbox.url) as control:
-        assert (await control.put("/_control/harbor/faults", json={"hang_rate": 1.0})).status_code == 200
-        assert (await control.put("/_control/acorn/faults", json={"error_rate": 1.0})).status_code == 200
+        assert (
+            await control.put("/_control/harbor/faults", json={"hang_rate": 1.0})
+        ).status_code == 200
+        assert (
+            await control.put("/_control/acorn/faults", json={"error_rate": 1.0})
+        ).status_code == 200
     view, elapsed = await quote(client)
     statuses = {o["provider_id"]: o for o in view["outcomes"]}
     assert elapsed < DEADLINE + MARGIN
@@ -110,16 +128,28 @@ async def test_a_hanging_and_a_failing_insurer_still_finish_on_time(service: Any
 async def test_binding_the_best_compliant_offer_twice_gives_one_policy(service: Any) -> None:
     client, _ = service
     view, _ = await quote(client)
-    best = next(o for o in view["offers"] if o["compliance"]["compliant"] and o["offer"]["bindable"])
-    first = await client.post(f"/v1/offers/{best['id']}/bind", json={}, headers={"Idempotency-Key": "k-1"})
-    again = await client.post(f"/v1/offers/{best['id']}/bind", json={}, headers={"Idempotency-Key": "k-1"})
+    best = next(
+        o for o in view["offers"] if o["compliance"]["compliant"] and o["offer"]["bindable"]
+    )
+    first = await client.post(
+        f"/v1/offers/{best['id']}/bind", json={}, headers={"Idempotency-Key": "k-1"}
+    )
+    again = await client.post(
+        f"/v1/offers/{best['id']}/bind", json={}, headers={"Idempotency-Key": "k-1"}
+    )
     assert first.status_code in (201, 202), first.text
     assert again.status_code == first.status_code
     assert again.json() == first.json()
     other = next(o for o in view["offers"] if o["id"] != best["id"])
-    refused = await client.post(f"/v1/offers/{other['id']}/bind", json={"acknowledge_gaps": True}, headers={"Idempotency-Key": "k-2"})
+    refused = await client.post(
+        f"/v1/offers/{other['id']}/bind",
+        json={"acknowledge_gaps": True},
+        headers={"Idempotency-Key": "k-2"},
+    )
     assert refused.status_code == 409
-    reused = await client.post(f"/v1/offers/{other['id']}/bind", json={}, headers={"Idempotency-Key": "k-1"})
+    reused = await client.post(
+        f"/v1/offers/{other['id']}/bind", json={}, headers={"Idempotency-Key": "k-1"}
+    )
     assert reused.status_code == 422
     after = (await client.get(f"/v1/quote-requests/{view['id']}")).json()
     assert {o["status"] for o in after["offers"] if o["id"] != best["id"]} == {"superseded"}

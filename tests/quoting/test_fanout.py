@@ -36,11 +36,17 @@ def partner(
     breaker: CircuitBreaker | None = None,
     **adapter_kwargs: object,
 ) -> Partner:
-    settings = ProviderSettings(base_url=f"https://{provider_id}.test", api_key=f"secret-{provider_id}")
+    settings = ProviderSettings(
+        base_url=f"https://{provider_id}.test", api_key=f"secret-{provider_id}"
+    )
     return Partner(
         adapter=adapter_class(provider_id, settings, **adapter_kwargs),  # type: ignore[arg-type]
         settings=settings,
-        client=build_client(settings.base_url, timeout_seconds=30, transport=httpx.MockTransport(router.async_handler)),
+        client=build_client(
+            settings.base_url,
+            timeout_seconds=30,
+            transport=httpx.MockTransport(router.async_handler),
+        ),
         breaker=breaker or CircuitBreaker(),
     )
 
@@ -59,7 +65,9 @@ async def run(
         retry=retry or RetryPolicy(backoff_base_seconds=0.01, backoff_max_seconds=0.05),
     )
     started = time.perf_counter()
-    results = await fan_out(make_request(), {p.adapter.provider_id: p for p in partners}, policy, sink)
+    results = await fan_out(
+        make_request(), {p.adapter.provider_id: p for p in partners}, policy, sink
+    )
     elapsed = time.perf_counter() - started
     for p in partners:
         await p.client.aclose()
@@ -87,9 +95,15 @@ async def test_a_hanging_insurer_is_timed_out_at_the_deadline_and_others_still_o
     assert elapsed < 0.5 + DEADLINE_MARGIN_SECONDS
 
 
-async def test_transient_errors_are_retried_with_the_same_idempotency_key(router: respx.MockRouter) -> None:
+async def test_transient_errors_are_retried_with_the_same_idempotency_key(
+    router: respx.MockRouter,
+) -> None:
     route = router.post("https://flaky.test/quote")
-    route.side_effect = [httpx.Response(503), httpx.Response(502), httpx.Response(200, json={"premium": "1000"})]
+    route.side_effect = [
+        httpx.Response(503),
+        httpx.Response(502),
+        httpx.Response(200, json={"premium": "1000"}),
+    ]
     results, _ = await run([partner(router, "flaky")])
     assert results["flaky"].status == "offered"
     keys = {call.request.headers["idempotency-key"] for call in route.calls}
@@ -98,7 +112,9 @@ async def test_transient_errors_are_retried_with_the_same_idempotency_key(router
 
 
 async def test_retries_stop_when_the_budget_is_spent(router: respx.MockRouter) -> None:
-    route = router.post("https://down.test/quote").mock(side_effect=respond_after(0.15, httpx.Response(503)))
+    route = router.post("https://down.test/quote").mock(
+        side_effect=respond_after(0.15, httpx.Response(503))
+    )
     retry = RetryPolicy(max_attempts=50, backoff_base_seconds=0.01, backoff_max_seconds=0.02)
     results, elapsed = await run([partner(router, "down")], deadline=0.5, retry=retry)
     assert results["down"].status in {"error", "timed_out"}
@@ -118,7 +134,9 @@ async def test_retry_after_is_honoured(router: respx.MockRouter) -> None:
     assert route.call_count == 2
 
 
-async def test_a_retry_after_beyond_the_deadline_ends_the_call_without_waiting(router: respx.MockRouter) -> None:
+async def test_a_retry_after_beyond_the_deadline_ends_the_call_without_waiting(
+    router: respx.MockRouter,
+) -> None:
     router.post("https://busy.test/quote").respond(429, headers={"Retry-After": "60"})
     results, elapsed = await run([partner(router, "busy")], deadline=1)
     assert results["busy"].status == "error"
