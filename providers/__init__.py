@@ -1,0 +1,88 @@
+"""Insurer adapters: the adapter protocol, the registry, webhook signatures, built-in adapters.
+
+Import from ``providers`` only; the private modules may move. The built-in adapters live in
+``providers.harbor``, ``providers.meridian`` and ``providers.acord``, and the sandbox insurers in
+``providers.sandbox``; all are found through the ``accelerator.providers`` entry points.
+"""
+
+from providers._protocol import (
+    Appetite,
+    BindPending,
+    BindRefused,
+    BindRequest,
+    BindResult,
+    Bound,
+    Declined,
+    HttpCall,
+    HttpReply,
+    InsurerAdapter,
+    MalformedResponse,
+    Offered,
+    Pending,
+    ProviderSettings,
+    QuoteResult,
+    Referred,
+    RevenueBand,
+    SignatureScheme,
+)
+from providers._registry import (
+    ENTRY_POINT_GROUP,
+    AdapterFactory,
+    InvalidAdapter,
+    UnknownAdapter,
+    available_adapters,
+    build_adapters,
+    eligibility,
+)
+from providers._signing import (
+    BadSignature,
+    MalformedHeaders,
+    MissingHeaders,
+    SignatureError,
+    StaleTimestamp,
+    sign,
+    sign_hex,
+    signature_headers,
+    verify,
+    verify_hex,
+    verify_signature,
+)
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "AdapterFactory",
+    "Appetite",
+    "BadSignature",
+    "BindPending",
+    "BindRefused",
+    "BindRequest",
+    "BindResult",
+    "Bound",
+    "Declined",
+    "HttpCall",
+    "HttpReply",
+    "InsurerAdapter",
+    "InvalidAdapter",
+    "MalformedHeaders",
+    "MalformedResponse",
+    "MissingHeaders",
+    "Offered",
+    "Pending",
+    "ProviderSettings",
+    "QuoteResult",
+    "Referred",
+    "RevenueBand",
+    "SignatureError",
+    "SignatureScheme",
+    "StaleTimestamp",
+    "UnknownAdapter",
+    "available_adapters",
+    "build_adapters",
+    "eligibility",
+    "sign",
+    "sign_hex",
+    "signature_headers",
+    "verify",
+    "verify_hex",
+    "verify_signature",
+]

@@ -25,6 +25,8 @@ class ProviderSettings(msgspec.Struct, frozen=True, kw_only=True):
 
     ``adapter`` names the registered adapter to use when the provider id is not itself an
     adapter's name, so one adapter can serve several partners with the same API style.
+    ``appetite``, when given, replaces the adapter's declared appetite for this partner (two
+    partners behind one adapter rarely write the same business).
     """
 
     base_url: str
@@ -35,6 +37,7 @@ class ProviderSettings(msgspec.Struct, frozen=True, kw_only=True):
     callback_url: str = ""
     timeout_seconds: float | None = None
     enabled: bool = True
+    appetite: Appetite | None = None
 
 
 @dataclass(frozen=True)
@@ -167,5 +170,8 @@ class InsurerAdapter(Protocol):
     def parse_bind(self, offer: Offer, reply: HttpReply) -> BindResult: ...
 
     def parse_events(self, body: bytes, headers: Mapping[str, str]) -> Sequence[InsurerEvent]:
-        """Translate one authentic callback body into canonical events (MalformedResponse if not)."""
+        """Translate one authentic callback body into canonical events.
+
+        Raises MalformedResponse if the body is not an event this partner sends.
+        """
         ...

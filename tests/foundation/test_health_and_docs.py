@@ -47,7 +47,10 @@ async def test_openapi_document_names_every_operation_and_its_tags(client: Clien
     response = await client.get("/schema/openapi.json")
     assert response.status_code == 200
     operations = [
-        op for path in response.json()["paths"].values() for op in path.values() if "responses" in op
+        op
+        for path in response.json()["paths"].values()
+        for op in path.values()
+        if "responses" in op
     ]
     assert operations
     for operation in operations:
@@ -55,7 +58,9 @@ async def test_openapi_document_names_every_operation_and_its_tags(client: Clien
         assert operation.get("tags"), operation
 
 
-async def test_unknown_route_is_a_404_problem_document(client: Client, admin_headers: dict[str, str]) -> None:
+async def test_unknown_route_is_a_404_problem_document(
+    client: Client, admin_headers: dict[str, str]
+) -> None:
     response = await client.get("/v1/nothing-here", headers=admin_headers)
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("application/problem+json")

@@ -153,3 +153,34 @@ async def test_binding_the_best_compliant_offer_twice_gives_one_policy(service: 
     assert reused.status_code == 422
     after = (await client.get(f"/v1/quote-requests/{view['id']}")).json()
     assert {o["status"] for o in after["offers"] if o["id"] != best["id"]} == {"superseded"}
+
+
+async def test_twenty_concurrent_binds_of_one_request_make_exactly_one_policy(
+    service: Any, database: Database
+) -> None:
+    client, _ = service
+    view, _ = await quote(client)
+    bindable = [o for o in view["offers"] if o["offer"]["bindable"]]
+    assert bindable
+
+    async def bind(i: int) -> httpx.Response:
+        offer = bindable[i % len(bindable)]
+        return await client.post(
+            f"/v1/offers/{offer['id']}/bind",
+            json={"acknowledge_gaps": True},
+            headers={"Idempotency-Key": f"race-{i}"},
+        )
+
+    responses = await asyncio.gather(*(bind(i) for i in range(20)))
+    codes = sorted(r.status_code for r in responses)
+    assert codes.count(409) == 19, [r.text for r in responses if r.status_code != 409]
+    assert codes[0] in (201, 202)
+    async with database.reading() as session:
+        from sqlalchemy import func, select
+
+        from accelerator.coverage.models import PolicyRow
+
+        policies = await session.scalar(select(func.count()).select_from(PolicyRow))
+        bound = (await client.get(f"/v1/quote-requests/{view['id']}")).json()
+    assert bound["status"] in ("bound", "bind_pending")
+    assert policies == (1 if codes[0] == 201 else 0)
