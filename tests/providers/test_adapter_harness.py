@@ -163,7 +163,9 @@ def _run_step(
 def test_adapter_fixture(path: Path) -> None:
     fixture = json.loads(path.read_text())
     name, factory = _adapter_for(path)
-    settings = msgspec.convert({**DEFAULT_SETTINGS, **fixture.get("settings", {})}, ProviderSettings)
+    settings = msgspec.convert(
+        {**DEFAULT_SETTINGS, **fixture.get("settings", {})}, ProviderSettings
+    )
     adapter = factory(fixture.get("provider_id", name), settings)
     assert isinstance(adapter, InsurerAdapter)
     exemplary = path.parent.name == "exemplary"

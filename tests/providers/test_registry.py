@@ -55,14 +55,12 @@ def test_build_adapters_uses_the_adapter_setting_or_the_provider_id() -> None:
 
 
 def test_disabled_providers_are_not_built() -> None:
-    built = build_adapters(
-        {"harbor": ProviderSettings(base_url="https://h.test", enabled=False)}
-    )
+    built = build_adapters({"harbor": ProviderSettings(base_url="https://h.test", enabled=False)})
     assert built == {}
 
 
 def test_unknown_adapter_is_named_in_the_error() -> None:
-    with pytest.raises(UnknownAdapter, match="'nowhere'.*'ghost'"):
+    with pytest.raises(UnknownAdapter, match=r"'nowhere'.*'ghost'"):
         build_adapters({"nowhere": ProviderSettings(base_url="https://x.test", adapter="ghost")})
 
 
