@@ -8,13 +8,14 @@ unique per offer and per request, as a second line of defence.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 
 from accelerator.auth.principal import Principal
@@ -222,7 +223,7 @@ class BindingService:
             named_insured=request.seller.legal_name,
             additional_insured_name=self.additional_insured_name,
         )
-        loop_deadline = _loop_time() + BIND_TIMEOUT_SECONDS
+        loop_deadline = asyncio.get_running_loop().time() + BIND_TIMEOUT_SECONDS
         try:
             reply = await send(
                 partner.client,
@@ -304,10 +305,4 @@ async def finish_bind(session: Any, request_id: str, offer_id: str) -> None:
     await session.execute(update(OfferRow).where(OfferRow.id == offer_id).values(status="bound"))
 
 
-def _loop_time() -> float:
-    import asyncio
-
-    return asyncio.get_running_loop().time()
-
-
-__all__ = ["BindOutcome", "BindingService", "finish_bind", "select"]
+__all__ = ["BindOutcome", "BindingService", "finish_bind"]

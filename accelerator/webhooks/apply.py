@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, datetime
 
 import msgspec
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from accelerator.binding.service import finish_bind
 from accelerator.coverage.models import PolicyRow
@@ -190,4 +190,4 @@ async def apply_event(
             )
 
 
-__all__ = ["UnmatchedEvent", "apply_event", "update"]
+__all__ = ["UnmatchedEvent", "apply_event"]
