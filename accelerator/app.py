@@ -43,6 +43,7 @@ from accelerator.sellers.service import SellerService
 from accelerator.settings import Settings, load_settings
 from accelerator.webhooks.controller import InboxController, WebhookController
 from accelerator.webhooks.service import WebhookService
+from accelerator.webhooks.worker import InboxWorker
 
 logger = logging.getLogger("accelerator.app")
 SWEEP_INTERVAL_SECONDS = 5.0
@@ -73,13 +74,11 @@ def _openapi() -> OpenAPIConfig:
     )
 
 
-async def _sweep(db: Database, webhooks: WebhookService) -> None:
-    """Now and then: finish quote requests abandoned by a process that died mid fan-out, and
-    retry webhook deliveries parked until their predecessor arrived."""
+async def _sweep(db: Database) -> None:
+    """Now and then: finish quote requests abandoned by a process that died mid fan-out."""
     while True:
         try:
             await finish_abandoned(db)
-            await webhooks.retry_parked()
         except Exception:  # a failed sweep is retried at the next tick
             logger.exception("sweep failed")
         await asyncio.sleep(SWEEP_INTERVAL_SECONDS)
@@ -116,6 +115,8 @@ def create_app(
             ),
         )
         sellers = SellerService(db, rulebook, taxonomy)
+        inbox_worker = InboxWorker(db, partners)
+        in_process = settings.inbox_worker == "in_process"
         app.state.update(
             db=db,
             partners=partners,
@@ -123,7 +124,10 @@ def create_app(
             sellers=sellers,
             coverage=CoverageService(db, rulebook, taxonomy),
             binding=BindingService(db, partners, rulebook, settings.additional_insured_name),
-            webhooks=WebhookService(db, partners),
+            inbox_worker=inbox_worker,
+            webhooks=WebhookService(
+                db, partners, on_stored=inbox_worker.wake if in_process else lambda: None
+            ),
             quoting=QuotingService(
                 db,
                 sellers,
@@ -132,13 +136,17 @@ def create_app(
                 max_deadline_seconds=settings.quote_deadline_max_seconds,
             ),
         )
-        sweeper = asyncio.create_task(_sweep(db, app.state.webhooks), name="sweeper")
+        background = [asyncio.create_task(_sweep(db), name="sweeper")]
+        if in_process:
+            background.append(asyncio.create_task(inbox_worker.run(), name="inbox-worker"))
         try:
             yield
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            for task in background:
+                task.cancel()
+            for task in background:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await runner.close()
             await close_partners(partners)
             await db.dispose()

@@ -23,6 +23,7 @@ from accelerator.infra import migrations
 from accelerator.infra.database import Database, open_database
 from accelerator.infra.logging import configure_logging
 from accelerator.settings import Settings, SettingsError, load_settings
+from providers import ProviderSettings
 
 T = TypeVar("T")
 logger = logging.getLogger("accelerator.cli")
@@ -153,6 +154,96 @@ def sandbox(host: str, port: int, callback_url: str, secret: str | None) -> None
     run_sandbox(
         host, port, SandboxConfig(callback_url=callback_url, callback_secret=signing_secret)
     )
+
+
+@main.command()
+@click.option(
+    "--lease-seconds",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(1, 3600),
+    help="How long a claimed delivery is ours; after that another worker may take it over.",
+)
+@click.option(
+    "--batch-size", default=20, show_default=True, type=click.IntRange(1, 1000),
+    help="Deliveries claimed at a time.",
+)  # fmt: skip
+@click.option(
+    "--poll-interval", default=0.5, show_default=True, type=click.FloatRange(0.01, 60),
+    help="Seconds between looks at an empty inbox.",
+)  # fmt: skip
+@click.option(
+    "--until-idle", is_flag=True, help="Stop once nothing is due (else run until killed)."
+)
+def worker(lease_seconds: float, batch_size: int, poll_interval: float, until_idle: bool) -> None:
+    """Apply stored insurer webhooks (PostgreSQL; run as many as you like, on any host).
+
+    Set ACCELERATOR_INBOX_WORKER=external on the API processes when these do the work. On SQLite
+    the service's own in-process worker applies the inbox and this command refuses to start.
+    """
+    settings = _settings()
+    configure_logging(settings.log_level, json_logs=settings.json_logs)
+    if settings.is_sqlite:
+        raise click.ClickException(
+            "on SQLite the service applies webhooks itself (one writer); "
+            "`accelerator worker` needs ACCELERATOR_DATABASE_URL to name PostgreSQL"
+        )
+    asyncio.run(_run_worker(settings, lease_seconds, batch_size, poll_interval, until_idle))
+
+
+async def _run_worker(
+    settings: Settings,
+    lease_seconds: float,
+    batch_size: int,
+    poll_interval: float,
+    until_idle: bool,
+) -> None:
+    import signal
+
+    from accelerator.quoting.partners import close_partners, open_partners
+    from accelerator.webhooks.worker import InboxWorker
+
+    db = open_database(settings.database_url)
+    # Parsing events needs only the adapters; their settings are the service's own.
+    partners = open_partners(
+        _worker_provider_settings(settings),
+        default_timeout_seconds=settings.insurer_timeout_seconds,
+    )
+    inbox = InboxWorker(
+        db,
+        partners,
+        lease_seconds=lease_seconds,
+        batch_size=batch_size,
+        poll_interval_seconds=poll_interval,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    click.echo(
+        f"worker {inbox.owner}: applying webhooks from {_describe_database(settings.database_url)}",
+        err=True,
+    )
+    try:
+        if until_idle:
+            applied = await inbox.run_until_idle()
+            click.echo(f"worker {inbox.owner}: inbox idle after {applied} deliveries", err=True)
+        else:
+            await inbox.run(stop)
+    finally:
+        await close_partners(partners)
+        await db.dispose()
+
+
+def _worker_provider_settings(settings: Settings) -> dict[str, ProviderSettings]:
+    from accelerator.quoting.partners import provider_settings
+    from providers.sandbox import default_sandbox_provider_settings
+
+    if settings.providers or not settings.sandbox_enabled:
+        return provider_settings(settings.providers)
+    # `accelerator serve` with no insurers configured uses the sandbox ones: same adapters.
+    sandbox_url = f"http://127.0.0.1:{settings.sandbox_port}"
+    return default_sandbox_provider_settings(sandbox_url, "", [])
 
 
 @main.command()

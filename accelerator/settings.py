@@ -43,6 +43,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     ruleset_overrides: dict[str, str] = msgspec.field(default_factory=dict)
     # Per-insurer settings keyed by provider id (base_url, secrets, timeout, enabled).
     providers: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
+    # Who applies stored webhook deliveries: a worker inside each API process ("in_process"), or
+    # only separate `accelerator worker` processes ("external", PostgreSQL, several hosts).
+    inbox_worker: Literal["in_process", "external"] = "in_process"
     # Run the sandbox insurers inside `accelerator serve` and point the adapters at it.
     sandbox_enabled: bool = True
     sandbox_port: int = 8765

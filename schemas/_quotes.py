@@ -190,7 +190,7 @@ class RankedOffer(msgspec.Struct, frozen=True, kw_only=True):
 
     id: str
     rank: int
-    status: Literal["open", "bound", "superseded", "expired"]
+    status: Literal["open", "bound", "superseded", "expired", "withdrawn"]
     compliance: ComplianceResult
     score: ScoreBreakdown
     offer: Offer

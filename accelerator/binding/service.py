@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from accelerator.auth.principal import Principal
 from accelerator.binding.models import BindRecord
+from accelerator.compliance.evaluate import endorsement_phrase
 from accelerator.coverage.registry import create_policy
 from accelerator.coverage.views import policy_document
 from accelerator.infra.database import Database
@@ -221,7 +222,9 @@ class BindingService:
             request_id=request.request_id,
             seller_id=request.seller.seller_id,
             named_insured=request.seller.legal_name,
-            additional_insured_name=self.additional_insured_name,
+            # The endorsement exactly as offered (name and wording): the policy must carry the
+            # wording the rule set requires, not only the operator's name.
+            additional_insured_name=endorsement_phrase(offer) or self.additional_insured_name,
         )
         loop_deadline = asyncio.get_running_loop().time() + BIND_TIMEOUT_SECONDS
         try:

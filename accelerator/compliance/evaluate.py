@@ -67,16 +67,21 @@ class CoverTerms:
     premium_total: Money | None = None
 
 
+def endorsement_phrase(offer: Offer) -> str | None:
+    """The offer's additional-insured endorsement as one phrase, name and wording together."""
+    endorsement = offer.additional_insured
+    if endorsement is None:
+        return None
+    # Insurers send the wording either whole or as the part after the name.
+    if normalise(endorsement.wording).startswith(normalise(endorsement.name)):
+        return endorsement.wording
+    return f"{endorsement.name} {endorsement.wording}"
+
+
 def terms_of_offer(offer: Offer, named_insured: str | None = None) -> CoverTerms:
     """The cover an offer would give; ``named_insured`` is whom it would insure, if known."""
-    insureds: tuple[str, ...] = ()
-    if offer.additional_insured is not None:
-        endorsement = offer.additional_insured
-        # Insurers send the wording either whole or as the part after the name.
-        if normalise(endorsement.wording).startswith(normalise(endorsement.name)):
-            insureds = (endorsement.wording,)
-        else:
-            insureds = (f"{endorsement.name} {endorsement.wording}",)
+    phrase = endorsement_phrase(offer)
+    insureds: tuple[str, ...] = (phrase,) if phrase else ()
     return CoverTerms(
         reference=offer.quote_reference,
         insurer_name=offer.insurer_name,

@@ -45,6 +45,10 @@ class InsurerOutcomeRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     elapsed_ms: Mapped[float | None] = mapped_column(Float)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # When the latest insurer event applied to this outcome happened (and its sequence): an
+    # event that happened earlier arrives late and changes nothing.
+    last_event_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_event_sequence: Mapped[int | None] = mapped_column(Integer)
 
 
 class OfferRow(Base):

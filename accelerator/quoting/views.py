@@ -78,12 +78,14 @@ def request_view(
 
 def rank_stored_offers(state: State, stored: StoredRequest, now: datetime) -> list[RankedOffer]:
     """Every offer with its compliance and score, compliant ones first (see docs/ranking.md)."""
-    rows = {row.id: row for row, _ in stored.offers}
+    # An offer its insurer withdrew (a later answer replaced it) is no longer on the table.
+    current = [(row, offer) for row, offer in stored.offers if row.status != "withdrawn"]
+    rows = {row.id: row for row, _ in current}
     assessed = {
-        row.id: assess_offer(state.rulebook, stored.request, offer) for row, offer in stored.offers
+        row.id: assess_offer(state.rulebook, stored.request, offer) for row, offer in current
     }
     strategy: RankingStrategy = state.ranking
-    ranked = strategy.rank([(row.id, offer, assessed[row.id].gaps) for row, offer in stored.offers])
+    ranked = strategy.rank([(row.id, offer, assessed[row.id].gaps) for row, offer in current])
     views = []
     for item in ranked:
         row = rows[item.offer_id]

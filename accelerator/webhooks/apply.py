@@ -1,8 +1,10 @@
 """Applying canonical insurer events to quote requests and the coverage registry, idempotently.
 
 Each event gets a stable id (provider, webhook id, position), so re-processing a delivery adds
-nothing twice: policy events are unique by event id, and quote outcomes only move forward from
-``pending``/``awaiting``.
+nothing twice: policy events are unique by event id, and a quote outcome takes an event only if it
+is still open or the event happened after the one that settled it. Policy state is derived from
+its events by effective time (accelerator.coverage.state), so their arrival order does not matter
+either; an event naming a quote or policy not known yet raises ``UnmatchedEvent`` and waits.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import uuid
 from datetime import UTC, datetime
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from accelerator.binding.service import finish_bind
 from accelerator.coverage.models import PolicyRow
@@ -40,15 +42,51 @@ class UnmatchedEvent(Exception):
 
 
 async def _outcome(session: WriteSession, provider_id: str, reference: str) -> InsurerOutcomeRow:
+    # Locked: two workers applying events of the same quote must take turns (PostgreSQL).
     row = await session.scalar(
-        select(InsurerOutcomeRow).where(
+        select(InsurerOutcomeRow)
+        .where(
             InsurerOutcomeRow.provider_id == provider_id,
             InsurerOutcomeRow.quote_reference == reference,
         )
+        .with_for_update()
     )
     if row is None:
         raise UnmatchedEvent(f"no quote {reference!r} from {provider_id}")
     return row
+
+
+async def _settle_outcome(
+    session: WriteSession, outcome: InsurerOutcomeRow, event: InsurerEvent
+) -> bool:
+    """Whether ``event`` decides this outcome now; if so, record it as the latest event.
+
+    An open outcome takes any event. A settled one takes only an event that happened after the
+    one that settled it, so arrival order never matters; an outcome settled by polling (no
+    event yet) keeps the answer it has, and a bound request takes no more quote events.
+    """
+    if outcome.status not in OPEN_OUTCOMES:
+        if outcome.last_event_at is None or (event.occurred_at, event.sequence or 0) <= (
+            outcome.last_event_at,
+            outcome.last_event_sequence or 0,
+        ):
+            return False
+        request = await session.get(QuoteRequestRow, outcome.request_id)
+        if request is None or request.status == "bound":
+            return False
+        # A later answer replaces the earlier one: its offers can no longer be bound.
+        await session.execute(
+            update(OfferRow)
+            .where(
+                OfferRow.request_id == outcome.request_id,
+                OfferRow.provider_id == outcome.provider_id,
+                OfferRow.status == "open",
+            )
+            .values(status="withdrawn")
+        )
+    outcome.last_event_at, outcome.last_event_sequence = event.occurred_at, event.sequence
+    outcome.updated_at = datetime.now(UTC)
+    return True
 
 
 async def _policy(session: WriteSession, provider_id: str, number: str) -> PolicyRow:
@@ -69,14 +107,9 @@ async def apply_event(
     match event:
         case QuoteOffered(quote_reference=reference, offers=offers):
             outcome = await _outcome(session, provider_id, reference)
-            if outcome.status not in OPEN_OUTCOMES:
+            if not await _settle_outcome(session, outcome, event):
                 return
-            outcome.status, outcome.reason_code, outcome.reason, outcome.updated_at = (
-                "offered",
-                None,
-                None,
-                now,
-            )
+            outcome.status, outcome.reason_code, outcome.reason = "offered", None, None
             for offer in offers:
                 session.add(
                     OfferRow(
@@ -93,21 +126,12 @@ async def apply_event(
                 )
         case QuoteDeclined(quote_reference=reference, reason_code=code, reason=reason):
             outcome = await _outcome(session, provider_id, reference)
-            if outcome.status in OPEN_OUTCOMES:
-                outcome.status, outcome.reason_code, outcome.reason, outcome.updated_at = (
-                    "declined",
-                    code,
-                    reason,
-                    now,
-                )
+            if await _settle_outcome(session, outcome, event):
+                outcome.status, outcome.reason_code, outcome.reason = "declined", code, reason
         case QuoteReferred(quote_reference=reference, reason=reason):
             outcome = await _outcome(session, provider_id, reference)
-            if outcome.status in OPEN_OUTCOMES:
-                outcome.status, outcome.reason_code, outcome.updated_at = (
-                    "referred",
-                    "referred_to_underwriter",
-                    now,
-                )
+            if await _settle_outcome(session, outcome, event):
+                outcome.status, outcome.reason_code = "referred", "referred_to_underwriter"
                 outcome.reason = reason
         case PolicyBound(bind_reference=reference, policy=terms):
             request = await session.scalar(

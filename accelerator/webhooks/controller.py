@@ -3,29 +3,37 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath, FromQuery, Parameter
-from litestar.status_codes import HTTP_200_OK
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from accelerator.auth.guards import requires
 from accelerator.auth.principal import Principal
+from accelerator.infra.errors import ApiProblem, FieldProblem, invalid_input
+from accelerator.webhooks.models import InboxEvent
 from accelerator.webhooks.service import MAX_BODY_BYTES, WebhookService
 
 ProviderId = Annotated[str, Parameter(min_length=1, max_length=64)]
 
 
 class WebhookAck(msgspec.Struct, frozen=True):
-    """Stored before this answer; ``status`` is what applying it did (applied, parked, failed)."""
+    """Stored before this answer. ``status`` is ``received`` (a worker applies it moments later);
+    for a repeated ``webhook-id`` (``duplicate``), the status of the delivery stored first."""
 
     inbox_id: int
     status: str
     duplicate: bool
 
 
+InboxStatus = Literal["received", "processing", "applied", "retrying", "parked", "failed"]
+
+
 class InboxEntry(msgspec.Struct, frozen=True):
+    """A stored delivery. ``next_attempt_at`` is when a waiting one is tried again."""
+
     id: int
     provider_id: str
     webhook_id: str
@@ -33,7 +41,20 @@ class InboxEntry(msgspec.Struct, frozen=True):
     attempts: int
     error: str | None
     received_at: datetime
+    next_attempt_at: datetime
     applied_at: datetime | None
+
+
+class ReprocessRange(msgspec.Struct, frozen=True, kw_only=True):
+    """Deliveries received in ``[received_from, received_to)``, optionally only of one status."""
+
+    received_from: datetime
+    received_to: datetime
+    status: InboxStatus | None = None
+
+
+class ReprocessCount(msgspec.Struct, frozen=True):
+    requeued: int
 
 
 class WebhookController(Controller):
@@ -66,36 +87,78 @@ class InboxController(Controller):
     async def list_inbox(
         self,
         request: Request[Principal, Any, Any],
-        status: FromQuery[
-            Annotated[str | None, Parameter(pattern="^(received|applied|parked|failed)$")]
-        ] = None,
+        status: FromQuery[InboxStatus | None] = None,
         limit: FromQuery[Annotated[int, Parameter(ge=1, le=200)]] = 50,
         offset: FromQuery[Annotated[int, Parameter(ge=0)]] = 0,
     ) -> list[InboxEntry]:
         service: WebhookService = request.app.state.webhooks
-        rows = await service.inbox(status, limit, offset)
-        return [
-            InboxEntry(
-                r.id,
-                r.provider_id,
-                r.webhook_id,
-                r.status,
-                r.attempts,
-                r.error,
-                r.received_at,
-                r.applied_at,
-            )
-            for r in rows
-        ]
+        return [_entry(row) for row in await service.inbox(status, limit, offset)]
+
+    @get(
+        "/{inbox_id:int}",
+        operation_id="getWebhookInboxEntry",
+        summary="One stored delivery with its status, attempts and last error (admin)",
+    )
+    async def get_entry(
+        self, request: Request[Principal, Any, Any], inbox_id: FromPath[int]
+    ) -> InboxEntry:
+        service: WebhookService = request.app.state.webhooks
+        return _entry(await service.get(inbox_id))
 
     @post(
         "/{inbox_id:int}/reprocess",
         operation_id="reprocessWebhook",
         summary="Apply a stored delivery again (admin)",
-        status_code=HTTP_200_OK,
+        description=(
+            "Makes the delivery due now; a worker applies it within moments. Applying is "
+            "idempotent: what was already recorded is not recorded twice."
+        ),
+        status_code=HTTP_202_ACCEPTED,
     )
     async def reprocess(
         self, request: Request[Principal, Any, Any], inbox_id: FromPath[int]
-    ) -> dict[str, str]:
+    ) -> InboxEntry:
         service: WebhookService = request.app.state.webhooks
-        return {"status": await service.process(inbox_id)}
+        await service.get(inbox_id)
+        if not await service.requeue(inbox_id=inbox_id):
+            raise ApiProblem(
+                409, "delivery_in_progress", "Delivery in progress", "A worker holds it right now."
+            )
+        return _entry(await service.get(inbox_id))
+
+    @post(
+        "/reprocess",
+        operation_id="reprocessWebhooks",
+        summary="Apply again every stored delivery received in a time range (admin)",
+        status_code=HTTP_202_ACCEPTED,
+    )
+    async def reprocess_range(
+        self, request: Request[Principal, Any, Any], data: JSONBody[ReprocessRange]
+    ) -> ReprocessCount:
+        if data.received_to <= data.received_from:
+            raise invalid_input(
+                [
+                    FieldProblem(
+                        "received_to", "range_empty", "received_to must be after received_from."
+                    )
+                ]
+            )
+        service: WebhookService = request.app.state.webhooks
+        count = await service.requeue(
+            received_from=data.received_from, received_to=data.received_to, status=data.status
+        )
+        return ReprocessCount(requeued=count)
+
+
+def _entry(row: InboxEvent) -> InboxEntry:
+    return InboxEntry(
+        row.id,
+        row.provider_id,
+        row.webhook_id,
+        row.status,
+        row.attempts,
+        row.error,
+        row.received_at,
+        row.next_attempt_at,
+        row.applied_at,
+    )

@@ -1,40 +1,34 @@
-"""Receiving insurer webhooks: verify, store durably, acknowledge, then apply.
+"""Receiving insurer webhooks: verify, store durably, acknowledge; a worker applies them.
 
-The raw delivery is committed before the 2xx, so nothing acknowledged can be lost. Applying it
-happens after, in its own transaction: a delivery that fails stays in the inbox with its error
-and attempt count; one that names a quote or policy we do not know yet is ``parked`` and retried
-by the sweep until its predecessor has arrived.
+The raw delivery and its dedupe key (the partner's ``webhook-id``) are committed before the 2xx,
+so nothing acknowledged can be lost and nothing is stored twice. Applying is the inbox worker's
+job (``accelerator.webhooks.worker``): in order of occurrence, with retries and backoff.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from accelerator.infra.database import Database
 from accelerator.infra.errors import ApiProblem, not_found
 from accelerator.quoting.fanout import Partner
-from accelerator.webhooks.apply import UnmatchedEvent, apply_event
 from accelerator.webhooks.models import InboxEvent
 from providers import (
     BadSignature,
     MalformedHeaders,
-    MalformedResponse,
     MissingHeaders,
     StaleTimestamp,
     verify_signature,
 )
 
-logger = logging.getLogger("accelerator.webhooks")
 MAX_BODY_BYTES = 256 * 1024
-MAX_PARKED_ATTEMPTS = 50
 
 
 @dataclass(frozen=True)
@@ -44,10 +38,16 @@ class Receipt:
     duplicate: bool
 
 
+def _nothing() -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class WebhookService:
     db: Database
     partners: Mapping[str, Partner]
+    # Called once a delivery is committed: wakes the in-process worker, if this process has one.
+    on_stored: Callable[[], None] = _nothing
 
     def _partner(self, provider_id: str) -> Partner:
         partner = self.partners.get(provider_id)
@@ -82,6 +82,7 @@ class WebhookService:
                 401, "bad_webhook_signature", "Webhook signature not valid", str(exc)
             ) from exc
         webhook_id = lowered.get("webhook-id") or hashlib.sha256(body).hexdigest()
+        now = datetime.now(UTC)
         row = InboxEvent(
             provider_id=provider_id,
             webhook_id=webhook_id,
@@ -91,7 +92,8 @@ class WebhookService:
             body=body,
             status="received",
             attempts=0,
-            received_at=datetime.now(UTC),
+            received_at=now,
+            next_attempt_at=now,
         )
         try:
             async with self.db.writing() as session:
@@ -105,64 +107,45 @@ class WebhookService:
                 )
             assert existing is not None
             return Receipt(existing.status, existing.id, duplicate=True)
-        status = await self.process(row.id)
-        return Receipt(status, row.id, duplicate=False)
+        self.on_stored()
+        return Receipt(row.status, row.id, duplicate=False)
 
-    async def process(self, inbox_id: int) -> str:
-        """Apply one stored delivery; returns its new status (applied, parked or failed)."""
+    async def requeue(
+        self,
+        *,
+        inbox_id: int | None = None,
+        received_from: datetime | None = None,
+        received_to: datetime | None = None,
+        status: str | None = None,
+    ) -> int:
+        """Make stored deliveries due again (admin re-processing); returns how many.
+
+        Applying is idempotent (stable event ids), so re-processing an applied delivery changes
+        nothing that was already recorded. Rows a worker holds right now are left alone.
+        """
+        query = update(InboxEvent).where(InboxEvent.status != "processing")
+        if inbox_id is not None:
+            query = query.where(InboxEvent.id == inbox_id)
+        if received_from is not None:
+            query = query.where(InboxEvent.received_at >= received_from)
+        if received_to is not None:
+            query = query.where(InboxEvent.received_at < received_to)
+        if status is not None:
+            query = query.where(InboxEvent.status == status)
+        async with self.db.writing() as session:
+            result = await session.execute(
+                query.values(status="received", next_attempt_at=datetime.now(UTC))
+            )
+            count: int = result.rowcount  # type: ignore[attr-defined]
+        self.on_stored()
+        return count
+
+    async def get(self, inbox_id: int) -> InboxEvent:
         async with self.db.reading() as session:
             row = await session.get(InboxEvent, inbox_id)
-        if row is None or row.status == "applied":
-            return "applied" if row else "missing"
-        partner = self.partners.get(row.provider_id)
-        status, error = "applied", None
-        try:
-            if partner is None:
-                raise MalformedResponse(f"provider {row.provider_id} is no longer configured")
-            events = partner.adapter.parse_events(row.body, row.headers)
-            ordered = sorted(
-                enumerate(events), key=lambda e: (e[1].occurred_at, e[1].sequence or 0, e[0])
-            )
-            async with self.db.writing() as session:
-                for position, event in ordered:
-                    await apply_event(
-                        session,
-                        row.provider_id,
-                        f"{row.provider_id}:{row.webhook_id}:{position}",
-                        event,
-                    )
-        except UnmatchedEvent as exc:
-            status, error = "parked", str(exc)
-        except MalformedResponse as exc:
-            status, error = "failed", f"unreadable event: {exc}"
-        except Exception as exc:  # kept in the inbox, visible, re-processable
-            logger.exception("applying webhook %s failed", inbox_id)
-            status, error = "failed", f"{type(exc).__name__}: {exc}"
-        async with self.db.writing() as session:
-            stored = await session.get(InboxEvent, inbox_id)
-            assert stored is not None
-            stored.status = status
-            stored.error = error
-            stored.attempts += 1
-            if status == "applied":
-                stored.applied_at = datetime.now(UTC)
-        return status
-
-    async def retry_parked(self) -> int:
-        """Re-apply parked deliveries, oldest first (their predecessor may have arrived)."""
-        async with self.db.reading() as session:
-            ids = (
-                await session.scalars(
-                    select(InboxEvent.id)
-                    .where(InboxEvent.status == "parked", InboxEvent.attempts < MAX_PARKED_ATTEMPTS)
-                    .order_by(InboxEvent.received_at, InboxEvent.id)
-                    .limit(100)
-                )
-            ).all()
-        applied = 0
-        for inbox_id in ids:
-            applied += await self.process(inbox_id) == "applied"
-        return applied
+        if row is None:
+            raise not_found("inbox_id", f"No stored delivery {inbox_id}.")
+        return row
 
     async def inbox(self, status: str | None, limit: int, offset: int) -> list[InboxEvent]:
         async with self.db.reading() as session:

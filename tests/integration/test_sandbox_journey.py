@@ -10,24 +10,28 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import msgspec
 import pytest
 import uvicorn
+from sqlalchemy import select
 
 from accelerator.app import create_app
 from accelerator.auth.keys import create_key
 from accelerator.auth.principal import Role
 from accelerator.infra.database import Database
 from accelerator.settings import Settings
+from accelerator.webhooks.models import InboxEvent
 from providers.sandbox import SandboxConfig, default_sandbox_provider_settings, start_sandbox
 from tests.api.conftest import power_bank_body
 
 pytestmark = pytest.mark.anyio
 SECRET = "whsec_" + "c2FuZGJveC1pbnRlZ3JhdGlvbi10ZXN0LXNlY3JldA=="
 DEADLINE = 3.0
+CALLBACK_DELAY = 1.2
 # The answer to ?wait=true may come this long after the deadline (fan-out stop + view).
 MARGIN = 1.5
 
@@ -51,7 +55,8 @@ async def service(
         SandboxConfig(
             callback_url=f"{api_url}/v1/webhooks/insurers",
             callback_secret=SECRET,
-            callback_delay_seconds=0.2,
+            # Longer than a short deadline, so a quote can finish before the callback comes.
+            callback_delay_seconds=CALLBACK_DELAY,
         ),
     )
     providers = default_sandbox_provider_settings(
@@ -184,3 +189,72 @@ async def test_twenty_concurrent_binds_of_one_request_make_exactly_one_policy(
         bound = (await client.get(f"/v1/quote-requests/{view['id']}")).json()
     assert bound["status"] in ("bound", "bind_pending")
     assert policies == (1 if codes[0] == 201 else 0)
+
+
+def outcome(view: dict[str, Any], provider_id: str) -> dict[str, Any]:
+    [found] = [o for o in view["outcomes"] if o["provider_id"] == provider_id]
+    return found
+
+
+async def test_the_asynchronous_insurers_offers_arrive_through_the_signed_webhook(
+    service: Any, database: Database
+) -> None:
+    client, _ = service
+    response = await client.post(
+        "/v1/quote-requests?wait=true", json={"seller_id": "s-1", "deadline_seconds": 0.6}
+    )
+    view = response.json()
+    assert outcome(view, "meridian")["status"] == "pending"  # answered after the deadline
+
+    for _ in range(60):
+        await asyncio.sleep(0.1)
+        view = (await client.get(f"/v1/quote-requests/{view['id']}")).json()
+        if outcome(view, "meridian")["status"] != "pending":
+            break
+    assert outcome(view, "meridian")["status"] == "offered"
+    assert any(o["offer"]["provider_id"] == "meridian" for o in view["offers"])
+    async with database.reading() as session:
+        deliveries = (
+            await session.execute(
+                select(InboxEvent.status, InboxEvent.headers).where(
+                    InboxEvent.provider_id == "meridian"
+                )
+            )
+        ).all()
+    assert [status for status, _ in deliveries] == ["applied"]
+    assert all("webhook-signature" in headers for _, headers in deliveries)
+
+
+async def test_a_policy_bound_here_exempts_the_seller_from_recovery(
+    service: Any, database: Database
+) -> None:
+    client, _ = service
+    view, _ = await quote(client)
+    best = next(
+        o for o in view["offers"] if o["compliance"]["compliant"] and o["offer"]["bindable"]
+    )
+    bound = await client.post(
+        f"/v1/offers/{best['id']}/bind", json={}, headers={"Idempotency-Key": "exempt-1"}
+    )
+    assert bound.status_code in (201, 202), bound.text
+    for _ in range(60):  # an asynchronous insurer confirms by callback
+        policies = (await client.get("/v1/sellers/s-1/policies")).json()
+        if policies:
+            break
+        await asyncio.sleep(0.1)
+    [policy] = policies
+    claims = await create_key(database, Role.CLAIMS)
+    incident = datetime.fromisoformat(policy["terms"]["effective_at"]) + timedelta(days=30)
+    check = await client.post(
+        "/v1/coverage/checks",
+        json={
+            "seller_id": "s-1",
+            "incident_at": incident.isoformat(),
+            "product_category": "home/furniture",
+            "marketplace": "US",
+            "claim_amount": {"amount": "250.00", "currency": "USD"},
+        },
+        headers={"Authorization": f"Bearer {claims.secret}"},
+    )
+    assert check.status_code == 200, check.text
+    assert check.json()["decision"] == "exempt", check.json()["reasons"]

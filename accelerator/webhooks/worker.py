@@ -1,0 +1,230 @@
+"""The inbox worker: claims stored deliveries under a lease and applies them exactly once.
+
+Several workers may run at once (on PostgreSQL, ``accelerator worker`` on several hosts): a claim
+is one ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)``, so two workers never take the
+same row. A worker that dies leaves its rows ``processing`` until the lease expires, then any
+worker takes them over. Applying an event and marking it applied happen in one transaction that
+first re-checks the lease, so a worker whose lease was taken over cannot apply it a second time.
+On SQLite, writers are serialised and the service's own in-process worker is the only one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import socket
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+
+from accelerator.infra.database import Database, WriteSession
+from accelerator.quoting.fanout import Partner
+from accelerator.webhooks.apply import UnmatchedEvent, apply_event
+from accelerator.webhooks.models import InboxEvent
+from providers import MalformedResponse
+
+logger = logging.getLogger("accelerator.webhooks.worker")
+
+# A delivery whose quote or policy is unknown waits for its predecessor: retried soon and often,
+# and woken at once when anything else of its partner is applied.
+PARKED_DELAY_MAX_SECONDS = 60.0
+MAX_PARKED_ATTEMPTS = 50
+# A delivery that fails for another reason (a bug, the database) backs off exponentially.
+FAILED_DELAY_MAX_SECONDS = 300.0
+MAX_FAILED_ATTEMPTS = 8
+WAITING = ("received", "retrying", "parked")
+
+
+def retry_delay(attempts: int, *, base: float, cap: float) -> float:
+    """Exponential backoff with jitter: about base·2^(attempts-1), at most ``cap`` seconds."""
+    delay: float = min(cap, base * 2 ** max(attempts - 1, 0))
+    return delay * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not security
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class LeaseLost(Exception):
+    """Another worker took the row over (our lease expired): leave it to them."""
+
+
+@dataclass
+class InboxWorker:
+    db: Database
+    partners: Mapping[str, Partner]
+    owner: str = field(default_factory=worker_name)
+    lease_seconds: float = 60.0
+    batch_size: int = 20
+    poll_interval_seconds: float = 1.0
+    _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
+
+    def wake(self) -> None:
+        """Something was stored: look now rather than at the next poll."""
+        self._wake.set()
+
+    async def claim(self, limit: int | None = None) -> list[int]:
+        """Take up to ``limit`` due deliveries (and any whose lease expired), oldest first."""
+        now = datetime.now(UTC)
+        due = or_(
+            and_(InboxEvent.status.in_(WAITING), InboxEvent.next_attempt_at <= now),
+            and_(InboxEvent.status == "processing", InboxEvent.lease_expires_at < now),
+        )
+        candidates = (
+            select(InboxEvent.id)
+            .where(due)
+            .order_by(InboxEvent.next_attempt_at, InboxEvent.id)
+            .limit(limit or self.batch_size)
+            .with_for_update(skip_locked=True)  # PostgreSQL; SQLite has one writer anyway
+        )
+        async with self.db.writing() as session:
+            claimed = await session.scalars(
+                update(InboxEvent)
+                .where(InboxEvent.id.in_(candidates.scalar_subquery()))
+                .values(
+                    status="processing",
+                    lease_owner=self.owner,
+                    lease_expires_at=now + timedelta(seconds=self.lease_seconds),
+                    attempts=InboxEvent.attempts + 1,
+                )
+                .returning(InboxEvent.id)
+            )
+            return sorted(claimed.all())
+
+    async def run_once(self) -> int:
+        """Claim one batch and apply it; returns how many deliveries were taken."""
+        claimed = await self.claim()
+        for inbox_id in claimed:
+            await self.process(inbox_id)
+        return len(claimed)
+
+    async def run_until_idle(self) -> int:
+        """Apply everything due now (tests, ``accelerator worker --until-idle``)."""
+        total = 0
+        while taken := await self.run_once():
+            total += taken
+        return total
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Work until ``stop`` is set (or cancelled): batches back to back, then poll or wait."""
+        stop = stop or asyncio.Event()
+        logger.info("inbox worker %s started", self.owner)
+        while not stop.is_set():
+            try:
+                if await self.run_once():
+                    continue
+            except Exception:  # the database may be briefly away; try again at the next poll
+                logger.exception("inbox worker %s: claiming failed", self.owner)
+            self._wake.clear()
+            waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+            await asyncio.wait(
+                waiters, timeout=self.poll_interval_seconds, return_when=asyncio.FIRST_COMPLETED
+            )
+            for waiter in waiters:
+                waiter.cancel()
+        logger.info("inbox worker %s stopped", self.owner)
+
+    async def process(self, inbox_id: int) -> str:
+        """Apply one claimed delivery; returns its new status (or ``lost`` if taken over)."""
+        async with self.db.reading() as session:
+            row = await session.get(InboxEvent, inbox_id)
+        if row is None or row.lease_owner != self.owner or row.status != "processing":
+            return "lost"
+        try:
+            partner = self.partners.get(row.provider_id)
+            if partner is None:
+                raise MalformedResponse(f"provider {row.provider_id} is no longer configured")
+            events = partner.adapter.parse_events(row.body, row.headers)
+        except MalformedResponse as exc:
+            # Authentic but unreadable: retrying cannot help. Kept for an admin to look at.
+            return await self._settle(row, "failed", f"unreadable event: {exc}")
+        # Occurrence order, not arrival order, within a delivery that carries several.
+        ordered = sorted(
+            enumerate(events), key=lambda e: (e[1].occurred_at, e[1].sequence or 0, e[0])
+        )
+        try:
+            async with self.db.writing() as session:
+                await self._hold_lease(session, inbox_id)
+                for position, event in ordered:
+                    event_id = f"{row.provider_id}:{row.webhook_id}:{position}"
+                    await apply_event(session, row.provider_id, event_id, event)
+                now = datetime.now(UTC)
+                await session.execute(
+                    update(InboxEvent)
+                    .where(InboxEvent.id == inbox_id)
+                    .values(
+                        status="applied",
+                        error=None,
+                        applied_at=now,
+                        lease_owner=None,
+                        lease_expires_at=None,
+                    )
+                )
+                # Deliveries waiting for this one (their quote or policy) may go now.
+                await session.execute(
+                    update(InboxEvent)
+                    .where(InboxEvent.status == "parked", InboxEvent.provider_id == row.provider_id)
+                    .values(next_attempt_at=now)
+                )
+        except LeaseLost:
+            logger.warning("inbox %s: lease lost to another worker", inbox_id)
+            return "lost"
+        except UnmatchedEvent as exc:
+            if row.attempts >= MAX_PARKED_ATTEMPTS:
+                return await self._settle(row, "failed", f"predecessor never arrived: {exc}")
+            delay = retry_delay(row.attempts, base=0.5, cap=PARKED_DELAY_MAX_SECONDS)
+            return await self._settle(row, "parked", str(exc), retry_in=delay)
+        except Exception as exc:
+            logger.exception("inbox %s: applying failed (attempt %d)", inbox_id, row.attempts)
+            error = f"{type(exc).__name__}: {exc}"
+            if row.attempts >= MAX_FAILED_ATTEMPTS:
+                return await self._settle(row, "failed", error)
+            delay = retry_delay(row.attempts, base=2.0, cap=FAILED_DELAY_MAX_SECONDS)
+            return await self._settle(row, "retrying", error, retry_in=delay)
+        return "applied"
+
+    async def _hold_lease(self, session: WriteSession, inbox_id: int) -> None:
+        """Lock the row (PostgreSQL) and make sure it is still ours before applying it."""
+        held = await session.execute(
+            update(InboxEvent)
+            .where(
+                InboxEvent.id == inbox_id,
+                InboxEvent.lease_owner == self.owner,
+                InboxEvent.status == "processing",
+            )
+            .values(lease_owner=self.owner)
+        )
+        if _rowcount(held) != 1:
+            raise LeaseLost
+
+    async def _settle(
+        self, row: InboxEvent, status: str, error: str, *, retry_in: float | None = None
+    ) -> str:
+        now = datetime.now(UTC)
+        async with self.db.writing() as session:
+            settled = await session.execute(
+                update(InboxEvent)
+                .where(InboxEvent.id == row.id, InboxEvent.lease_owner == self.owner)
+                .values(
+                    status=status,
+                    error=error,
+                    next_attempt_at=now + timedelta(seconds=retry_in or 0),
+                    lease_owner=None,
+                    lease_expires_at=None,
+                )
+            )
+        return status if _rowcount(settled) == 1 else "lost"
+
+
+def _rowcount(result: Any) -> int:
+    count: int = result.rowcount
+    return count
+
+
+__all__ = ["InboxWorker", "LeaseLost", "retry_delay", "worker_name"]
