@@ -75,13 +75,13 @@ def _openapi() -> OpenAPIConfig:
 
 
 async def _sweep(db: Database) -> None:
-    """Now and then: finish quote requests abandoned by a process that died mid fan-out."""
+    """Now and then: finish quote requests abandoned by another process that died mid fan-out."""
     while True:
+        await asyncio.sleep(SWEEP_INTERVAL_SECONDS)
         try:
             await finish_abandoned(db)
         except Exception:  # a failed sweep is retried at the next tick
             logger.exception("sweep failed")
-        await asyncio.sleep(SWEEP_INTERVAL_SECONDS)
 
 
 def create_app(
@@ -136,6 +136,8 @@ def create_app(
                 max_deadline_seconds=settings.quote_deadline_max_seconds,
             ),
         )
+        # Requests a previous process left `collecting` are finished before we serve anything.
+        await finish_abandoned(db)
         background = [asyncio.create_task(_sweep(db), name="sweeper")]
         if in_process:
             background.append(asyncio.create_task(inbox_worker.run(), name="inbox-worker"))

@@ -144,7 +144,9 @@ __all__ = [
 ]
 
 
-QuoteRequestStatus = Literal["collecting", "complete", "bound"]
+# collecting -> complete -> binding (a bind in flight) -> bind_pending (insurer confirms later)
+# -> bound
+QuoteRequestStatus = Literal["collecting", "complete", "binding", "bind_pending", "bound"]
 InsurerProgress = Literal[
     "awaiting", "offered", "declined", "referred", "pending", "timed_out", "error", "skipped"
 ]
@@ -194,6 +196,18 @@ class RankedOffer(msgspec.Struct, frozen=True, kw_only=True):
     compliance: ComplianceResult
     score: ScoreBreakdown
     offer: Offer
+
+
+class QuoteRequestSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """A quote request in a list: its status and progress, without outcomes and offers."""
+
+    id: str
+    seller_id: str
+    status: QuoteRequestStatus
+    created_at: UtcInstant
+    deadline_at: UtcInstant
+    completed_at: UtcInstant | None
+    progress: Progress
 
 
 class QuoteRequestView(msgspec.Struct, frozen=True, kw_only=True):

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,6 +55,8 @@ class BindingService:
     partners: dict[str, Partner]
     rulebook: RuleBook
     additional_insured_name: str = ""
+    # Whether an offer has expired is decided by this clock (tests set it).
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     async def bind(
         self, principal: Principal, offer_id: str, idempotency_key: str, body: BindBody
@@ -141,7 +144,7 @@ class BindingService:
         offer_row, request_row = await self._load(principal, offer_id)
         offer = msgspec.convert(offer_row.offer, Offer)
         request = msgspec.convert(request_row.request, QuoteRequest)
-        now = datetime.now(UTC)
+        now = self.clock()
         if request_row.status not in OPEN_REQUEST_STATES or offer_row.status != "open":
             raise ApiProblem(
                 409,

@@ -13,7 +13,12 @@ from accelerator.auth.guards import requires
 from accelerator.auth.principal import Principal, Role
 from accelerator.quoting.service import QuotingService
 from accelerator.quoting.views import provider_directory, request_view
-from schemas._quotes import QuoteRequestBody, QuoteRequestView
+from schemas._quotes import (
+    QuoteRequestBody,
+    QuoteRequestStatus,
+    QuoteRequestSummary,
+    QuoteRequestView,
+)
 
 RequestId = Annotated[str, Parameter(min_length=1, max_length=64)]
 # ?wait=true answers a little after the deadline at the latest: the fan-out stops at it.
@@ -50,6 +55,25 @@ class QuoteRequestController(Controller):
         return Response(
             view, status_code=status, headers={"Location": f"{self.path}/{quote.request_id}"}
         )
+
+    @get(
+        operation_id="listQuoteRequests",
+        summary="Quote requests, newest first (paginated)",
+        description=(
+            "A seller key lists its own seller's requests; an admin key lists every seller's, or "
+            "one seller's with `seller_id`. Page with `limit` and `offset`."
+        ),
+    )
+    async def list_requests(
+        self,
+        request: Request[Principal, Any, Any],
+        seller_id: FromQuery[Annotated[str | None, Parameter(min_length=1, max_length=64)]] = None,
+        status: FromQuery[QuoteRequestStatus | None] = None,
+        limit: FromQuery[Annotated[int, Parameter(ge=1, le=100)]] = 20,
+        offset: FromQuery[Annotated[int, Parameter(ge=0)]] = 0,
+    ) -> list[QuoteRequestSummary]:
+        service: QuotingService = request.app.state.quoting
+        return await service.summaries(request.user, seller_id, status, limit, offset)
 
     @get(
         "/{request_id:str}",

@@ -8,17 +8,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 
 from accelerator.auth.guards import ensure_seller_access
-from accelerator.auth.principal import Principal
+from accelerator.auth.principal import Principal, Role
 from accelerator.infra.database import Database
 from accelerator.infra.errors import not_found
 from accelerator.quoting.models import AttemptRow, InsurerOutcomeRow, OfferRow, QuoteRequestRow
 from accelerator.quoting.runner import QuoteRunner, record_request
 from accelerator.sellers.service import SellerService, StoredProfile
 from schemas import DesiredCover, Offer, QuoteRequest, SellerSnapshot
-from schemas._quotes import InsurerOutcomeView, QuoteRequestBody
+from schemas._quotes import InsurerOutcomeView, Progress, QuoteRequestBody, QuoteRequestSummary
 
 
 def default_cover(stored: StoredProfile, today: datetime) -> DesiredCover:
@@ -121,6 +121,59 @@ class QuotingService:
         ]
         offers = [(o, msgspec.convert(o.offer, Offer)) for o in offer_rows]
         return StoredRequest(row, msgspec.convert(row.request, QuoteRequest), outcomes, offers)
+
+    async def summaries(
+        self,
+        principal: Principal,
+        seller_id: str | None,
+        status: str | None,
+        limit: int,
+        offset: int,
+    ) -> list[QuoteRequestSummary]:
+        """A page of requests, newest first: a seller key sees its own seller's only."""
+        if principal.role is Role.SELLER:
+            seller_id = seller_id or principal.seller_id
+        if seller_id is not None:
+            ensure_seller_access(principal, seller_id)
+        query = select(QuoteRequestRow).order_by(
+            QuoteRequestRow.created_at.desc(), QuoteRequestRow.id.desc()
+        )
+        if seller_id is not None:
+            query = query.where(QuoteRequestRow.seller_id == seller_id)
+        if status is not None:
+            query = query.where(QuoteRequestRow.status == status)
+        async with self.db.reading() as session:
+            rows = (await session.scalars(query.limit(limit).offset(offset))).all()
+            ids = [row.id for row in rows]
+            answered = InsurerOutcomeRow.status != "awaiting"
+            outcomes = await session.execute(
+                select(InsurerOutcomeRow.request_id, func.count(), func.count(case((answered, 1))))
+                .where(InsurerOutcomeRow.request_id.in_(ids))
+                .group_by(InsurerOutcomeRow.request_id)
+            )
+            outcome_counts = {request_id: (total, done) for request_id, total, done in outcomes}
+            offers = await session.execute(
+                select(OfferRow.request_id, func.count())
+                .where(OfferRow.request_id.in_(ids), OfferRow.status != "withdrawn")
+                .group_by(OfferRow.request_id)
+            )
+            offer_counts = {request_id: count for request_id, count in offers}
+        return [
+            QuoteRequestSummary(
+                id=row.id,
+                seller_id=row.seller_id,
+                status=row.status,  # type: ignore[arg-type]
+                created_at=row.created_at,
+                deadline_at=row.deadline_at,
+                completed_at=row.completed_at,
+                progress=Progress(
+                    insurers=outcome_counts.get(row.id, (0, 0))[0],
+                    answered=outcome_counts.get(row.id, (0, 0))[1],
+                    offers=offer_counts.get(row.id, 0),
+                ),
+            )
+            for row in rows
+        ]
 
     async def attempts(self, principal: Principal, request_id: str) -> list[dict[str, Any]]:
         """The captured HTTP attempts of a request, oldest first (secrets already removed)."""
