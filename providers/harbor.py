@@ -48,6 +48,7 @@ from schemas import (
     InsurerEvent,
     Offer,
     PolicyCancelled,
+    PolicyEndorsed,
     PolicyLapsed,
     PolicyReinstated,
     PolicyRenewed,
@@ -172,6 +173,9 @@ class _EventData(msgspec.Struct, frozen=True):
     effective_at: UtcInstant | None = None
     expires_at: UtcInstant | None = None
     reason: str = ""
+    # policy_endorsed: the policy's terms as they stand after the endorsement.
+    policy: _Policy | None = None
+    description: str = ""
 
 
 class _Event(msgspec.Struct, frozen=True):
@@ -249,7 +253,14 @@ def _policy_fields(policy: _Policy) -> dict[str, Any]:
 
 
 _EVENT_KINDS = frozenset(
-    {"policy_cancelled", "policy_reinstated", "policy_lapsed", "policy_renewed", "policy_verified"}
+    {
+        "policy_cancelled",
+        "policy_reinstated",
+        "policy_lapsed",
+        "policy_renewed",
+        "policy_verified",
+        "policy_endorsed",
+    }
 )
 
 
@@ -276,6 +287,16 @@ def _event(event: _Event) -> InsurerEvent:
     if event.kind == "policy_lapsed":
         return PolicyLapsed(
             policy_number=data.policy_number, effective_at=data.effective_at, **common
+        )
+    if event.kind == "policy_endorsed":
+        if data.policy is None:
+            raise MalformedResponse(f"harbor event {event.id}: an endorsement needs the policy")
+        return PolicyEndorsed(
+            policy_number=data.policy_number,
+            effective_at=data.effective_at,
+            policy=build_policy(_policy_fields(data.policy), f"harbor event {event.id}"),
+            description=data.description,
+            **common,
         )
     if data.expires_at is None:
         raise MalformedResponse(f"harbor event {event.id}: expires_at is required")
