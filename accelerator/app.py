@@ -136,8 +136,12 @@ def create_app(
                 max_deadline_seconds=settings.quote_deadline_max_seconds,
             ),
         )
-        # Requests a previous process left `collecting` are finished before we serve anything.
-        await finish_abandoned(db)
+        # Requests a previous process left `collecting` are finished before we serve anything
+        # (unless the database is not ready yet: /health/ready says why, the sweep retries).
+        try:
+            await finish_abandoned(db)
+        except Exception:
+            logger.exception("could not finish abandoned quote requests at start-up")
         background = [asyncio.create_task(_sweep(db), name="sweeper")]
         if in_process:
             background.append(asyncio.create_task(inbox_worker.run(), name="inbox-worker"))
