@@ -178,7 +178,7 @@ class InboxWorker:
         except UnmatchedEvent as exc:
             if row.attempts >= MAX_PARKED_ATTEMPTS:
                 return await self._settle(row, "failed", f"predecessor never arrived: {exc}")
-            delay = retry_delay(row.attempts, base=0.5, cap=PARKED_DELAY_MAX_SECONDS)
+            delay = retry_delay(row.attempts, base=1.0, cap=PARKED_DELAY_MAX_SECONDS)
             return await self._settle(row, "parked", str(exc), retry_in=delay)
         except Exception as exc:
             logger.exception("inbox %s: applying failed (attempt %d)", inbox_id, row.attempts)

@@ -119,7 +119,7 @@ def bound(
         "aggregateLimitMinor": 200000000,
         "productsAggregateMinor": 200000000,
         "deductibleMinor": 250000,
-        "additionalInsureds": ["Amazon.com Services LLC"],
+        "additionalInsureds": ["Amazon.com Services LLC and its affiliates and assignees"],
         "territories": ["US"],
         "productClasses": ["electronics/power-banks"],
         "effectiveAt": effective_at,

@@ -104,12 +104,15 @@ async def test_a_cancellation_waits_for_its_policy_and_is_applied_when_the_bind_
     )  # fmt: skip
     await deliver(client, cancel)
     await worker.run_until_idle()
-    assert await statuses(worker.db) == [("parked", 1)]
+    # (A slow machine may have tried it once more: its first retry is due within a second.)
+    assert [status for status, _ in await statuses(worker.db)] == ["parked"]
 
     await deliver(client, bound(BIND_ID, occurred_at="2026-11-26T18:10:00Z", seq=4))
     await worker.run_until_idle()  # the bind wakes the parked cancellation: no waiting
 
-    assert await statuses(worker.db) == [("applied", 2), ("applied", 1)]
+    [(cancel_status, cancel_attempts), bind_row] = await statuses(worker.db)
+    assert (cancel_status, bind_row) == ("applied", ("applied", 1))
+    assert cancel_attempts >= 2
     document = await the_policy(client, admin_headers)
     assert "cancelled" in [event["kind"] for event in document["events"]]
 
