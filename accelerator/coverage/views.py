@@ -49,7 +49,11 @@ async def policy_document(
     if seller is not None:
         version = rulebook.version_at(seller.marketplace, now.date())
         cover = terms_of_policy(terms)
-        gaps = evaluate_cover(cover, version, categories=[], legal_name=seller.legal_name)
+        # Judged for the categories the policy covers: with none, a claims-made policy would
+        # be refused even for the categories the rule set accepts it for.
+        gaps = evaluate_cover(
+            cover, version, categories=terms.covered_categories, legal_name=seller.legal_name
+        )
         if policy.source == "submitted":
             gaps += evaluate_submission(cover, version, policy.created_at.date())
     verification = (

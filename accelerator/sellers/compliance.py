@@ -1,34 +1,171 @@
-"""A seller's compliance status: the requirement now, and whether a qualifying policy meets it."""
+"""A seller's compliance status: the requirement now, and whether a qualifying policy meets it.
+
+The requirement is re-evaluated from the latest profile's facts (a requirement can start, or
+a deadline pass, without a new profile); the policies are judged by
+:func:`accelerator.coverage.standing.assess_standing` against the rule-set version in force
+today in the marketplace's reference time zone, like a claim for an incident now.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Literal, cast
 
 from litestar.datastructures import State
 
+from accelerator.coverage.decision import incident_date, rule_set_for_incident
+from accelerator.coverage.history import event_detail, summarise
+from accelerator.coverage.holdings import seller_policies
+from accelerator.coverage.standing import HeldPolicy, Standing, assess_standing, days_until
+from accelerator.rulesets.model import RuleSetVersion
 from accelerator.sellers.service import SellerService
-from schemas._profiles import ComplianceGap, ComplianceStatus
+from schemas._profiles import (
+    ComplianceGap,
+    ComplianceHistoryEntry,
+    ComplianceStatus,
+    PolicyStanding,
+    QualifyingPolicy,
+)
+from schemas._sellers import RuleSetRef
+
+Source = Literal["bound", "submitted"]
 
 
 async def compliance_status(
     state: State, seller_id: str, now: datetime | None = None
 ) -> ComplianceStatus:
+    """The seller's status as of ``now``; a 404 problem when the seller has no profile."""
     now = now or datetime.now(UTC)
     sellers: SellerService = state.sellers
     stored = await sellers.get_profile(seller_id)
-    # Re-evaluated today: a requirement can start (or a deadline pass) without a new profile.
+    # Profiles are computed on the service's (UTC) date, as when they were stored.
     requirement = sellers.profile_for(stored.facts, now.date()).requirement
-    days_left = (requirement.comply_by - now.date()).days if requirement.comply_by else None
-    gaps = (
-        [ComplianceGap(code="no_policy", message="No qualifying policy is on record.")]
-        if requirement.required
-        else []
+    version = rule_set_for_incident(sellers.rulebook, stored.facts.marketplace, now)
+    timezone = version.reference_timezone
+    standing = assess_standing(
+        await seller_policies(sellers.db, seller_id),
+        version,
+        categories=[share.category for share in stored.facts.categories],
+        legal_name=stored.facts.legal_name,
+        at=now,
     )
+    qualifying = [_qualifying(held, now, timezone) for held in standing.qualifying]
+    # Deadlines and expiries are counted in the marketplace's days, like policy dates.
+    today = incident_date(now, timezone)
+    days_left = (requirement.comply_by - today).days if requirement.comply_by else None
     return ComplianceStatus(
         seller_id=seller_id,
         as_of=now,
         requirement=requirement,
-        compliant_now=not requirement.required,
+        compliant_now=not requirement.required or bool(qualifying),
         days_until_deadline=days_left,
-        gaps=gaps,
+        qualifying_policy=qualifying[0] if qualifying else None,
+        qualifying_policies=qualifying,
+        gaps=_gaps(standing, required=requirement.required),
+        expiring_soon=_expiring_soon(standing, version),
+        history=_history(standing, timezone),
+        policies=[_standing_of(held, standing) for held in _by_term(standing.held)],
+        rule_set=RuleSetRef(
+            marketplace=version.marketplace,
+            version=version.version,
+            overridden=list(version.overridden),
+        ),
+    )
+
+
+def _qualifying(held: HeldPolicy, now: datetime, timezone: str) -> QualifyingPolicy:
+    terms = held.terms
+    return QualifyingPolicy(
+        policy_id=held.policy_id,
+        insurer_name=terms.insurer_name,
+        policy_number=terms.policy_number,
+        expires_at=held.ends_at,
+        days_until_expiry=days_until(held.ends_at, now, timezone),
+        insurer_rating=terms.insurer_rating,
+        source=cast(Source, held.source),
+        effective_at=held.term.start,
+        cancellation_effective_at=held.cancellation_at,
+        per_occurrence_limit=terms.per_occurrence_limit,
+        aggregate_limit=terms.aggregate_limit,
+        deductible=terms.deductible,
+        covered_categories=list(terms.covered_categories),
+        categories=list(held.categories),
+    )
+
+
+def _gaps(standing: Standing, *, required: bool) -> list[ComplianceGap]:
+    if standing.qualifying:
+        return []
+    if not standing.held:
+        if not required:
+            return []
+        return [ComplianceGap(code="no_policy", message="No policy is on record for the seller.")]
+    return [gap for held in standing.explaining for gap in _policy_gaps(held)]
+
+
+def _policy_gaps(held: HeldPolicy) -> list[ComplianceGap]:
+    return [
+        ComplianceGap(
+            code=shortfall.code,
+            message=shortfall.message,
+            policy_id=held.policy_id,
+            policy_number=held.terms.policy_number,
+        )
+        for shortfall in held.shortfalls
+    ]
+
+
+def _expiring_soon(standing: Standing, version: RuleSetVersion) -> bool:
+    ends = standing.cover_ends_at
+    if ends is None or standing.continues:
+        return False
+    left = days_until(ends, standing.at, version.reference_timezone)
+    return left < version.proof.min_remaining_term_days
+
+
+def _history(standing: Standing, timezone: str) -> list[ComplianceHistoryEntry]:
+    entries: list[ComplianceHistoryEntry] = []
+    for held in standing.qualifying or standing.explaining:
+        events = held.state.events
+        for event, summary in zip(
+            events, summarise(events, source=held.source, timezone=timezone), strict=True
+        ):
+            entries.append(
+                ComplianceHistoryEntry(
+                    at=event.effective_at,
+                    policy_id=held.policy_id,
+                    event=event.kind,
+                    detail=event_detail(event),
+                    event_id=event.event_id,
+                    kind=event.kind,
+                    effective_at=event.effective_at,
+                    recorded_at=event.recorded_at,
+                    policy_number=held.terms.policy_number,
+                    summary=summary,
+                )
+            )
+    entries.sort(key=lambda e: (e.effective_at, e.recorded_at, e.event_id))
+    return entries
+
+
+def _by_term(held: Sequence[HeldPolicy]) -> list[HeldPolicy]:
+    """Oldest term first, as a seller reads a list of policies."""
+    return sorted(held, key=lambda h: (h.term.start, h.policy_id))
+
+
+def _standing_of(held: HeldPolicy, standing: Standing) -> PolicyStanding:
+    qualifies = any(q.policy_id == held.policy_id for q in standing.qualifying)
+    return PolicyStanding(
+        policy_id=held.policy_id,
+        insurer_name=held.terms.insurer_name,
+        policy_number=held.terms.policy_number,
+        source=cast(Source, held.source),
+        verification="verified" if held.verified else held.state.verification,
+        in_force_now=held.in_force,
+        qualifies=qualifies,
+        effective_at=held.term.start,
+        expires_at=held.ends_at,
+        # A policy's category gap is not a gap when others cover the rest.
+        gaps=[] if qualifies else _policy_gaps(held),
     )

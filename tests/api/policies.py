@@ -1,0 +1,93 @@
+"""Putting policies and their events in the registry for API tests, through the registry's own
+writes (``create_policy``, ``add_event``), as binding and insurer webhooks do."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from accelerator.coverage.models import PolicyRow
+from accelerator.coverage.registry import add_event, create_policy
+from accelerator.coverage.state import EventKind, policy_period_from_dates
+from accelerator.infra.database import Database
+from schemas import PolicyTerms
+from tests.compliance.factories import US_TZ, make_terms
+
+
+def la_today() -> date:
+    """Today's date in the US marketplace's reference time zone."""
+    return datetime.now(ZoneInfo(US_TZ)).date()
+
+
+def la_time(day: date, hour: int, minute: int) -> datetime:
+    """A wall-clock time in Los Angeles, as a UTC instant."""
+    local = datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZoneInfo(US_TZ))
+    return local.astimezone(UTC)
+
+
+def us_terms(effective: date, expiry: date, **changes: Any) -> PolicyTerms:
+    """Compliant US terms for the reference seller (Volt Goods LLC, electronics) running from
+    00:01 Los Angeles time on ``effective`` to 00:01 on ``expiry``."""
+    start, end = policy_period_from_dates(effective, expiry, US_TZ)
+    return make_terms(effective_at=start, expires_at=end, **changes)
+
+
+async def bind_policy(
+    database: Database,
+    terms: PolicyTerms,
+    *,
+    seller_id: str = "s-1",
+    recorded_at: datetime | None = None,
+) -> str:
+    """A policy bound through the service (verified by the insurer's confirmation); its id."""
+    recorded = recorded_at or terms.effective_at - timedelta(days=7)
+    async with database.writing() as session:
+        policy = await create_policy(
+            session,
+            seller_id=seller_id,
+            terms=terms,
+            source="bound",
+            recorded_at=recorded,
+            event_id=f"bind.{terms.policy_number}",
+            verified=True,
+        )
+    return policy.id
+
+
+async def record_event(
+    database: Database,
+    policy_id: str,
+    kind: EventKind,
+    effective_at: datetime,
+    *,
+    recorded_at: datetime | None = None,
+    event_id: str | None = None,
+    reason: str = "",
+    expires_at: datetime | None = None,
+    terms: PolicyTerms | None = None,
+) -> None:
+    """Append one event to a policy; recorded when it takes effect unless told otherwise
+    (a later ``recorded_at`` makes it back-dated)."""
+    data: dict[str, Any] = {}
+    if reason:
+        data["reason"] = reason
+    if expires_at is not None:
+        data["expires_at"] = expires_at.isoformat()
+    if terms is not None:
+        data["terms"] = msgspec.to_builtins(terms)
+    async with database.writing() as session:
+        policy = await session.get(PolicyRow, policy_id)
+        assert policy is not None, f"no policy {policy_id}"
+        added = await add_event(
+            session,
+            policy,
+            event_id=event_id or f"{policy_id}.{kind}.{effective_at.isoformat()}",
+            kind=kind,
+            effective_at=effective_at,
+            recorded_at=recorded_at or effective_at,
+            data=data,
+        )
+    assert added, "event ids are unique per test"
