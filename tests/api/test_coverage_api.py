@@ -212,3 +212,62 @@ async def test_a_naive_incident_time_is_refused_naming_the_field(
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "incident_at"
+
+
+async def test_a_batch_replayed_at_a_past_known_at_gives_that_moments_decisions(
+    client: Client,
+    claims_headers: Headers,
+    admin_headers: Headers,
+    database: Database,
+    submitted_policy: dict[str, Any],
+) -> None:
+    await client.post(
+        f"/v1/policies/{submitted_policy['id']}/verify", json={}, headers=admin_headers
+    )
+    checks = [
+        claim(
+            "400" if i % 3 else "2500",
+            incident_at=(datetime.now(UTC) - timedelta(days=1 + i % 20)).isoformat(),
+        )
+        for i in range(1000)
+    ]
+    before = (
+        await client.post(
+            "/v1/coverage/checks/batch", json={"checks": checks}, headers=claims_headers
+        )
+    ).json()["results"]
+    decided_at = datetime.now(UTC)
+    # Later we learn the policy was cancelled 30 days ago: every incident above falls after it.
+    async with database.writing() as session:
+        policy = await session.get(PolicyRow, submitted_policy["id"])
+        assert policy is not None
+        await add_event(
+            session,
+            policy,
+            event_id="late-cancel",
+            kind="cancelled",
+            effective_at=decided_at - timedelta(days=30),
+            recorded_at=decided_at + timedelta(seconds=1),
+            data={"reason": "non-payment"},
+        )
+    replay = [{**check, "known_at": decided_at.isoformat()} for check in checks]
+    then = (
+        await client.post(
+            "/v1/coverage/checks/batch", json={"checks": replay}, headers=claims_headers
+        )
+    ).json()["results"]
+    now = (
+        await client.post(
+            "/v1/coverage/checks/batch", json={"checks": checks}, headers=claims_headers
+        )
+    ).json()["results"]
+
+    decisions = [r["decision"] for r in before]
+    assert decisions.count("exempt") == 666
+    assert decisions.count("tender_to_insurer") == 334
+    assert [r["decision"] for r in then] == decisions
+    assert {r["decision"] for r in now} == {"not_exempt"}
+    assert all("policy_cancelled" in [x["code"] for x in r["reasons"]] for r in now)
+    assert {(r["rule_set"]["marketplace"], r["rule_set"]["version"]) for r in now} == {
+        (before[0]["rule_set"]["marketplace"], before[0]["rule_set"]["version"])
+    }
