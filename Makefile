@@ -25,6 +25,7 @@ run: install  ## start the service on the embedded SQLite database (with the san
 	$(VENV)/bin/accelerator serve
 
 test: install  ## run the whole test suite (SQLite and PostgreSQL)
+	scripts/ensure-chromium  # Debian's Chromium for the browser tests (apt, first run only)
 	$(VENV)/bin/pytest
 
 lint: install  ## ruff (lint + format check) and mypy --strict

@@ -41,6 +41,7 @@ from accelerator.rulesets.loader import load_rulesets
 from accelerator.sellers.controller import SellerController
 from accelerator.sellers.service import SellerService
 from accelerator.settings import Settings, load_settings
+from accelerator.web import SELLER_PAGES
 from accelerator.webhooks.controller import InboxController, WebhookController
 from accelerator.webhooks.service import WebhookService
 from accelerator.webhooks.worker import InboxWorker
@@ -170,6 +171,7 @@ def create_app(
             PolicyController,
             WebhookController,
             InboxController,
+            *SELLER_PAGES,
         ],
         state=State(
             {

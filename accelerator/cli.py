@@ -79,6 +79,11 @@ def serve(host: str, port: int, workers: int) -> None:
         migrations.upgrade(settings.database_url)
         logger.info("database migrated to %s", migrations.head_revision())
     logger.info("database: %s", _describe_database(settings.database_url))
+    # How to reach the seller pages; a first start on SQLite also makes a demo seller key.
+    from accelerator.web.first_start import pages_url, welcome
+
+    url = pages_url(host, port)
+    click.echo(_with_database(settings, lambda db: welcome(db, url, embedded=settings.is_sqlite)))
     with contextlib.ExitStack() as stack:
         if settings.sandbox_enabled and not settings.providers:
             stack.enter_context(_sandbox_for(settings, api_port=port))

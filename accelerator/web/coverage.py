@@ -1,0 +1,89 @@
+"""The coverage page: is the seller covered as the marketplace requires, and its policies."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Final
+
+from litestar import Controller, Request, Response, get
+from litestar.params import QueryParameter
+from litestar.response import Redirect
+
+from accelerator.coverage.service import CoverageService
+from accelerator.sellers.compliance import compliance_status
+from accelerator.web.guards import csrf_protected, signed_in
+from accelerator.web.profile import latest_profile, session_of
+from accelerator.web.rendering import page
+from schemas._policies import PolicyDocument, PolicyEventView
+
+PAGE_SIZE: Final = 20
+PageNumber = Annotated[int, QueryParameter(name="page", ge=1, le=10_000)]
+
+
+def days_to_expiry(policy: PolicyDocument, now: datetime) -> int:
+    """Whole days until the policy ends (negative once it has ended)."""
+    return (policy.terms.expires_at - now).days
+
+
+def standing(policy: PolicyDocument, now: datetime) -> str:
+    """``in_force``, ``starts`` (a term that has not begun), ``ended`` or ``not_in_force``
+    (e.g. cancelled)."""
+    if policy.in_force_now:
+        return "in_force"
+    if policy.terms.effective_at > now:
+        return "starts"
+    if policy.terms.expires_at <= now:
+        return "ended"
+    return "not_in_force"
+
+
+def upcoming_cover(policies: list[PolicyDocument], now: datetime) -> PolicyDocument | None:
+    """A policy that will meet the requirement once its term begins: right after buying,
+    cover usually starts the next day, and the seller should read that, not just "not yet"."""
+    waiting = [
+        p
+        for p in policies
+        if not p.gaps and p.verification == "verified" and standing(p, now) == "starts"
+    ]
+    return min(waiting, key=lambda p: p.terms.effective_at, default=None)
+
+
+def history(policy: PolicyDocument) -> list[PolicyEventView]:
+    """Events in the order the registry learned them. Issuing is always recorded first, even
+    when other events recorded at the same instant take effect earlier (a verification takes
+    effect at once, the cover only from its start)."""
+    return sorted(policy.events, key=lambda e: (e.recorded_at, e.kind != "issued"))
+
+
+class CoverageController(Controller):
+    path = "/coverage"
+    guards = [signed_in, csrf_protected]
+
+    @get("/")
+    async def show(
+        self, request: Request[Any, Any, Any], page_number: PageNumber = 1
+    ) -> Response[Any]:
+        if await latest_profile(request) is None:
+            return Redirect("/app/profile/edit?notice=profile_first", status_code=303)
+        seller_id = session_of(request).seller_id
+        now = datetime.now(UTC)
+        status = await compliance_status(request.app.state, seller_id, now)
+        coverage: CoverageService = request.app.state.coverage
+        found = await coverage.seller_policies(
+            seller_id, limit=PAGE_SIZE + 1, offset=(page_number - 1) * PAGE_SIZE
+        )
+        policies = found[:PAGE_SIZE]
+        return page(
+            request,
+            "coverage.html",
+            title="Your coverage",
+            status=status,
+            requirement=status.requirement,
+            policies=policies,
+            expiry={p.id: days_to_expiry(p, now) for p in policies},
+            standing={p.id: standing(p, now) for p in policies},
+            history={p.id: history(p) for p in policies},
+            upcoming=None if status.compliant_now else upcoming_cover(policies, now),
+            page_number=page_number,
+            has_more=len(found) > PAGE_SIZE,
+        )

@@ -1,0 +1,63 @@
+"""What ``accelerator serve`` says about the seller pages, and the demo seller of a first start.
+
+On the embedded default (SQLite) a new user has no key to sign in with and would have to read
+the docs to make one; so when no seller key exists yet, the first start makes one for a demo
+seller and prints it once with the pages' address.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from accelerator.auth.keys import create_key
+from accelerator.auth.models import ApiKey
+from accelerator.auth.principal import Role
+from accelerator.infra.database import Database
+
+DEMO_SELLER_ID: Final = "demo-seller"
+
+
+async def has_seller_key(db: Database) -> bool:
+    """Whether any seller key is active."""
+    async with db.read_engine.connect() as connection:
+        found = await connection.scalar(
+            select(ApiKey.id)
+            .where(ApiKey.role == Role.SELLER.value, ApiKey.revoked_at.is_(None))
+            .limit(1)
+        )
+    return found is not None
+
+
+def pages_url(host: str, port: int) -> str:
+    """Where a browser on this machine reaches the pages (a wildcard address is not one)."""
+    shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host  # noqa: S104 - compared, not bound
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}/app"
+
+
+async def welcome(db: Database, url: str, *, embedded: bool) -> str:
+    """The lines to print at start-up; on an embedded database with no seller key yet, this
+    creates the demo seller's key and includes it (it is shown this once)."""
+    try:
+        needs_demo = embedded and not await has_seller_key(db)
+    except SQLAlchemyError:
+        # Not migrated (auto_migrate off): the service reports that itself; no demo seller.
+        needs_demo = False
+    if needs_demo:
+        issued = await create_key(
+            db, Role.SELLER, seller_id=DEMO_SELLER_ID, name="demo seller (first start)"
+        )
+        return (
+            f"Seller pages: {url}\n"
+            f"  Sign in with this demo seller key (shown once; keep it):\n"
+            f"  {issued.secret}\n"
+            "  More keys: accelerator keys create --role seller --seller-id <your-id>"
+        )
+    return (
+        f"Seller pages: {url}  (sign in with a seller key; make one with "
+        "`accelerator keys create --role seller --seller-id <your-id>`)"
+    )

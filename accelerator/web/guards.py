@@ -1,0 +1,54 @@
+"""Guards of the seller pages: sign-in required, and a CSRF token on every form post."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from accelerator.web.session import CSRF_FIELD, current_session, expected_csrf_token
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class SignInRequired(Exception):
+    """No valid session: the page answers with a redirect to the sign-in form."""
+
+    def __init__(self, back_to: str) -> None:
+        super().__init__("sign-in required")
+        self.back_to = back_to
+
+
+class CsrfRefused(Exception):
+    """A form post without the token of the page that rendered it."""
+
+
+def signed_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    if current_session(connection) is None:
+        # After signing in, a GET comes back to the same page; a post starts again at home.
+        url = connection.url
+        asked = url.path + (f"?{url.query}" if url.query else "")
+        raise SignInRequired(asked if connection.scope.get("method") == "GET" else "/app")
+
+
+async def csrf_protected(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """Refuse any unsafe request whose form does not carry the expected token."""
+    if connection.scope.get("method", "GET") in SAFE_METHODS:
+        return
+    if handler.opt.get("token_optional_when_signed_out") and current_session(connection) is None:
+        return
+    request = (
+        connection
+        if isinstance(connection, Request)
+        else Request[Any, Any, Any](connection.scope, connection.receive)
+    )
+    expected = expected_csrf_token(request)
+    # The parsed form is cached on the connection, so the handler reads it again for free.
+    sent = (await request.form()).get(CSRF_FIELD)
+    if not expected or not isinstance(sent, str) or not hmac.compare_digest(sent, expected):
+        raise CsrfRefused

@@ -1,0 +1,140 @@
+"""The profile pages: the seller's facts as a form, and the risk profile in plain words."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.response import Redirect
+
+from accelerator.infra.errors import ApiProblem
+from accelerator.risk.taxonomy import Taxonomy
+from accelerator.rulesets.loader import RuleBook
+from accelerator.sellers.service import SellerService, StoredProfile
+from accelerator.web import wording
+from accelerator.web.forms import (
+    CATEGORY_ROWS,
+    ProfileForm,
+    blank_form,
+    field_labels,
+    form_from_facts,
+    place_problems,
+    read_profile_form,
+    sales_months,
+)
+from accelerator.web.guards import csrf_protected, signed_in
+from accelerator.web.rendering import page
+from accelerator.web.session import SellerSession, current_session
+
+
+def session_of(request: Request[Any, Any, Any]) -> SellerSession:
+    session = current_session(request)
+    assert session is not None, "the signed_in guard runs first"
+    return session
+
+
+async def latest_profile(request: Request[Any, Any, Any]) -> StoredProfile | None:
+    sellers: SellerService = request.app.state.sellers
+    try:
+        return await sellers.get_profile(session_of(request).seller_id)
+    except ApiProblem as problem:
+        if problem.status == 404:
+            return None
+        raise
+
+
+def _category_choices(taxonomy: Taxonomy) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Categories grouped under their top-level heading, for <optgroup>s."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for category in taxonomy:
+        top, _, rest = category.path.partition("/")
+        label = wording.category_label(rest) if rest else "General"
+        groups.setdefault(wording.category_label(top), []).append((category.path, label))
+    return sorted(groups.items())
+
+
+class ProfileController(Controller):
+    path = "/profile"
+    guards = [signed_in, csrf_protected]
+
+    @get("/")
+    async def show(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        stored = await latest_profile(request)
+        if stored is None:
+            return Redirect("/app/profile/edit", status_code=303)
+        today = datetime.now(UTC).date()
+        days_left = (
+            (stored.profile.requirement.comply_by - today).days
+            if stored.profile.requirement.comply_by
+            else None
+        )
+        return page(
+            request,
+            "profile.html",
+            title="Your risk profile",
+            stored=stored,
+            facts=stored.facts,
+            profile=stored.profile,
+            days_left=days_left,
+            factors=sorted(stored.profile.factors, key=lambda f: -f.points),
+        )
+
+    @get("/edit")
+    async def edit(self, request: Request[Any, Any, Any]) -> Response[str]:
+        stored = await latest_profile(request)
+        form = form_from_facts(stored.facts) if stored else blank_form()
+        return self._form(request, form, first_time=stored is None)
+
+    def _form(
+        self,
+        request: Request[Any, Any, Any],
+        form: ProfileForm,
+        *,
+        first_time: bool,
+        status_code: int = 200,
+    ) -> Response[str]:
+        state = request.app.state
+        rulebook: RuleBook = state.rulebook
+        today = datetime.now(UTC).date()
+        return page(
+            request,
+            "profile_form.html",
+            status_code=status_code,
+            title="Describe your business",
+            form=form,
+            first_time=first_time,
+            months=sales_months(today),
+            labels=field_labels(sales_months(today)),
+            today=today,
+            marketplaces=[(m, rulebook.currency_of(m)) for m in rulebook.marketplaces()],
+            category_groups=_category_choices(state.taxonomy),
+            category_rows=range(CATEGORY_ROWS),
+        )
+
+    @post("/edit", status_code=303)
+    async def save(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        state = request.app.state
+        sellers: SellerService = state.sellers
+        previous = await latest_profile(request)
+        posted = {key: str(value) for key, value in (await request.form()).items()}
+        today: date = datetime.now(UTC).date()
+        form, facts, layout = read_profile_form(
+            posted,
+            today,
+            state.rulebook,
+            [category.path for category in state.taxonomy],
+            previous.facts if previous else None,
+        )
+        if facts is not None:
+            try:
+                await sellers.put_profile(session_of(request).seller_id, facts)
+            except ApiProblem as problem:
+                if problem.status != 422:
+                    raise
+                place_problems(form, problem.errors or [], layout)
+                if not problem.errors:
+                    form.add(None, problem.detail or problem.title)
+            else:
+                return Redirect("/app/profile?notice=profile_saved", status_code=303)
+        return self._form(request, form, first_time=previous is None, status_code=422)

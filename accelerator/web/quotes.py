@@ -1,0 +1,212 @@
+"""Quote pages: ask every insurer, watch the answers arrive, choose an offer and buy it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Final
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, QueryParameter
+from litestar.response import Redirect
+
+from accelerator.binding.service import BindingService
+from accelerator.infra.errors import ApiProblem, not_found
+from accelerator.quoting.service import QuotingService, StoredRequest
+from accelerator.quoting.views import request_view
+from accelerator.web.guards import csrf_protected, signed_in
+from accelerator.web.profile import session_of
+from accelerator.web.rendering import page
+from schemas._policies import BindBody
+from schemas._quotes import QuoteRequestBody, QuoteRequestView, RankedOffer
+
+PAGE_SIZE: Final = 10
+# While a request is in one of these states its page keeps refreshing itself.
+LIVE_STATES: Final = frozenset({"collecting", "binding", "bind_pending"})
+OPEN_STATES: Final = frozenset({"collecting", "complete"})
+# How long after a request the page keeps waiting for insurers that answer by callback.
+CALLBACK_WAIT: Final = timedelta(minutes=5)
+
+PageNumber = Annotated[int, QueryParameter(name="page", ge=1, le=10_000)]
+
+
+def is_live(stored: StoredRequest, now: datetime) -> bool:
+    """Whether more can still arrive without the seller doing anything."""
+    status = stored.row.status
+    if status in LIVE_STATES:
+        return True
+    waiting = any(outcome.status == "pending" for outcome in stored.outcomes)
+    return status == "complete" and waiting and now < stored.row.created_at + CALLBACK_WAIT
+
+
+def can_buy(status: str, offer: RankedOffer) -> bool:
+    return status in OPEN_STATES and offer.status == "open" and offer.offer.bindable
+
+
+async def _load(
+    request: Request[Any, Any, Any], request_id: str
+) -> tuple[StoredRequest, QuoteRequestView]:
+    service: QuotingService = request.app.state.quoting
+    stored = await service.load(session_of(request).principal, request_id)
+    return stored, request_view(request.app.state, stored)
+
+
+def _live_context(stored: StoredRequest, view: QuoteRequestView) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    status = stored.row.status
+    offers_by_insurer: dict[str, int] = {}
+    for ranked in view.offers:
+        offers_by_insurer[ranked.offer.provider_id] = (
+            offers_by_insurer.get(ranked.offer.provider_id, 0) + 1
+        )
+    bound_offer = next((o for o in view.offers if o.id == stored.row.bound_offer_id), None)
+    return {
+        "view": view,
+        "status": status,
+        "live": is_live(stored, now),
+        "offers_by_insurer": offers_by_insurer,
+        "bound_offer": bound_offer,
+        "bind_reference": stored.row.bind_reference,
+        "buyable": {o.id for o in view.offers if can_buy(status, o)},
+        "seller_name": stored.request.seller.legal_name,
+    }
+
+
+class QuotesController(Controller):
+    path = "/quotes"
+    guards = [signed_in, csrf_protected]
+
+    @get("/")
+    async def index(
+        self, request: Request[Any, Any, Any], page_number: PageNumber = 1
+    ) -> Response[str]:
+        service: QuotingService = request.app.state.quoting
+        session = session_of(request)
+        found = await service.summaries(
+            session.principal,
+            session.seller_id,
+            None,
+            limit=PAGE_SIZE + 1,
+            offset=(page_number - 1) * PAGE_SIZE,
+        )
+        return page(
+            request,
+            "quotes.html",
+            title="Your quotes",
+            requests=found[:PAGE_SIZE],
+            page_number=page_number,
+            has_more=len(found) > PAGE_SIZE,
+        )
+
+    @post("/", status_code=303)
+    async def start(self, request: Request[Any, Any, Any]) -> Redirect:
+        service: QuotingService = request.app.state.quoting
+        session = session_of(request)
+        try:
+            quote, _ = await service.create(
+                session.principal, QuoteRequestBody(seller_id=session.seller_id)
+            )
+        except ApiProblem as problem:
+            if problem.code == "profile_required":
+                return Redirect("/app/profile/edit?notice=profile_first", status_code=303)
+            raise
+        return Redirect(f"/app/quotes/{quote.request_id}", status_code=303)
+
+    @get("/{request_id:str}")
+    async def show(
+        self, request: Request[Any, Any, Any], request_id: FromPath[str]
+    ) -> Response[str]:
+        stored, view = await _load(request, request_id)
+        return page(
+            request, "quote_request.html", title="Your quotes", **_live_context(stored, view)
+        )
+
+    @get("/{request_id:str}/live")
+    async def live(
+        self, request: Request[Any, Any, Any], request_id: FromPath[str]
+    ) -> Response[str]:
+        """The changing part of the quote page, fetched again and again while it is live."""
+        stored, view = await _load(request, request_id)
+        return page(request, "_quote_live.html", **_live_context(stored, view))
+
+    @get("/{request_id:str}/offers/{offer_id:str}")
+    async def confirm(
+        self, request: Request[Any, Any, Any], request_id: FromPath[str], offer_id: FromPath[str]
+    ) -> Response[str]:
+        stored, view = await _load(request, request_id)
+        return self._confirmation(request, stored, _offer(view, offer_id))
+
+    def _confirmation(
+        self,
+        request: Request[Any, Any, Any],
+        stored: StoredRequest,
+        offer: RankedOffer,
+        *,
+        error: str | None = None,
+        acknowledge_error: str | None = None,
+        status_code: int = 200,
+    ) -> Response[str]:
+        return page(
+            request,
+            "confirm.html",
+            status_code=status_code,
+            title="Confirm your purchase",
+            stored=stored,
+            ranked=offer,
+            offer=offer.offer,
+            buyable=can_buy(stored.row.status, offer),
+            status=stored.row.status,
+            # One key per confirmation page: a double click or a resubmit buys once.
+            idempotency_key=str(uuid.uuid4()),
+            error=error,
+            acknowledge_error=acknowledge_error,
+        )
+
+    @post("/{request_id:str}/offers/{offer_id:str}", status_code=303)
+    async def buy(
+        self, request: Request[Any, Any, Any], request_id: FromPath[str], offer_id: FromPath[str]
+    ) -> Response[Any]:
+        stored, view = await _load(request, request_id)
+        offer = _offer(view, offer_id)
+        form = await request.form()
+        key = str(form.get("idempotency_key", ""))
+        if not 1 <= len(key) <= 200:
+            key = str(uuid.uuid4())
+        binding: BindingService = request.app.state.binding
+        try:
+            outcome = await binding.bind(
+                session_of(request).principal,
+                offer_id,
+                key,
+                BindBody(acknowledge_gaps=form.get("acknowledge_gaps") == "yes"),
+            )
+        except ApiProblem as problem:
+            if problem.code == "gaps_not_acknowledged":
+                return self._confirmation(
+                    request,
+                    stored,
+                    offer,
+                    acknowledge_error="Tick this box to buy a policy that falls short of the "
+                    "marketplace's requirements, or go back and choose another offer.",
+                    status_code=422,
+                )
+            stored, view = await _load(request, request_id)
+            return self._confirmation(
+                request,
+                stored,
+                _offer(view, offer_id),
+                error=f"{problem.title}. {problem.detail or ''}".strip(),
+                status_code=problem.status,
+            )
+        if outcome.body.policy is not None:
+            return Redirect(
+                f"/app/coverage?notice=bound#policy-{outcome.body.policy.id}", status_code=303
+            )
+        return Redirect(f"/app/quotes/{request_id}?notice=bind_pending", status_code=303)
+
+
+def _offer(view: QuoteRequestView, offer_id: str) -> RankedOffer:
+    found = next((o for o in view.offers if o.id == offer_id), None)
+    if found is None:
+        raise not_found("offer", f"No offer {offer_id!r} in this quote request.")
+    return found

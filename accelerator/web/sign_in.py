@@ -1,0 +1,99 @@
+"""Sign in with a seller API key, sign out, and the pages' front door."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.response import Redirect
+
+from accelerator.auth.keys import digest, resolve_key
+from accelerator.auth.principal import Role
+from accelerator.web.errors import sign_in_redirect
+from accelerator.web.guards import csrf_protected
+from accelerator.web.rendering import page
+from accelerator.web.session import (
+    COOKIE_PATH,
+    SIGN_IN_COOKIE,
+    current_session,
+    end_session,
+    session_cookie,
+    session_value,
+    sign_in_token,
+)
+
+HOME = "/app/profile"
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path of these pages: a sign-in link must not send anyone elsewhere."""
+    if target and target.startswith("/app/") and not target.startswith("/app//"):
+        return target
+    return HOME
+
+
+class SignInController(Controller):
+    path = "/"
+    guards = [csrf_protected]
+
+    @get("/")
+    async def front_door(self, request: Request[Any, Any, Any]) -> Redirect:
+        if current_session(request) is None:
+            return sign_in_redirect("/app")
+        return Redirect(HOME, status_code=303)
+
+    @get("/sign-in")
+    async def sign_in_form(self, request: Request[Any, Any, Any]) -> Response[str]:
+        return self._form(request)
+
+    def _form(
+        self, request: Request[Any, Any, Any], error: str | None = None, status_code: int = 200
+    ) -> Response[str]:
+        token, cookie = sign_in_token(request)
+        return page(
+            request,
+            "sign_in.html",
+            status_code=status_code,
+            cookies=[cookie] if cookie else None,
+            csrf_token=token,
+            error=error,
+            next=safe_next(request.query_params.get("next")),
+            title="Sign in",
+        )
+
+    @post("/sign-in", status_code=303)
+    async def sign_in(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        form = await request.form()
+        secret = str(form.get("api_key", "")).strip()
+        if not secret:
+            return self._form(request, "Enter your seller API key.", 422)
+        state = request.app.state
+        principal = await resolve_key(state.db, secret, state.settings.bootstrap_admin_key)
+        if principal is None:
+            return self._form(
+                request,
+                "This key is not recognised. Check that you copied all of it (it starts with "
+                "acc_); it may also have been revoked.",
+                422,
+            )
+        if principal.role is not Role.SELLER:
+            article = "an" if principal.role is Role.ADMIN else "a"
+            return self._form(
+                request,
+                f"This is {article} {principal.role.value} key; these pages are for sellers. "
+                "Sign in with a seller key.",
+                422,
+            )
+        response = Redirect(safe_next(str(form.get("next", ""))), status_code=303)
+        response.set_cookie(
+            session_cookie(request, session_value(principal.key_id, digest(secret)))
+        )
+        response.delete_cookie(SIGN_IN_COOKIE, path=COOKIE_PATH)
+        return response
+
+    # Signing out with no session left (it expired) needs no token: there is nothing to end.
+    @post("/sign-out", status_code=303, opt={"token_optional_when_signed_out": True})
+    async def sign_out(self, request: Request[Any, Any, Any]) -> Redirect:
+        response = sign_in_redirect("/app", notice="signed_out")
+        end_session(response)
+        return response

@@ -1,0 +1,125 @@
+"""Plain words for what the API returns as codes, amounts and instants."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Final
+
+from schemas import Money
+
+SYMBOLS: Final = {"USD": "$", "CAD": "CA$", "GBP": "£", "EUR": "€", "JPY": "¥"}
+
+TIERS: Final = {
+    "A": "very low",
+    "B": "low",
+    "C": "moderate",
+    "D": "high",
+    "E": "very high",
+}
+
+FACTORS: Final = {
+    "category_hazard": "What you sell",
+    "sales_volume": "How much you sell",
+    "business_model": "Your business model",
+    "years_in_business": "Years in business",
+    "claims_history": "Past claims",
+    "recalls": "Past recalls",
+    "manufacturing_origin": "Where your goods are made",
+    "fulfilment": "Who ships your orders",
+}
+
+BUSINESS_MODELS: Final = {
+    "reseller": "Reseller (I sell other brands' products)",
+    "private_label": "Private label (my brand, made by someone else)",
+    "importer": "Importer (I bring goods in from abroad)",
+    "manufacturer": "Manufacturer (I make the products)",
+}
+
+FULFILMENT: Final = {
+    "marketplace_fulfilled": "The marketplace stores and ships my orders",
+    "merchant_fulfilled": "I pack and ship my orders myself",
+    "mixed": "Some of each",
+}
+
+# What each insurer's status means to a seller watching quotes arrive.
+INSURER_STATUS: Final = {
+    "awaiting": "Asking…",
+    "offered": "Made an offer",
+    "declined": "Declined",
+    "referred": "Wants to review by hand",
+    "pending": "Will answer shortly",
+    "timed_out": "Did not answer in time",
+    "error": "Could not be reached",
+    "skipped": "Not asked",
+}
+
+SCORE_COMPONENTS: Final = {
+    "cost": "Total annual cost",
+    "deductible": "Deductible",
+    "rating": "Insurer's financial strength",
+    "firmness": "Ready to buy (not indicative)",
+}
+
+POLICY_EVENTS: Final = {
+    "issued": "Policy issued",
+    "verified": "Verified",
+    "verification_rejected": "Verification rejected",
+    "endorsed": "Policy changed (endorsement)",
+    "renewed": "Renewed",
+    "cancelled": "Cancelled",
+    "reinstated": "Reinstated",
+    "lapsed": "Lapsed",
+}
+
+VERIFICATION: Final = {
+    "verified": "Verified",
+    "pending_verification": "Waiting for verification",
+    "rejected": "Rejected",
+}
+
+
+def amount(value: Decimal, currency: str) -> str:
+    """``$1,250,000`` or ``$612.40``; currencies without a symbol get their code after."""
+    whole = value == value.to_integral_value()
+    figure = f"{value:,.0f}" if whole or currency == "JPY" else f"{value:,.2f}"
+    symbol = SYMBOLS.get(currency)
+    return f"{symbol}{figure}" if symbol else f"{figure} {currency}"
+
+
+def money(value: Money | None) -> str:
+    return "—" if value is None else amount(value.amount, value.currency)
+
+
+def long_date(value: date | datetime | None) -> str:
+    """``30 October 2026``."""
+    if value is None:
+        return "—"
+    return f"{value.day} {value:%B %Y}"
+
+
+def instant(value: datetime | None) -> str:
+    """``26 Nov 2026, 14:05 UTC``."""
+    if value is None:
+        return "—"
+    return f"{value.day} {value:%b %Y, %H:%M} UTC"
+
+
+def month_name(year_month: str) -> str:
+    """``2026-09`` -> ``September 2026``."""
+    return f"{date.fromisoformat(year_month + '-01'):%B %Y}"
+
+
+def days(count: int) -> str:
+    return "1 day" if abs(count) == 1 else f"{abs(count)} days"
+
+
+def percent(share: Decimal) -> str:
+    """A 0..1 share as a percentage without needless decimals: ``0.25`` -> ``25%``."""
+    value = (share * 100).normalize()
+    return f"{value:f}%"
+
+
+def category_label(path: str) -> str:
+    """``electronics/power-banks`` -> ``Electronics › Power banks``."""
+    return " › ".join(part.replace("-", " ").capitalize() for part in path.split("/"))
