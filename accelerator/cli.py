@@ -8,8 +8,11 @@ import contextlib
 import logging
 import os
 import secrets
+import signal
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import TypeVar
 
@@ -90,6 +93,9 @@ def serve(host: str, port: int, workers: int) -> None:
         logger.info(
             "API docs: http://%s:%d/schema  (OpenAPI JSON at /schema/openapi.json)", host, port
         )
+        # uvicorn re-raises SIGTERM once it has shut down; as SystemExit it unwinds this stack,
+        # so the sandbox process is stopped too (the default action would kill us first).
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
         uvicorn.run(
             "accelerator.app:create_app",
             factory=True,
@@ -103,6 +109,36 @@ def serve(host: str, port: int, workers: int) -> None:
         )
 
 
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _ensure_port_free(port: int) -> None:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise click.ClickException(
+                f"port {port} for the sandbox insurers is taken (an earlier sandbox still "
+                "running?); stop it or set ACCELERATOR_SANDBOX_PORT"
+            ) from exc
+
+
+def _wait_until_listening(port: int, process: subprocess.Popen[bytes], timeout: float) -> None:
+    """Block until the sandbox accepts connections, so the first quotes do not miss it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise click.ClickException(
+                f"the sandbox insurers exited at start (code {process.returncode}); "
+                f"is port {port} free? (ACCELERATOR_SANDBOX_PORT)"
+            )
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.1)
+    raise click.ClickException(f"the sandbox insurers did not listen on port {port} in time")
+
+
 @contextlib.contextmanager
 def _sandbox_for(settings: Settings, *, api_port: int) -> Iterator[None]:
     """Run the sandbox insurers beside the API and point the adapters at them.
@@ -112,6 +148,7 @@ def _sandbox_for(settings: Settings, *, api_port: int) -> Iterator[None]:
     """
     from providers.sandbox import default_sandbox_provider_settings
 
+    _ensure_port_free(settings.sandbox_port)
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
     sandbox_url = f"http://127.0.0.1:{settings.sandbox_port}"
     callback_url = f"http://127.0.0.1:{api_port}/v1/webhooks/insurers"
@@ -123,6 +160,11 @@ def _sandbox_for(settings: Settings, *, api_port: int) -> Iterator[None]:
         ],
         env={**os.environ, "ACCELERATOR_SANDBOX_SECRET": secret},
     )  # fmt: skip
+    try:
+        _wait_until_listening(settings.sandbox_port, process, timeout=30)
+    except BaseException:
+        process.terminate()
+        raise
     provider_map = default_sandbox_provider_settings(sandbox_url, callback_url, [secret])
     os.environ["ACCELERATOR_PROVIDERS"] = msgspec.json.encode(provider_map).decode()
     logger.info("sandbox insurers at %s: %s", sandbox_url, ", ".join(sorted(provider_map)))
