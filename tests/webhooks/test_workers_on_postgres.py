@@ -23,17 +23,16 @@ from accelerator.webhooks.worker import InboxWorker
 from tests.webhooks.callbacks import bound, policy_change, signed_headers
 from tests.webhooks.conftest import BIND_ID, policy_event_count
 
-pytestmark = pytest.mark.anyio
+# PostgreSQL only (SQLite runs one in-process worker): the id keeps the CI count honest.
+pytestmark = [
+    pytest.mark.anyio,
+    pytest.mark.parametrize(
+        "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+    ),
+]
 Client = AsyncTestClient[Litestar]
 URL = "/v1/webhooks/insurers/meridian"
 BURST = 120
-
-
-@pytest.fixture
-def postgres_only(database_url: str) -> str:
-    if database_url.startswith("sqlite"):
-        pytest.skip("SQLite runs one in-process worker; several workers need PostgreSQL")
-    return database_url
 
 
 async def bound_policy_and_a_burst(client: Client, worker: InboxWorker) -> None:
@@ -58,7 +57,7 @@ async def inbox_rows(db: Database) -> list[tuple[str, int]]:
 
 
 async def test_concurrent_workers_apply_a_burst_exactly_once(
-    postgres_only: str,
+    database_url: str,
     client: Client,
     app: Litestar,
     worker: InboxWorker,
@@ -66,7 +65,7 @@ async def test_concurrent_workers_apply_a_burst_exactly_once(
 ) -> None:
     await bound_policy_and_a_burst(client, worker)
     # Four workers, each with its own connection pool, claiming small batches at once.
-    databases = [open_database(postgres_only) for _ in range(4)]
+    databases = [open_database(database_url) for _ in range(4)]
     workers = [
         InboxWorker(db, app.state.partners, owner=f"w{i}", batch_size=3)
         for i, db in enumerate(databases)
@@ -85,7 +84,7 @@ async def test_concurrent_workers_apply_a_burst_exactly_once(
 
 
 async def test_accelerator_worker_processes_share_a_burst(
-    postgres_only: str,
+    database_url: str,
     client: Client,
     settings: Settings,
     worker: InboxWorker,
@@ -94,7 +93,7 @@ async def test_accelerator_worker_processes_share_a_burst(
     await bound_policy_and_a_burst(client, worker)
     env = {
         **os.environ,
-        "ACCELERATOR_DATABASE_URL": postgres_only,
+        "ACCELERATOR_DATABASE_URL": database_url,
         "ACCELERATOR_PROVIDERS": msgspec.json.encode(settings.providers).decode(),
     }
     command = [sys.executable, "-m", "accelerator", "worker", "--until-idle", "--batch-size", "2"]
