@@ -118,6 +118,9 @@ def create_app(
         sellers = SellerService(db, rulebook, taxonomy)
         inbox_worker = InboxWorker(db, partners)
         in_process = settings.inbox_worker == "in_process"
+        webhooks = WebhookService(db, partners)
+        if in_process:  # a stored delivery wakes this process's worker at once
+            webhooks = WebhookService(db, partners, on_stored=inbox_worker.wake)
         app.state.update(
             db=db,
             partners=partners,
@@ -126,9 +129,7 @@ def create_app(
             coverage=CoverageService(db, rulebook, taxonomy),
             binding=BindingService(db, partners, rulebook, settings.additional_insured_name),
             inbox_worker=inbox_worker,
-            webhooks=WebhookService(
-                db, partners, on_stored=inbox_worker.wake if in_process else lambda: None
-            ),
+            webhooks=webhooks,
             quoting=QuotingService(
                 db,
                 sellers,

@@ -115,6 +115,8 @@ def _exit_on_sigterm(signum: int, _frame: object) -> None:
 
 def _ensure_port_free(port: int) -> None:
     with socket.socket() as probe:
+        # As uvicorn and aiohttp bind: a port in TIME_WAIT after the last sandbox stopped is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError as exc:

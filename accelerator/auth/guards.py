@@ -17,7 +17,7 @@ from accelerator.infra.errors import ApiProblem
 
 # Health, the API docs, insurer webhooks (signed instead) and the seller pages (cookie sessions)
 # do not take API keys.
-PUBLIC_PATHS = ("^/health/", "^/schema", "^/v1/webhooks/", "^/app", "^/favicon")
+PUBLIC_PATHS = ("^/health/", "^/schema", "^/v1/webhooks/", "^/app(/|$)", "^/favicon")
 
 
 class ApiKeyMiddleware(AbstractAuthenticationMiddleware):

@@ -55,7 +55,7 @@ class BindingService:
     partners: dict[str, Partner]
     rulebook: RuleBook
     additional_insured_name: str = ""
-    # Whether an offer has expired is decided by this clock (tests set it).
+    # Whether an offer has expired, and when a policy bound here was recorded (tests set it).
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     async def bind(
@@ -249,7 +249,7 @@ class BindingService:
                 "The insurer did not confirm the bind",
                 str(exc) or type(exc).__name__,
             ) from exc
-        now = datetime.now(UTC)
+        now = self.clock()
         if isinstance(result, BindRefused):
             raise ApiProblem(
                 409,

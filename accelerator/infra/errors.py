@@ -21,6 +21,7 @@ from litestar.exceptions import (
 )
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
+from sqlalchemy.exc import DBAPIError
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://insurance-accelerator.dev/problems/"
@@ -165,6 +166,23 @@ def _handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Respons
     return _render(request, ApiProblem(exc.status_code, code, title, detail, headers=headers))
 
 
+# PostgreSQL cannot store a NUL character in text (SQLSTATE 22021). A request carrying one fails
+# when it reaches a query: the client's input, not our failure.
+UNSTORABLE_TEXT = "22021"
+
+
+def _handle_database(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Problem]:
+    if getattr(exc.orig, "sqlstate", None) == UNSTORABLE_TEXT:
+        problem = ApiProblem(
+            422,
+            "invalid_text",
+            "The request contains text that cannot be stored",
+            "Text may not contain NUL (\\u0000) characters.",
+        )
+        return _render(request, problem)
+    return _handle_unexpected(request, exc)
+
+
 def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     problem = ApiProblem(
@@ -183,6 +201,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     PermissionDeniedException: _handle_http,
     NotFoundException: _handle_http,
     HTTPException: _handle_http,
+    DBAPIError: _handle_database,
     Exception: _handle_unexpected,
 }
 

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from accelerator.infra.database import Base, UtcDateTime
@@ -48,7 +58,8 @@ class InsurerOutcomeRow(Base):
     # When the latest insurer event applied to this outcome happened (and its sequence): an
     # event that happened earlier arrives late and changes nothing.
     last_event_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    last_event_sequence: Mapped[int | None] = mapped_column(Integer)
+    # Partners number events as they like (epoch milliseconds, say): 64 bits.
+    last_event_sequence: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class OfferRow(Base):

@@ -9,7 +9,9 @@ from litestar import Controller, Request, Response, get
 from litestar.params import QueryParameter
 from litestar.response import Redirect
 
+from accelerator.coverage.decision import rule_set_for_incident
 from accelerator.coverage.service import CoverageService
+from accelerator.coverage.standing import days_until
 from accelerator.sellers.compliance import compliance_status
 from accelerator.web.guards import csrf_protected, signed_in
 from accelerator.web.profile import latest_profile, session_of
@@ -20,9 +22,10 @@ PAGE_SIZE: Final = 20
 PageNumber = Annotated[int, QueryParameter(name="page", ge=1, le=10_000)]
 
 
-def days_to_expiry(policy: PolicyDocument, now: datetime) -> int:
-    """Whole days until the policy ends (negative once it has ended)."""
-    return (policy.terms.expires_at - now).days
+def days_to_expiry(policy: PolicyDocument, now: datetime, timezone: str) -> int:
+    """Calendar days in the marketplace's time zone until the policy ends (negative once it
+    has ended): counted as the compliance status counts them, so the two never disagree."""
+    return days_until(policy.terms.expires_at, now, timezone)
 
 
 def standing(policy: PolicyDocument, now: datetime) -> str:
@@ -63,7 +66,8 @@ class CoverageController(Controller):
     async def show(
         self, request: Request[Any, Any, Any], page_number: PageNumber = 1
     ) -> Response[Any]:
-        if await latest_profile(request) is None:
+        stored = await latest_profile(request)
+        if stored is None:
             return Redirect("/app/profile/edit?notice=profile_first", status_code=303)
         seller_id = session_of(request).seller_id
         now = datetime.now(UTC)
@@ -73,6 +77,11 @@ class CoverageController(Controller):
             seller_id, limit=PAGE_SIZE + 1, offset=(page_number - 1) * PAGE_SIZE
         )
         policies = found[:PAGE_SIZE]
+        # Dates and day counts in the marketplace's own time zone: a policy starting 00:01 in
+        # Berlin starts on that day, not on the UTC day before.
+        timezone = rule_set_for_incident(
+            request.app.state.rulebook, stored.facts.marketplace, now
+        ).reference_timezone
         return page(
             request,
             "coverage.html",
@@ -80,7 +89,8 @@ class CoverageController(Controller):
             status=status,
             requirement=status.requirement,
             policies=policies,
-            expiry={p.id: days_to_expiry(p, now) for p in policies},
+            timezone=timezone,
+            expiry={p.id: days_to_expiry(p, now, timezone) for p in policies},
             standing={p.id: standing(p, now) for p in policies},
             history={p.id: history(p) for p in policies},
             upcoming=None if status.compliant_now else upcoming_cover(policies, now),

@@ -128,6 +128,10 @@ class _Reader:
 
     def text(self, name: str) -> str:
         value = self.posted.get(name, "").strip()
+        if any(ord(c) < 32 for c in value):
+            # Control characters (NUL above all, which PostgreSQL cannot store) are never meant.
+            value = "".join(c for c in value if ord(c) >= 32)
+            self.form.add(name, "Remove the invisible control characters from this field.")
         self.form.values[name] = value
         return value
 

@@ -8,6 +8,7 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect
 
+from accelerator.coverage.decision import incident_date, rule_set_for_incident
 from accelerator.infra.errors import ApiProblem
 from accelerator.risk.taxonomy import Taxonomy
 from accelerator.rulesets.loader import RuleBook
@@ -63,7 +64,12 @@ class ProfileController(Controller):
         stored = await latest_profile(request)
         if stored is None:
             return Redirect("/app/profile/edit", status_code=303)
-        today = datetime.now(UTC).date()
+        # The marketplace's date, as the compliance status counts the days to the deadline.
+        now = datetime.now(UTC)
+        timezone = rule_set_for_incident(
+            request.app.state.rulebook, stored.facts.marketplace, now
+        ).reference_timezone
+        today = incident_date(now, timezone)
         days_left = (
             (stored.profile.requirement.comply_by - today).days
             if stored.profile.requirement.comply_by

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -91,7 +92,8 @@ async def resolve_session(
     """The session a cookie value stands for, or None if it is malformed, forged or expired,
     or its key has been revoked."""
     parts = value.split(".")
-    if len(parts) != 4 or not parts[1].isdigit():
+    # fullmatch on ASCII digits: str.isdigit() also accepts "²", which int() refuses.
+    if len(parts) != 4 or not re.fullmatch(r"[0-9]{1,12}", parts[1]):
         return None
     key_id, expires, nonce, signature = parts
     if int(expires) <= (now if now is not None else time.time()):

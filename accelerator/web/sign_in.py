@@ -43,7 +43,12 @@ class SignInController(Controller):
         return Redirect(HOME, status_code=303)
 
     @get("/sign-in")
-    async def sign_in_form(self, request: Request[Any, Any, Any]) -> Response[str]:
+    async def sign_in_form(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        if current_session(request) is not None:
+            # Already in: this form's token would not match the session's (so its sign-in and
+            # the header's sign-out would both be refused). To sign in as another seller, sign
+            # out first.
+            return Redirect(safe_next(request.query_params.get("next")), status_code=303)
         return self._form(request)
 
     def _form(

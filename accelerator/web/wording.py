@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Final
+from zoneinfo import ZoneInfo
 
 from schemas import Money
 
@@ -91,10 +92,12 @@ def money(value: Money | None) -> str:
     return "—" if value is None else amount(value.amount, value.currency)
 
 
-def long_date(value: date | datetime | None) -> str:
-    """``30 October 2026``."""
+def long_date(value: date | datetime | None, timezone: str | None = None) -> str:
+    """``30 October 2026``; an instant as the date it is in ``timezone`` (the marketplace's)."""
     if value is None:
         return "—"
+    if isinstance(value, datetime) and timezone:
+        value = value.astimezone(ZoneInfo(timezone))
     return f"{value.day} {value:%B %Y}"
 
 

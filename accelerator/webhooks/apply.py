@@ -35,6 +35,7 @@ from schemas import (
 )
 
 OPEN_OUTCOMES = ("awaiting", "pending")
+BINDING_OR_BOUND = ("binding", "bind_pending", "bound")
 
 
 class UnmatchedEvent(Exception):
@@ -72,8 +73,8 @@ async def _settle_outcome(
         ):
             return False
         request = await session.get(QuoteRequestRow, outcome.request_id)
-        if request is None or request.status == "bound":
-            return False
+        if request is None or request.status in BINDING_OR_BOUND:
+            return False  # the seller is buying (or bought) one of these offers
         # A later answer replaces the earlier one: its offers can no longer be bound.
         await session.execute(
             update(OfferRow)

@@ -12,8 +12,9 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from accelerator.infra.database import Database
@@ -29,6 +30,9 @@ from providers import (
 )
 
 MAX_BODY_BYTES = 256 * 1024
+MAX_WEBHOOK_ID_LENGTH = 200  # the inbox column's width
+
+_STORE = insert(InboxEvent).returning(InboxEvent.id)
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,7 @@ class Receipt:
 
 
 def _nothing() -> None:
-    return None
+    """The default ``on_stored``: a process without an in-process worker has no one to wake."""
 
 
 @dataclass(frozen=True)
@@ -82,22 +86,28 @@ class WebhookService:
                 401, "bad_webhook_signature", "Webhook signature not valid", str(exc)
             ) from exc
         webhook_id = lowered.get("webhook-id") or hashlib.sha256(body).hexdigest()
+        if len(webhook_id) > MAX_WEBHOOK_ID_LENGTH:
+            raise ApiProblem(
+                400,
+                "bad_webhook_headers",
+                "Webhook headers missing or malformed",
+                f"webhook-id is longer than {MAX_WEBHOOK_ID_LENGTH} characters.",
+            )
         now = datetime.now(UTC)
-        row = InboxEvent(
-            provider_id=provider_id,
-            webhook_id=webhook_id,
-            headers={
+        row = {
+            "provider_id": provider_id,
+            "webhook_id": webhook_id,
+            "headers": {
                 k: v for k, v in lowered.items() if k.startswith(("webhook-", "x-", "content-type"))
             },
-            body=body,
-            status="received",
-            attempts=0,
-            received_at=now,
-            next_attempt_at=now,
-        )
+            "body": body,
+            "status": "received",
+            "attempts": 0,
+            "received_at": now,
+            "next_attempt_at": now,
+        }
         try:
-            async with self.db.writing() as session:
-                session.add(row)
+            inbox_id = await self._store(row)
         except IntegrityError:
             async with self.db.reading() as session:
                 existing = await session.scalar(
@@ -108,7 +118,20 @@ class WebhookService:
             assert existing is not None
             return Receipt(existing.status, existing.id, duplicate=True)
         self.on_stored()
-        return Receipt(row.status, row.id, duplicate=False)
+        return Receipt("received", inbox_id, duplicate=False)
+
+    async def _store(self, row: dict[str, Any]) -> int:
+        """One INSERT, committed before the caller answers 2xx. A plain connection, not an ORM
+        session, and on PostgreSQL in autocommit (one statement is its own transaction): that
+        took the ingest from about 1 ms of CPU per event to 0.36 ms (docs/performance.md)."""
+        if self.db.is_sqlite:
+            async with self.db.write_engine.begin() as connection:
+                inbox_id: int = (await connection.execute(_STORE, row)).scalar_one()
+                return inbox_id
+        async with self.db.write_engine.connect() as connection:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            inbox_id = (await autocommit.execute(_STORE, row)).scalar_one()
+            return inbox_id
 
     async def requeue(
         self,
@@ -134,7 +157,8 @@ class WebhookService:
             query = query.where(InboxEvent.status == status)
         async with self.db.writing() as session:
             result = await session.execute(
-                query.values(status="received", next_attempt_at=datetime.now(UTC))
+                # A fresh start: the attempts that gave up on it do not count against it.
+                query.values(status="received", attempts=0, next_attempt_at=datetime.now(UTC))
             )
             count: int = result.rowcount  # type: ignore[attr-defined]
         self.on_stored()

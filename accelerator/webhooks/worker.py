@@ -28,13 +28,15 @@ from accelerator.quoting.fanout import Partner
 from accelerator.webhooks.apply import UnmatchedEvent, apply_event
 from accelerator.webhooks.models import InboxEvent
 from providers import MalformedResponse
+from schemas import InsurerEvent, PolicyBound
 
 logger = logging.getLogger("accelerator.webhooks.worker")
 
-# A delivery whose quote or policy is unknown waits for its predecessor: retried soon and often,
-# and woken at once when anything else of its partner is applied.
+# A delivery whose quote or policy is unknown waits for its predecessor: retried soon, then at
+# most every minute, and woken at once when its partner binds a policy. Its limit is its age,
+# not its attempts, so however often it is woken it waits this long before it is given up.
 PARKED_DELAY_MAX_SECONDS = 60.0
-MAX_PARKED_ATTEMPTS = 50
+MAX_PARKED_AGE = timedelta(hours=24)
 # A delivery that fails for another reason (a bug, the database) backs off exponentially.
 FAILED_DELAY_MAX_SECONDS = 300.0
 MAX_FAILED_ATTEMPTS = 8
@@ -101,7 +103,12 @@ class InboxWorker:
         """Claim one batch and apply it; returns how many deliveries were taken."""
         claimed = await self.claim()
         for inbox_id in claimed:
-            await self.process(inbox_id)
+            try:
+                await self.process(inbox_id)
+            except Exception:
+                # process() settles every failure of applying; this is the database failing
+                # under it. The row stays claimed and is taken again when its lease ends.
+                logger.exception("inbox %s: could not be processed", inbox_id)
         return len(claimed)
 
     async def run_until_idle(self) -> int:
@@ -116,12 +123,13 @@ class InboxWorker:
         stop = stop or asyncio.Event()
         logger.info("inbox worker %s started", self.owner)
         while not stop.is_set():
+            # Cleared before claiming: a delivery stored while we claim wakes the next wait.
+            self._wake.clear()
             try:
                 if await self.run_once():
                     continue
             except Exception:  # the database may be briefly away; try again at the next poll
                 logger.exception("inbox worker %s: claiming failed", self.owner)
-            self._wake.clear()
             waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
             await asyncio.wait(
                 waiters, timeout=self.poll_interval_seconds, return_when=asyncio.FIRST_COMPLETED
@@ -137,57 +145,67 @@ class InboxWorker:
         if row is None or row.lease_owner != self.owner or row.status != "processing":
             return "lost"
         try:
-            partner = self.partners.get(row.provider_id)
-            if partner is None:
-                raise MalformedResponse(f"provider {row.provider_id} is no longer configured")
-            events = partner.adapter.parse_events(row.body, row.headers)
+            events = self._parse(row)
         except MalformedResponse as exc:
             # Authentic but unreadable: retrying cannot help. Kept for an admin to look at.
             return await self._settle(row, "failed", f"unreadable event: {exc}")
-        # Occurrence order, not arrival order, within a delivery that carries several.
-        ordered = sorted(
-            enumerate(events), key=lambda e: (e[1].occurred_at, e[1].sequence or 0, e[0])
-        )
+        except Exception as exc:  # an adapter's bug: it may be fixed before the next attempt
+            return await self._retry_later(row, exc)
         try:
             async with self.db.writing() as session:
                 await self._hold_lease(session, inbox_id)
-                for position, event in ordered:
+                for position, event in events:
                     event_id = f"{row.provider_id}:{row.webhook_id}:{position}"
                     await apply_event(session, row.provider_id, event_id, event)
-                now = datetime.now(UTC)
                 await session.execute(
                     update(InboxEvent)
                     .where(InboxEvent.id == inbox_id)
                     .values(
                         status="applied",
                         error=None,
-                        applied_at=now,
+                        applied_at=datetime.now(UTC),
                         lease_owner=None,
                         lease_expires_at=None,
                     )
-                )
-                # Deliveries waiting for this one (their quote or policy) may go now.
-                await session.execute(
-                    update(InboxEvent)
-                    .where(InboxEvent.status == "parked", InboxEvent.provider_id == row.provider_id)
-                    .values(next_attempt_at=now)
                 )
         except LeaseLost:
             logger.warning("inbox %s: lease lost to another worker", inbox_id)
             return "lost"
         except UnmatchedEvent as exc:
-            if row.attempts >= MAX_PARKED_ATTEMPTS:
+            if datetime.now(UTC) - row.received_at > MAX_PARKED_AGE:
                 return await self._settle(row, "failed", f"predecessor never arrived: {exc}")
             delay = retry_delay(row.attempts, base=1.0, cap=PARKED_DELAY_MAX_SECONDS)
             return await self._settle(row, "parked", str(exc), retry_in=delay)
         except Exception as exc:
-            logger.exception("inbox %s: applying failed (attempt %d)", inbox_id, row.attempts)
-            error = f"{type(exc).__name__}: {exc}"
-            if row.attempts >= MAX_FAILED_ATTEMPTS:
-                return await self._settle(row, "failed", error)
-            delay = retry_delay(row.attempts, base=2.0, cap=FAILED_DELAY_MAX_SECONDS)
-            return await self._settle(row, "retrying", error, retry_in=delay)
+            return await self._retry_later(row, exc)
+        if any(isinstance(event, PolicyBound) for _, event in events):
+            await self._wake_parked(row.provider_id)
         return "applied"
+
+    def _parse(self, row: InboxEvent) -> list[tuple[int, InsurerEvent]]:
+        """The delivery's events with their positions, in order of occurrence (not arrival)."""
+        partner = self.partners.get(row.provider_id)
+        if partner is None:
+            raise MalformedResponse(f"provider {row.provider_id} is no longer configured")
+        events = partner.adapter.parse_events(row.body, row.headers)
+        return sorted(enumerate(events), key=lambda e: (e[1].occurred_at, e[1].sequence or 0, e[0]))
+
+    async def _retry_later(self, row: InboxEvent, exc: Exception) -> str:
+        logger.error("inbox %s: applying failed (attempt %d)", row.id, row.attempts, exc_info=exc)
+        error = f"{type(exc).__name__}: {exc}"
+        if row.attempts >= MAX_FAILED_ATTEMPTS:
+            return await self._settle(row, "failed", error)
+        delay = retry_delay(row.attempts, base=2.0, cap=FAILED_DELAY_MAX_SECONDS)
+        return await self._settle(row, "retrying", error, retry_in=delay)
+
+    async def _wake_parked(self, provider_id: str) -> None:
+        """A new policy exists: deliveries of its partner waiting for one may go now."""
+        async with self.db.writing() as session:
+            await session.execute(
+                update(InboxEvent)
+                .where(InboxEvent.status == "parked", InboxEvent.provider_id == provider_id)
+                .values(next_attempt_at=datetime.now(UTC))
+            )
 
     async def _hold_lease(self, session: WriteSession, inbox_id: int) -> None:
         """Lock the row (PostgreSQL) and make sure it is still ours before applying it."""

@@ -102,3 +102,13 @@ async def test_a_request_abandoned_by_a_crash_is_finished_when_the_service_resta
         ("harbor", "timed_out", "service_restarted"),
         ("acorn", "timed_out", "service_restarted"),
     }
+
+
+async def test_a_nul_character_is_a_client_error_not_a_500(
+    client: Client, admin_headers: Headers, database_url: str
+) -> None:
+    response = await client.get("/v1/quote-requests/a%00b", headers=admin_headers)
+    # SQLite stores NUL and finds nothing; PostgreSQL cannot hold it in text at all.
+    expected = 404 if database_url.startswith("sqlite") else 422
+    assert response.status_code == expected
+    assert response.headers["content-type"].startswith("application/problem+json")

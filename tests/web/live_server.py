@@ -31,8 +31,9 @@ T = TypeVar("T")
 SECRET = "whsec_" + "d2ViLXBhZ2VzLWJyb3dzZXItdGVzdC1zZWNyZXQ="
 # Short, so a journey does not wait long for an insurer that never answers.
 QUOTE_DEADLINE_SECONDS = 4.0
-# Long enough that a page shows the asynchronous insurer's wait before its answer arrives.
-CALLBACK_DELAY_SECONDS = 1.0
+# Long enough that a page shows the asynchronous insurer's wait before its answer arrives, even
+# on a loaded two-core machine; well inside the quote deadline.
+CALLBACK_DELAY_SECONDS = 2.5
 
 
 def free_port() -> int:

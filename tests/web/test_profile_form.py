@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -18,6 +18,7 @@ from accelerator.web.forms import (
     place_problems,
     read_profile_form,
 )
+from accelerator.web.wording import long_date
 from schemas import SellerFacts
 from tests.risk.conftest import power_bank_seller
 
@@ -162,3 +163,9 @@ def test_a_stored_profile_fills_the_form_back_in(rulebook: RuleBook, taxonomy: T
     assert again is not None
     assert again.categories == facts.categories
     assert again.monthly_sales == facts.monthly_sales
+
+
+def test_an_instant_is_shown_as_the_date_it_is_in_the_marketplace() -> None:
+    starts = datetime(2026, 5, 31, 22, 1, tzinfo=UTC)  # 00:01 on 1 June in Berlin
+    assert long_date(starts, "Europe/Berlin") == "1 June 2026"
+    assert long_date(starts, "America/Los_Angeles") == "31 May 2026"

@@ -352,8 +352,10 @@ async def test_the_json_api_needs_no_form_token_and_ignores_the_page_cookie(
 ) -> None:
     secret = await seller_key(database, "s-1")
     await sign_in(client, secret)
-    # With the session cookie but no key, the API refuses: cookies are the pages' alone.
-    assert (await client.get("/v1/me")).status_code == 401
+    # With the session cookie but no key, the API refuses: cookies are the pages' alone. (The
+    # cookie is scoped to /app, so it is sent by hand, as a script could.)
+    cookie = {"Cookie": f"{SESSION_COOKIE}={client.cookies[SESSION_COOKIE]}"}
+    assert (await client.get("/v1/me", headers=cookie)).status_code == 401
     response = await client.put(
         "/v1/sellers/s-1/profile",
         json=power_bank_body(),
@@ -361,3 +363,50 @@ async def test_the_json_api_needs_no_form_token_and_ignores_the_page_cookie(
     )
     assert response.status_code == 200
     assert msgspec.json.decode(response.content)["seller_id"] == "s-1"
+
+
+async def test_a_signed_in_seller_asking_for_the_sign_in_form_goes_on_to_its_pages(
+    client: Client, database: Database
+) -> None:
+    await sign_in(client, await seller_key(database, "s-1"))
+    response = await client.get("/app/sign-in?next=/app/coverage", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/app/coverage"
+    # ... and the header's sign-out form on the pages still works.
+    page = await client.get("/app/coverage")
+    signed_out = await client.post(
+        "/app/sign-out", data={"csrf_token": token_in(page.text)}, follow_redirects=False
+    )
+    assert signed_out.status_code == 303
+    assert SESSION_COOKIE not in client.cookies
+
+
+# "²" passes str.isdigit() but not int(); thirteen digits are past any real expiry.
+@pytest.mark.parametrize(
+    "expires", ["\u00b2", "12a", "9" * 13], ids=["superscript", "letters", "long"]
+)
+async def test_a_malformed_session_cookie_is_no_session_not_an_error(
+    client: Client, database: Database, expires: str
+) -> None:
+    assert await resolve_session(database, f"k.{expires}.n.s") is None
+    response = await client.get(
+        "/app/sign-in", headers={"Cookie": f"{SESSION_COOKIE}=k.12a.n.s"}, follow_redirects=False
+    )
+    assert response.status_code == 200
+
+
+async def test_control_characters_in_a_form_field_are_reported_next_to_it(
+    client: Client, database: Database
+) -> None:
+    await sign_in(client, await seller_key(database, "s-1"))
+    form_page = await client.get("/app/profile/edit")
+    response = await client.post(
+        "/app/profile/edit",
+        data={
+            **profile_form(legal_name="Volt\x00Goods LLC"),
+            "csrf_token": token_in(form_page.text),
+        },
+    )
+    assert response.status_code == 422
+    assert "control characters" in error_next_to(response.text, "legal_name")
+    assert await profile_count(database) == 0

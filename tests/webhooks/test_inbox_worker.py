@@ -259,6 +259,93 @@ async def test_a_worker_that_died_holding_a_delivery_is_taken_over_after_its_lea
     assert len((await quote_view(client, admin_headers, pending_quote))["offers"]) == 1
 
 
+async def test_a_worker_whose_lease_was_taken_over_cannot_apply_or_settle_the_delivery(
+    client: Client, app: Litestar, worker: InboxWorker, pending_quote: str
+) -> None:
+    await deliver(client, quoted(SUBMISSION, occurred_at="2026-11-26T18:01:00Z", seq=1))
+    slow = InboxWorker(worker.db, app.state.partners, owner="slow-worker", lease_seconds=30)
+    [claimed] = await slow.claim()
+    async with worker.db.writing() as session:
+        await session.execute(
+            update(InboxEvent).values(lease_expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    assert await worker.run_until_idle() == 1  # taken over and applied
+
+    # The slow worker, past its first read, reaches the point of applying and of settling.
+    async with worker.db.writing() as session:
+        with pytest.raises(worker_module.LeaseLost):
+            await slow._hold_lease(session, claimed)
+    async with worker.db.reading() as session:
+        row = await session.get(InboxEvent, claimed)
+    assert row is not None
+    assert await slow._settle(row, "failed", "too late") == "lost"
+    assert await statuses(worker.db) == [("applied", 2)]
+
+
+async def test_an_adapter_that_raises_leaves_the_delivery_retrying_not_stuck(
+    client: Client,
+    app: Litestar,
+    worker: InboxWorker,
+    pending_quote: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(*_: Any) -> list[Any]:
+        raise KeyError("a bug in the adapter")
+
+    monkeypatch.setattr(app.state.partners["meridian"].adapter, "parse_events", broken)
+    await deliver(client, quoted(SUBMISSION, occurred_at="2026-11-26T18:01:00Z", seq=1))
+    await worker.run_until_idle()
+    assert await statuses(worker.db) == [("retrying", 1)]
+
+
+async def test_a_parked_delivery_waits_however_often_it_is_woken_but_not_forever(
+    client: Client, worker: InboxWorker
+) -> None:
+    cancel = policy_change(
+        "policy.cancelled", "2027-03-01T08:01:00Z", occurred_at="2027-02-20T00:00:00Z", seq=9,
+    )  # fmt: skip
+    await deliver(client, cancel)
+    async with worker.db.writing() as session:  # woken a hundred times already
+        await session.execute(update(InboxEvent).values(attempts=100))
+    await worker.run_until_idle()
+    assert [s for s, _ in await statuses(worker.db)] == ["parked"]
+
+    async with worker.db.writing() as session:  # a day later, nothing has come
+        await session.execute(
+            update(InboxEvent).values(
+                received_at=datetime.now(UTC) - timedelta(hours=25),
+                next_attempt_at=datetime.now(UTC),
+            )
+        )
+    await worker.run_until_idle()
+    async with worker.db.reading() as session:
+        row = await session.scalar(select(InboxEvent))
+    assert row is not None
+    assert row.status == "failed"
+    assert row.error is not None
+    assert row.error.startswith("predecessor never arrived")
+
+
+async def test_a_later_answer_does_not_withdraw_the_offer_being_bound(
+    client: Client, admin_headers: Headers, worker: InboxWorker, pending_bind: str
+) -> None:
+    await deliver(client, declined(SUBMISSION, occurred_at="2099-01-01T00:00:00Z", seq=99))
+    await worker.run_until_idle()
+
+    view = await quote_view(client, admin_headers, pending_bind)
+    assert view["outcomes"][0]["status"] == "offered"
+    assert [offer["status"] for offer in view["offers"]] == ["open"]
+
+
+async def test_partner_sequences_beyond_32_bits_are_kept(
+    client: Client, admin_headers: Headers, worker: InboxWorker, pending_quote: str
+) -> None:
+    millis = 1_732_640_000_000  # a partner numbering its events in epoch milliseconds
+    await deliver(client, quoted(SUBMISSION, occurred_at="2026-11-26T18:01:00Z", seq=millis))
+    await worker.run_until_idle()
+    assert await statuses(worker.db) == [("applied", 1)]
+
+
 # --- admin re-processing ------------------------------------------------------------------------
 
 
@@ -284,7 +371,8 @@ async def test_admins_reprocess_one_delivery_or_a_time_range(
     assert ranged.json() == {"requeued": 1}
     await worker.run_until_idle()
 
-    assert await statuses(worker.db) == [("applied", 2), ("failed", 2)]
+    # Re-processing starts the count again: the attempts that gave up do not count.
+    assert await statuses(worker.db) == [("applied", 1), ("failed", 1)]
     assert len((await quote_view(client, admin_headers, pending_quote))["offers"]) == 1
 
 

@@ -122,6 +122,16 @@ async def test_a_missing_header_is_a_400_naming_it(client: Client, missing: str)
     assert response.json()["code"] == "bad_webhook_headers"
 
 
+async def test_a_webhook_id_longer_than_we_store_is_a_400(
+    client: Client, admin_headers: dict[str, str]
+) -> None:
+    body = a_quote()
+    response = await client.post(URL, content=body, headers=signed_headers(body, msg_id="m" * 201))
+    assert response.status_code == 400
+    assert "webhook-id" in response.json()["detail"]
+    assert await inbox(client, admin_headers) == []
+
+
 async def test_a_timestamp_that_is_not_a_number_is_a_400(client: Client) -> None:
     body = a_quote()
     headers = signed_headers(body)

@@ -54,7 +54,7 @@ def upgrade() -> None:
                 nullable=True,
             )
         )
-        batch_op.add_column(sa.Column("last_event_sequence", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("last_event_sequence", sa.BigInteger(), nullable=True))
 
 
 def downgrade() -> None:
