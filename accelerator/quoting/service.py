@@ -9,6 +9,7 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import case, func, select
+from sqlalchemy.orm import load_only
 
 from accelerator.auth.guards import ensure_seller_access
 from accelerator.auth.principal import Principal, Role
@@ -19,6 +20,15 @@ from accelerator.quoting.runner import QuoteRunner, record_request
 from accelerator.sellers.service import SellerService, StoredProfile
 from schemas import DesiredCover, Offer, QuoteRequest, SellerSnapshot
 from schemas._quotes import InsurerOutcomeView, Progress, QuoteRequestBody, QuoteRequestSummary
+
+_SUMMARY_COLUMNS = (
+    QuoteRequestRow.id,
+    QuoteRequestRow.seller_id,
+    QuoteRequestRow.status,
+    QuoteRequestRow.created_at,
+    QuoteRequestRow.deadline_at,
+    QuoteRequestRow.completed_at,
+)
 
 
 def default_cover(stored: StoredProfile, today: datetime) -> DesiredCover:
@@ -135,8 +145,11 @@ class QuotingService:
             seller_id = seller_id or principal.seller_id
         if seller_id is not None:
             ensure_seller_access(principal, seller_id)
-        query = select(QuoteRequestRow).order_by(
-            QuoteRequestRow.created_at.desc(), QuoteRequestRow.id.desc()
+        query = (
+            select(QuoteRequestRow)
+            # A list does not need each request's whole snapshot (the JSON column).
+            .options(load_only(*_SUMMARY_COLUMNS))
+            .order_by(QuoteRequestRow.created_at.desc(), QuoteRequestRow.id.desc())
         )
         if seller_id is not None:
             query = query.where(QuoteRequestRow.seller_id == seller_id)

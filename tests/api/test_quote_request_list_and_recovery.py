@@ -11,14 +11,17 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from sqlalchemy import select
 
 from accelerator.app import create_app
 from accelerator.auth.principal import Role
 from accelerator.infra.database import Database
-from accelerator.quoting.runner import record_request
+from accelerator.quoting.fanout import InsurerResult
+from accelerator.quoting.models import OfferRow
+from accelerator.quoting.runner import record_request, record_result
 from accelerator.settings import Settings
 from tests.api.conftest import power_bank_body
-from tests.quoting.fakes import make_request
+from tests.quoting.fakes import make_offer, make_request
 
 pytestmark = pytest.mark.anyio
 Client = AsyncTestClient[Litestar]
@@ -112,3 +115,32 @@ async def test_a_nul_character_is_a_client_error_not_a_500(
     expected = 404 if database_url.startswith("sqlite") else 422
     assert response.status_code == expected
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_the_list_counts_answers_and_the_offers_still_on_the_table(
+    client: Client,
+    database: Database,
+    seller_headers: Headers,
+    profiled_seller: dict[str, Any],
+) -> None:
+    insurers: Any = {
+        "harbor": SimpleNamespace(adapter=SimpleNamespace(insurer_name="Harbor Mutual")),
+        "acorn": SimpleNamespace(adapter=SimpleNamespace(insurer_name="Acorn Casualty")),
+    }
+    await record_request(
+        database, make_request("counted-1"), insurers, datetime.now(UTC) + timedelta(minutes=1)
+    )
+    offers = [make_offer("harbor", "1200.00"), make_offer("harbor", "900.00")]
+    await record_result(
+        database,
+        "counted-1",
+        InsurerResult(provider_id="harbor", insurer_name="Harbor", status="offered", offers=offers),
+    )
+    async with database.writing() as session:  # the insurer withdrew one of them
+        withdrawn = await session.scalar(select(OfferRow).limit(1))
+        assert withdrawn is not None
+        withdrawn.status = "withdrawn"
+
+    [summary] = (await client.get("/v1/quote-requests", headers=seller_headers)).json()
+    assert summary["status"] == "collecting"
+    assert summary["progress"] == {"insurers": 2, "answered": 1, "offers": 1}
