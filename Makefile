@@ -6,7 +6,7 @@ UV := .tools/bin/uv
 VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install run test lint help
+.PHONY: install run test lint help bench
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -27,6 +27,11 @@ run: install  ## start the service on the embedded SQLite database (with the san
 test: install  ## run the whole test suite (SQLite and PostgreSQL)
 	scripts/ensure-chromium  # Debian's Chromium for the browser tests (apt, first run only)
 	$(VENV)/bin/pytest
+
+# QUICK=1: short measurements, a 100,000-policy registry; BENCH_ARGS: more options of
+# `python -m bench run` (see `.venv/bin/python -m bench run --help` and docs/performance.md).
+bench: install  ## benchmarks with ratios against baselines -> bench/results/ (QUICK=1, BENCH_ARGS=...)
+	$(VENV)/bin/python -m bench run $(if $(QUICK),--quick) $(BENCH_ARGS)
 
 lint: install  ## ruff (lint + format check) and mypy --strict
 	$(VENV)/bin/ruff check .

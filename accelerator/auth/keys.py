@@ -19,6 +19,7 @@ from sqlalchemy import select
 from accelerator.auth.models import ApiKey
 from accelerator.auth.principal import Principal, Role
 from accelerator.infra.database import Database
+from accelerator.infra.lookups import Lookup
 
 KEY_PREFIX = "acc_"
 PREFIX_LENGTH = 12
@@ -111,14 +112,15 @@ async def resolve_key(db: Database, secret: str, bootstrap_key: str | None) -> P
     """The principal for a presented key, or None if it is unknown or revoked."""
     if bootstrap_key and hmac.compare_digest(secret.encode(), bootstrap_key.encode()):
         return Principal(BOOTSTRAP_KEY_ID, Role.ADMIN, None, "bootstrap admin")
-    async with db.read_engine.connect() as connection:
-        row = (
-            await connection.execute(
-                select(ApiKey.id, ApiKey.role, ApiKey.seller_id, ApiKey.name).where(
-                    ApiKey.digest == digest(secret), ApiKey.revoked_at.is_(None)
-                )
-            )
-        ).first()
-    if row is None:
+    rows = await db.lookups.fetch(_ACTIVE_KEY, digest(secret))
+    if not rows:
         return None
-    return Principal(row.id, Role(row.role), row.seller_id, row.name)
+    key_id, role, seller_id, name = rows[0]
+    return Principal(key_id, Role(role), seller_id, name)
+
+
+# Every authenticated request runs this: on the driver directly (accelerator.infra.lookups).
+_ACTIVE_KEY_SQL = (
+    "SELECT id, role, seller_id, name FROM api_keys WHERE digest = {} AND revoked_at IS NULL"
+)
+_ACTIVE_KEY = Lookup(postgres=_ACTIVE_KEY_SQL.format("$1"), sqlite=_ACTIVE_KEY_SQL.format("?"))

@@ -1,5 +1,6 @@
 """Normalising names and formatting figures for compliance messages."""
 
+import functools
 import re
 from decimal import Decimal
 from typing import Final
@@ -20,19 +21,31 @@ _LEGAL_SUFFIXES: Final = tuple(
 )  # fmt: skip
 
 
+# Pure and called for the same few names (the operator's, each insurer's) on every coverage
+# check: cached, as is entity_key below.
+@functools.lru_cache(maxsize=8192)
 def normalise(text: str) -> str:
     """Lower case, punctuation and runs of whitespace replaced by one space, trimmed."""
     return _NON_ALNUM.sub(" ", text.casefold()).strip()
 
 
+# The suffixes by their last word, in the order above: only those can match a name's end.
+# Trying all of them at every step was a third of a batch coverage check (docs/performance.md).
+_SUFFIXES_BY_LAST_WORD: Final[dict[str, tuple[tuple[str, ...], ...]]] = {
+    last: tuple(s for s in _LEGAL_SUFFIXES if s[-1] == last)
+    for last in dict.fromkeys(s[-1] for s in _LEGAL_SUFFIXES)
+}
+
+
+@functools.lru_cache(maxsize=8192)
 def entity_key(name: str) -> str:
     """A legal entity name reduced for comparison: :func:`normalise`, then legal-form
     suffixes (LLC, Inc, Ltd, GmbH, …) removed from the end, repeatedly ("Co., Ltd.")."""
     words = normalise(name).split()
     stripped = True
-    while stripped:
+    while stripped and words:
         stripped = False
-        for suffix in _LEGAL_SUFFIXES:
+        for suffix in _SUFFIXES_BY_LAST_WORD.get(words[-1], ()):
             # Never strip the whole name: "Limited" alone stays a name.
             if len(words) > len(suffix) and tuple(words[-len(suffix) :]) == suffix:
                 words = words[: -len(suffix)]

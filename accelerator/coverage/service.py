@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from accelerator.coverage.decision import decide, rule_set_for_incident
 from accelerator.coverage.models import PolicyRow
-from accelerator.coverage.queries import events_by_seller, legal_names
+from accelerator.coverage.queries import sellers_with_events
 from accelerator.coverage.registry import add_event, create_policy
 from accelerator.coverage.state import derive_state, policy_period_from_dates
 from accelerator.coverage.views import policy_document
@@ -68,9 +68,7 @@ class CoverageService:
         """Decide each claim (same order); a claim that cannot be decided gets its CheckError."""
         evaluated_at = now or datetime.now(UTC)
         seller_ids = {c.seller_id for c in claims}
-        async with self.db.read_engine.connect() as connection:
-            policies = await events_by_seller(connection, seller_ids)
-            names = await legal_names(connection, seller_ids)
+        policies, names = await sellers_with_events(self.db.lookups, seller_ids)
         results: list[CoverageDecision | CheckError] = []
         for claim in claims:
             try:

@@ -8,6 +8,7 @@ read lock would have to be upgraded.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import (
@@ -25,6 +27,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+
+from accelerator.infra.lookups import Lookups, open_lookups
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -84,7 +88,9 @@ class WriteSession(AsyncSession):
     """A session that may write; commit explicitly where money or coverage is written."""
 
 
+@functools.lru_cache(maxsize=64)
 def is_sqlite_url(url: str) -> bool:
+    # Cached: asked on request paths, and parsing the URL each time showed in the profiles.
     return make_url(url).get_backend_name() == "sqlite"
 
 
@@ -112,15 +118,31 @@ def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
 
 
 def create_engine(url: str, *, for_writes: bool = True, pool_size: int = 10) -> AsyncEngine:
-    """An async engine for ``url`` with the pragmas and pool the service expects."""
+    """An async engine for ``url`` with the pragmas and pool the service expects.
+
+    At most ``2 * pool_size`` connections, all kept open once made: with overflow connections
+    (closed as soon as they are returned), a steady load above the pool size opened and closed
+    about a dozen PostgreSQL connections a second, each a backend start, an SSL attempt and the
+    driver's codec set-up (docs/performance.md).
+    """
+    # JSON columns through msgspec rather than the json module: several times faster, and the
+    # captured insurer exchanges written with each quote are a few kilobytes each.
+    options: dict[str, Any] = {
+        "pool_size": 2 * pool_size,
+        "max_overflow": 0,
+        "json_serializer": _json_text,
+        "json_deserializer": msgspec.json.decode,
+    }
     if is_sqlite_url(url):
         _prepare_sqlite_file(url)
-        engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+        engine = create_async_engine(url, **options)
         _configure_sqlite(engine, immediate=for_writes)
         return engine
-    return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False
-    )
+    return create_async_engine(url, pool_pre_ping=False, **options)
+
+
+def _json_text(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
 
 
 @dataclass(frozen=True)
@@ -132,6 +154,8 @@ class Database:
     read_engine: AsyncEngine
     write_sessions: async_sessionmaker[WriteSession]
     read_sessions: async_sessionmaker[ReadSession]
+    # The two reads on nearly every request, on the driver's own connections (infra.lookups).
+    lookups: Lookups
 
     @property
     def is_sqlite(self) -> bool:
@@ -149,15 +173,25 @@ class Database:
             yield session
 
     async def dispose(self) -> None:
+        await self.lookups.close()
         await self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             await self.read_engine.dispose()
 
 
 def open_database(url: str) -> Database:
-    """Engines and session factories for ``url``; on PostgreSQL one engine serves both."""
+    """Engines and session factories for ``url``; on PostgreSQL one pool serves both.
+
+    PostgreSQL reads run in autocommit: under READ COMMITTED every statement takes its own
+    snapshot anyway, so wrapping reads in a transaction only added a BEGIN and a ROLLBACK round
+    trip to each (two of the coverage check's round trips, see docs/performance.md).
+    """
     write_engine = create_engine(url, for_writes=True)
-    read_engine = create_engine(url, for_writes=False) if is_sqlite_url(url) else write_engine
+    read_engine = (
+        create_engine(url, for_writes=False)
+        if is_sqlite_url(url)
+        else write_engine.execution_options(isolation_level="AUTOCOMMIT")
+    )
     return Database(
         url=url,
         write_engine=write_engine,
@@ -166,4 +200,5 @@ def open_database(url: str) -> Database:
             write_engine, class_=WriteSession, expire_on_commit=False
         ),
         read_sessions=async_sessionmaker(read_engine, class_=ReadSession, expire_on_commit=False),
+        lookups=open_lookups(url, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS),
     )

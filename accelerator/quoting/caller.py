@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import random
 import time
 from collections.abc import Sequence
@@ -103,6 +104,17 @@ class _BudgetStop(stop_base):
         return now + state.upcoming_sleep + self.policy.min_attempt_seconds >= self.deadline
 
 
+@functools.lru_cache(maxsize=4096)
+def partner_url(base_url: str, path: str) -> httpx.URL:
+    """``path`` under the partner's base URL, as httpx would join them, parsed once.
+
+    httpx parses every string URL it is given with a pure-Python RFC 3986 parser; with ten
+    insurers per quote request that was 6% of the service's CPU in the fan-out benchmark.
+    """
+    base = httpx.URL(base_url)
+    return base.copy_with(raw_path=base.raw_path + httpx.URL(path).raw_path.lstrip(b"/"))
+
+
 async def _attempt(
     client: httpx.AsyncClient,
     call: HttpCall,
@@ -114,7 +126,8 @@ async def _attempt(
     captures: list[AttemptCapture],
 ) -> HttpReply:
     headers = {**call.headers, "Idempotency-Key": idempotency_key}
-    request = client.build_request(call.method, call.path, headers=headers, content=call.body)
+    url = partner_url(str(client.base_url), call.path)
+    request = client.build_request(call.method, url, headers=headers, content=call.body)
     started = datetime.now(UTC)
     clock = time.perf_counter()
     capture = AttemptCapture(

@@ -74,7 +74,11 @@ class FanOutPolicy:
 
 
 def _from_quote_result(
-    partner: Partner, result: QuoteResult, attempts: list[AttemptCapture], elapsed_ms: float
+    partner: Partner,
+    result: QuoteResult,
+    attempts: list[AttemptCapture],
+    elapsed_ms: float,
+    reference: str | None = None,
 ) -> InsurerResult:
     done = InsurerResult(
         provider_id=partner.adapter.provider_id,
@@ -82,6 +86,7 @@ def _from_quote_result(
         status="error",
         attempts=tuple(attempts),
         elapsed_ms=elapsed_ms,
+        quote_reference=reference,
     )
     match result:
         case Offered(offers=offers) if offers:
@@ -116,6 +121,9 @@ async def quote_one(
     captures: list[AttemptCapture] = []
     started = time.perf_counter()
     last: QuoteResult | None = None
+    # An asynchronous partner's reference, kept when polling turns it into an answer: its signed
+    # callback still arrives, names this reference, and must find the outcome (else it parks).
+    reference: str | None = None
 
     def finish(status: OutcomeStatus, code: str, reason: str) -> InsurerResult:
         return InsurerResult(
@@ -144,6 +152,7 @@ async def quote_one(
         # An asynchronous partner may also be polled; use the time we have left for that.
         polls = 0
         while isinstance(last, Pending):
+            reference = last.quote_reference
             poll = adapter.poll_call(last.quote_reference, partner.settings)
             if poll is None or loop.time() + policy.poll_interval_seconds >= insurer_deadline:
                 break
@@ -182,7 +191,7 @@ async def quote_one(
         return finish("error", "adapter_failed", "the adapter failed; see the service log")
     assert last is not None
     return _from_quote_result(
-        partner, last, captures, round((time.perf_counter() - started) * 1000, 1)
+        partner, last, captures, round((time.perf_counter() - started) * 1000, 1), reference
     )
 
 

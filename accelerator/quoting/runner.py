@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import msgspec
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 
 from accelerator.infra.database import Database
 from accelerator.quoting.fanout import FanOutPolicy, InsurerResult, Partner, fan_out
@@ -29,15 +30,23 @@ FINAL_STATUSES = frozenset(
 # How long after its deadline a `collecting` request is taken as abandoned by a dead process.
 ABANDONED_AFTER = timedelta(seconds=15)
 
+# Core tables, not ORM entities, for the bulk writes: an ORM bulk insert rebuilt its statement
+# with a bind parameter per value, and SQLAlchemy's cache key for it cost more than the INSERT.
+_OUTCOMES = cast(Table, InsurerOutcomeRow.__table__)
+_OFFERS = cast(Table, OfferRow.__table__)
+_ATTEMPTS = cast(Table, AttemptRow.__table__)
+
 
 async def record_request(
     db: Database, request: QuoteRequest, partners: Mapping[str, Partner], deadline_at: datetime
 ) -> None:
     """Commit the request and one ``awaiting`` outcome per configured insurer."""
     now = datetime.now(UTC)
+    # Bulk Core inserts, not ORM objects: nothing reads these rows back in this transaction, and
+    # the unit of work cost more than the statements (docs/performance.md, fan-out profile).
     async with db.writing() as session:
-        session.add(
-            QuoteRequestRow(
+        await session.execute(
+            insert(QuoteRequestRow).values(
                 id=request.request_id,
                 seller_id=request.seller.seller_id,
                 status="collecting",
@@ -47,62 +56,139 @@ async def record_request(
                 completed_at=None,
             )
         )
-        await session.flush()
-        for provider_id, partner in partners.items():
-            session.add(
-                InsurerOutcomeRow(
-                    request_id=request.request_id,
-                    provider_id=provider_id,
-                    insurer_name=partner.adapter.insurer_name,
-                    status="awaiting",
-                    attempts=0,
-                    updated_at=now,
-                )
+        if partners:
+            await session.execute(
+                insert(_OUTCOMES),
+                [
+                    {
+                        "request_id": request.request_id,
+                        "provider_id": provider_id,
+                        "insurer_name": partner.adapter.insurer_name,
+                        "status": "awaiting",
+                        "attempts": 0,
+                        "updated_at": now,
+                    }
+                    for provider_id, partner in partners.items()
+                ],
             )
 
 
 async def record_result(db: Database, request_id: str, result: InsurerResult) -> None:
     """Store one insurer's outcome, its offers and its captured attempts in one transaction."""
+    await record_results(db, [(request_id, result)])
+
+
+# One UPDATE for any number of results (executemany); the WHERE parameters are prefixed so they
+# cannot clash with the SET columns named by each parameter set.
+_SETTLE_OUTCOME = update(_OUTCOMES).where(
+    _OUTCOMES.c.request_id == bindparam("where_request_id"),
+    _OUTCOMES.c.provider_id == bindparam("where_provider_id"),
+)
+
+
+async def record_results(db: Database, results: Sequence[tuple[str, InsurerResult]]) -> None:
+    """Store insurer results (outcome, offers, captured attempts) in one transaction, with one
+    statement of each kind however many results there are."""
     now = datetime.now(UTC)
     async with db.writing() as session:
         await session.execute(
-            update(InsurerOutcomeRow)
-            .where(
-                InsurerOutcomeRow.request_id == request_id,
-                InsurerOutcomeRow.provider_id == result.provider_id,
-            )
-            .values(
-                status=result.status,
-                reason_code=result.reason_code,
-                reason=result.reason,
-                quote_reference=result.quote_reference,
-                attempts=len(result.attempts),
-                elapsed_ms=result.elapsed_ms,
-                updated_at=now,
-            )
+            _SETTLE_OUTCOME,
+            [
+                {
+                    "where_request_id": request_id,
+                    "where_provider_id": result.provider_id,
+                    "status": result.status,
+                    "reason_code": result.reason_code,
+                    "reason": result.reason,
+                    "quote_reference": result.quote_reference,
+                    "attempts": len(result.attempts),
+                    "elapsed_ms": result.elapsed_ms,
+                    "updated_at": now,
+                }
+                for request_id, result in results
+            ],
         )
-        for offer in result.offers:
-            session.add(
-                OfferRow(
-                    id=str(uuid.uuid4()),
-                    request_id=request_id,
-                    provider_id=result.provider_id,
-                    quote_reference=offer.quote_reference,
-                    offer=msgspec.to_builtins(offer),
-                    bindable=offer.bindable,
-                    valid_until=offer.valid_until,
-                    status="open",
-                    received_at=now,
-                )
-            )
-        for attempt in result.attempts:
-            session.add(
-                AttemptRow(
-                    request_id=request_id,
-                    provider_id=result.provider_id,
-                    capture=msgspec.to_builtins(attempt),
-                )
-            )
+        offers = [
+            {
+                "id": str(uuid.uuid4()),
+                "request_id": request_id,
+                "provider_id": result.provider_id,
+                "quote_reference": offer.quote_reference,
+                "offer": msgspec.to_builtins(offer),
+                "bindable": offer.bindable,
+                "valid_until": offer.valid_until,
+                "status": "open",
+                "received_at": now,
+            }
+            for request_id, result in results
+            for offer in result.offers
+        ]
+        if offers:
+            await session.execute(insert(_OFFERS), offers)
+        attempts = [
+            {
+                "request_id": request_id,
+                "provider_id": result.provider_id,
+                "capture": msgspec.to_builtins(attempt),
+            }
+            for request_id, result in results
+            for attempt in result.attempts
+        ]
+        if attempts:
+            await session.execute(insert(_ATTEMPTS), attempts)
+
+
+class ResultWriter:
+    """Group commit for insurer results.
+
+    A result that lands while a write is in progress waits for it, then goes out, in one
+    transaction, with every result that landed meanwhile. Each fan-out still moves on only once
+    its own result is committed, so what is stored, and that it is stored as it lands, does not
+    change; with many fan-outs in flight they share transactions (and their round trips), which
+    were most of a quote request's cost (docs/performance.md).
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._waiting: list[tuple[str, InsurerResult, asyncio.Future[None]]] = []
+        self._draining: asyncio.Task[None] | None = None
+
+    async def write(self, request_id: str, result: InsurerResult) -> None:
+        """Store ``result``; returns once it is committed (raises if it could not be)."""
+        committed = asyncio.get_running_loop().create_future()
+        self._waiting.append((request_id, result, committed))
+        if self._draining is None:
+            self._draining = asyncio.create_task(self._drain(), name="quote-result-writer")
+        await committed
+
+    async def _drain(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                await self._write(batch)
+        finally:
+            self._draining = None
+
+    async def _write(self, batch: list[tuple[str, InsurerResult, asyncio.Future[None]]]) -> None:
+        try:
+            await record_results(self.db, [(request_id, result) for request_id, result, _ in batch])
+        except Exception as exc:
+            if len(batch) > 1:
+                # One result that cannot be stored must not fail the others: one at a time.
+                for item in batch:
+                    await self._write([item])
+                return
+            if not batch[0][2].done():
+                batch[0][2].set_exception(exc)
+            return
+        for _, _, committed in batch:
+            if not committed.done():
+                committed.set_result(None)
+
+    async def close(self) -> None:
+        """Let the write in progress (and those queued behind it) finish."""
+        if self._draining is not None:
+            await asyncio.gather(self._draining, return_exceptions=True)
 
 
 async def mark_complete(db: Database, request_id: str) -> None:
@@ -158,6 +244,7 @@ class QuoteRunner:
         self.partners = partners
         self.policy = policy
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self.results = ResultWriter(db)
 
     def start(self, request: QuoteRequest, deadline_seconds: float) -> asyncio.Task[None]:
         policy = FanOutPolicy(
@@ -172,14 +259,23 @@ class QuoteRunner:
         return task
 
     async def _run(self, request: QuoteRequest, policy: FanOutPolicy) -> None:
+        stored: list[asyncio.Future[None]] = []
+
         async def on_result(result: InsurerResult) -> None:
-            await record_result(self.db, request.request_id, result)
+            # Queued rather than awaited, so that results landing together share a transaction;
+            # every one is committed before the request is marked complete.
+            stored.append(asyncio.ensure_future(self.results.write(request.request_id, result)))
 
         try:
             await fan_out(request, self.partners, policy, on_result)
         except Exception:
             logger.exception("fan-out of %s failed", request.request_id)
         finally:
+            for failure in await asyncio.gather(*stored, return_exceptions=True):
+                if isinstance(failure, BaseException):
+                    logger.error(
+                        "an insurer result of %s was not stored: %r", request.request_id, failure
+                    )
             await mark_complete(self.db, request.request_id)
 
     async def wait(self, request_id: str, seconds: float) -> None:
@@ -193,3 +289,4 @@ class QuoteRunner:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self.results.close()

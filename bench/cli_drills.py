@@ -1,0 +1,151 @@
+"""``python -m bench drill <name>``: run one reliability drill; exit status 1 if it fails."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from bench import databases
+from bench.drills import DrillResult
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _database(kind: str, out: Path, name: str) -> str:
+    if kind == "postgresql":
+        return databases.fresh_postgres(f"{databases.PREFIX}_drill_{name}")
+    return databases.fresh_sqlite(out / f"drill-{name}.db")
+
+
+def _finish(result: DrillResult, out: Path) -> None:
+    click.echo(result.text())
+    click.echo(f"written: {result.write(out)}", err=True)
+    if not result.passed:
+        sys.exit(1)
+
+
+def _each_database(
+    kinds: tuple[str, ...], out: Path, name: str, work: Callable[[str, Path], DrillResult]
+) -> None:
+    failed = False
+    for kind in kinds or databases.KINDS:
+        url = _database(kind, out, name)
+        try:
+            result = work(url, out / "logs" / f"{name}-{kind}")
+        finally:
+            if kind == "postgresql":
+                databases.drop_postgres(f"{databases.PREFIX}_drill_{name}")
+        result.name = f"{name}-{kind}"
+        click.echo(result.text())
+        click.echo(f"written: {result.write(out)}", err=True)
+        failed |= not result.passed
+    if failed:
+        sys.exit(1)
+
+
+_out = click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the drill's JSON and logs go [default: bench/results/drill-<time>].",
+)
+_kinds = click.option(
+    "--database",
+    "kinds",
+    type=click.Choice(databases.KINDS),
+    multiple=True,
+    help="Run on these databases only (repeatable; default: both).",
+)
+
+
+def _out_dir(out: Path | None) -> Path:
+    return out or RESULTS / f"drill-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+@click.group()
+def drill() -> None:
+    """Reliability drills: faults, crash, schemathesis, soak (see docs/performance.md)."""
+
+
+@drill.command()
+@click.option("--deadline", default=2.0, show_default=True, help="Quote deadline, seconds.")
+@click.option(
+    "--concurrent", default=4, show_default=True, help="Requests at once per round (at most 4)."
+)
+@click.option("--rounds", default=2, show_default=True, help="Rounds of requests per fault.")
+@_kinds
+@_out
+def faults(
+    deadline: float, concurrent: int, rounds: int, kinds: tuple[str, ...], out: Path | None
+) -> None:
+    """Every sandbox fault alone and mixed: each quote request completes by its deadline."""
+    from bench.drills import faults as drill_faults
+
+    target = _out_dir(out)
+    _each_database(
+        kinds,
+        target,
+        "faults",
+        lambda url, logs: drill_faults.run(
+            url, logs, deadline=deadline, concurrent=concurrent, rounds=rounds
+        ),
+    )
+
+
+@drill.command()
+@click.option("--deadline", default=2.0, show_default=True, help="Quote deadline, seconds.")
+@_kinds
+@_out
+def crash(deadline: float, kinds: tuple[str, ...], out: Path | None) -> None:
+    """kill -9 of the API (and of a worker) mid fan-out and mid webhook processing, restart."""
+    from bench.drills import crash as drill_crash
+
+    _each_database(
+        kinds,
+        _out_dir(out),
+        "crash",
+        lambda url, logs: drill_crash.run(url, logs, deadline=deadline),
+    )
+
+
+@drill.command()
+@click.option("--max-examples", default=30, show_default=True, help="Test cases per operation.")
+@click.option("--max-time", type=float, default=None, help="Time budget, seconds.")
+@click.option("--seed", default=1, show_default=True, help="Schemathesis random seed.")
+@_kinds
+@_out
+def schemathesis(
+    max_examples: int, max_time: float | None, seed: int, kinds: tuple[str, ...], out: Path | None
+) -> None:
+    """Fuzz the served OpenAPI document with a valid key: no 5xx, every error a problem."""
+    from bench.drills import fuzz
+
+    _each_database(
+        kinds,
+        _out_dir(out),
+        "schemathesis",
+        lambda url, logs: fuzz.run(
+            url, logs, max_examples=max_examples, max_time=max_time, seed=seed
+        ),
+    )
+
+
+@drill.command()
+@click.option("--minutes", default=5.0, show_default=True, help="How long the load lasts.")
+@click.option("--rate", default=50.0, show_default=True, help="Requests per second.")
+@_kinds
+@_out
+def soak(minutes: float, rate: float, kinds: tuple[str, ...], out: Path | None) -> None:
+    """A steady mixed load for minutes: memory flat, no errors, nothing left unfinished."""
+    from bench.drills import soak as drill_soak
+
+    _each_database(
+        kinds,
+        _out_dir(out),
+        "soak",
+        lambda url, logs: drill_soak.run(url, logs, minutes=minutes, rate=rate),
+    )

@@ -1,0 +1,118 @@
+"""The databases a run uses: its own PostgreSQL database and SQLite file, made fresh and migrated.
+
+The PostgreSQL server is ``ACCELERATOR_BENCH_POSTGRES_URL`` (default: the local server the tests
+use). Only databases whose names start with ``accelerator_bench`` are ever created or dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import IO
+
+import asyncpg  # type: ignore[import-untyped]  # no stubs published
+from sqlalchemy.engine import make_url
+
+from accelerator.infra import migrations
+
+POSTGRES_SERVER_URL = os.environ.get(
+    "ACCELERATOR_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
+PREFIX = "accelerator_bench"
+
+
+def _dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _admin(statement: str) -> None:
+    connection = await asyncpg.connect(_dsn(POSTGRES_SERVER_URL))
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+def postgres_url(name: str) -> str:
+    return make_url(POSTGRES_SERVER_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def _claim(name: str) -> None:
+    """Hold a lock on ``name`` for the rest of this process, so that two runs on one machine
+    cannot drop each other's database; fail at once if another process holds it."""
+    if name in _CLAIMED:
+        return
+    lock = Path(tempfile.gettempdir()) / f"{name}.lock"
+    handle = lock.open("w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise RuntimeError(
+            f"another benchmark or drill is using database {name!r} (lock {lock})"
+        ) from None
+    _CLAIMED[name] = handle
+
+
+_CLAIMED: dict[str, IO[str]] = {}
+
+
+def fresh_postgres(name: str = PREFIX) -> str:
+    """Drop and re-create database ``name`` (which must start with ``accelerator_bench``),
+    migrate it, and return its SQLAlchemy URL."""
+    if not name.startswith(PREFIX) or not name.replace("_", "").isalnum():
+        raise ValueError(f"refusing to manage database {name!r}: not one of the bench's")
+    _claim(name)
+    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    url = postgres_url(name)
+    migrations.upgrade(url)
+    return url
+
+
+def drop_postgres(name: str = PREFIX) -> None:
+    if not name.startswith(PREFIX):
+        raise ValueError(f"refusing to drop database {name!r}: not one of the bench's")
+    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def postgres_version() -> str:
+    async def ask() -> str:
+        connection = await asyncpg.connect(_dsn(POSTGRES_SERVER_URL))
+        try:
+            version: str = await connection.fetchval("SHOW server_version")
+            return version
+        finally:
+            await connection.close()
+
+    try:
+        return asyncio.run(ask())
+    except (OSError, asyncpg.PostgresError) as exc:
+        return f"unreachable ({type(exc).__name__})"
+
+
+def fresh_sqlite(path: Path) -> str:
+    """Delete ``path`` (and its WAL files), migrate a new database there, return its URL."""
+    _claim(f"{PREFIX}_sqlite_{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]}")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite+aiosqlite:///{path}"
+    migrations.upgrade(url)
+    return url
+
+
+KINDS = ("postgresql", "sqlite")
+
+
+def fresh(kind: str, workdir: Path) -> str:
+    """A fresh, migrated database of ``kind`` (``postgresql`` or ``sqlite``) for one scenario."""
+    if kind == "postgresql":
+        return fresh_postgres()
+    if kind == "sqlite":
+        return fresh_sqlite(workdir / "bench.db")
+    raise ValueError(f"unknown database kind {kind!r}; expected one of {KINDS}")

@@ -1,0 +1,140 @@
+"""Child processes of a run (server, sandbox, baselines): start, wait until they answer, stop.
+
+Also which cores each kind of process gets. With three or more cores the server, the simulated
+insurers and the load generator each get their own; with two, the server gets one and everything
+else shares the other; with one, nothing is pinned (and the report says so).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class CorePlan:
+    server: frozenset[int] | None
+    upstream: frozenset[int] | None
+    load: frozenset[int] | None
+
+    @classmethod
+    def for_this_machine(cls) -> CorePlan:
+        cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+        if len(cores) < 2:
+            return cls(None, None, None)
+        server = frozenset(cores[:1])
+        if len(cores) == 2:
+            rest = frozenset(cores[1:])
+            return cls(server, rest, rest)
+        return cls(server, frozenset(cores[1:2]), frozenset(cores[2:]))
+
+    def describe(self) -> str:
+        def show(cores: frozenset[int] | None) -> str:
+            return "unpinned" if cores is None else ",".join(map(str, sorted(cores)))
+
+        return (
+            f"server on core {show(self.server)}, simulated insurers on {show(self.upstream)}, "
+            f"load generator on {show(self.load)}"
+        )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def cpu_list(cores: frozenset[int] | None) -> str:
+    return "" if cores is None else ",".join(map(str, sorted(cores)))
+
+
+@dataclass
+class Child:
+    """A running child process whose output goes to ``log``."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL: the process gets no chance to clean up (the crash drills want exactly that)."""
+        if self.alive():
+            self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """SIGTERM, then SIGKILL if it has not ended within ``timeout``."""
+        if not self.alive():
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def start(
+    name: str,
+    argv: Sequence[str],
+    *,
+    logs: Path,
+    env: Mapping[str, str] | None = None,
+    cpus: frozenset[int] | None = None,
+) -> Child:
+    """Start ``argv`` (pinned to ``cpus`` if given) with its output in ``logs/<name>.log``."""
+    logs.mkdir(parents=True, exist_ok=True)
+    log = logs / f"{name}.log"
+    command = list(argv)
+    if cpus is not None and Path("/usr/bin/taskset").exists():
+        command = ["/usr/bin/taskset", "-c", cpu_list(cpus), *command]
+    with log.open("ab") as out:
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and modules
+            command,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+        )
+    return Child(name, process, log)
+
+
+def python(*args: str) -> list[str]:
+    return [sys.executable, *args]
+
+
+def wait_until_answers(child: Child, url: str, timeout: float = 60.0) -> None:
+    """Poll ``url`` until it answers 2xx; raise with the child's log if it dies or times out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not child.alive():
+            raise RuntimeError(f"{child.name} exited ({child.process.returncode}):\n{child.tail()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+                if 200 <= response.status < 300:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{child.name} did not answer {url} within {timeout} s:\n{child.tail()}")

@@ -1,0 +1,68 @@
+"""Short versions of the reliability drills (``python -m bench drill …`` runs the long ones).
+
+Each drill starts the real commands (``accelerator sandbox``, ``serve``, ``worker``) against the
+session's SQLite and PostgreSQL databases. Both databases run at the same time, in two threads,
+because most of a drill is waiting on deadlines: that keeps all four drills near a minute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from accelerator.infra.database import open_database
+from accelerator.models import metadata
+from bench.drills import DrillResult
+
+Drill = Callable[[str, Path], DrillResult]
+
+
+async def _empty(url: str) -> None:
+    db = open_database(url)
+    try:
+        async with db.writing() as session:
+            for table in reversed(metadata.sorted_tables):
+                await session.execute(table.delete())
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture
+def drill_databases(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """The session's databases, emptied before and after: SQLite, and PostgreSQL where reachable
+    (in CI it must be: the session fixture fails the run otherwise)."""
+    urls = {"sqlite": str(request.getfixturevalue("sqlite_url"))}
+    with contextlib.suppress(pytest.skip.Exception):
+        urls["postgresql"] = str(request.getfixturevalue("postgres_url"))
+    for url in urls.values():
+        asyncio.run(_empty(url))
+    yield urls
+    for url in urls.values():
+        asyncio.run(_empty(url))
+
+
+@pytest.fixture
+def run_on_each(
+    drill_databases: dict[str, str], tmp_path: Path
+) -> Callable[[Drill], dict[str, DrillResult]]:
+    """Run a drill on every database at once; returns each database's result."""
+
+    def run(drill: Drill) -> dict[str, DrillResult]:
+        with ThreadPoolExecutor(len(drill_databases)) as pool:
+            futures = {
+                kind: pool.submit(drill, url, tmp_path / kind)
+                for kind, url in drill_databases.items()
+            }
+            return {kind: future.result() for kind, future in futures.items()}
+
+    return run
+
+
+def failures(results: dict[str, DrillResult]) -> str:
+    """Every failing drill's full report, for the assertion message."""
+    return "\n".join(r.text() for kind, r in results.items() if not r.passed)
