@@ -61,50 +61,42 @@ async def seller(client: Client, admin_headers: dict[str, str]) -> str:
     return "s-1"
 
 
-@pytest.fixture
-async def pending_quote(app: Litestar, database: Database, seller: str) -> str:
-    """A quote request Meridian accepted as SUBMISSION and will answer by callback."""
-    db = database
+async def meridian_request(app: Litestar, database: Database, answer: InsurerResult) -> None:
+    """Seller s-1's request REQUEST_ID, asked of Meridian alone, with Meridian's ``answer``."""
     await record_request(
-        db,
+        database,
         make_request(REQUEST_ID),
         {"meridian": app.state.partners["meridian"]},
         datetime.now(UTC) + timedelta(seconds=30),
     )
-    await record_result(
-        db,
-        REQUEST_ID,
-        InsurerResult(
-            provider_id="meridian",
-            insurer_name="Meridian",
-            status="pending",
-            quote_reference=SUBMISSION,
-        ),
+    await record_result(database, REQUEST_ID, answer)
+
+
+@pytest.fixture
+async def pending_quote(app: Litestar, database: Database, seller: str) -> str:
+    """A quote request Meridian accepted as SUBMISSION and will answer by callback."""
+    pending = InsurerResult(
+        provider_id="meridian",
+        insurer_name="Meridian",
+        status="pending",
+        quote_reference=SUBMISSION,
     )
+    await meridian_request(app, database, pending)
     return REQUEST_ID
 
 
 @pytest.fixture
 async def pending_bind(app: Litestar, database: Database, seller: str) -> str:
     """A request whose offer Meridian is binding as BIND_ID (it answers by callback)."""
+    offered = InsurerResult(
+        provider_id="meridian",
+        insurer_name="Meridian",
+        status="offered",
+        offers=[make_offer("meridian")],
+        quote_reference=SUBMISSION,
+    )
+    await meridian_request(app, database, offered)
     db = database
-    await record_request(
-        db,
-        make_request(REQUEST_ID),
-        {"meridian": app.state.partners["meridian"]},
-        datetime.now(UTC) + timedelta(seconds=30),
-    )
-    await record_result(
-        db,
-        REQUEST_ID,
-        InsurerResult(
-            provider_id="meridian",
-            insurer_name="Meridian",
-            status="offered",
-            offers=[make_offer("meridian")],
-            quote_reference=SUBMISSION,
-        ),
-    )
     async with db.writing() as session:
         offer_id = await session.scalar(select(OfferRow.id))
         await session.execute(
