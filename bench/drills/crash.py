@@ -210,7 +210,12 @@ def _unfinished_requests(url: str, ids: set[str]) -> list[str]:
 
 
 def run(
-    database_url: str, logs: Path, *, deadline: float = 2.0, webhooks_at_kill: bool = True
+    database_url: str,
+    logs: Path,
+    *,
+    deadline: float = 2.0,
+    webhooks_at_kill: bool = True,
+    webhook_senders: int = 4,
 ) -> DrillResult:
     """The drill; ``webhooks_at_kill=False`` lets the inbox settle before the API is killed
     (quote requests still collecting), for a short run on SQLite: there, deliveries the dead
@@ -238,7 +243,7 @@ def run(
             policy_numbers=numbers,
         )
         traffic = Traffic(stack, headers, source)
-        traffic.start()
+        traffic.start(webhook_senders)
         if external:
             worker = stack.start_worker(lease_seconds=2.0, batch_size=200)
             caught = wait_for(

@@ -13,7 +13,11 @@ def test_kill_9_mid_fan_out_and_mid_webhooks_loses_nothing_and_applies_nothing_t
     # wait out a 60 s lease (`python -m bench drill crash` kills mid-processing on both).
     results = run_on_each(
         lambda url, logs: crash.run(
-            url, logs, deadline=1.0, webhooks_at_kill=not url.startswith("sqlite")
+            url,
+            logs,
+            deadline=1.0,
+            webhooks_at_kill=not url.startswith("sqlite"),
+            webhook_senders=1,
         )
     )
     assert all(r.passed for r in results.values()), failures(results)
