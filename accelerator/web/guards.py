@@ -26,7 +26,8 @@ class CsrfRefused(Exception):
     """A form post without the token of the page that rendered it."""
 
 
-def signed_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def signed_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    # A coroutine: Litestar would run a plain function in a worker thread on every page.
     if current_session(connection) is None:
         # After signing in, a GET comes back to the same page; a post starts again at home.
         url = connection.url

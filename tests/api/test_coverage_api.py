@@ -5,10 +5,9 @@ from typing import Any
 
 import pytest
 
-from accelerator.coverage.models import PolicyRow
-from accelerator.coverage.registry import add_event
 from accelerator.infra.database import Database
 from tests.api.conftest import Client, Headers
+from tests.api.policies import record_event
 
 pytestmark = pytest.mark.anyio
 
@@ -120,18 +119,14 @@ async def test_a_back_dated_cancellation_changes_the_decision_only_from_when_it_
     )
     decided_at = datetime.now(UTC)
     incident = decided_at - timedelta(days=10)
-    async with database.writing() as session:
-        policy = await session.get(PolicyRow, submitted_policy["id"])
-        assert policy is not None
-        await add_event(
-            session,
-            policy,
-            event_id="cancel-1",
-            kind="cancelled",
-            effective_at=incident - timedelta(days=5),
-            recorded_at=decided_at + timedelta(seconds=1),
-            data={"reason": "non-payment"},
-        )
+    await record_event(
+        database,
+        submitted_policy["id"],
+        "cancelled",
+        incident - timedelta(days=5),
+        recorded_at=decided_at + timedelta(seconds=1),
+        reason="non-payment",
+    )
     as_then = claim(incident_at=incident.isoformat(), known_at=decided_at.isoformat())
     as_now = claim(incident_at=incident.isoformat())
     then = (await client.post("/v1/coverage/checks", json=as_then, headers=claims_headers)).json()
@@ -238,18 +233,14 @@ async def test_a_batch_replayed_at_a_past_known_at_gives_that_moments_decisions(
     ).json()["results"]
     decided_at = datetime.now(UTC)
     # Later we learn the policy was cancelled 30 days ago: every incident above falls after it.
-    async with database.writing() as session:
-        policy = await session.get(PolicyRow, submitted_policy["id"])
-        assert policy is not None
-        await add_event(
-            session,
-            policy,
-            event_id="late-cancel",
-            kind="cancelled",
-            effective_at=decided_at - timedelta(days=30),
-            recorded_at=decided_at + timedelta(seconds=1),
-            data={"reason": "non-payment"},
-        )
+    await record_event(
+        database,
+        submitted_policy["id"],
+        "cancelled",
+        decided_at - timedelta(days=30),
+        recorded_at=decided_at + timedelta(seconds=1),
+        reason="non-payment",
+    )
     replay = [{**check, "known_at": decided_at.isoformat()} for check in checks]
     then = (
         await client.post(
