@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import msgspec
+from asyncpg import PostgresError  # type: ignore[import-untyped]  # no stubs published
 from litestar import Request, Response
 from litestar.exceptions import (
     HTTPException,
@@ -167,12 +168,14 @@ def _handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Respons
 
 
 # PostgreSQL cannot store a NUL character in text (SQLSTATE 22021). A request carrying one fails
-# when it reaches a query: the client's input, not our failure.
+# when it reaches a query: the client's input, not our failure. Through SQLAlchemy the driver's
+# error is wrapped (DBAPIError); reads on the driver itself (infra.lookups) raise it bare.
 UNSTORABLE_TEXT = "22021"
 
 
-def _handle_database(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Problem]:
-    if getattr(exc.orig, "sqlstate", None) == UNSTORABLE_TEXT:
+def _handle_database(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    driver_error = exc.orig if isinstance(exc, DBAPIError) else exc
+    if getattr(driver_error, "sqlstate", None) == UNSTORABLE_TEXT:
         problem = ApiProblem(
             422,
             "invalid_text",
@@ -202,6 +205,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     NotFoundException: _handle_http,
     HTTPException: _handle_http,
     DBAPIError: _handle_database,
+    PostgresError: _handle_database,
     Exception: _handle_unexpected,
 }
 

@@ -200,19 +200,39 @@ async def send(
     TransientFailure when retries are exhausted, PermanentFailure for refusals. Every attempt
     is appended to ``captures`` as it starts, so a timed-out call still shows what happened.
     """
-    retrying = AsyncRetrying(
-        retry=retry_if_exception_type(TransientFailure),
-        stop=stop_after_attempt(policy.max_attempts) | _budget_spent(deadline, policy),
-        wait=_wait(policy),
-        reraise=True,
-    )
     async with asyncio.timeout_at(deadline):
+        try:
+            # Most calls succeed at once: the first attempt goes out directly, and tenacity's
+            # machinery (a retry state, strategies, an async iterator; 8% of the fan-out's CPU
+            # when every call went through it) only starts once there is something to retry.
+            return await _attempt(
+                client,
+                call,
+                number=1,
+                idempotency_key=idempotency_key,
+                secret_headers=secret_headers,
+                secret_values=secret_values,
+                captures=captures,
+            )
+        except TransientFailure as failure:
+            first_failure = failure
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(TransientFailure),
+            stop=stop_after_attempt(policy.max_attempts) | _budget_spent(deadline, policy),
+            wait=_wait(policy),
+            reraise=True,
+        )
         async for attempt in retrying:
             with attempt:
+                number = attempt.retry_state.attempt_number
+                if number == 1:
+                    # Tenacity's first outcome is the failure already seen, so its stop and
+                    # wait (Retry-After, backoff by attempt number) decide as for any attempt.
+                    raise first_failure
                 return await _attempt(
                     client,
                     call,
-                    number=attempt.retry_state.attempt_number,
+                    number=number,
                     idempotency_key=idempotency_key,
                     secret_headers=secret_headers,
                     secret_values=secret_values,

@@ -14,7 +14,6 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
-import msgspec
 from sqlalchemy import Table, bindparam, insert, select, update
 
 from accelerator.infra.database import Database
@@ -37,28 +36,38 @@ _OFFERS = cast(Table, OfferRow.__table__)
 _ATTEMPTS = cast(Table, AttemptRow.__table__)
 
 
+_REQUESTS = cast(Table, QuoteRequestRow.__table__)
+_INSERT_REQUEST = insert(_REQUESTS)
+_INSERT_OUTCOMES = insert(_OUTCOMES)
+_INSERT_OFFERS = insert(_OFFERS)
+_INSERT_ATTEMPTS = insert(_ATTEMPTS)
+
+
 async def record_request(
     db: Database, request: QuoteRequest, partners: Mapping[str, Partner], deadline_at: datetime
 ) -> None:
     """Commit the request and one ``awaiting`` outcome per configured insurer."""
     now = datetime.now(UTC)
-    # Bulk Core inserts, not ORM objects: nothing reads these rows back in this transaction, and
-    # the unit of work cost more than the statements (docs/performance.md, fan-out profile).
-    async with db.writing() as session:
-        await session.execute(
-            insert(QuoteRequestRow).values(
-                id=request.request_id,
-                seller_id=request.seller.seller_id,
-                status="collecting",
-                request=msgspec.to_builtins(request),
-                created_at=now,
-                deadline_at=deadline_at,
-                completed_at=None,
-            )
+    # Prebuilt Core statements on a plain connection, not ORM objects in a session: nothing
+    # reads these rows back in this transaction, and the session and its unit of work cost more
+    # than the statements (docs/performance.md, fan-out profile). JSON columns take the msgspec
+    # Structs as they are (the engine encodes them with msgspec).
+    async with db.write_engine.begin() as connection:
+        await connection.execute(
+            _INSERT_REQUEST,
+            {
+                "id": request.request_id,
+                "seller_id": request.seller.seller_id,
+                "status": "collecting",
+                "request": request,
+                "created_at": now,
+                "deadline_at": deadline_at,
+                "completed_at": None,
+            },
         )
         if partners:
-            await session.execute(
-                insert(_OUTCOMES),
+            await connection.execute(
+                _INSERT_OUTCOMES,
                 [
                     {
                         "request_id": request.request_id,
@@ -86,35 +95,47 @@ _SETTLE_OUTCOME = update(_OUTCOMES).where(
 )
 
 
-async def record_results(db: Database, results: Sequence[tuple[str, InsurerResult]]) -> None:
-    """Store insurer results (outcome, offers, captured attempts) in one transaction, with one
-    statement of each kind however many results there are."""
+_COMPLETE_REQUEST = (
+    update(_REQUESTS)
+    .where(_REQUESTS.c.id == bindparam("where_id"), _REQUESTS.c.status == "collecting")
+    .values(status="complete", completed_at=bindparam("completed_at"))
+)
+
+
+async def record_results(
+    db: Database,
+    results: Sequence[tuple[str, InsurerResult]],
+    completed: Sequence[str] = (),
+) -> None:
+    """Store insurer results (outcome, offers, captured attempts) and mark the ``completed``
+    requests complete, in one transaction, with one statement of each kind however many."""
     now = datetime.now(UTC)
-    async with db.writing() as session:
-        await session.execute(
-            _SETTLE_OUTCOME,
-            [
-                {
-                    "where_request_id": request_id,
-                    "where_provider_id": result.provider_id,
-                    "status": result.status,
-                    "reason_code": result.reason_code,
-                    "reason": result.reason,
-                    "quote_reference": result.quote_reference,
-                    "attempts": len(result.attempts),
-                    "elapsed_ms": result.elapsed_ms,
-                    "updated_at": now,
-                }
-                for request_id, result in results
-            ],
-        )
+    async with db.write_engine.begin() as connection:
+        if results:
+            await connection.execute(
+                _SETTLE_OUTCOME,
+                [
+                    {
+                        "where_request_id": request_id,
+                        "where_provider_id": result.provider_id,
+                        "status": result.status,
+                        "reason_code": result.reason_code,
+                        "reason": result.reason,
+                        "quote_reference": result.quote_reference,
+                        "attempts": len(result.attempts),
+                        "elapsed_ms": result.elapsed_ms,
+                        "updated_at": now,
+                    }
+                    for request_id, result in results
+                ],
+            )
         offers = [
             {
                 "id": str(uuid.uuid4()),
                 "request_id": request_id,
                 "provider_id": result.provider_id,
                 "quote_reference": offer.quote_reference,
-                "offer": msgspec.to_builtins(offer),
+                "offer": offer,
                 "bindable": offer.bindable,
                 "valid_until": offer.valid_until,
                 "status": "open",
@@ -124,42 +145,59 @@ async def record_results(db: Database, results: Sequence[tuple[str, InsurerResul
             for offer in result.offers
         ]
         if offers:
-            await session.execute(insert(_OFFERS), offers)
+            await connection.execute(_INSERT_OFFERS, offers)
         attempts = [
-            {
-                "request_id": request_id,
-                "provider_id": result.provider_id,
-                "capture": msgspec.to_builtins(attempt),
-            }
+            {"request_id": request_id, "provider_id": result.provider_id, "capture": attempt}
             for request_id, result in results
             for attempt in result.attempts
         ]
         if attempts:
-            await session.execute(insert(_ATTEMPTS), attempts)
+            await connection.execute(_INSERT_ATTEMPTS, attempts)
+        if completed:
+            await connection.execute(
+                _COMPLETE_REQUEST,
+                [{"where_id": request_id, "completed_at": now} for request_id in completed],
+            )
+
+
+# A result to store, or (None) the request to mark complete, and who waits for its commit.
+_Write = tuple[str, InsurerResult | None, asyncio.Future[None]]
 
 
 class ResultWriter:
-    """Group commit for insurer results.
+    """Group commit for insurer results and request completions.
 
-    A result that lands while a write is in progress waits for it, then goes out, in one
-    transaction, with every result that landed meanwhile. Each fan-out still moves on only once
-    its own result is committed, so what is stored, and that it is stored as it lands, does not
-    change; with many fan-outs in flight they share transactions (and their round trips), which
-    were most of a quote request's cost (docs/performance.md).
+    A write queued while another is in progress waits for it, then goes out, in one transaction,
+    with every write queued meanwhile. Each fan-out still moves on only once its own result is
+    committed, so what is stored, and that it is stored as it lands, does not change; with many
+    fan-outs in flight they share transactions (and their round trips), which were most of a
+    quote request's cost (docs/performance.md). A request's completion is queued after its last
+    result, so it is committed with that result (usually in the same transaction), never before.
     """
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._waiting: list[tuple[str, InsurerResult, asyncio.Future[None]]] = []
+        self._waiting: list[_Write] = []
         self._draining: asyncio.Task[None] | None = None
+
+    def submit(self, request_id: str, result: InsurerResult) -> asyncio.Future[None]:
+        """Queue ``result``; the future is done once it is committed (or failed to be)."""
+        return self._queue(request_id, result)
+
+    def complete(self, request_id: str) -> asyncio.Future[None]:
+        """Queue marking the request complete, behind every result queued before."""
+        return self._queue(request_id, None)
 
     async def write(self, request_id: str, result: InsurerResult) -> None:
         """Store ``result``; returns once it is committed (raises if it could not be)."""
+        await self.submit(request_id, result)
+
+    def _queue(self, request_id: str, result: InsurerResult | None) -> asyncio.Future[None]:
         committed = asyncio.get_running_loop().create_future()
         self._waiting.append((request_id, result, committed))
         if self._draining is None:
             self._draining = asyncio.create_task(self._drain(), name="quote-result-writer")
-        await committed
+        return committed
 
     async def _drain(self) -> None:
         try:
@@ -169,12 +207,17 @@ class ResultWriter:
         finally:
             self._draining = None
 
-    async def _write(self, batch: list[tuple[str, InsurerResult, asyncio.Future[None]]]) -> None:
+    async def _write(self, batch: list[_Write]) -> None:
         try:
-            await record_results(self.db, [(request_id, result) for request_id, result, _ in batch])
+            await record_results(
+                self.db,
+                [(request_id, result) for request_id, result, _ in batch if result is not None],
+                [request_id for request_id, result, _ in batch if result is None],
+            )
         except Exception as exc:
             if len(batch) > 1:
-                # One result that cannot be stored must not fail the others: one at a time.
+                # One write that cannot be stored must not fail the others: one at a time,
+                # in order (a completion still follows its request's results).
                 for item in batch:
                     await self._write([item])
                 return
@@ -189,15 +232,6 @@ class ResultWriter:
         """Let the write in progress (and those queued behind it) finish."""
         if self._draining is not None:
             await asyncio.gather(self._draining, return_exceptions=True)
-
-
-async def mark_complete(db: Database, request_id: str) -> None:
-    async with db.writing() as session:
-        await session.execute(
-            update(QuoteRequestRow)
-            .where(QuoteRequestRow.id == request_id, QuoteRequestRow.status == "collecting")
-            .values(status="complete", completed_at=datetime.now(UTC))
-        )
 
 
 async def finish_abandoned(db: Database, now: datetime | None = None) -> int:
@@ -263,20 +297,21 @@ class QuoteRunner:
 
         async def on_result(result: InsurerResult) -> None:
             # Queued rather than awaited, so that results landing together share a transaction;
-            # every one is committed before the request is marked complete.
-            stored.append(asyncio.ensure_future(self.results.write(request.request_id, result)))
+            # every one is committed before (or with) the request's completion.
+            stored.append(self.results.submit(request.request_id, result))
 
         try:
             await fan_out(request, self.partners, policy, on_result)
         except Exception:
             logger.exception("fan-out of %s failed", request.request_id)
         finally:
+            completed = self.results.complete(request.request_id)
             for failure in await asyncio.gather(*stored, return_exceptions=True):
                 if isinstance(failure, BaseException):
                     logger.error(
                         "an insurer result of %s was not stored: %r", request.request_id, failure
                     )
-            await mark_complete(self.db, request.request_id)
+            await completed
 
     async def wait(self, request_id: str, seconds: float) -> None:
         """Wait for a running fan-out of this process, at most ``seconds``."""

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import msgspec
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import load_only
 
@@ -17,9 +16,11 @@ from accelerator.infra.database import Database
 from accelerator.infra.errors import not_found
 from accelerator.quoting.models import AttemptRow, InsurerOutcomeRow, OfferRow, QuoteRequestRow
 from accelerator.quoting.runner import QuoteRunner, record_request
+from accelerator.quoting.stored import StoredRequest as StoredRequest  # the pages import it here
+from accelerator.quoting.stored import read_request
 from accelerator.sellers.service import SellerService, StoredProfile
-from schemas import DesiredCover, Offer, QuoteRequest, SellerSnapshot
-from schemas._quotes import InsurerOutcomeView, Progress, QuoteRequestBody, QuoteRequestSummary
+from schemas import DesiredCover, QuoteRequest, SellerSnapshot
+from schemas._quotes import Progress, QuoteRequestBody, QuoteRequestSummary
 
 _SUMMARY_COLUMNS = (
     QuoteRequestRow.id,
@@ -60,14 +61,6 @@ def snapshot(stored: StoredProfile) -> SellerSnapshot:
 
 
 @dataclass(frozen=True)
-class StoredRequest:
-    row: QuoteRequestRow
-    request: QuoteRequest
-    outcomes: list[InsurerOutcomeView]
-    offers: list[tuple[OfferRow, Offer]]
-
-
-@dataclass(frozen=True)
 class QuotingService:
     db: Database
     sellers: SellerService
@@ -100,37 +93,10 @@ class QuotingService:
 
     async def load(self, principal: Principal, request_id: str) -> StoredRequest:
         """The request with every outcome and offer; 404 for another seller's (no leak)."""
-        async with self.db.reading() as session:
-            row = await session.get(QuoteRequestRow, request_id)
-            if row is None or not principal.may_act_for_seller(row.seller_id):
-                raise not_found("quote_request", f"No quote request {request_id!r}.")
-            outcome_rows = (
-                await session.scalars(
-                    select(InsurerOutcomeRow)
-                    .where(InsurerOutcomeRow.request_id == request_id)
-                    .order_by(InsurerOutcomeRow.provider_id)
-                )
-            ).all()
-            offer_rows = (
-                await session.scalars(
-                    select(OfferRow).where(OfferRow.request_id == request_id).order_by(OfferRow.id)
-                )
-            ).all()
-        outcomes = [
-            InsurerOutcomeView(
-                provider_id=o.provider_id,
-                insurer_name=o.insurer_name,
-                status=o.status,  # type: ignore[arg-type]
-                reason_code=o.reason_code,
-                reason=o.reason,
-                quote_reference=o.quote_reference,
-                attempts=o.attempts,
-                elapsed_ms=o.elapsed_ms,
-            )
-            for o in outcome_rows
-        ]
-        offers = [(o, msgspec.convert(o.offer, Offer)) for o in offer_rows]
-        return StoredRequest(row, msgspec.convert(row.request, QuoteRequest), outcomes, offers)
+        stored = await read_request(self.db, request_id)
+        if stored is None or not principal.may_act_for_seller(stored.row.seller_id):
+            raise not_found("quote_request", f"No quote request {request_id!r}.")
+        return stored
 
     async def summaries(
         self,

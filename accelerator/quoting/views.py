@@ -11,7 +11,7 @@ from litestar.datastructures import State
 
 from accelerator.quoting.assessment import assess_offer
 from accelerator.quoting.fanout import Partner
-from accelerator.quoting.service import StoredRequest
+from accelerator.quoting.stored import StoredRequest
 from accelerator.ranking.score import RankingStrategy
 from schemas._compliance import ComplianceResult
 from schemas._quotes import Progress, QuoteRequestView, RankedOffer

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import msgspec
-from sqlalchemy import select
 
 from accelerator.infra.database import Database
 from accelerator.infra.errors import ApiProblem, FieldProblem, invalid_input, not_found
+from accelerator.infra.lookups import Lookup, instant
 from accelerator.risk.profile import build_risk_profile
 from accelerator.risk.taxonomy import Taxonomy
 from accelerator.risk.validation import validate_seller_facts
@@ -27,14 +27,19 @@ class StoredProfile:
     created_at: datetime
 
 
-def _stored(row: SellerProfile) -> StoredProfile:
-    return StoredProfile(
-        seller_id=row.seller_id,
-        version=row.version,
-        facts=msgspec.convert(row.facts, SellerFacts),
-        profile=msgspec.convert(row.profile, RiskProfile),
-        created_at=row.created_at,
-    )
+_PROFILE_SQL = (
+    "SELECT version, facts, profile, created_at FROM seller_profiles WHERE seller_id = {}"
+)
+_LATEST_PROFILE = Lookup(
+    postgres=_PROFILE_SQL.format("$1") + " ORDER BY version DESC LIMIT 1",
+    sqlite=_PROFILE_SQL.format("?") + " ORDER BY version DESC LIMIT 1",
+)
+_PROFILE_VERSION = Lookup(
+    postgres=_PROFILE_SQL.format("$1") + " AND version = $2",
+    sqlite=_PROFILE_SQL.format("?") + " AND version = ?",
+)
+_facts_decoder = msgspec.json.Decoder(SellerFacts)
+_profile_decoder = msgspec.json.Decoder(RiskProfile)
 
 
 @dataclass(frozen=True)
@@ -87,20 +92,26 @@ class SellerService:
 
     async def get_profile(self, seller_id: str, version: int | None = None) -> StoredProfile:
         """The latest (or the given) profile version; 404 problem if there is none."""
-        async with self.db.reading() as session:
-            query = select(SellerProfile).where(SellerProfile.seller_id == seller_id)
-            if version is None:
-                query = query.order_by(SellerProfile.version.desc()).limit(1)
-            else:
-                query = query.where(SellerProfile.version == version)
-            row = (await session.scalars(query)).first()
-        if row is None:
+        # Every quote request reads the latest profile: on the driver's own connections, the
+        # JSON decoded straight into its types (through the ORM: 2-3% of a quote request).
+        if version is None:
+            rows = await self.db.lookups.fetch(_LATEST_PROFILE, seller_id)
+        else:
+            rows = await self.db.lookups.fetch(_PROFILE_VERSION, seller_id, version)
+        if not rows:
             if version is None:
                 raise not_found("seller_profile", f"Seller {seller_id!r} has no profile yet.")
             raise not_found(
                 "seller_profile", f"Seller {seller_id!r} has no profile version {version}."
             )
-        return _stored(row)
+        found_version, facts, profile, created_at = rows[0]
+        return StoredProfile(
+            seller_id=seller_id,
+            version=found_version,
+            facts=_facts_decoder.decode(facts),
+            profile=_profile_decoder.decode(profile),
+            created_at=instant(created_at),
+        )
 
     async def require_profile(self, seller_id: str) -> StoredProfile:
         """The latest profile, or a 409 telling the caller to create one first."""
