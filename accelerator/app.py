@@ -156,6 +156,7 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await runner.close()
+            await webhooks.close()
             await close_partners(partners)
             await db.dispose()
 

@@ -3,13 +3,17 @@ and its answers, with deliveries signed by the independent `standardwebhooks` pa
 
 from __future__ import annotations
 
+import asyncio
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from accelerator.infra.database import Database
+from accelerator.webhooks.models import InboxEvent
 from accelerator.webhooks.worker import InboxWorker
 from tests.webhooks.callbacks import (
     OLD_SECRET,
@@ -187,6 +191,40 @@ async def test_a_repeated_webhook_id_is_acknowledged_and_applied_once(
     assert await worker.run_until_idle() == 0
     quote = (await client.get(f"/v1/quote-requests/{pending_quote}", headers=admin_headers)).json()
     assert len(quote["offers"]) == 1
+
+
+async def test_an_acknowledged_delivery_is_already_stored_and_due_at_once(
+    client: Client, database: Database
+) -> None:
+    body = a_quote()
+    before = datetime.now(UTC)
+    response = await client.post(URL, content=body, headers=signed_headers(body, msg_id="msg_now"))
+    after = datetime.now(UTC)
+
+    assert response.status_code == 200, response.text
+    # Read on a connection of its own: committed, not merely written, before the answer.
+    async with database.reading() as session:
+        row = await session.get(InboxEvent, response.json()["inbox_id"])
+    assert row is not None
+    assert (row.webhook_id, row.body, row.status, row.attempts) == ("msg_now", body, "received", 0)
+    assert row.headers["webhook-id"] == "msg_now"
+    assert before <= row.received_at <= after
+    assert row.next_attempt_at == row.received_at
+
+
+async def test_redeliveries_racing_each_other_store_the_delivery_once(
+    client: Client, admin_headers: dict[str, str]
+) -> None:
+    body = a_quote()
+    headers = signed_headers(body, msg_id="msg_raced")
+    answers = await asyncio.gather(
+        *(client.post(URL, content=body, headers=headers) for _ in range(8))
+    )
+
+    assert [a.status_code for a in answers] == [200] * 8
+    assert len({a.json()["inbox_id"] for a in answers}) == 1
+    assert sorted(a.json()["duplicate"] for a in answers) == [False] + [True] * 7
+    assert len(await inbox(client, admin_headers)) == 1
 
 
 async def test_a_partner_with_the_hex_scheme_is_verified_by_its_own_scheme(
