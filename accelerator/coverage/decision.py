@@ -111,13 +111,17 @@ def decide(
     incident's local date.
     """
     _check_version(claim, version)
-    assessments = [
+    known = [(pid, source, state) for pid, source, state in policies if state is not None]
+    # A policy out of force or unverified at the incident cannot qualify, and the reasons of
+    # policies that do not qualify are reported only when none does: so those are assessed
+    # in full only then (most sellers hold last year's expired policy beside this year's).
+    contenders = (
         _assess(policy_id, source, state, claim, version, legal_name)
-        for policy_id, source, state in policies
-        if state is not None
-    ]
+        for policy_id, source, state in known
+        if _may_qualify(source, state, claim.incident_at)
+    )
     qualifying = sorted(
-        (a for a in assessments if not a.reasons),
+        (a for a in contenders if not a.reasons),
         key=lambda a: (-a.terms.per_occurrence_limit.amount, a.policy_id),
     )
     claim_reasons = _claim_reasons(claim, version)
@@ -131,6 +135,10 @@ def decide(
         if claim.claim_amount.amount <= threshold:
             return _decision(claim, version, evaluated_at, "exempt", True, winner, [])
         return _decision(claim, version, evaluated_at, "tender_to_insurer", True, winner, [])
+    assessments = [
+        _assess(policy_id, source, state, claim, version, legal_name)
+        for policy_id, source, state in known
+    ]
     if not assessments:
         none = Reason(
             code="no_policy",
@@ -173,6 +181,11 @@ def _claim_reasons(claim: CoverageCheckRequest, version: RuleSetVersion) -> list
             ),
         )
     ]
+
+
+def _may_qualify(source: str, state: PolicyState, incident: datetime) -> bool:
+    in_force, _ = state.in_force_at(incident)
+    return in_force and is_verified(source, state)
 
 
 def _assess(

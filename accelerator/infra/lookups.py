@@ -8,8 +8,8 @@ connections (asyncpg on PostgreSQL, aiosqlite on SQLite), opened on first use an
 (``default_transaction_read_only`` / ``PRAGMA query_only``). Every write still goes through
 SQLAlchemy sessions.
 
-Values come back as the driver gives them; :func:`instant` and :func:`json_value` turn instants
-and JSON columns into what the SQLAlchemy column types would have returned.
+Values come back as the driver gives them (JSON columns as their text); :func:`instant` turns
+instants into what the SQLAlchemy column type would have returned.
 """
 
 from __future__ import annotations
@@ -47,11 +47,6 @@ def instant(value: datetime | str) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def json_value(value: str | bytes | None) -> Any:
-    """A JSON column's value (both drivers hand over the text)."""
-    return None if value is None else msgspec.json.decode(value)
 
 
 async def _nothing_to_reset(_: Any) -> None:

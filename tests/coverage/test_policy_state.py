@@ -121,6 +121,16 @@ def test_a_duplicated_event_is_applied_once() -> None:
     assert len(state.events) == 3
 
 
+def test_two_different_events_reusing_one_id_at_one_instant_apply_alike_in_either_order() -> None:
+    # A partner bug: a cancellation and a reinstatement sent under one id, for one instant.
+    cancelled = change("cancelled", utc(2026, 3, 1), event_id="partner-7")
+    reinstated = change("reinstated", utc(2026, 3, 1), event_id="partner-7")
+    one_way = state_of(issued(), cancelled, reinstated)
+    other_way = state_of(issued(), reinstated, cancelled)
+    assert one_way == other_way
+    assert len(one_way.events) == 2
+
+
 def test_without_an_issued_event_there_is_no_policy() -> None:
     assert derive_state([change("cancelled", utc(2026, 3, 1))]) is None
 
