@@ -21,6 +21,7 @@ import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 from tenacity.stop import stop_base
 
+from accelerator.infra.http import PartnerClient
 from accelerator.quoting.capture import AttemptCapture, capture_message
 from providers import HttpCall, HttpReply
 
@@ -116,7 +117,7 @@ def partner_url(base_url: str, path: str) -> httpx.URL:
 
 
 async def _attempt(
-    client: httpx.AsyncClient,
+    client: PartnerClient,
     call: HttpCall,
     *,
     number: int,
@@ -127,7 +128,7 @@ async def _attempt(
 ) -> HttpReply:
     headers = {**call.headers, "Idempotency-Key": idempotency_key}
     url = partner_url(str(client.base_url), call.path)
-    request = client.build_request(call.method, url, headers=headers, content=call.body)
+    request = client.build_request(call.method, url, headers, call.body)
     started = datetime.now(UTC)
     clock = time.perf_counter()
     capture = AttemptCapture(
@@ -184,7 +185,7 @@ async def _attempt(
 
 
 async def send(
-    client: httpx.AsyncClient,
+    client: PartnerClient,
     call: HttpCall,
     *,
     idempotency_key: str,

@@ -14,8 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-import httpx
-
+from accelerator.infra.http import PartnerClient
 from accelerator.quoting.breaker import CircuitBreaker
 from accelerator.quoting.caller import PermanentFailure, RetryPolicy, TransientFailure, send
 from accelerator.quoting.capture import AttemptCapture
@@ -41,7 +40,7 @@ class Partner:
 
     adapter: InsurerAdapter
     settings: ProviderSettings
-    client: httpx.AsyncClient
+    client: PartnerClient
     breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
 
     @property
