@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import select, update
 
 from accelerator.infra.database import Database
 from accelerator.quoting.fanout import FanOutPolicy, InsurerResult, Partner, fan_out
-from accelerator.quoting.models import AttemptRow, InsurerOutcomeRow, OfferRow, QuoteRequestRow
+from accelerator.quoting.models import InsurerOutcomeRow, QuoteRequestRow
+from accelerator.quoting.settle import store_request, store_results
 from schemas import QuoteRequest
 
 logger = logging.getLogger("accelerator.quoting")
@@ -29,135 +28,18 @@ FINAL_STATUSES = frozenset(
 # How long after its deadline a `collecting` request is taken as abandoned by a dead process.
 ABANDONED_AFTER = timedelta(seconds=15)
 
-# Core tables, not ORM entities, for the bulk writes: an ORM bulk insert rebuilt its statement
-# with a bind parameter per value, and SQLAlchemy's cache key for it cost more than the INSERT.
-_OUTCOMES = cast(Table, InsurerOutcomeRow.__table__)
-_OFFERS = cast(Table, OfferRow.__table__)
-_ATTEMPTS = cast(Table, AttemptRow.__table__)
-
-
-_REQUESTS = cast(Table, QuoteRequestRow.__table__)
-_INSERT_REQUEST = insert(_REQUESTS)
-_INSERT_OUTCOMES = insert(_OUTCOMES)
-_INSERT_OFFERS = insert(_OFFERS)
-_INSERT_ATTEMPTS = insert(_ATTEMPTS)
-
 
 async def record_request(
     db: Database, request: QuoteRequest, partners: Mapping[str, Partner], deadline_at: datetime
 ) -> None:
     """Commit the request and one ``awaiting`` outcome per configured insurer."""
-    now = datetime.now(UTC)
-    # Prebuilt Core statements on a plain connection, not ORM objects in a session: nothing
-    # reads these rows back in this transaction, and the session and its unit of work cost more
-    # than the statements (docs/performance.md, fan-out profile). JSON columns take the msgspec
-    # Structs as they are (the engine encodes them with msgspec).
-    async with db.write_engine.begin() as connection:
-        await connection.execute(
-            _INSERT_REQUEST,
-            {
-                "id": request.request_id,
-                "seller_id": request.seller.seller_id,
-                "status": "collecting",
-                "request": request,
-                "created_at": now,
-                "deadline_at": deadline_at,
-                "completed_at": None,
-            },
-        )
-        if partners:
-            await connection.execute(
-                _INSERT_OUTCOMES,
-                [
-                    {
-                        "request_id": request.request_id,
-                        "provider_id": provider_id,
-                        "insurer_name": partner.adapter.insurer_name,
-                        "status": "awaiting",
-                        "attempts": 0,
-                        "updated_at": now,
-                    }
-                    for provider_id, partner in partners.items()
-                ],
-            )
+    insurers = {provider_id: p.adapter.insurer_name for provider_id, p in partners.items()}
+    await store_request(db, request, insurers, datetime.now(UTC), deadline_at)
 
 
 async def record_result(db: Database, request_id: str, result: InsurerResult) -> None:
     """Store one insurer's outcome, its offers and its captured attempts in one transaction."""
-    await record_results(db, [(request_id, result)])
-
-
-# One UPDATE for any number of results (executemany); the WHERE parameters are prefixed so they
-# cannot clash with the SET columns named by each parameter set.
-_SETTLE_OUTCOME = update(_OUTCOMES).where(
-    _OUTCOMES.c.request_id == bindparam("where_request_id"),
-    _OUTCOMES.c.provider_id == bindparam("where_provider_id"),
-)
-
-
-_COMPLETE_REQUEST = (
-    update(_REQUESTS)
-    .where(_REQUESTS.c.id == bindparam("where_id"), _REQUESTS.c.status == "collecting")
-    .values(status="complete", completed_at=bindparam("completed_at"))
-)
-
-
-async def record_results(
-    db: Database,
-    results: Sequence[tuple[str, InsurerResult]],
-    completed: Sequence[str] = (),
-) -> None:
-    """Store insurer results (outcome, offers, captured attempts) and mark the ``completed``
-    requests complete, in one transaction, with one statement of each kind however many."""
-    now = datetime.now(UTC)
-    async with db.write_engine.begin() as connection:
-        if results:
-            await connection.execute(
-                _SETTLE_OUTCOME,
-                [
-                    {
-                        "where_request_id": request_id,
-                        "where_provider_id": result.provider_id,
-                        "status": result.status,
-                        "reason_code": result.reason_code,
-                        "reason": result.reason,
-                        "quote_reference": result.quote_reference,
-                        "attempts": len(result.attempts),
-                        "elapsed_ms": result.elapsed_ms,
-                        "updated_at": now,
-                    }
-                    for request_id, result in results
-                ],
-            )
-        offers = [
-            {
-                "id": str(uuid.uuid4()),
-                "request_id": request_id,
-                "provider_id": result.provider_id,
-                "quote_reference": offer.quote_reference,
-                "offer": offer,
-                "bindable": offer.bindable,
-                "valid_until": offer.valid_until,
-                "status": "open",
-                "received_at": now,
-            }
-            for request_id, result in results
-            for offer in result.offers
-        ]
-        if offers:
-            await connection.execute(_INSERT_OFFERS, offers)
-        attempts = [
-            {"request_id": request_id, "provider_id": result.provider_id, "capture": attempt}
-            for request_id, result in results
-            for attempt in result.attempts
-        ]
-        if attempts:
-            await connection.execute(_INSERT_ATTEMPTS, attempts)
-        if completed:
-            await connection.execute(
-                _COMPLETE_REQUEST,
-                [{"where_id": request_id, "completed_at": now} for request_id in completed],
-            )
+    await store_results(db, [(request_id, result)])
 
 
 # A result to store, or (None) the request to mark complete, and who waits for its commit.
@@ -209,7 +91,7 @@ class ResultWriter:
 
     async def _write(self, batch: list[_Write]) -> None:
         try:
-            await record_results(
+            await store_results(
                 self.db,
                 [(request_id, result) for request_id, result, _ in batch if result is not None],
                 [request_id for request_id, result, _ in batch if result is None],
