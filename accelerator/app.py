@@ -116,11 +116,14 @@ def create_app(
             ),
         )
         sellers = SellerService(db, rulebook, taxonomy)
-        inbox_worker = InboxWorker(db, partners)
         in_process = settings.inbox_worker == "in_process"
         webhooks = WebhookService(db, partners)
+        # This process's worker lets its receives go first (accelerator.webhooks.turns).
+        inbox_worker = InboxWorker(db, partners, turns=webhooks.turns)
         if in_process:  # a stored delivery wakes this process's worker at once
-            webhooks = WebhookService(db, partners, on_stored=inbox_worker.wake)
+            webhooks = WebhookService(
+                db, partners, on_stored=inbox_worker.wake, turns=webhooks.turns
+            )
         app.state.update(
             db=db,
             partners=partners,
