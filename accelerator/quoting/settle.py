@@ -32,42 +32,104 @@ from schemas import QuoteRequest
 
 @dataclass(frozen=True)
 class _Statement:
+    """One SQLite statement (``?`` parameters), run once for each row."""
+
+    sql: str
+    width: int
+
+
+def _sqlite(sql: str) -> _Statement:
+    """``sql`` with ``{}`` for each parameter."""
+    width = sql.count("{}")
+    return _Statement(sql.format(*("?" * width)), width)
+
+
+@dataclass(frozen=True)
+class _Write:
+    """Statements that go together: on SQLite one transaction, each statement run for each of
+    its rows; on PostgreSQL a single statement (data-modifying CTEs) that takes every column of
+    each statement's rows as an array, in order. A single statement is atomic by itself and one
+    round trip, where BEGIN, each statement and COMMIT were one round trip each."""
+
+    sqlite: tuple[_Statement, ...]
     postgres: str
-    sqlite: str
 
 
-def _statement(sql: str) -> _Statement:
-    """``sql`` with ``{}`` for each parameter, in each database's style (``$n`` or ``?``)."""
-    count = sql.count("{}")
-    return _Statement(
-        postgres=sql.format(*(f"${n}" for n in range(1, count + 1))),
-        sqlite=sql.format(*("?" * count)),
-    )
+_REQUEST = _Write(
+    sqlite=(
+        _sqlite(
+            "INSERT INTO quote_requests (id, seller_id, status, request, created_at, deadline_at)"
+            " VALUES ({}, {}, 'collecting', {}, {}, {})"
+        ),
+        _sqlite(
+            "INSERT INTO insurer_outcomes (request_id, provider_id, insurer_name, status,"
+            " attempts, updated_at) VALUES ({}, {}, {}, 'awaiting', 0, {})"
+        ),
+    ),
+    postgres="""
+WITH requested AS (
+    INSERT INTO quote_requests (id, seller_id, status, request, created_at, deadline_at)
+    SELECT v.id, v.seller_id, 'collecting', v.request::json, v.created_at, v.deadline_at
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[])
+        AS v(id, seller_id, request, created_at, deadline_at)
+    RETURNING id
+)
+INSERT INTO insurer_outcomes (request_id, provider_id, insurer_name, status, attempts, updated_at)
+SELECT r.id, v.provider_id, v.insurer_name, 'awaiting', 0, v.updated_at
+FROM unnest($6::text[], $7::text[], $8::text[], $9::timestamptz[])
+    AS v(request_id, provider_id, insurer_name, updated_at)
+JOIN requested AS r ON r.id = v.request_id
+""",
+)
 
-
-_INSERT_REQUEST = _statement(
-    "INSERT INTO quote_requests (id, seller_id, status, request, created_at, deadline_at)"
-    " VALUES ({}, {}, 'collecting', {}, {}, {})"
+_RESULTS = _Write(
+    sqlite=(
+        _sqlite(
+            "UPDATE insurer_outcomes SET status = {}, reason_code = {}, reason = {},"
+            " quote_reference = {}, attempts = {}, elapsed_ms = {}, updated_at = {}"
+            " WHERE request_id = {} AND provider_id = {}"
+        ),
+        _sqlite(
+            "INSERT INTO offers (id, request_id, provider_id, quote_reference, offer, bindable,"
+            " valid_until, status, received_at) VALUES ({}, {}, {}, {}, {}, {}, {}, 'open', {})"
+        ),
+        _sqlite(
+            "INSERT INTO insurer_attempts (request_id, provider_id, capture) VALUES ({}, {}, {})"
+        ),
+        _sqlite(
+            "UPDATE quote_requests SET status = 'complete', completed_at = {}"
+            " WHERE id = {} AND status = 'collecting'"
+        ),
+    ),
+    postgres="""
+WITH settled AS (
+    UPDATE insurer_outcomes AS o
+    SET status = v.status, reason_code = v.reason_code, reason = v.reason,
+        quote_reference = v.quote_reference, attempts = v.attempts,
+        elapsed_ms = v.elapsed_ms, updated_at = v.updated_at
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::float8[],
+                $7::timestamptz[], $8::text[], $9::text[])
+        AS v(status, reason_code, reason, quote_reference, attempts, elapsed_ms, updated_at,
+             request_id, provider_id)
+    WHERE o.request_id = v.request_id AND o.provider_id = v.provider_id
+), offered AS (
+    INSERT INTO offers (id, request_id, provider_id, quote_reference, offer, bindable,
+                        valid_until, status, received_at)
+    SELECT v.id, v.request_id, v.provider_id, v.quote_reference, v.offer::json, v.bindable,
+           v.valid_until, 'open', v.received_at
+    FROM unnest($10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::bool[],
+                $16::timestamptz[], $17::timestamptz[])
+        AS v(id, request_id, provider_id, quote_reference, offer, bindable, valid_until,
+             received_at)
+), attempted AS (
+    INSERT INTO insurer_attempts (request_id, provider_id, capture)
+    SELECT v.request_id, v.provider_id, v.capture::json
+    FROM unnest($18::text[], $19::text[], $20::text[]) AS v(request_id, provider_id, capture)
 )
-_INSERT_OUTCOME = _statement(
-    "INSERT INTO insurer_outcomes (request_id, provider_id, insurer_name, status, attempts,"
-    " updated_at) VALUES ({}, {}, {}, 'awaiting', 0, {})"
-)
-_SETTLE_OUTCOME = _statement(
-    "UPDATE insurer_outcomes SET status = {}, reason_code = {}, reason = {},"
-    " quote_reference = {}, attempts = {}, elapsed_ms = {}, updated_at = {}"
-    " WHERE request_id = {} AND provider_id = {}"
-)
-_INSERT_OFFER = _statement(
-    "INSERT INTO offers (id, request_id, provider_id, quote_reference, offer, bindable,"
-    " valid_until, status, received_at) VALUES ({}, {}, {}, {}, {}, {}, {}, 'open', {})"
-)
-_INSERT_ATTEMPT = _statement(
-    "INSERT INTO insurer_attempts (request_id, provider_id, capture) VALUES ({}, {}, {})"
-)
-_COMPLETE_REQUEST = _statement(
-    "UPDATE quote_requests SET status = 'complete', completed_at = {}"
-    " WHERE id = {} AND status = 'collecting'"
+UPDATE quote_requests AS q SET status = 'complete', completed_at = v.completed_at
+FROM unnest($21::timestamptz[], $22::text[]) AS v(completed_at, id)
+WHERE q.id = v.id AND q.status = 'collecting'
+""",
 )
 
 
@@ -93,25 +155,16 @@ async def store_request(
     sqlite = db.is_sqlite
     stamp = _instant(created_at, sqlite)
     request_id = request.request_id
-    statements: list[tuple[_Statement, list[tuple[Any, ...]]]] = [
-        (
-            _INSERT_REQUEST,
-            [
-                (
-                    request_id,
-                    request.seller.seller_id,
-                    _json(request),
-                    stamp,
-                    _instant(deadline_at, sqlite),
-                )
-            ],
-        ),
-        (
-            _INSERT_OUTCOME,
+    seller_id = request.seller.seller_id
+    deadline = _instant(deadline_at, sqlite)
+    await _run(
+        db,
+        _REQUEST,
+        [
+            [(request_id, seller_id, _json(request), stamp, deadline)],
             [(request_id, provider, name, stamp) for provider, name in insurers.items()],
-        ),
-    ]
-    await _transaction(db, statements)
+        ],
+    )
 
 
 async def store_results(
@@ -120,82 +173,78 @@ async def store_results(
     completed: Sequence[str] = (),
 ) -> None:
     """Store insurer results (outcome, offers, captured attempts) and mark the ``completed``
-    requests complete, in one transaction, with one statement of each kind however many."""
+    requests complete, atomically, with one statement (or one of each kind) however many."""
     sqlite = db.is_sqlite
     stamp = _instant(datetime.now(UTC), sqlite)
-    statements: list[tuple[_Statement, list[tuple[Any, ...]]]] = [
+    settled = [
         (
-            _SETTLE_OUTCOME,
-            [
-                (
-                    result.status,
-                    result.reason_code,
-                    result.reason,
-                    result.quote_reference,
-                    len(result.attempts),
-                    result.elapsed_ms,
-                    stamp,
-                    request_id,
-                    result.provider_id,
-                )
-                for request_id, result in results
-            ],
-        ),
-        (
-            _INSERT_OFFER,
-            [
-                (
-                    str(uuid.uuid4()),
-                    request_id,
-                    result.provider_id,
-                    offer.quote_reference,
-                    _json(offer),
-                    offer.bindable,
-                    _instant(offer.valid_until, sqlite),
-                    stamp,
-                )
-                for request_id, result in results
-                for offer in result.offers
-            ],
-        ),
-        (
-            _INSERT_ATTEMPT,
-            [
-                (request_id, result.provider_id, _json(attempt))
-                for request_id, result in results
-                for attempt in result.attempts
-            ],
-        ),
-        (_COMPLETE_REQUEST, [(stamp, request_id) for request_id in completed]),
+            result.status,
+            result.reason_code,
+            result.reason,
+            result.quote_reference,
+            len(result.attempts),
+            result.elapsed_ms,
+            stamp,
+            request_id,
+            result.provider_id,
+        )
+        for request_id, result in results
     ]
-    await _transaction(db, statements)
+    offered = [
+        (
+            str(uuid.uuid4()),
+            request_id,
+            result.provider_id,
+            offer.quote_reference,
+            _json(offer),
+            offer.bindable,
+            _instant(offer.valid_until, sqlite),
+            stamp,
+        )
+        for request_id, result in results
+        for offer in result.offers
+    ]
+    attempted = [
+        (request_id, result.provider_id, _json(attempt))
+        for request_id, result in results
+        for attempt in result.attempts
+    ]
+    finished = [(stamp, request_id) for request_id in completed]
+    await _run(db, _RESULTS, [settled, offered, attempted, finished])
 
 
-async def _transaction(
-    db: Database, statements: list[tuple[_Statement, list[tuple[Any, ...]]]]
-) -> None:
-    """Run each statement for each of its rows (none: skipped), in one transaction."""
+async def _run(db: Database, write: _Write, rows: list[list[tuple[Any, ...]]]) -> None:
+    """``write`` with these rows for each of its statements, atomically."""
     async with db.write_engine.connect() as connection:
         driver: Any = (await connection.get_raw_connection()).driver_connection
         if db.is_sqlite:
-            await _sqlite_transaction(driver, [(s.sqlite, rows) for s, rows in statements])
-        else:
-            async with driver.transaction():
-                for statement, rows in statements:
-                    if rows:
-                        await driver.executemany(statement.postgres, rows)
+            await _sqlite_transaction(driver, list(zip(write.sqlite, rows, strict=True)))
+            return
+        arrays = [
+            column
+            for statement, statement_rows in zip(write.sqlite, rows, strict=True)
+            for column in _columns(statement_rows, statement.width)
+        ]
+        await driver.execute(write.postgres, *arrays)
+
+
+def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    """``rows`` turned into ``width`` columns (PostgreSQL arrays, for ``unnest``)."""
+    if not rows:
+        return [[] for _ in range(width)]
+    return [list(column) for column in zip(*rows, strict=True)]
 
 
 async def _sqlite_transaction(
-    driver: Any, statements: list[tuple[str, list[tuple[Any, ...]]]]
+    driver: Any, statements: list[tuple[_Statement, list[tuple[Any, ...]]]]
 ) -> None:
     # The engine's SQLite connections are in autocommit mode (transactions are begun
     # explicitly, see infra.database): begin as every write transaction there does.
     await driver.execute("BEGIN IMMEDIATE")
     try:
-        for sql, rows in statements:
+        for statement, rows in statements:
             if rows:
-                await driver.executemany(sql, rows)
+                await driver.executemany(statement.sql, rows)
         await driver.execute("COMMIT")
     except BaseException:
         await driver.execute("ROLLBACK")
