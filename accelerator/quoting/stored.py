@@ -1,14 +1,15 @@
 """Reading a quote request back: the request, every insurer's outcome, its offers.
 
 Every ``?wait=true`` answer, every poll and every live page reads a request back, so this read
-runs on the driver's own connections (``accelerator.infra.lookups``), not through the ORM: three
-statements, JSON columns decoded straight into their msgspec types. Through ORM sessions (an
-identity map, row objects, SQLAlchemy's JSON decoding, then ``msgspec.convert``) the read-back
-cost more CPU than the ten insurer calls' HTTP handling (docs/performance.md).
+runs on the driver's own connections (``accelerator.infra.lookups``), not through the ORM:
+three statements at once, JSON columns decoded straight into their msgspec types. Through ORM
+sessions (an identity map, row objects, SQLAlchemy's JSON decoding, then ``msgspec.convert``)
+the read-back cost more CPU than the ten insurer calls' HTTP handling (docs/performance.md).
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -88,7 +89,13 @@ def _record(row: Row) -> RequestRecord:
 
 async def read_request(db: Database, request_id: str) -> StoredRequest | None:
     """The request with its outcomes (by insurer) and offers, or None if there is none."""
-    rows = await db.lookups.fetch(_REQUEST, request_id)
+    # The three reads at once (three pooled connections): one round trip of waiting, not three,
+    # at the end of every ``?wait=true`` answer.
+    rows, outcome_rows, offer_rows = await asyncio.gather(
+        db.lookups.fetch(_REQUEST, request_id),
+        db.lookups.fetch(_OUTCOMES, request_id),
+        db.lookups.fetch(_OFFERS, request_id),
+    )
     if not rows:
         return None
     outcomes = [
@@ -102,10 +109,10 @@ async def read_request(db: Database, request_id: str) -> StoredRequest | None:
             attempts=row[6],
             elapsed_ms=row[7],
         )
-        for row in await db.lookups.fetch(_OUTCOMES, request_id)
+        for row in outcome_rows
     ]
     offers = [
         (OfferRecord(row[0], row[1], instant(row[2])), _offer_decoder.decode(row[3]))
-        for row in await db.lookups.fetch(_OFFERS, request_id)
+        for row in offer_rows
     ]
     return StoredRequest(_record(rows[0]), _request_decoder.decode(rows[0][8]), outcomes, offers)
