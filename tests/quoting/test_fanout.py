@@ -181,6 +181,38 @@ async def test_captured_attempts_hide_credentials(router: respx.MockRouter) -> N
     assert "secret-p" not in str(attempt)
 
 
+async def test_retried_attempts_are_captured_in_order_with_their_numbers(
+    router: respx.MockRouter,
+) -> None:
+    router.post("https://flaky.test/quote").side_effect = [
+        httpx.Response(503),
+        httpx.Response(429, headers={"Retry-After": "0"}),
+        httpx.Response(200, json={"premium": "1000"}),
+    ]
+    router.post("https://steady.test/quote").respond(200, json={"premium": "900"})
+    results, _ = await run([partner(router, "flaky"), partner(router, "steady")])
+    assert [a.number for a in results["flaky"].attempts] == [1, 2, 3]
+    assert [a.response_status for a in results["flaky"].attempts] == [503, 429, 200]
+    assert [a.number for a in results["steady"].attempts] == [1]
+
+
+async def test_a_cookie_an_insurer_sets_is_not_sent_on_later_calls(
+    router: respx.MockRouter,
+) -> None:
+    # The partner's client is shared by every seller's requests: one seller's exchange must not
+    # carry an insurer's cookie into the next.
+    route = router.post("https://jar.test/quote")
+    route.side_effect = [
+        httpx.Response(200, json={"premium": "900"}, headers={"Set-Cookie": "seller=s-1; Path=/"}),
+        httpx.Response(200, json={"premium": "900"}),
+    ]
+    jar = partner(router, "jar")
+    first, _ = await run([jar])
+    second, _ = await run([jar])
+    assert first["jar"].status == second["jar"].status == "offered"
+    assert "cookie" not in route.calls[1].request.headers
+
+
 async def test_the_breaker_opens_after_repeated_failures_then_half_opens_and_closes(
     router: respx.MockRouter,
 ) -> None:
