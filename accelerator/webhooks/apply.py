@@ -10,10 +10,11 @@ either; an event naming a quote or policy not known yet raises ``UnmatchedEvent`
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import msgspec
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from accelerator.binding.service import finish_bind
 from accelerator.coverage.models import PolicyRow
@@ -90,12 +91,51 @@ async def _settle_outcome(
     return True
 
 
-async def _policy(session: WriteSession, provider_id: str, number: str) -> PolicyRow:
-    row = await session.scalar(
+# Built once: building and keying the statement at every event cost more than running it.
+_POLICY_NAMED = select(PolicyRow).where(
+    PolicyRow.provider_id == bindparam("provider_id"),
+    PolicyRow.policy_number == bindparam("number"),
+)
+_POLICY_EVENTS = (
+    PolicyEndorsed,
+    PolicyRenewed,
+    PolicyCancelled,
+    PolicyReinstated,
+    PolicyLapsed,
+    PolicyVerified,
+)
+# Where load_policies leaves a session's policies, by (provider_id, policy_number).
+_LOADED = "accelerator.webhooks.apply.loaded_policies"
+
+
+def policy_number(event: InsurerEvent) -> str | None:
+    """The policy an event is about, for the events that name one by its number."""
+    return event.policy_number if isinstance(event, _POLICY_EVENTS) else None
+
+
+async def load_policies(session: WriteSession, provider_id: str, numbers: Iterable[str]) -> None:
+    """Load the policies ``numbers`` name with one query, so that applying events about them in
+    this session does not query each one (a worker applying a batch does this first)."""
+    wanted = sorted(set(numbers))
+    if not wanted:
+        return
+    loaded: dict[tuple[str, str], PolicyRow] = session.info.setdefault(_LOADED, {})
+    rows = await session.scalars(
         select(PolicyRow).where(
-            PolicyRow.provider_id == provider_id, PolicyRow.policy_number == number
+            PolicyRow.provider_id == provider_id, PolicyRow.policy_number.in_(wanted)
         )
     )
+    for row in rows:
+        loaded.setdefault((provider_id, row.policy_number), row)
+
+
+async def _policy(session: WriteSession, provider_id: str, number: str) -> PolicyRow:
+    # A loaded policy is the session's own object, as the query would return it; one created
+    # in this session after loading (a bind in the same batch) is not loaded, and is queried.
+    loaded: dict[tuple[str, str], PolicyRow] = session.info.get(_LOADED, {})
+    row = loaded.get((provider_id, number))
+    if row is None:
+        row = await session.scalar(_POLICY_NAMED, {"provider_id": provider_id, "number": number})
     if row is None:
         raise UnmatchedEvent(f"no policy {number!r} from {provider_id}")
     return row
@@ -215,4 +255,4 @@ async def apply_event(
             )
 
 
-__all__ = ["UnmatchedEvent", "apply_event"]
+__all__ = ["UnmatchedEvent", "apply_event", "load_policies", "policy_number"]

@@ -27,7 +27,7 @@ from sqlalchemy import and_, or_, select, update
 
 from accelerator.infra.database import Database, WriteSession
 from accelerator.quoting.fanout import Partner
-from accelerator.webhooks.apply import UnmatchedEvent, apply_event
+from accelerator.webhooks.apply import UnmatchedEvent, apply_event, load_policies, policy_number
 from accelerator.webhooks.models import InboxEvent
 from accelerator.webhooks.turns import ReceivesFirst
 from providers import MalformedResponse
@@ -233,6 +233,7 @@ class InboxWorker:
         try:
             async with self.db.writing() as session:
                 await self._hold_leases(session, claimed)
+                await self._load_policies(session, parsed)
                 for row, events in parsed:
                     for position, event in events:
                         event_id = f"{row.provider_id}:{row.webhook_id}:{position}"
@@ -260,6 +261,19 @@ class InboxWorker:
         for provider_id in sorted(bound):
             await self._wake_parked(provider_id)
         return True
+
+    @staticmethod
+    async def _load_policies(
+        session: WriteSession, parsed: list[tuple[InboxEvent, list[tuple[int, InsurerEvent]]]]
+    ) -> None:
+        """The policies the batch's events name, one query per partner rather than per event."""
+        named: dict[str, set[str]] = {}
+        for row, events in parsed:
+            for _, event in events:
+                if (number := policy_number(event)) is not None:
+                    named.setdefault(row.provider_id, set()).add(number)
+        for provider_id, numbers in sorted(named.items()):
+            await load_policies(session, provider_id, numbers)
 
     def _parse(self, row: InboxEvent) -> list[tuple[int, InsurerEvent]]:
         """The delivery's events with their positions, in order of occurrence (not arrival)."""

@@ -17,8 +17,8 @@ from accelerator.infra.database import Database
 from accelerator.webhooks.models import InboxEvent
 from accelerator.webhooks.turns import ReceivesFirst
 from accelerator.webhooks.worker import InboxWorker
-from tests.webhooks.callbacks import policy_change, quoted, signed_headers
-from tests.webhooks.conftest import SUBMISSION
+from tests.webhooks.callbacks import bound, policy_change, quoted, signed_headers
+from tests.webhooks.conftest import BIND_ID, SUBMISSION
 
 pytestmark = pytest.mark.anyio
 Client = AsyncTestClient[Litestar]
@@ -120,3 +120,20 @@ async def test_the_in_process_worker_still_applies_during_an_endless_burst_of_re
             waited = await applied_within(in_process_worker.db, 10)
     assert waited is not None, "the worker gave way for ever"
     assert waited >= 0.25
+
+
+async def test_events_about_a_policy_bound_in_the_same_batch_are_applied_with_it(
+    client: Client, admin_headers: Headers, worker: InboxWorker, pending_bind: str
+) -> None:
+    await deliver(client, bound(BIND_ID, occurred_at="2026-11-26T18:10:00Z", seq=4))
+    renewal = policy_change(
+        "policy.renewed", "2027-12-01T08:01:00Z", occurred_at="2027-11-01T00:00:00Z", seq=5,
+        expiresAt="2028-12-01T08:01:00Z",
+    )  # fmt: skip
+    await deliver(client, renewal)
+
+    assert await worker.run_once() == 2  # one batch, one transaction
+    assert await statuses(worker.db) == [("applied", 1), ("applied", 1)]
+    [policy] = (await client.get("/v1/sellers/s-1/policies", headers=admin_headers)).json()
+    document = (await client.get(f"/v1/policies/{policy['id']}", headers=admin_headers)).json()
+    assert sorted(e["kind"] for e in document["events"]) == ["issued", "renewed", "verified"]
