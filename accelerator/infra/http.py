@@ -19,6 +19,7 @@ from __future__ import annotations
 import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
+from httpx_aiohttp.transport import map_aiohttp_exceptions
 
 DEFAULT_LIMITS = httpx.Limits(
     max_connections=200, max_keepalive_connections=50, keepalive_expiry=30
@@ -75,6 +76,48 @@ class PartnerClient:
         await self._transport.aclose()
 
 
+class _WholeAnswerTransport(AiohttpTransport):
+    """httpx-aiohttp's transport, reading each answer whole in aiohttp.
+
+    Insurer answers are small and always read whole: handing httpx a stream of 16 KB chunks
+    (an async generator, each chunk through httpx's decoders and chunker) cost more CPU than
+    reading the body in aiohttp. Errors map to httpx's as httpx-aiohttp maps them, reading the
+    body included (a read timeout is ``httpx.ReadTimeout``, a cut body ``httpx.ReadError``).
+    """
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if not isinstance(self.client, aiohttp.ClientSession):
+            self.client = self.get_client()
+        timeout = request.extensions.get("timeout", {})
+        with map_aiohttp_exceptions():
+            async with self.client.request(
+                request.method,
+                str(request.url),
+                headers=request.headers.multi_items(),
+                data=request.content or None,
+                allow_redirects=False,
+                # httpx decodes the body (Content-Encoding) when the response is built.
+                auto_decompress=False,
+                compress=False,
+                timeout=aiohttp.ClientTimeout(
+                    sock_connect=timeout.get("connect"),
+                    sock_read=timeout.get("read"),
+                    connect=timeout.get("pool"),
+                ),
+            ) as answer:
+                body = await answer.read()
+        extensions = {"http_version": b"HTTP/1.1"}
+        if answer.reason:
+            extensions["reason_phrase"] = answer.reason.encode()
+        return httpx.Response(
+            answer.status,
+            headers=answer.raw_headers,
+            content=body,
+            request=request,
+            extensions=extensions,
+        )
+
+
 def _aiohttp_transport(limits: httpx.Limits) -> AiohttpTransport:
     def session() -> aiohttp.ClientSession:
         # Built at the first call, inside the running loop, as httpx-aiohttp would build it, but
@@ -84,7 +127,7 @@ def _aiohttp_transport(limits: httpx.Limits) -> AiohttpTransport:
         )
         return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
 
-    return AiohttpTransport(client=session, trust_env=False)
+    return _WholeAnswerTransport(client=session, trust_env=False)
 
 
 def build_client(
