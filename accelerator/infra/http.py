@@ -9,7 +9,7 @@ hundreds in flight, and aiohttp's stays flat. Tests pass their own transport (re
 A partner's calls go straight to the transport, not through ``httpx.AsyncClient.send``: the
 client's per-call machinery (auth and redirect flows, the cookie jar, event hooks, a response
 timer) is nothing the insurer calls use, and cost about 0.07 ms of CPU per call, 10% of a
-quote request's CPU with ten insurers (docs/performance.md). Not keeping a cookie jar is also
+quote request's CPU with ten insurers (fan-out profile). Not keeping a cookie jar is also
 what insurer calls should do: one seller's exchange must not carry cookies into another's (nor
 does aiohttp's session underneath keep any).
 """

