@@ -70,10 +70,6 @@ class ResultWriter:
         """Queue marking the request complete, behind every result queued before."""
         return self._queue(request_id, None)
 
-    async def write(self, request_id: str, result: InsurerResult) -> None:
-        """Store ``result``; returns once it is committed (raises if it could not be)."""
-        await self.submit(request_id, result)
-
     def _queue(self, request_id: str, result: InsurerResult | None) -> asyncio.Future[None]:
         committed = asyncio.get_running_loop().create_future()
         self._waiting.append((request_id, result, committed))
