@@ -44,6 +44,7 @@ from accelerator.settings import Settings, load_settings
 from accelerator.web import SELLER_PAGES
 from accelerator.webhooks.controller import InboxController, WebhookController
 from accelerator.webhooks.service import WebhookService
+from accelerator.webhooks.turns import ReceivesFirst
 from accelerator.webhooks.worker import InboxWorker
 
 logger = logging.getLogger("accelerator.app")
@@ -117,13 +118,12 @@ def create_app(
         )
         sellers = SellerService(db, rulebook, taxonomy)
         in_process = settings.inbox_worker == "in_process"
-        webhooks = WebhookService(db, partners)
-        # This process's worker lets its receives go first (accelerator.webhooks.turns).
-        inbox_worker = InboxWorker(db, partners, turns=webhooks.turns)
+        # This process's worker takes turns with its receives (accelerator.webhooks.turns).
+        turns = ReceivesFirst(one_writer=db.is_sqlite)
+        inbox_worker = InboxWorker(db, partners, turns=turns)
+        webhooks = WebhookService(db, partners, turns=turns)
         if in_process:  # a stored delivery wakes this process's worker at once
-            webhooks = WebhookService(
-                db, partners, on_stored=inbox_worker.wake, turns=webhooks.turns
-            )
+            webhooks = WebhookService(db, partners, on_stored=inbox_worker.wake, turns=turns)
         app.state.update(
             db=db,
             partners=partners,

@@ -70,8 +70,8 @@ class WebhookService:
     # The receive path's one statement runs on the driver's own connections (opened on first
     # use, closed by close()): see accelerator.infra.driver_writes for why and how it commits.
     writes: DriverWrites = field(init=False, repr=False)
-    # Receives in progress: this process's own worker, if any, lets them go first.
-    turns: ReceivesFirst = field(default_factory=ReceivesFirst)
+    # How this process's own worker, if any, takes turns with the receives (receives first).
+    turns: ReceivesFirst = field(default_factory=lambda: ReceivesFirst(one_writer=False))
 
     def __post_init__(self) -> None:
         writes = open_driver_writes(self.db.url, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS)
@@ -91,7 +91,7 @@ class WebhookService:
 
         ``headers`` may be in any case. Returns only once the delivery is committed.
         """
-        with self.turns.receiving():
+        async with self.turns.receiving():
             return await self._receive(provider_id, headers, body)
 
     async def _receive(self, provider_id: str, headers: Mapping[str, str], body: bytes) -> Receipt:

@@ -68,7 +68,7 @@ class InboxWorker:
     lease_seconds: float = 60.0
     batch_size: int = 20
     poll_interval_seconds: float = 1.0
-    # An in-process worker lets its process's receives go first (accelerator.webhooks.turns):
+    # An in-process worker takes turns with its process's receives (accelerator.webhooks.turns):
     # before each batch it waits for a moment without one, at most this long.
     turns: ReceivesFirst | None = None
     give_way_seconds: float = 1.0
@@ -159,11 +159,13 @@ class InboxWorker:
 
     async def _take_turn(self, *, after_full_batch: bool) -> int:
         """One batch. An in-process worker first lets deliveries gather into it (unless the
-        last batch was full: more are due already), then lets receives go first."""
+        last batch was full: more are due already), then takes its turn with the receives."""
         if self.turns is not None:
             if not after_full_batch:
                 await asyncio.sleep(self.gather_seconds)
             await self.turns.give_way(self.give_way_seconds)
+            async with self.turns.applying():
+                return await self.run_once()
         return await self.run_once()
 
     async def process(self, inbox_id: int) -> str:

@@ -62,7 +62,7 @@ async def test_a_batch_with_one_delivery_waiting_for_its_predecessor_applies_the
 
 @pytest.fixture
 def turns() -> ReceivesFirst:
-    return ReceivesFirst()
+    return ReceivesFirst(one_writer=False)
 
 
 @asynccontextmanager
@@ -103,7 +103,7 @@ async def test_the_in_process_worker_applies_once_the_receives_in_progress_are_d
 ) -> None:
     await deliver(client, quoted(SUBMISSION, occurred_at="2026-11-26T18:01:00Z", seq=1))
     async with running(in_process_worker):
-        with turns.receiving():  # another delivery being verified and stored
+        async with turns.receiving():  # another delivery being verified and stored
             assert await applied_within(in_process_worker.db, 0.5) is None
             assert await statuses(in_process_worker.db) == [("received", 0)]
         # It would give way for 30 s; it goes as soon as no receive is in progress.
@@ -115,9 +115,9 @@ async def test_the_in_process_worker_still_applies_during_an_endless_burst_of_re
 ) -> None:
     await deliver(client, quoted(SUBMISSION, occurred_at="2026-11-26T18:01:00Z", seq=1))
     in_process_worker.give_way_seconds = 0.3
-    with turns.receiving():  # receives never stop arriving
-        async with running(in_process_worker):
-            waited = await applied_within(in_process_worker.db, 10)
+    # Receives never stop arriving.
+    async with turns.receiving(), running(in_process_worker):
+        waited = await applied_within(in_process_worker.db, 10)
     assert waited is not None, "the worker gave way for ever"
     assert waited >= 0.25
 
@@ -137,3 +137,46 @@ async def test_events_about_a_policy_bound_in_the_same_batch_are_applied_with_it
     [policy] = (await client.get("/v1/sellers/s-1/policies", headers=admin_headers)).json()
     document = (await client.get(f"/v1/policies/{policy['id']}", headers=admin_headers)).json()
     assert sorted(e["kind"] for e in document["events"]) == ["issued", "renewed", "verified"]
+
+
+# --- taking turns on one writer (SQLite) -------------------------------------------------------
+
+
+async def test_on_one_writer_a_receive_arriving_during_a_batch_starts_when_the_batch_ends() -> None:
+    turns = ReceivesFirst(one_writer=True)
+    started: list[str] = []
+
+    async def receive() -> None:
+        async with turns.receiving():
+            started.append("receive")
+
+    async with turns.applying():
+        receiving = asyncio.create_task(receive())
+        await asyncio.sleep(0.05)
+        assert started == []  # waiting for the batch, not for SQLite's busy handler
+        started.append("batch done")
+    await asyncio.wait_for(receiving, 5)
+    assert started == ["batch done", "receive"]
+
+
+async def test_after_a_batch_receives_waited_for_the_worker_leaves_them_as_long_again() -> None:
+    turns = ReceivesFirst(one_writer=True)
+
+    async def receive() -> None:
+        async with turns.receiving():
+            pass
+
+    began = time.monotonic()
+    async with turns.applying():
+        receiving = asyncio.create_task(receive())
+        await asyncio.sleep(0.2)
+    assert time.monotonic() - began >= 0.38  # the batch's 0.2 s, then as long again
+    await asyncio.wait_for(receiving, 5)
+
+
+async def test_where_writers_do_not_queue_receives_never_wait_for_a_batch() -> None:
+    turns = ReceivesFirst(one_writer=False)  # PostgreSQL
+    began = time.monotonic()
+    async with turns.applying(), turns.receiving():
+        entered = time.monotonic() - began
+    assert entered < 0.5  # on one writer it would have waited for the batch (1 s at most)
