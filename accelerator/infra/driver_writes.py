@@ -1,11 +1,12 @@
 """One hot-path write straight on the database driver: the webhook inbox's insert.
 
-Every write in the service goes through SQLAlchemy sessions, except this one. Receiving a webhook
-is verify, store, answer, at thousands a second, and SQLAlchemy's execution layer cost about as
-much CPU as the rest of the request put together (docs/performance.md). So the receive path runs
-its single statement here, on a small pool of the driver's own connections: asyncpg on
-PostgreSQL, aiosqlite on SQLite. The hot reads have their own read-only pool
-(``accelerator.infra.lookups``); this one may write and is kept apart from it.
+Writes go through SQLAlchemy except on the hot paths (docs/architecture.md, "Storage"), and
+this is one. Receiving a webhook is verify, store, answer, at thousands a second, and
+SQLAlchemy's execution layer cost about as much CPU as the rest of the request put together
+(docs/performance.md). So the receive path runs its single statement here, on a small pool of
+the driver's own connections: asyncpg on PostgreSQL, aiosqlite on SQLite. The hot reads have
+their own read-only pool (``accelerator.infra.lookups``); this one may write and is kept apart
+from it.
 
 Durability is the caller's promise to keep ("a 2xx only after the row is committed"), and this
 module is how it is kept: every statement runs outside any transaction block, so the database

@@ -1,12 +1,13 @@
 """Hot-path reads straight on the database driver, without SQLAlchemy's execution layer.
 
-Two reads run on nearly every request: the API-key lookup and the coverage check's one
-statement. Through SQLAlchemy Core each cost about 0.5 ms of CPU, on the driver's own connection
+Some reads run on nearly every request: the API-key lookup, the coverage check's one
+statement, a quote request's read-back and the seller profile it is quoted for. Through
+SQLAlchemy Core the first two cost about 0.5 ms of CPU each, on the driver's own connection
 about 0.15 ms (docs/performance.md), which decided whether a coverage check keeps up with a bare
 driver lookup. So those reads, and only reads, run here: on a small pool of the driver's own
 connections (asyncpg on PostgreSQL, aiosqlite on SQLite), opened on first use and read-only
-(``default_transaction_read_only`` / ``PRAGMA query_only``). Every write still goes through
-SQLAlchemy sessions.
+(``default_transaction_read_only`` / ``PRAGMA query_only``). The hot paths' writes have their
+own connections (docs/architecture.md, "Storage").
 
 Values come back as the driver gives them (JSON columns as their text); :func:`instant` turns
 instants into what the SQLAlchemy column type would have returned.
