@@ -10,6 +10,9 @@ what the scenarios measure):
 - ``POST /bench/raw-webhook/{provider_id}``: checks the Standard Webhooks signature and inserts
   the raw body with one raw statement, nothing else.
 
+And one diagnostic, no baseline: ``POST /bench/check-without-key`` runs the coverage check's own
+handler without authenticating, which tells the check's work from the API-key lookup's.
+
 The raw inserts go into the service's own inbox table, so they pay for the same indexes, with a
 status no inbox worker ever claims.
 """
@@ -31,9 +34,11 @@ from litestar import Litestar, Request, Response, get, post
 from litestar.datastructures import State
 from sqlalchemy.engine import make_url
 
+from accelerator.coverage.service import CoverageService
 from accelerator.infra.database import SQLITE_BUSY_TIMEOUT_MS, is_sqlite_url
 from accelerator.settings import Settings
 from providers import SignatureError, verify
+from schemas._coverage import CoverageCheckRequest, CoverageDecision
 
 RAW_STATUS = "bench-raw"
 _POOL_SIZE = 10  # the service's own pool: 10 connections (plus overflow)
@@ -205,6 +210,19 @@ async def raw_webhook(request: Request[Any, Any, Any], provider_id: str) -> Resp
     return Response({"stored": True}, status_code=200)
 
 
+@post(
+    "/bench/check-without-key",
+    opt={"exclude_from_auth": True},
+    include_in_schema=False,
+    status_code=200,
+)
+async def check_without_key(
+    request: Request[Any, Any, Any], data: CoverageCheckRequest
+) -> CoverageDecision:
+    service: CoverageService = request.app.state.coverage
+    return await service.check(data)
+
+
 def add_baselines(app: Litestar, settings: Settings) -> None:
     """Register the baseline endpoints and the raw connections they use."""
 
@@ -217,7 +235,7 @@ def add_baselines(app: Litestar, settings: Settings) -> None:
         if store is not None:
             await store.close()
 
-    for handler in (bare, raw_lookup, raw_webhook):
+    for handler in (bare, raw_lookup, raw_webhook, check_without_key):
         app.register(handler)
     app.on_startup.append(open_store)
     app.on_shutdown.insert(0, close_store)

@@ -39,22 +39,6 @@ _EVENTS = select(
 ).join(PolicyRow, PolicyRow.id == PolicyEventRow.policy_id)
 
 
-def to_event(
-    event_id: str, kind: str, effective_at: datetime, recorded_at: datetime, data: dict[str, Any]
-) -> PolicyEvent:
-    return msgspec.convert(
-        {
-            "event_id": event_id,
-            "kind": kind,
-            "effective_at": effective_at,
-            "recorded_at": recorded_at,
-            **data,
-        },
-        PolicyEvent,
-        from_attributes=False,
-    )
-
-
 class _EventData(msgspec.Struct, frozen=True):
     """What an event's ``data`` column holds beside the columns (see :class:`PolicyEvent`)."""
 
@@ -63,6 +47,7 @@ class _EventData(msgspec.Struct, frozen=True):
     reason: str = ""
 
 
+_NO_DATA = _EventData()
 # Typed straight from the column's JSON text: decoding into dicts and then converting them
 # cost a batch check a quarter of its CPU (docs/performance.md).
 _DATA_DECODER = msgspec.json.Decoder(_EventData)
@@ -72,9 +57,23 @@ def decode_event(
     event_id: str, kind: str, effective_at: datetime, recorded_at: datetime, data: str | None
 ) -> PolicyEvent:
     """An event from its stored columns, ``data`` as the driver hands over the JSON text."""
+    body = _DATA_DECODER.decode(data) if data else _NO_DATA
+    return _event(event_id, kind, effective_at, recorded_at, body)
+
+
+def to_event(
+    event_id: str, kind: str, effective_at: datetime, recorded_at: datetime, data: dict[str, Any]
+) -> PolicyEvent:
+    """An event from its stored columns, ``data`` as SQLAlchemy's JSON type decoded it."""
+    body = msgspec.convert(data, _EventData) if data else _NO_DATA
+    return _event(event_id, kind, effective_at, recorded_at, body)
+
+
+def _event(
+    event_id: str, kind: str, effective_at: datetime, recorded_at: datetime, body: _EventData
+) -> PolicyEvent:
     if kind not in EVENT_KINDS:
         raise ValueError(f"event {event_id}: unknown kind {kind!r}")
-    body = _DATA_DECODER.decode(data) if data else _NO_DATA
     return PolicyEvent(
         event_id=event_id,
         kind=cast(EventKind, kind),
@@ -85,8 +84,6 @@ def decode_event(
         reason=body.reason,
     )
 
-
-_NO_DATA = _EventData()
 
 # policy id -> (source, events)
 SellerPolicies = dict[str, tuple[str, list[PolicyEvent]]]

@@ -5,7 +5,7 @@ from datetime import timedelta
 import msgspec
 import pytest
 
-from accelerator.coverage.queries import decode_event
+from accelerator.coverage.queries import decode_event, to_event
 from tests.compliance.factories import change, issued, utc
 
 
@@ -36,3 +36,12 @@ def test_a_stored_event_of_an_unknown_kind_is_refused_not_ignored() -> None:
 def test_an_issued_event_without_terms_is_refused() -> None:
     with pytest.raises(ValueError, match="needs terms"):
         decode_event("e-1", "issued", utc(2026, 1, 1), utc(2026, 1, 1), None)
+
+
+def test_the_orm_path_and_the_driver_path_read_one_stored_event_alike() -> None:
+    event = issued()
+    text = msgspec.json.encode({"terms": event.terms}).decode()
+    columns = (event.event_id, "issued", event.effective_at, event.recorded_at)
+    assert to_event(*columns, msgspec.json.decode(text)) == decode_event(*columns, text) == event
+    with pytest.raises(ValueError, match="unknown kind"):
+        to_event("e-1", "suspended", event.effective_at, event.recorded_at, {})
