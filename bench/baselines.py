@@ -36,6 +36,7 @@ from sqlalchemy.engine import make_url
 
 from accelerator.coverage.service import CoverageService
 from accelerator.infra.database import SQLITE_BUSY_TIMEOUT_MS, is_sqlite_url
+from accelerator.infra.lookups import asyncpg_dsn, no_reset
 from accelerator.settings import Settings
 from providers import SignatureError, verify
 from schemas._coverage import CoverageCheckRequest, CoverageDecision
@@ -73,24 +74,20 @@ class RawStore(Protocol):
     async def close(self) -> None: ...
 
 
-async def _nothing_to_reset(_: Any) -> None:
-    return None
-
-
 @dataclass
 class PostgresStore:
     pool: asyncpg.Pool
 
     @classmethod
     async def open(cls, url: str) -> PostgresStore:
-        dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        dsn = asyncpg_dsn(url)
         # Configured as the service's own lookups are (accelerator.infra.lookups), so the ratio
         # measures the service's work, not a different pool set-up.
         pool = await asyncpg.create_pool(
             dsn,
             min_size=_POOL_SIZE,
             max_size=_POOL_SIZE,
-            reset=_nothing_to_reset,
+            reset=no_reset,
             server_settings={"plan_cache_mode": "force_generic_plan"},
         )
         return cls(pool)

@@ -18,6 +18,7 @@ import asyncpg  # type: ignore[import-untyped]  # no stubs published
 from sqlalchemy.engine import make_url
 
 from accelerator.infra import migrations
+from accelerator.infra.lookups import asyncpg_dsn
 
 POSTGRES_SERVER_URL = os.environ.get(
     "ACCELERATOR_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -26,7 +27,7 @@ PREFIX = "accelerator_bench"
 
 
 def _dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    return asyncpg_dsn(url)
 
 
 async def _admin(statement: str) -> None:

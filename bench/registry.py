@@ -26,6 +26,7 @@ import msgspec
 from sqlalchemy.engine import make_url
 
 from accelerator.infra.database import is_sqlite_url
+from accelerator.infra.lookups import asyncpg_dsn
 from schemas import PolicyTerms
 from schemas._money import Money
 
@@ -168,7 +169,7 @@ def _chunks(rows: Iterator[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
 
 
 async def _fill_postgres(url: str, rows: _Rows) -> None:
-    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    dsn = asyncpg_dsn(url)
     connection = await asyncpg.connect(dsn)
     try:
         for table, columns, records in rows.passes():

@@ -25,6 +25,8 @@ from typing import Any, Protocol
 import aiosqlite
 from sqlalchemy.engine import make_url
 
+from accelerator.infra.lookups import asyncpg_dsn, no_reset
+
 Row = Sequence[Any]
 
 # Enough connections that commits waiting on PostgreSQL's WAL flush overlap (the raw baseline
@@ -48,13 +50,9 @@ class DriverWrites(Protocol):
     async def close(self) -> None: ...
 
 
-async def _nothing_to_reset(_: Any) -> None:
-    return None
-
-
 class PostgresWrites:
     def __init__(self, url: str, size: int) -> None:
-        self._dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self._dsn = asyncpg_dsn(url)
         self._size = size
         self._pool: Any = None
         self._opening: asyncio.Lock | None = None
@@ -69,9 +67,7 @@ class PostgresWrites:
                     self._dsn,
                     min_size=1,
                     max_size=self._size,
-                    # Single autocommitted statements leave no session state or open
-                    # transaction behind: skip the reset query asyncpg runs on every release.
-                    reset=_nothing_to_reset,
+                    reset=no_reset,  # autocommitted statements leave nothing open behind
                 )
         return self._pool
 

@@ -50,13 +50,20 @@ def instant(value: datetime | str) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-async def _nothing_to_reset(_: Any) -> None:
+def asyncpg_dsn(url: str) -> str:
+    """The asyncpg connection string of a SQLAlchemy ``postgresql+asyncpg://`` URL."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def no_reset(_: Any) -> None:
+    """asyncpg's ``reset`` for pools whose statements leave no session state or open
+    transaction behind: it skips the reset query (a round trip) asyncpg runs on each release."""
     return None
 
 
 class PostgresLookups:
     def __init__(self, url: str, size: int) -> None:
-        self._dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self._dsn = asyncpg_dsn(url)
         self._size = size
         self._pool: Any = None
         self._opening: asyncio.Lock | None = None
@@ -71,9 +78,7 @@ class PostgresLookups:
                     self._dsn,
                     min_size=1,
                     max_size=self._size,
-                    # Plain SELECTs leave no session state behind: skip the reset query (a
-                    # round trip per lookup) asyncpg runs when a connection is released.
-                    reset=_nothing_to_reset,
+                    reset=no_reset,  # plain SELECTs leave no session state behind
                     server_settings={
                         "default_transaction_read_only": "on",
                         # These are index lookups whatever the parameters; without this,

@@ -22,10 +22,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]  # no stubs published
-from sqlalchemy.engine import make_url
 
 from accelerator.auth.principal import Role
 from accelerator.coverage.queries import SELLERS_WITH_EVENTS
+from accelerator.infra.lookups import asyncpg_dsn
 from bench import databases, registry
 from bench.context import RunContext, call, expect
 from bench.keys import issue_key
@@ -83,7 +83,7 @@ def explain_check(url: str, seller: str) -> str:
     service runs it (a generic plan on a prepared statement, see accelerator.infra.lookups)."""
 
     async def explain() -> str:
-        dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        dsn = asyncpg_dsn(url)
         connection = await asyncpg.connect(
             dsn, server_settings={"plan_cache_mode": "force_generic_plan"}
         )
