@@ -18,18 +18,25 @@ from __future__ import annotations
 
 import aiohttp
 import httpx
+from httpx._decoders import SUPPORTED_DECODERS
 from httpx_aiohttp import AiohttpTransport
 from httpx_aiohttp.transport import map_aiohttp_exceptions
 
+# Under aiohttp only max_connections (the connector's limit) and keepalive_expiry (its
+# keepalive_timeout) apply: aiohttp has no cap on idle connections, so max_keepalive_connections
+# has no effect (every released connection stays open until keepalive_expiry).
 DEFAULT_LIMITS = httpx.Limits(
     max_connections=200, max_keepalive_connections=50, keepalive_expiry=30
 )
 
 # What httpx.AsyncClient sends by default, so that insurers see the same requests as before.
+# Accept-Encoding is derived as httpx derives it: the encodings its decoders handle (gzip and
+# deflate, plus br and zstd when brotli or zstandard is installed), which PartnerClient.send
+# decodes when it reads the answer.
 _DEFAULT_HEADERS = httpx.Headers(
     {
         "Accept": "*/*",
-        "Accept-Encoding": "gzip, deflate",
+        "Accept-Encoding": ", ".join(key for key in SUPPORTED_DECODERS if key != "identity"),
         "Connection": "keep-alive",
         "User-Agent": f"python-httpx/{httpx.__version__}",
     }
@@ -96,7 +103,7 @@ class _WholeAnswerTransport(AiohttpTransport):
                 headers=request.headers.multi_items(),
                 data=request.content or None,
                 allow_redirects=False,
-                # httpx decodes the body (Content-Encoding) when the response is built.
+                # httpx decodes the body (Content-Encoding) when the answer is read.
                 auto_decompress=False,
                 compress=False,
                 timeout=aiohttp.ClientTimeout(
@@ -109,25 +116,35 @@ class _WholeAnswerTransport(AiohttpTransport):
         extensions = {"http_version": b"HTTP/1.1"}
         if answer.reason:
             extensions["reason_phrase"] = answer.reason.encode()
+        # A stream, not content=: httpx adds no Content-Length the insurer did not send, and the
+        # body (still Content-Encoded) is decoded when PartnerClient.send reads it.
         return httpx.Response(
             answer.status,
             headers=answer.raw_headers,
-            content=body,
+            stream=httpx.ByteStream(body),
             request=request,
             extensions=extensions,
         )
 
 
 def _aiohttp_transport(limits: httpx.Limits) -> AiohttpTransport:
+    # httpx's TLS settings, as httpx-aiohttp gives them to its connector: certifi's CA bundle,
+    # SSL_CERT_FILE and SSL_CERT_DIR ignored (trust_env=False). Left out, aiohttp would use
+    # ssl.create_default_context() (the system store). One context per transport, also kept
+    # as the transport's ssl_context.
+    ssl_context = httpx.create_ssl_context(trust_env=False)
+
     def session() -> aiohttp.ClientSession:
         # Built at the first call, inside the running loop, as httpx-aiohttp would build it, but
         # without a cookie jar.
         connector = aiohttp.TCPConnector(
-            limit=limits.max_connections or 0, keepalive_timeout=limits.keepalive_expiry
+            limit=limits.max_connections or 0,
+            keepalive_timeout=limits.keepalive_expiry,
+            ssl=ssl_context,
         )
         return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
 
-    return _WholeAnswerTransport(client=session, trust_env=False)
+    return _WholeAnswerTransport(client=session, verify=ssl_context, trust_env=False)
 
 
 def build_client(
