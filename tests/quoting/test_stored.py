@@ -1,0 +1,138 @@
+"""Reading a quote request back on the driver's connections (``quoting.stored``), both databases."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+import pytest
+from sqlalchemy import select
+
+from accelerator.infra.database import Database
+from accelerator.infra.lookups import Lookup, Row
+from accelerator.quoting import stored
+from accelerator.quoting.models import InsurerOutcomeRow, OfferRow, QuoteRequestRow
+from accelerator.quoting.settle import store_results
+from accelerator.quoting.stored import OfferRecord, read_request
+from schemas import Offer, QuoteRequest
+from schemas._quotes import InsurerOutcomeView
+from tests.quoting.storage import ask, declined, offered
+
+pytestmark = pytest.mark.anyio
+
+
+def _is_utc(value: datetime | None) -> bool:
+    return value is not None and value.tzinfo is UTC
+
+
+async def test_read_back_matches_the_orm_rows(database: Database, seller: str) -> None:
+    await ask(database, "req-1", "meridian", "acorn", "harbor")
+    await store_results(
+        database,
+        [("req-1", offered("meridian", "1500.00", "990.00")), ("req-1", declined("harbor"))],
+    )
+    await store_results(database, [("req-1", offered("acorn", "1100.00"))], ["req-1"])
+
+    back = await read_request(database, "req-1")
+    async with database.reading() as session:
+        request = await session.get_one(QuoteRequestRow, "req-1")
+        outcomes = (
+            await session.scalars(
+                select(InsurerOutcomeRow)
+                .where(InsurerOutcomeRow.request_id == "req-1")
+                .order_by(InsurerOutcomeRow.provider_id)
+            )
+        ).all()
+        offers = (
+            await session.scalars(
+                select(OfferRow).where(OfferRow.request_id == "req-1").order_by(OfferRow.id)
+            )
+        ).all()
+
+    assert back is not None
+    assert back.row == stored.RequestRecord(
+        id=request.id,
+        seller_id=request.seller_id,
+        status=request.status,
+        created_at=request.created_at,
+        deadline_at=request.deadline_at,
+        completed_at=request.completed_at,
+        bound_offer_id=request.bound_offer_id,
+        bind_reference=request.bind_reference,
+    )
+    assert back.row.status == "complete"
+    assert all(map(_is_utc, [back.row.created_at, back.row.deadline_at, back.row.completed_at]))
+    assert back.request == msgspec.convert(request.request, QuoteRequest)
+    assert msgspec.to_builtins(back.request) == request.request
+    assert back.outcomes == [
+        InsurerOutcomeView(
+            provider_id=row.provider_id,
+            insurer_name=row.insurer_name,
+            status=row.status,
+            reason_code=row.reason_code,
+            reason=row.reason,
+            quote_reference=row.quote_reference,
+            attempts=row.attempts,
+            elapsed_ms=row.elapsed_ms,
+        )
+        for row in outcomes
+    ]
+    assert [o.provider_id for o in back.outcomes] == ["acorn", "harbor", "meridian"]
+    assert back.offers == [
+        (OfferRecord(row.id, row.status, row.valid_until), msgspec.convert(row.offer, Offer))
+        for row in offers
+    ]
+    assert [record.id for record, _ in back.offers] == sorted(row.id for row in offers)
+    assert len(back.offers) == 3
+    assert all(_is_utc(record.valid_until) for record, _ in back.offers)
+    assert [msgspec.to_builtins(offer) for _, offer in back.offers] == [row.offer for row in offers]
+
+
+async def test_an_unknown_request_reads_back_as_none(database: Database) -> None:
+    assert await read_request(database, "nowhere") is None
+
+
+@pytest.mark.parametrize("commit_before", ["request", "outcomes", "offers"])
+async def test_a_read_back_while_the_last_result_commits_is_never_complete_with_it_missing(
+    database: Database, seller: str, monkeypatch: pytest.MonkeyPatch, commit_before: str
+) -> None:
+    # Harbor has offered; Acorn's offer and the request's completion commit together, at the
+    # worst moment for the read of `commit_before`: after every read begun alongside it (were
+    # they run at once) has been answered, and just before its own.
+    await ask(database, "req-1", "harbor", "acorn")
+    await store_results(database, [("req-1", offered("harbor"))])
+    target = {"request": stored._REQUEST, "outcomes": stored._OUTCOMES, "offers": stored._OFFERS}
+    real_fetch = database.lookups.fetch
+    in_flight: list[asyncio.Future[None]] = []
+    committed = False
+
+    async def fetch(lookup: Lookup, *args: Any) -> list[Row]:
+        nonlocal committed
+        if lookup is target[commit_before] and not committed:
+            await asyncio.sleep(0)  # reads started together with this one begin meanwhile
+            await asyncio.gather(*in_flight)
+            await store_results(database, [("req-1", offered("acorn"))], ["req-1"])
+            committed = True
+            return await real_fetch(lookup, *args)
+        answered = asyncio.get_running_loop().create_future()
+        in_flight.append(answered)
+        try:
+            return await real_fetch(lookup, *args)
+        finally:
+            answered.set_result(None)
+
+    monkeypatch.setattr(database.lookups, "fetch", fetch)
+    back = await read_request(database, "req-1")
+
+    assert committed
+    assert back is not None
+    if back.row.status == "complete":
+        assert [(o.provider_id, o.status) for o in back.outcomes] == [
+            ("acorn", "offered"),
+            ("harbor", "offered"),
+        ]
+    offering = {offer.provider_id for _, offer in back.offers}
+    for outcome in back.outcomes:
+        assert outcome.status != "offered" or outcome.provider_id in offering, outcome
