@@ -18,6 +18,7 @@ unchanged: instants as aware datetimes on PostgreSQL and as naive UTC text on SQ
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -83,6 +84,8 @@ JOIN requested AS r ON r.id = v.request_id
 """,
 )
 
+# A batch never holds two results for the same (request, insurer): PostgreSQL's UPDATE … FROM
+# unnest would apply one of them, arbitrarily.
 _RESULTS = _Write(
     sqlite=(
         _sqlite(
@@ -218,15 +221,41 @@ async def _run(db: Database, write: _Write, rows: list[list[tuple[Any, ...]]]) -
     """``write`` with these rows for each of its statements, atomically."""
     async with db.write_engine.connect() as connection:
         driver: Any = (await connection.get_raw_connection()).driver_connection
-        if db.is_sqlite:
-            await _sqlite_transaction(driver, list(zip(write.sqlite, rows, strict=True)))
-            return
-        arrays = [
-            column
-            for statement, statement_rows in zip(write.sqlite, rows, strict=True)
-            for column in _columns(statement_rows, statement.width)
-        ]
-        await driver.execute(write.postgres, *arrays)
+        try:
+            if db.is_sqlite:
+                await _sqlite_transaction(driver, list(zip(write.sqlite, rows, strict=True)))
+                return
+            arrays = [
+                column
+                for statement, statement_rows in zip(write.sqlite, rows, strict=True)
+                for column in _columns(statement_rows, statement.width)
+            ]
+            await driver.execute(write.postgres, *arrays)
+        except BaseException as exc:
+            # SQLAlchemy did not run the statement, so it cannot notice a lost connection and
+            # invalidate it as it would its own: unless the database itself refused the
+            # statement, drop the connection rather than return it to the pool for the next
+            # write to fail on as well.
+            if not _refused_by_database(exc, driver, db.is_sqlite):
+                await connection.invalidate()
+            raise
+
+
+def _refused_by_database(exc: BaseException, driver: Any, sqlite: bool) -> bool:
+    """Whether ``exc`` is the database refusing a statement on a connection still usable: not a
+    lost connection, a driver failure (OSError, InterfaceError) or a cancellation."""
+    if sqlite:
+        return isinstance(exc, sqlite3.DatabaseError)
+    import asyncpg  # type: ignore[import-untyped]  # no stubs published
+
+    # asyncpg raises its own ConnectionDoesNotExistError (a PostgresConnectionError, so a
+    # PostgresError) when the connection drops mid-statement; a backend terminated during one
+    # reports 57P01 (a PostgresError too) as it closes the connection.
+    return (
+        isinstance(exc, asyncpg.PostgresError)
+        and not isinstance(exc, asyncpg.PostgresConnectionError)
+        and not driver.is_closed()
+    )
 
 
 def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
@@ -241,6 +270,8 @@ async def _sqlite_transaction(
 ) -> None:
     # The engine's SQLite connections are in autocommit mode (transactions are begun
     # explicitly, see infra.database): begin as every write transaction there does.
+    # A cancellation during BEGIN may leave the transaction begun: it is then ended with the
+    # connection, which _run invalidates (or else by SQLAlchemy's rollback on return to the pool).
     await driver.execute("BEGIN IMMEDIATE")
     try:
         for statement, rows in statements:
@@ -248,5 +279,8 @@ async def _sqlite_transaction(
                 await driver.executemany(statement.sql, rows)
         await driver.execute("COMMIT")
     except BaseException:
-        await driver.execute("ROLLBACK")
+        # After some errors (SQLITE_FULL, I/O errors) SQLite has rolled back already, and a
+        # ROLLBACK would fail ("no transaction is active") in place of the error itself.
+        if driver.in_transaction:
+            await driver.execute("ROLLBACK")
         raise

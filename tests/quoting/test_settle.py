@@ -1,0 +1,70 @@
+"""Storing quote requests and results on the driver (``quoting.settle``): failures."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import aiosqlite
+import asyncpg
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import QueuePool
+
+from accelerator.infra.database import Database
+from accelerator.quoting.models import InsurerOutcomeRow
+from accelerator.quoting.settle import _sqlite_transaction, _Statement, store_results
+from tests.quoting.storage import ask, declined
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_a_write_after_the_server_dropped_the_pooled_connection_gets_a_fresh_one(
+    database: Database, database_url: str, seller: str
+) -> None:
+    await ask(database, "req-1", "harbor", "acorn")
+    pool: QueuePool = database.write_engine.pool  # type: ignore[assignment]
+    assert pool.checkedin() == 1  # every write so far went through this one connection
+    async with database.write_engine.connect() as connection:
+        pid = await connection.scalar(text("SELECT pg_backend_pid()"))
+
+    # As a server restart (or an administrator) ends it, from another connection.
+    dsn = make_url(database_url).set(drivername="postgresql").render_as_string(False)
+    admin = await asyncpg.connect(dsn)
+    try:
+        # With a timeout, it waits for the backend to have exited (PostgreSQL 14 and later).
+        assert await admin.fetchval("SELECT pg_terminate_backend($1, 5000)", pid)
+    finally:
+        await admin.close()
+
+    # The first write finds the connection dead (nothing checks it on checkout)...
+    with pytest.raises((asyncpg.InterfaceError, asyncpg.PostgresError)):
+        await store_results(database, [("req-1", declined("harbor"))])
+    # ...and is not handed it again: the next one gets a new connection and succeeds.
+    await store_results(database, [("req-1", declined("acorn"))])
+    await store_results(database, [("req-1", declined("harbor"))], ["req-1"])
+
+    async with database.reading() as session:
+        statuses = (
+            await session.scalars(
+                select(InsurerOutcomeRow.status).where(InsurerOutcomeRow.request_id == "req-1")
+            )
+        ).all()
+    assert statuses == ["declined", "declined"]
+
+
+async def test_an_error_after_which_sqlite_rolled_back_itself_is_raised_as_it_is(
+    tmp_path: Path,
+) -> None:
+    # INSERT OR ROLLBACK ends the transaction itself on a conflict, as SQLite does on a full
+    # disk or an I/O error: what fails is the insert, not a ROLLBACK with nothing to roll back.
+    async with aiosqlite.connect(tmp_path / "t.db", isolation_level=None) as driver:
+        await driver.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+        await driver.execute("INSERT INTO t VALUES (1)")
+        conflict = _Statement("INSERT OR ROLLBACK INTO t VALUES (?)", 1)
+        with pytest.raises(sqlite3.IntegrityError):
+            await _sqlite_transaction(driver, [(conflict, [(2,), (1,)])])
+        assert not driver.in_transaction
+        assert list(await driver.execute_fetchall("SELECT id FROM t")) == [(1,)]
