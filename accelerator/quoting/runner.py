@@ -50,10 +50,12 @@ class ResultWriter:
     """Group commit for insurer results and request completions.
 
     A write queued while another is in progress waits for it, then goes out, in one transaction,
-    with every write queued meanwhile. Each fan-out still moves on only once its own result is
-    committed, so what is stored, and that it is stored as it lands, does not change; with many
-    fan-outs in flight they share transactions (and their round trips), which were most of a
-    quote request's cost (docs/performance.md). A request's completion is queued after its last
+    with every write queued meanwhile. A fan-out queues each result as it lands and goes on
+    without waiting for its commit; once every insurer has answered, it waits for all of its
+    results, then its completion, to be committed. What is stored does not change, and each
+    result still goes out as soon as the write in progress is done; with many fan-outs in
+    flight they share transactions (and their round trips), which were most of a quote
+    request's cost (docs/performance.md). A request's completion is queued after its last
     result, so it is committed with that result (usually in the same transaction), never before.
     """
 
@@ -81,7 +83,16 @@ class ResultWriter:
         try:
             while self._waiting:
                 batch, self._waiting = self._waiting, []
-                await self._write(batch)
+                try:
+                    await self._write(batch)
+                except BaseException as exc:
+                    # Cancelled (_write handles any Exception): nothing will write this batch, nor
+                    # what was queued behind it, and whoever waits for them must not hang.
+                    for _, _, committed in batch + self._waiting:
+                        if not committed.done():
+                            _fail(committed, exc)
+                    self._waiting = []
+                    raise
         finally:
             self._draining = None
 
@@ -110,6 +121,13 @@ class ResultWriter:
         """Let the write in progress (and those queued behind it) finish."""
         if self._draining is not None:
             await asyncio.gather(self._draining, return_exceptions=True)
+
+
+def _fail(future: asyncio.Future[None], exc: BaseException) -> None:
+    if isinstance(exc, asyncio.CancelledError):
+        future.cancel()
+    else:
+        future.set_exception(exc)
 
 
 async def finish_abandoned(db: Database, now: datetime | None = None) -> int:
