@@ -144,6 +144,39 @@ async def test_a_retry_after_beyond_the_deadline_ends_the_call_without_waiting(
     assert elapsed < 0.5
 
 
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 409])
+async def test_a_4xx_on_the_first_attempt_is_not_retried(
+    router: respx.MockRouter, status: int
+) -> None:
+    # The first attempt goes out before tenacity is involved: a refusal must end the call there.
+    route = router.post("https://picky.test/quote")
+    route.side_effect = [httpx.Response(status), httpx.Response(200, json={"premium": "1000"})]
+    breaker = CircuitBreaker(failure_threshold=1)
+    results, _ = await run([partner(router, "picky", breaker=breaker)])
+    assert results["picky"].status == "error"
+    assert results["picky"].reason_code == f"http_{status}"
+    assert route.call_count == 1
+    assert [a.response_status for a in results["picky"].attempts] == [status]
+    assert breaker.state is BreakerState.CLOSED  # a refusal is not the insurer failing
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+async def test_a_redirect_is_an_error_not_followed(router: respx.MockRouter, status: int) -> None:
+    moved = router.post("https://moved.test/quote")
+    moved.side_effect = [
+        httpx.Response(status, headers={"Location": "https://elsewhere.test/quote"}),
+        httpx.Response(200, json={"premium": "1000"}),
+    ]
+    elsewhere = router.post("https://elsewhere.test/quote").respond(200, json={"premium": "1"})
+    results, _ = await run([partner(router, "moved")])
+    assert results["moved"].status == "error"
+    assert results["moved"].reason_code == f"http_{status}"
+    assert results["moved"].reason == "unexpected redirect from the insurer"
+    assert moved.call_count == 1
+    assert elsewhere.call_count == 0
+    assert [a.response_status for a in results["moved"].attempts] == [status]
+
+
 async def test_one_adapter_raising_does_not_affect_the_others(router: respx.MockRouter) -> None:
     router.post("https://good.test/quote").respond(200, json={"premium": "1000"})
     results, _ = await run([partner(router, "broken", ExplodingAdapter), partner(router, "good")])
