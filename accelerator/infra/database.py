@@ -154,7 +154,8 @@ class Database:
     read_engine: AsyncEngine
     write_sessions: async_sessionmaker[WriteSession]
     read_sessions: async_sessionmaker[ReadSession]
-    # The two reads on nearly every request, on the driver's own connections (infra.lookups).
+    # The hot paths' reads (API keys, the coverage check, the quote read-back, seller profiles),
+    # on the driver's own connections (infra.lookups).
     lookups: Lookups
 
     @property

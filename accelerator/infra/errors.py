@@ -169,7 +169,8 @@ def _handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Respons
 
 # PostgreSQL cannot store a NUL character in text (SQLSTATE 22021). A request carrying one fails
 # when it reaches a query: the client's input, not our failure. Through SQLAlchemy the driver's
-# error is wrapped (DBAPIError); reads on the driver itself (infra.lookups) raise it bare.
+# error is wrapped (DBAPIError); statements run on the driver itself raise it bare: the reads of
+# infra.lookups, and writes too (quoting.settle's, the webhook insert of infra.driver_writes).
 UNSTORABLE_TEXT = "22021"
 
 
