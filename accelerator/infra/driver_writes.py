@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import aiosqlite
 from sqlalchemy.engine import make_url
 
-from accelerator.infra.lookups import asyncpg_dsn, no_reset
+from accelerator.infra.lookups import LazyAsyncpgPool
 
 Row = Sequence[Any]
 
@@ -52,36 +52,17 @@ class DriverWrites(Protocol):
 
 class PostgresWrites:
     def __init__(self, url: str, size: int) -> None:
-        self._dsn = asyncpg_dsn(url)
-        self._size = size
-        self._pool: Any = None
-        self._opening: asyncio.Lock | None = None
-
-    async def _open(self) -> Any:
-        import asyncpg  # type: ignore[import-untyped]  # no stubs published
-
-        self._opening = self._opening or asyncio.Lock()
-        async with self._opening:
-            if self._pool is None:
-                self._pool = await asyncpg.create_pool(
-                    self._dsn,
-                    min_size=1,
-                    max_size=self._size,
-                    reset=no_reset,  # autocommitted statements leave nothing open behind
-                )
-        return self._pool
+        self._pool = LazyAsyncpgPool(url, size)
 
     async def fetch_one(self, statement: Statement, *args: Any) -> Row | None:
-        pool = self._pool or await self._open()
+        pool = self._pool.ready or await self._pool.open()
         # Outside a transaction block: PostgreSQL commits (and, with the server's
         # synchronous_commit, flushes) the statement before it answers.
         row: Row | None = await pool.fetchrow(statement.postgres, *args)
         return row
 
     async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        await self._pool.close()
 
 
 class SqliteWrites:

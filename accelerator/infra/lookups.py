@@ -61,42 +61,59 @@ async def no_reset(_: Any) -> None:
     return None
 
 
-class PostgresLookups:
-    def __init__(self, url: str, size: int) -> None:
+class LazyAsyncpgPool:
+    """An asyncpg pool opened on first use, so that a service can start before its database
+    answers (readiness says why it is not ready). ``ready`` is the open pool, or None."""
+
+    def __init__(self, url: str, size: int, server_settings: dict[str, str] | None = None) -> None:
         self._dsn = asyncpg_dsn(url)
         self._size = size
-        self._pool: Any = None
+        self._server_settings = server_settings
+        self.ready: Any = None
         self._opening: asyncio.Lock | None = None
 
-    async def _open(self) -> Any:
+    async def open(self) -> Any:
         import asyncpg  # type: ignore[import-untyped]  # no stubs published
 
         self._opening = self._opening or asyncio.Lock()
         async with self._opening:
-            if self._pool is None:
-                self._pool = await asyncpg.create_pool(
+            if self.ready is None:
+                self.ready = await asyncpg.create_pool(
                     self._dsn,
                     min_size=1,
                     max_size=self._size,
-                    reset=no_reset,  # plain SELECTs leave no session state behind
-                    server_settings={
-                        "default_transaction_read_only": "on",
-                        # These are index lookups whatever the parameters; without this,
-                        # PostgreSQL re-planned `= ANY($1)` at every call (0.3-0.8 ms each).
-                        "plan_cache_mode": "force_generic_plan",
-                    },
+                    # The callers' statements leave no session state or open transaction.
+                    reset=no_reset,
+                    server_settings=self._server_settings,
                 )
-        return self._pool
+        return self.ready
+
+    async def close(self) -> None:
+        if self.ready is not None:
+            await self.ready.close()
+            self.ready = None
+
+
+class PostgresLookups:
+    def __init__(self, url: str, size: int) -> None:
+        self._pool = LazyAsyncpgPool(
+            url,
+            size,
+            server_settings={
+                "default_transaction_read_only": "on",
+                # These are index lookups whatever the parameters; without this,
+                # PostgreSQL re-planned `= ANY($1)` at every call (0.3-0.8 ms each).
+                "plan_cache_mode": "force_generic_plan",
+            },
+        )
 
     async def fetch(self, lookup: Lookup, *args: Any) -> list[Row]:
-        pool = self._pool or await self._open()
+        pool = self._pool.ready or await self._pool.open()
         rows: list[Row] = await pool.fetch(lookup.postgres, *args)
         return rows
 
     async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        await self._pool.close()
 
 
 class SqliteLookups:

@@ -60,6 +60,17 @@ class LeaseLost(Exception):
     """Another worker took the row over (our lease expired): leave it to them."""
 
 
+def _applied() -> dict[str, Any]:
+    """The columns of a delivery that has been applied (its lease released)."""
+    return {
+        "status": "applied",
+        "error": None,
+        "applied_at": datetime.now(UTC),
+        "lease_owner": None,
+        "lease_expires_at": None,
+    }
+
+
 @dataclass
 class InboxWorker:
     db: Database
@@ -188,15 +199,7 @@ class InboxWorker:
                     event_id = f"{row.provider_id}:{row.webhook_id}:{position}"
                     await apply_event(session, row.provider_id, event_id, event)
                 await session.execute(
-                    update(InboxEvent)
-                    .where(InboxEvent.id == inbox_id)
-                    .values(
-                        status="applied",
-                        error=None,
-                        applied_at=datetime.now(UTC),
-                        lease_owner=None,
-                        lease_expires_at=None,
-                    )
+                    update(InboxEvent).where(InboxEvent.id == inbox_id).values(_applied())
                 )
         except LeaseLost:
             logger.warning("inbox %s: lease lost to another worker", inbox_id)
@@ -241,15 +244,7 @@ class InboxWorker:
                         event_id = f"{row.provider_id}:{row.webhook_id}:{position}"
                         await apply_event(session, row.provider_id, event_id, event)
                 await session.execute(
-                    update(InboxEvent)
-                    .where(InboxEvent.id.in_(claimed))
-                    .values(
-                        status="applied",
-                        error=None,
-                        applied_at=datetime.now(UTC),
-                        lease_owner=None,
-                        lease_expires_at=None,
-                    )
+                    update(InboxEvent).where(InboxEvent.id.in_(claimed)).values(_applied())
                 )
         except Exception as exc:  # rolled back: nothing of the batch was applied
             # Not an error in itself: applied one by one, each delivery settles (and logs) its own.
