@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import msgspec
 from sqlalchemy import DateTime, MetaData, event
@@ -72,6 +72,15 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+def driver_instant(value: datetime, *, sqlite: bool) -> datetime | str:
+    """An instant as a driver-level statement writes it, as :class:`UtcDateTime` would: aware on
+    PostgreSQL; on SQLite naive UTC text in SQLAlchemy's format, so that stored instants compare
+    (``next_attempt_at <= now``) and read back through the ORM unchanged."""
+    if not sqlite:
+        return value
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
 class ReadSession(AsyncSession):
     """A session for queries only; flushing it is a programming error."""
 
@@ -100,16 +109,23 @@ def _prepare_sqlite_file(url: str) -> None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
+#: Every SQLite connection that writes: the engines' and infra.driver_writes' own.
+SQLITE_PRAGMAS: Final = (
+    "journal_mode=WAL",
+    "foreign_keys=ON",
+    f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+    "synchronous=NORMAL",
+)
+
+
 def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin (see the "begin" hook).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        for pragma in SQLITE_PRAGMAS:
+            cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 import aiosqlite
 from sqlalchemy.engine import make_url
 
+from accelerator.infra.database import SQLITE_PRAGMAS
 from accelerator.infra.lookups import LazyAsyncpgPool
 
 Row = Sequence[Any]
@@ -70,9 +71,8 @@ class SqliteWrites:
     only wait on each other in SQLite's busy handler (which sleeps whole milliseconds), while
     statements queued on one connection run back to back."""
 
-    def __init__(self, url: str, busy_timeout_ms: int) -> None:
+    def __init__(self, url: str) -> None:
         self._path = str(make_url(url).database)
-        self._busy_timeout_ms = busy_timeout_ms
         self._connection: aiosqlite.Connection | None = None
         self._opening: asyncio.Lock | None = None
 
@@ -81,13 +81,7 @@ class SqliteWrites:
         async with self._opening:
             if self._connection is None:
                 connection = await aiosqlite.connect(self._path, isolation_level=None)
-                # The pragmas of the service's own engine (accelerator.infra.database).
-                for pragma in (
-                    "journal_mode=WAL",
-                    "foreign_keys=ON",
-                    f"busy_timeout={self._busy_timeout_ms}",
-                    "synchronous=NORMAL",
-                ):
+                for pragma in SQLITE_PRAGMAS:  # those of the service's own engines
                     await connection.execute(f"PRAGMA {pragma}")
                 self._connection = connection
         return self._connection
@@ -105,10 +99,8 @@ class SqliteWrites:
             self._connection = None
 
 
-def open_driver_writes(
-    url: str, *, size: int = POSTGRES_POOL_SIZE, busy_timeout_ms: int = 10_000
-) -> DriverWrites:
+def open_driver_writes(url: str, *, size: int = POSTGRES_POOL_SIZE) -> DriverWrites:
     """Driver connections that write to ``url`` (none is opened until the first statement)."""
     if make_url(url).get_backend_name() == "sqlite":
-        return SqliteWrites(url, busy_timeout_ms)
+        return SqliteWrites(url)
     return PostgresWrites(url, size)

@@ -27,7 +27,7 @@ from typing import Any
 
 import msgspec
 
-from accelerator.infra.database import Database
+from accelerator.infra.database import Database, driver_instant
 from accelerator.quoting.fanout import InsurerResult
 from schemas import QuoteRequest
 
@@ -141,12 +141,6 @@ def _json(value: Any) -> str:
     return msgspec.json.encode(value).decode()
 
 
-def _instant(value: datetime, sqlite: bool) -> datetime | str:
-    if not sqlite:
-        return value
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
 async def store_request(
     db: Database,
     request: QuoteRequest,
@@ -157,10 +151,10 @@ async def store_request(
     """Commit the request (``collecting``) and an ``awaiting`` outcome for each insurer
     (provider id: insurer name)."""
     sqlite = db.is_sqlite
-    stamp = _instant(created_at, sqlite)
+    stamp = driver_instant(created_at, sqlite=sqlite)
     request_id = request.request_id
     seller_id = request.seller.seller_id
-    deadline = _instant(deadline_at, sqlite)
+    deadline = driver_instant(deadline_at, sqlite=sqlite)
     await _run(
         db,
         _REQUEST,
@@ -179,7 +173,7 @@ async def store_results(
     """Store insurer results (outcome, offers, captured attempts) and mark the ``completed``
     requests complete, atomically, with one statement (or one of each kind) however many."""
     sqlite = db.is_sqlite
-    stamp = _instant(datetime.now(UTC), sqlite)
+    stamp = driver_instant(datetime.now(UTC), sqlite=sqlite)
     settled = [
         (
             result.status,
@@ -202,7 +196,7 @@ async def store_results(
             offer.quote_reference,
             _json(offer),
             offer.bindable,
-            _instant(offer.valid_until, sqlite),
+            driver_instant(offer.valid_until, sqlite=sqlite),
             stamp,
         )
         for request_id, result in results

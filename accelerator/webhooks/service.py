@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import msgspec
 from sqlalchemy import select, update
 
-from accelerator.infra.database import SQLITE_BUSY_TIMEOUT_MS, Database
+from accelerator.infra.database import Database, driver_instant
 from accelerator.infra.driver_writes import DriverWrites, Statement, open_driver_writes
 from accelerator.infra.errors import ApiProblem, not_found
 from accelerator.quoting.fanout import Partner
@@ -74,7 +74,7 @@ class WebhookService:
     turns: ReceivesFirst = field(default_factory=lambda: ReceivesFirst(one_writer=False))
 
     def __post_init__(self) -> None:
-        writes = open_driver_writes(self.db.url, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS)
+        writes = open_driver_writes(self.db.url)
         object.__setattr__(self, "writes", writes)
 
     async def close(self) -> None:
@@ -135,7 +135,7 @@ class WebhookService:
             webhook_id,
             msgspec.json.encode(kept).decode(),
             body,
-            self._instant(datetime.now(UTC)),
+            driver_instant(datetime.now(UTC), sqlite=self.db.is_sqlite),
         )
         if stored is None:  # this webhook-id was stored before: acknowledge, do not store twice
             existing = await self.writes.fetch_one(_STORED_BEFORE, provider_id, webhook_id)
@@ -143,14 +143,6 @@ class WebhookService:
             return Receipt(existing[1], existing[0], duplicate=True)
         self.on_stored()
         return Receipt("received", stored[0], duplicate=False)
-
-    def _instant(self, now: datetime) -> datetime | str:
-        """An instant as the driver takes it: aware on PostgreSQL; on SQLite the naive UTC text
-        UtcDateTime stores, in the same format, so the worker's comparisons of that text with
-        ``next_attempt_at <= now`` order it correctly."""
-        if not self.db.is_sqlite:
-            return now
-        return now.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
     async def requeue(
         self,
