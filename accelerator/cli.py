@@ -97,7 +97,7 @@ def serve(host: str, port: int, workers: int) -> None:
         # so the sandbox process is stopped too (the default action would kill us first).
         signal.signal(signal.SIGTERM, _exit_on_sigterm)
         uvicorn.run(
-            "accelerator.app:create_app",
+            "accelerator.server:create_app",
             factory=True,
             host=host,
             port=port,

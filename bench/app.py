@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar import Litestar
 
-from accelerator.app import create_app
+from accelerator.server import create_app
 from accelerator.settings import load_settings
 from bench.baselines import add_baselines
 

@@ -32,6 +32,7 @@ import asyncpg  # type: ignore[import-untyped]  # no stubs published
 import msgspec
 from litestar import Litestar, Request, Response, get, post
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from sqlalchemy.engine import make_url
 
 from accelerator.coverage.service import CoverageService
@@ -191,8 +192,9 @@ async def raw_lookup(request: Request[Any, Any, Any]) -> dict[str, Any]:
     include_in_schema=False,
     request_max_body_size=_MAX_BODY,
 )
-async def raw_webhook(request: Request[Any, Any, Any], provider_id: str) -> Response[Any]:
-    settings: Settings = request.app.state.settings
+async def raw_webhook(
+    request: Request[Any, Any, Any], provider_id: str, settings: NamedDependency[Settings]
+) -> Response[Any]:
     secrets = settings.providers.get(provider_id, {}).get("callback_secrets", [])
     body = await request.body()
     headers = {k.lower(): v for k, v in request.headers.items()}
@@ -214,10 +216,9 @@ async def raw_webhook(request: Request[Any, Any, Any], provider_id: str) -> Resp
     status_code=200,
 )
 async def check_without_key(
-    request: Request[Any, Any, Any], data: CoverageCheckRequest
+    coverage: NamedDependency[CoverageService], data: CoverageCheckRequest
 ) -> CoverageDecision:
-    service: CoverageService = request.app.state.coverage
-    return await service.check(data)
+    return await coverage.check(data)
 
 
 def add_baselines(app: Litestar, settings: Settings) -> None:

@@ -20,10 +20,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from accelerator.app import create_app
 from accelerator.infra import migrations
 from accelerator.infra.database import Database, open_database
 from accelerator.models import metadata
+from accelerator.server import create_app
 from accelerator.settings import Settings
 
 POSTGRES_SERVER_URL = os.environ.get(

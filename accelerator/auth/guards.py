@@ -10,8 +10,8 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.middleware.base import DefineMiddleware
+from litestar.types import ASGIApp
 
-from accelerator.auth.keys import resolve_key
 from accelerator.auth.principal import Principal, Role
 from accelerator.infra.errors import ApiProblem
 
@@ -20,7 +20,15 @@ from accelerator.infra.errors import ApiProblem
 PUBLIC_PATHS = ("^/health/", "^/schema", "^/v1/webhooks/", "^/app(/|$)", "^/favicon")
 
 
+#: Finds the principal of a presented key (None: unknown or revoked).
+KeyResolver = Callable[[str], Awaitable[Principal | None]]
+
+
 class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
+    def __init__(self, app: ASGIApp, *, resolve: KeyResolver, exclude: list[str]) -> None:
+        super().__init__(app, exclude=exclude)
+        self._resolve = resolve
+
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
@@ -28,14 +36,15 @@ class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
         scheme, _, secret = header.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             raise NotAuthorizedException("Send an API key as `Authorization: Bearer <key>`.")
-        state = connection.app.state
-        principal = await resolve_key(state.db, secret.strip(), state.settings.bootstrap_admin_key)
+        principal = await self._resolve(secret.strip())
         if principal is None:
             raise NotAuthorizedException("The API key is unknown or has been revoked.")
         return AuthenticationResult(user=principal, auth=secret)
 
 
-api_key_auth = DefineMiddleware(ApiKeyMiddleware, exclude=list(PUBLIC_PATHS))
+def api_key_middleware(resolve: KeyResolver) -> DefineMiddleware:
+    """The authentication middleware, finding keys with ``resolve``."""
+    return DefineMiddleware(ApiKeyMiddleware, resolve=resolve, exclude=list(PUBLIC_PATHS))
 
 
 def requires(

@@ -14,12 +14,12 @@ import uuid
 from datetime import UTC, datetime
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from accelerator.auth.models import ApiKey
 from accelerator.auth.principal import Principal, Role
 from accelerator.infra.database import Database
-from accelerator.infra.lookups import Lookup
+from accelerator.infra.statements import Statement
 
 KEY_PREFIX = "acc_"
 PREFIX_LENGTH = 12
@@ -112,7 +112,7 @@ async def resolve_key(db: Database, secret: str, bootstrap_key: str | None) -> P
     """The principal for a presented key, or None if it is unknown or revoked."""
     if bootstrap_key and hmac.compare_digest(secret.encode(), bootstrap_key.encode()):
         return Principal(BOOTSTRAP_KEY_ID, Role.ADMIN, None, "bootstrap admin")
-    rows = await db.lookups.fetch(_ACTIVE_KEY, digest(secret))
+    rows = await db.lookups.fetch(_ACTIVE_KEY, digest=digest(secret))
     if not rows:
         return None
     key_id, role, seller_id, name = rows[0]
@@ -120,7 +120,9 @@ async def resolve_key(db: Database, secret: str, bootstrap_key: str | None) -> P
 
 
 # Every authenticated request runs this: on the driver directly (accelerator.infra.lookups).
-_ACTIVE_KEY_SQL = (
-    "SELECT id, role, seller_id, name FROM api_keys WHERE digest = {} AND revoked_at IS NULL"
+_ACTIVE_KEY = Statement(
+    "active_key",
+    select(ApiKey.id, ApiKey.role, ApiKey.seller_id, ApiKey.name).where(
+        ApiKey.digest == bindparam("digest"), ApiKey.revoked_at.is_(None)
+    ),
 )
-_ACTIVE_KEY = Lookup(postgres=_ACTIVE_KEY_SQL.format("$1"), sqlite=_ACTIVE_KEY_SQL.format("?"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter
 
 from accelerator.auth.guards import requires
@@ -33,11 +34,11 @@ class BindController(Controller):
     )
     async def bind(
         self,
+        binding: NamedDependency[BindingService],
         request: Request[Principal, Any, Any],
         offer_id: FromPath[Annotated[str, Parameter(min_length=1, max_length=64)]],
         idempotency_key: IdempotencyKey,
         data: JSONBody[BindBody | None] = None,
     ) -> Response[BindResponse]:
-        service: BindingService = request.app.state.binding
-        outcome = await service.bind(request.user, offer_id, idempotency_key, data or BindBody())
+        outcome = await binding.bind(request.user, offer_id, idempotency_key, data or BindBody())
         return Response(outcome.body, status_code=outcome.status_code)

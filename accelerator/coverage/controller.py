@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -57,10 +58,12 @@ class CoverageController(Controller):
         status_code=HTTP_200_OK,
     )
     async def check(
-        self, request: Request[Principal, Any, Any], data: JSONBody[CoverageCheckRequest]
+        self,
+        coverage: NamedDependency[CoverageService],
+        request: Request[Principal, Any, Any],
+        data: JSONBody[CoverageCheckRequest],
     ) -> CoverageDecision:
-        service: CoverageService = request.app.state.coverage
-        return await service.check(data)
+        return await coverage.check(data)
 
     @post(
         "/batch",
@@ -69,9 +72,11 @@ class CoverageController(Controller):
         status_code=HTTP_200_OK,
     )
     async def batch(
-        self, request: Request[Principal, Any, Any], data: JSONBody[CoverageBatchBody]
+        self,
+        coverage: NamedDependency[CoverageService],
+        request: Request[Principal, Any, Any],
+        data: JSONBody[CoverageBatchBody],
     ) -> CoverageBatchResult:
-        service: CoverageService = request.app.state.coverage
         claims: list[CoverageCheckRequest] = []
         slots: list[int | BatchItemError] = []
         for index, raw in enumerate(data.checks):
@@ -80,7 +85,7 @@ class CoverageController(Controller):
                 slots.append(len(claims) - 1)
             except msgspec.ValidationError as exc:
                 slots.append(BatchItemError(index, _item_problems(exc)))
-        decided = await service.check_many(claims)
+        decided = await coverage.check_many(claims)
         results: list[CoverageDecision | BatchItemError] = []
         for index, slot in enumerate(slots):
             if isinstance(slot, BatchItemError):
@@ -103,6 +108,7 @@ class SellerPolicyController(Controller):
     @get(operation_id="listSellerPolicies", summary="The seller's policies (paginated)")
     async def list_policies(
         self,
+        coverage: NamedDependency[CoverageService],
         request: Request[Principal, Any, Any],
         seller_id: FromPath[SellerId],
         limit: FromQuery[Annotated[int, Parameter(ge=1, le=100)]] = 20,
@@ -111,8 +117,8 @@ class SellerPolicyController(Controller):
     ) -> list[PolicyDocument]:
         if request.user.role is not Role.CLAIMS:
             ensure_seller_access(request.user, seller_id)
-        service: CoverageService = request.app.state.coverage
-        return await service.seller_policies(seller_id, limit=limit, offset=offset)
+
+        return await coverage.seller_policies(seller_id, limit=limit, offset=offset)
 
     @post(
         operation_id="submitSellerPolicy",
@@ -125,13 +131,14 @@ class SellerPolicyController(Controller):
     )
     async def submit(
         self,
+        coverage: NamedDependency[CoverageService],
         request: Request[Principal, Any, Any],
         seller_id: FromPath[SellerId],
         data: JSONBody[CertificateSubmission],
     ) -> PolicyDocument:
         ensure_seller_access(request.user, seller_id)
-        service: CoverageService = request.app.state.coverage
-        return await service.submit(seller_id, data)
+
+        return await coverage.submit(seller_id, data)
 
 
 class PolicyController(Controller):
@@ -141,11 +148,13 @@ class PolicyController(Controller):
 
     @get(operation_id="getPolicy", summary="A policy with its event history")
     async def read(
-        self, request: Request[Principal, Any, Any], policy_id: FromPath[PolicyId]
+        self,
+        coverage: NamedDependency[CoverageService],
+        request: Request[Principal, Any, Any],
+        policy_id: FromPath[PolicyId],
     ) -> PolicyDocument:
-        service: CoverageService = request.app.state.coverage
         try:
-            seller_id, document = await service.document(policy_id)
+            seller_id, document = await coverage.document(policy_id)
         except ApiProblem:
             raise
         if request.user.role is Role.SELLER and request.user.seller_id != seller_id:
@@ -161,12 +170,12 @@ class PolicyController(Controller):
     )
     async def verify(
         self,
+        coverage: NamedDependency[CoverageService],
         request: Request[Principal, Any, Any],
         policy_id: FromPath[PolicyId],
         data: JSONBody[ReviewBody],
     ) -> PolicyDocument:
-        service: CoverageService = request.app.state.coverage
-        return await service.review(policy_id, verified=True, reason=data.reason)
+        return await coverage.review(policy_id, verified=True, reason=data.reason)
 
     @post(
         "/reject",
@@ -177,6 +186,7 @@ class PolicyController(Controller):
     )
     async def reject(
         self,
+        coverage: NamedDependency[CoverageService],
         request: Request[Principal, Any, Any],
         policy_id: FromPath[PolicyId],
         data: JSONBody[ReviewBody],
@@ -189,5 +199,5 @@ class PolicyController(Controller):
                 "A rejection needs a reason.",
                 errors=[FieldProblem("reason", "required", "Say why the policy is rejected.")],
             )
-        service: CoverageService = request.app.state.coverage
-        return await service.review(policy_id, verified=False, reason=data.reason)
+
+        return await coverage.review(policy_id, verified=False, reason=data.reason)

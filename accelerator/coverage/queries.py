@@ -17,13 +17,15 @@ from datetime import datetime
 from typing import Any, cast
 
 import msgspec
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ARRAY, ColumnElement, String, any_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import InstrumentedAttribute
 
 from accelerator.coverage.models import PolicyEventRow, PolicyRow
 from accelerator.coverage.state import EVENT_KINDS, EventKind, PolicyEvent
-from accelerator.infra.lookups import Lookup, Lookups, instant
+from accelerator.infra.codec import instant
+from accelerator.infra.lookups import Lookups
+from accelerator.infra.statements import DialectName, Statement
 from accelerator.sellers.models import Seller
 from schemas._quotes import PolicyTerms
 
@@ -111,17 +113,33 @@ def _matching(column: InstrumentedAttribute[str], values: Collection[str]) -> Co
     return column.in_(list(values))
 
 
-_SELLERS_WITH_EVENTS_SQL = (
-    "SELECT s.id, s.legal_name, e.policy_id, p.source, e.event_id, e.kind, e.effective_at, "
-    "e.recorded_at, e.data FROM sellers s "
-    "LEFT JOIN policy_events e ON e.seller_id = s.id "
-    "LEFT JOIN policies p ON p.id = e.policy_id "
-    "WHERE s.id {}"
-)
-SELLERS_WITH_EVENTS = Lookup(
-    postgres=_SELLERS_WITH_EVENTS_SQL.format("= ANY($1::varchar[])"),
-    sqlite=_SELLERS_WITH_EVENTS_SQL.format("IN (SELECT value FROM json_each(?))"),
-)
+def _sellers_with_events(dialect: DialectName) -> Any:
+    # The seller ids are one parameter however many: a PostgreSQL array, or JSON text that
+    # SQLite reads with json_each (an expanding IN would be compiled again for every count).
+    if dialect == "postgresql":
+        wanted = Seller.id == any_(bindparam("seller_ids", type_=ARRAY(String)))
+    else:
+        ids = func.json_each(bindparam("seller_ids", type_=String)).table_valued("value")
+        wanted = Seller.id.in_(select(ids.c.value))
+    return (
+        select(
+            Seller.id,
+            Seller.legal_name,
+            PolicyEventRow.policy_id,
+            PolicyRow.source,
+            PolicyEventRow.event_id,
+            PolicyEventRow.kind,
+            PolicyEventRow.effective_at,
+            PolicyEventRow.recorded_at,
+            PolicyEventRow.data,
+        )
+        .outerjoin(PolicyEventRow, PolicyEventRow.seller_id == Seller.id)
+        .outerjoin(PolicyRow, PolicyRow.id == PolicyEventRow.policy_id)
+        .where(wanted)
+    )
+
+
+SELLERS_WITH_EVENTS = Statement("sellers_with_events", _sellers_with_events)
 
 
 async def sellers_with_events(
@@ -130,7 +148,7 @@ async def sellers_with_events(
     """Every policy event of these sellers and their legal names, in one round trip."""
     found: dict[str, SellerPolicies] = defaultdict(dict)
     names: dict[str, str] = {}
-    rows = await lookups.fetch(SELLERS_WITH_EVENTS, list(seller_ids))
+    rows = await lookups.fetch(SELLERS_WITH_EVENTS, seller_ids=list(seller_ids))
     for seller_id, legal_name, policy_id, source, event_id, kind, effective, recorded, data in rows:
         names[seller_id] = legal_name
         if policy_id is None:

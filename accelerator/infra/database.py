@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from accelerator.infra.codec import json_text
 from accelerator.infra.lookups import Lookups, open_lookups
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -70,15 +71,6 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
-
-
-def driver_instant(value: datetime, *, sqlite: bool) -> datetime | str:
-    """An instant as a driver-level statement writes it, as :class:`UtcDateTime` would: aware on
-    PostgreSQL; on SQLite naive UTC text in SQLAlchemy's format, so that stored instants compare
-    (``next_attempt_at <= now``) and read back through the ORM unchanged."""
-    if not sqlite:
-        return value
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 class ReadSession(AsyncSession):
@@ -146,7 +138,7 @@ def create_engine(url: str, *, for_writes: bool = True, pool_size: int = 10) -> 
     options: dict[str, Any] = {
         "pool_size": 2 * pool_size,
         "max_overflow": 0,
-        "json_serializer": _json_text,
+        "json_serializer": json_text,
         "json_deserializer": msgspec.json.decode,
     }
     if is_sqlite_url(url):
@@ -155,10 +147,6 @@ def create_engine(url: str, *, for_writes: bool = True, pool_size: int = 10) -> 
         _configure_sqlite(engine, immediate=for_writes)
         return engine
     return create_async_engine(url, pool_pre_ping=False, **options)
-
-
-def _json_text(value: Any) -> str:
-    return msgspec.json.encode(value).decode()
 
 
 @dataclass(frozen=True)

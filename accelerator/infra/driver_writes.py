@@ -18,15 +18,16 @@ transaction open and no session state to reset.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import aiosqlite
 from sqlalchemy.engine import make_url
 
-from accelerator.infra.database import SQLITE_PRAGMAS
+from accelerator.infra.database import SQLITE_PRAGMAS, Database
 from accelerator.infra.lookups import LazyAsyncpgPool
+from accelerator.infra.statements import BatchWrite, Statement
 
 Row = Sequence[Any]
 
@@ -35,16 +36,8 @@ Row = Sequence[Any]
 POSTGRES_POOL_SIZE = 10
 
 
-@dataclass(frozen=True)
-class Statement:
-    """One statement in each database's SQL: ``$1, $2 …`` on PostgreSQL, ``?`` on SQLite."""
-
-    postgres: str
-    sqlite: str
-
-
 class DriverWrites(Protocol):
-    async def fetch_one(self, statement: Statement, *args: Any) -> Row | None:
+    async def fetch_one(self, statement: Statement, **params: Any) -> Row | None:
         """Run ``statement`` as its own committed transaction; its first row, if any."""
         ...
 
@@ -55,11 +48,12 @@ class PostgresWrites:
     def __init__(self, url: str, size: int) -> None:
         self._pool = LazyAsyncpgPool(url, size)
 
-    async def fetch_one(self, statement: Statement, *args: Any) -> Row | None:
+    async def fetch_one(self, statement: Statement, **params: Any) -> Row | None:
+        compiled = statement.compiled("postgresql")
         pool = self._pool.ready or await self._pool.open()
         # Outside a transaction block: PostgreSQL commits (and, with the server's
         # synchronous_commit, flushes) the statement before it answers.
-        row: Row | None = await pool.fetchrow(statement.postgres, *args)
+        row: Row | None = await pool.fetchrow(compiled.sql, *compiled.args(params))
         return row
 
     async def close(self) -> None:
@@ -86,11 +80,12 @@ class SqliteWrites:
                 self._connection = connection
         return self._connection
 
-    async def fetch_one(self, statement: Statement, *args: Any) -> Row | None:
+    async def fetch_one(self, statement: Statement, **params: Any) -> Row | None:
+        compiled = statement.compiled("sqlite")
         connection = self._connection or await self._open()
         # Every row fetched: the statement runs to its end, where SQLite commits it, in this
         # call (one hop to the connection's thread), and a failure to commit is raised here.
-        rows = list(await connection.execute_fetchall(statement.sqlite, args))
+        rows = list(await connection.execute_fetchall(compiled.sql, compiled.args(params)))
         return rows[0] if rows else None
 
     async def close(self) -> None:
@@ -104,3 +99,71 @@ def open_driver_writes(url: str, *, size: int = POSTGRES_POOL_SIZE) -> DriverWri
     if make_url(url).get_backend_name() == "sqlite":
         return SqliteWrites(url)
     return PostgresWrites(url, size)
+
+
+async def write_batch(
+    db: Database, batch: BatchWrite, rows: Sequence[Sequence[tuple[Any, ...]]]
+) -> None:
+    """Write each of ``batch``'s parts' ``rows`` (tuples laid out as the part's columns)
+    atomically, on a connection of the write engine's own pool: its size and SQLite's pragmas
+    stay the engine's, and only SQLAlchemy's execution layer is skipped."""
+    async with db.write_engine.connect() as connection:
+        driver: Any = (await connection.get_raw_connection()).driver_connection
+        try:
+            if db.is_sqlite:
+                await _sqlite_transaction(driver, batch, rows)
+                return
+            compiled = batch.postgresql.compiled("postgresql")
+            await driver.execute(compiled.sql, *compiled.args(batch.postgresql_arrays(rows)))
+        except BaseException as exc:
+            # SQLAlchemy did not run the statement, so it cannot notice a lost connection and
+            # invalidate it as it would its own: unless the database itself refused the
+            # statement, drop the connection rather than return it to the pool for the next
+            # write to fail on as well.
+            if not _refused_by_database(exc, driver, db.is_sqlite):
+                await connection.invalidate()
+            raise
+
+
+def _refused_by_database(exc: BaseException, driver: Any, sqlite: bool) -> bool:
+    """Whether ``exc`` is the database refusing a statement on a connection still usable: not a
+    lost connection, a driver failure (OSError, InterfaceError) or a cancellation."""
+    if sqlite:
+        return isinstance(exc, sqlite3.DatabaseError)
+    import asyncpg  # type: ignore[import-untyped]  # no stubs published
+
+    # asyncpg raises its own ConnectionDoesNotExistError (a PostgresConnectionError, so a
+    # PostgresError) when the connection drops mid-statement; a backend terminated during one
+    # reports 57P01 (a PostgresError too) as it closes the connection.
+    return (
+        isinstance(exc, asyncpg.PostgresError)
+        and not isinstance(exc, asyncpg.PostgresConnectionError)
+        and not driver.is_closed()
+    )
+
+
+async def _sqlite_transaction(
+    driver: Any, batch: BatchWrite, rows: Sequence[Sequence[tuple[Any, ...]]]
+) -> None:
+    # The engine's SQLite connections are in autocommit mode (transactions are begun
+    # explicitly, see infra.database): begin as every write transaction there does.
+    # A cancellation during BEGIN may leave the transaction begun: it is then ended with the
+    # connection, which write_batch invalidates (or else by SQLAlchemy's rollback on return to
+    # the pool).
+    await driver.execute("BEGIN IMMEDIATE")
+    try:
+        for part, positions, part_rows in zip(
+            batch.parts, batch.sqlite_positions, rows, strict=True
+        ):
+            if part_rows:
+                await driver.executemany(
+                    part.sqlite.compiled("sqlite").sql,
+                    [tuple(row[i] for i in positions) for row in part_rows],
+                )
+        await driver.execute("COMMIT")
+    except BaseException:
+        # After some errors (SQLITE_FULL, I/O errors) SQLite has rolled back already, and a
+        # ROLLBACK would fail ("no transaction is active") in place of the error itself.
+        if driver.in_transaction:
+            await driver.execute("ROLLBACK")
+        raise

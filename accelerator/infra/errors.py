@@ -1,7 +1,10 @@
-"""RFC 9457 problem details: one exception type for the service and the handlers that render it.
+"""RFC 9457 problem details: the one place errors become responses.
 
-Every error leaves the API as ``application/problem+json`` with a stable ``type`` (a URI under
-``PROBLEM_BASE``) and ``code``; validation problems list each offending field in ``errors``.
+Services raise the domain's errors (``accelerator.errors``); :data:`DOMAIN_STATUS` says which
+HTTP status each kind answers with. HTTP-only code (controllers, the pages, middleware) may
+raise :class:`ApiProblem` directly. Every error leaves the API as ``application/problem+json``
+with a stable ``type`` (a URI under ``PROBLEM_BASE``) and ``code``; validation problems list
+each offending field in ``errors``.
 """
 
 from __future__ import annotations
@@ -23,6 +26,18 @@ from litestar.exceptions import (
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 from sqlalchemy.exc import DBAPIError
+
+from accelerator.errors import (
+    BadRequest,
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    TooLarge,
+    Unauthenticated,
+    UpstreamFailed,
+)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://insurance-accelerator.dev/problems/"
@@ -93,6 +108,31 @@ def not_found(what: str, detail: str | None = None) -> ApiProblem:
     )
 
 
+#: The HTTP status of each kind of domain error.
+DOMAIN_STATUS: dict[type[DomainError], int] = {
+    BadRequest: 400,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    TooLarge: 413,
+    InvalidInput: 422,
+    UpstreamFailed: 502,
+}
+
+
+def problem_for(error: DomainError) -> ApiProblem:
+    """The problem document a domain error answers with."""
+    status = next((code for kind, code in DOMAIN_STATUS.items() if isinstance(error, kind)), 400)
+    errors = None
+    if isinstance(error, InvalidInput):
+        errors = [
+            FieldProblem(e.field, e.code, e.message, list(e.suggestions) or None)
+            for e in error.errors
+        ]
+    return ApiProblem(status, error.code, error.title, error.detail, errors=errors)
+
+
 def _render(request: Request[Any, Any, Any], problem: ApiProblem) -> Response[Problem]:
     body = Problem(
         type=PROBLEM_BASE + problem.code.replace("_", "-"),
@@ -138,6 +178,10 @@ def _validation_problem(exc: ValidationException) -> ApiProblem:
 
 def _handle_api_problem(request: Request[Any, Any, Any], exc: ApiProblem) -> Response[Problem]:
     return _render(request, exc)
+
+
+def _handle_domain(request: Request[Any, Any, Any], exc: DomainError) -> Response[Problem]:
+    return _render(request, problem_for(exc))
 
 
 def _handle_validation(
@@ -200,6 +244,7 @@ def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respo
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ApiProblem: _handle_api_problem,
+    DomainError: _handle_domain,
     ValidationException: _handle_validation,
     NotAuthorizedException: _handle_http,
     PermissionDeniedException: _handle_http,
@@ -218,4 +263,5 @@ __all__ = [
     "Problem",
     "invalid_input",
     "not_found",
+    "problem_for",
 ]

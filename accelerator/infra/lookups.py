@@ -9,45 +9,33 @@ connections (asyncpg on PostgreSQL, aiosqlite on SQLite), opened on first use an
 (``default_transaction_read_only`` / ``PRAGMA query_only``). The hot paths' writes have their
 own connections (docs/architecture.md, "Storage").
 
-Values come back as the driver gives them (JSON columns as their text); :func:`instant` turns
-instants into what the SQLAlchemy column type would have returned.
+Statements are :class:`~accelerator.infra.statements.Statement` objects, parameters passed by
+name. Values come back as the driver gives them (JSON columns as their text);
+``infra.codec`` turns them into what the SQLAlchemy column types would have returned.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import aiosqlite
-import msgspec
 from sqlalchemy.engine import make_url
+
+from accelerator.infra.codec import json_text
+from accelerator.infra.statements import Statement
 
 Row = Sequence[Any]
 
 
-@dataclass(frozen=True)
-class Lookup:
-    """One read in each database's SQL: ``$1, $2 …`` parameters on PostgreSQL, ``?`` on SQLite.
-    A list argument is a PostgreSQL array, and JSON text on SQLite (read it with json_each)."""
-
-    postgres: str
-    sqlite: str
-
-
 class Lookups(Protocol):
-    async def fetch(self, lookup: Lookup, *args: Any) -> list[Row]: ...
+    async def fetch(self, statement: Statement, **params: Any) -> list[Row]:
+        """The rows of a read. A list parameter is a PostgreSQL array, and JSON text on SQLite
+        (the statement reads it with json_each)."""
+        ...
 
     async def close(self) -> None: ...
-
-
-def instant(value: datetime | str) -> datetime:
-    """A stored instant as an aware UTC datetime (SQLite keeps naive UTC text, see UtcDateTime)."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def asyncpg_dsn(url: str) -> str:
@@ -107,9 +95,10 @@ class PostgresLookups:
             },
         )
 
-    async def fetch(self, lookup: Lookup, *args: Any) -> list[Row]:
+    async def fetch(self, statement: Statement, **params: Any) -> list[Row]:
+        compiled = statement.compiled("postgresql")
         pool = self._pool.ready or await self._pool.open()
-        rows: list[Row] = await pool.fetch(lookup.postgres, *args)
+        rows: list[Row] = await pool.fetch(compiled.sql, *compiled.args(params))
         return rows
 
     async def close(self) -> None:
@@ -139,13 +128,14 @@ class SqliteLookups:
                 self._idle = idle
         return self._idle
 
-    async def fetch(self, lookup: Lookup, *args: Any) -> list[Row]:
+    async def fetch(self, statement: Statement, **params: Any) -> list[Row]:
+        compiled = statement.compiled("sqlite")
         # A list (a PostgreSQL array parameter) travels as JSON text, for json_each().
-        args = tuple(msgspec.json.encode(a).decode() if isinstance(a, list) else a for a in args)
+        args = tuple(json_text(a) if isinstance(a, list) else a for a in compiled.args(params))
         idle = self._idle or await self._open()
         connection = await idle.get()
         try:
-            return list(await connection.execute_fetchall(lookup.sqlite, args))
+            return list(await connection.execute_fetchall(compiled.sql, args))
         finally:
             idle.put_nowait(connection)
 

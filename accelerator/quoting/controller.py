@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
@@ -42,15 +43,15 @@ class QuoteRequestController(Controller):
     )
     async def create(
         self,
+        quoting: NamedDependency[QuotingService],
         request: Request[Principal, Any, Any],
         data: JSONBody[QuoteRequestBody],
         wait: FromQuery[bool] = False,
     ) -> Response[QuoteRequestView]:
-        service: QuotingService = request.app.state.quoting
-        quote, deadline = await service.create(request.user, data)
+        quote, deadline = await quoting.create(request.user, data)
         if wait:
-            await service.runner.wait(quote.request_id, deadline + WAIT_MARGIN_SECONDS)
-        view = request_view(request.app.state, await service.load(request.user, quote.request_id))
+            await quoting.runner.wait(quote.request_id, deadline + WAIT_MARGIN_SECONDS)
+        view = request_view(request.app.state, await quoting.load(request.user, quote.request_id))
         status = HTTP_200_OK if view.status != "collecting" else HTTP_202_ACCEPTED
         return Response(
             view, status_code=status, headers={"Location": f"{self.path}/{quote.request_id}"}
@@ -66,6 +67,7 @@ class QuoteRequestController(Controller):
     )
     async def list_requests(
         self,
+        quoting: NamedDependency[QuotingService],
         request: Request[Principal, Any, Any],
         seller_id: FromQuery[Annotated[str | None, Parameter(min_length=1, max_length=64)]] = None,
         status: FromQuery[QuoteRequestStatus | None] = None,
@@ -73,8 +75,7 @@ class QuoteRequestController(Controller):
         # Bounded: a huge number failed in the database driver (a 500 the schemathesis drill found).
         offset: FromQuery[Annotated[int, Parameter(ge=0, le=2**31 - 1)]] = 0,
     ) -> list[QuoteRequestSummary]:
-        service: QuotingService = request.app.state.quoting
-        return await service.summaries(request.user, seller_id, status, limit, offset)
+        return await quoting.summaries(request.user, seller_id, status, limit, offset)
 
     @get(
         "/{request_id:str}",
@@ -82,10 +83,12 @@ class QuoteRequestController(Controller):
         summary="Status, every insurer's outcome, and the ranked offers",
     )
     async def read(
-        self, request: Request[Principal, Any, Any], request_id: FromPath[RequestId]
+        self,
+        quoting: NamedDependency[QuotingService],
+        request: Request[Principal, Any, Any],
+        request_id: FromPath[RequestId],
     ) -> QuoteRequestView:
-        service: QuotingService = request.app.state.quoting
-        return request_view(request.app.state, await service.load(request.user, request_id))
+        return request_view(request.app.state, await quoting.load(request.user, request_id))
 
     @get(
         "/{request_id:str}/attempts",
@@ -94,10 +97,12 @@ class QuoteRequestController(Controller):
         guards=[requires()],
     )
     async def attempts(
-        self, request: Request[Principal, Any, Any], request_id: FromPath[RequestId]
+        self,
+        quoting: NamedDependency[QuotingService],
+        request: Request[Principal, Any, Any],
+        request_id: FromPath[RequestId],
     ) -> list[dict[str, Any]]:
-        service: QuotingService = request.app.state.quoting
-        return await service.attempts(request.user, request_id)
+        return await quoting.attempts(request.user, request_id)
 
 
 class ProviderController(Controller):

@@ -22,9 +22,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import msgspec
+from sqlalchemy import bindparam, select
 
+from accelerator.infra.codec import instant, optional_instant
 from accelerator.infra.database import Database
-from accelerator.infra.lookups import Lookup, Row, instant
+from accelerator.infra.lookups import Row
+from accelerator.infra.statements import Statement
+from accelerator.quoting.models import InsurerOutcomeRow, OfferRow, QuoteRequestRow
 from schemas import Offer, QuoteRequest
 from schemas._quotes import InsurerOutcomeView
 
@@ -60,21 +64,40 @@ class StoredRequest:
     offers: list[tuple[OfferRecord, Offer]]
 
 
-def _sql(text: str) -> Lookup:
-    """One statement with ``{}`` where its single parameter goes, in each database's style."""
-    return Lookup(postgres=text.format("$1"), sqlite=text.format("?"))
-
-
-_REQUEST = _sql(
-    "SELECT id, seller_id, status, created_at, deadline_at, completed_at, bound_offer_id,"
-    " bind_reference, request FROM quote_requests WHERE id = {}"
+_REQUEST = Statement(
+    "quote_request",
+    select(
+        QuoteRequestRow.id,
+        QuoteRequestRow.seller_id,
+        QuoteRequestRow.status,
+        QuoteRequestRow.created_at,
+        QuoteRequestRow.deadline_at,
+        QuoteRequestRow.completed_at,
+        QuoteRequestRow.bound_offer_id,
+        QuoteRequestRow.bind_reference,
+        QuoteRequestRow.request,
+    ).where(QuoteRequestRow.id == bindparam("request_id")),
 )
-_OUTCOMES = _sql(
-    "SELECT provider_id, insurer_name, status, reason_code, reason, quote_reference, attempts,"
-    " elapsed_ms FROM insurer_outcomes WHERE request_id = {} ORDER BY provider_id"
+_OUTCOMES = Statement(
+    "quote_request_outcomes",
+    select(
+        InsurerOutcomeRow.provider_id,
+        InsurerOutcomeRow.insurer_name,
+        InsurerOutcomeRow.status,
+        InsurerOutcomeRow.reason_code,
+        InsurerOutcomeRow.reason,
+        InsurerOutcomeRow.quote_reference,
+        InsurerOutcomeRow.attempts,
+        InsurerOutcomeRow.elapsed_ms,
+    )
+    .where(InsurerOutcomeRow.request_id == bindparam("request_id"))
+    .order_by(InsurerOutcomeRow.provider_id),
 )
-_OFFERS = _sql(
-    "SELECT id, status, valid_until, offer FROM offers WHERE request_id = {} ORDER BY id"
+_OFFERS = Statement(
+    "quote_request_offers",
+    select(OfferRow.id, OfferRow.status, OfferRow.valid_until, OfferRow.offer)
+    .where(OfferRow.request_id == bindparam("request_id"))
+    .order_by(OfferRow.id),
 )
 
 _request_decoder = msgspec.json.Decoder(QuoteRequest)
@@ -82,14 +105,13 @@ _offer_decoder = msgspec.json.Decoder(Offer)
 
 
 def _record(row: Row) -> RequestRecord:
-    completed_at = row[5]
     return RequestRecord(
         id=row[0],
         seller_id=row[1],
         status=row[2],
         created_at=instant(row[3]),
         deadline_at=instant(row[4]),
-        completed_at=None if completed_at is None else instant(completed_at),
+        completed_at=optional_instant(row[5]),
         bound_offer_id=row[6],
         bind_reference=row[7],
     )
@@ -98,11 +120,11 @@ def _record(row: Row) -> RequestRecord:
 async def read_request(db: Database, request_id: str) -> StoredRequest | None:
     """The request with its outcomes (by insurer) and offers, or None if there is none."""
     # One after another, in this order, not at once: see the module docstring.
-    rows = await db.lookups.fetch(_REQUEST, request_id)
+    rows = await db.lookups.fetch(_REQUEST, request_id=request_id)
     if not rows:
         return None
-    outcome_rows = await db.lookups.fetch(_OUTCOMES, request_id)
-    offer_rows = await db.lookups.fetch(_OFFERS, request_id)
+    outcome_rows = await db.lookups.fetch(_OUTCOMES, request_id=request_id)
+    offer_rows = await db.lookups.fetch(_OFFERS, request_id=request_id)
     outcomes = [
         InsurerOutcomeView(
             provider_id=row[0],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, put
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK
 
@@ -45,13 +46,14 @@ class SellerController(Controller):
     )
     async def put_profile(
         self,
+        sellers: NamedDependency[SellerService],
         request: Request[Principal, Any, Any],
         seller_id: FromPath[SellerId],
         data: JSONBody[SellerFacts],
     ) -> SellerProfileDocument:
         ensure_seller_access(request.user, seller_id)
-        service: SellerService = request.app.state.sellers
-        return _document(await service.put_profile(seller_id, data))
+
+        return _document(await sellers.put_profile(seller_id, data))
 
     @get(
         "/profile",
@@ -60,14 +62,15 @@ class SellerController(Controller):
     )
     async def get_profile(
         self,
+        sellers: NamedDependency[SellerService],
         request: Request[Principal, Any, Any],
         seller_id: FromPath[SellerId],
         # Bounded: a huge number failed in the database driver (a 500 the schemathesis drill found).
         version: FromQuery[Annotated[int | None, Parameter(ge=1, le=2**31 - 1)]] = None,
     ) -> SellerProfileDocument:
         ensure_seller_access(request.user, seller_id)
-        service: SellerService = request.app.state.sellers
-        return _document(await service.get_profile(seller_id, version))
+
+        return _document(await sellers.get_profile(seller_id, version))
 
     @get(
         "/compliance",

@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import msgspec
+from sqlalchemy import bindparam, select
 
+from accelerator.infra.codec import instant
 from accelerator.infra.database import Database
 from accelerator.infra.errors import ApiProblem, FieldProblem, invalid_input, not_found
-from accelerator.infra.lookups import Lookup, instant
+from accelerator.infra.statements import Statement
 from accelerator.risk.profile import build_risk_profile
 from accelerator.risk.taxonomy import Taxonomy
 from accelerator.risk.validation import validate_seller_facts
@@ -27,16 +29,14 @@ class StoredProfile:
     created_at: datetime
 
 
-_PROFILE_SQL = (
-    "SELECT version, facts, profile, created_at FROM seller_profiles WHERE seller_id = {}"
+_PROFILE = select(
+    SellerProfile.version, SellerProfile.facts, SellerProfile.profile, SellerProfile.created_at
+).where(SellerProfile.seller_id == bindparam("seller_id"))
+_LATEST_PROFILE = Statement(
+    "latest_profile", _PROFILE.order_by(SellerProfile.version.desc()).limit(1)
 )
-_LATEST_PROFILE = Lookup(
-    postgres=_PROFILE_SQL.format("$1") + " ORDER BY version DESC LIMIT 1",
-    sqlite=_PROFILE_SQL.format("?") + " ORDER BY version DESC LIMIT 1",
-)
-_PROFILE_VERSION = Lookup(
-    postgres=_PROFILE_SQL.format("$1") + " AND version = $2",
-    sqlite=_PROFILE_SQL.format("?") + " AND version = ?",
+_PROFILE_VERSION = Statement(
+    "profile_version", _PROFILE.where(SellerProfile.version == bindparam("version"))
 )
 _facts_decoder = msgspec.json.Decoder(SellerFacts)
 _profile_decoder = msgspec.json.Decoder(RiskProfile)
@@ -96,9 +96,11 @@ class SellerService:
         # JSON decoded straight into its types (through the ORM it was 2% of a quote request's
         # CPU in the fan-out profile).
         if version is None:
-            rows = await self.db.lookups.fetch(_LATEST_PROFILE, seller_id)
+            rows = await self.db.lookups.fetch(_LATEST_PROFILE, seller_id=seller_id)
         else:
-            rows = await self.db.lookups.fetch(_PROFILE_VERSION, seller_id, version)
+            rows = await self.db.lookups.fetch(
+                _PROFILE_VERSION, seller_id=seller_id, version=version
+            )
         if not rows:
             if version is None:
                 raise not_found("seller_profile", f"Seller {seller_id!r} has no profile yet.")

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
@@ -72,11 +73,13 @@ class WebhookController(Controller):
         request_max_body_size=MAX_BODY_BYTES,
     )
     async def receive(
-        self, request: Request[Any, Any, Any], provider_id: FromPath[ProviderId]
+        self,
+        webhooks: NamedDependency[WebhookService],
+        request: Request[Any, Any, Any],
+        provider_id: FromPath[ProviderId],
     ) -> WebhookAck:
-        service: WebhookService = request.app.state.webhooks
         body = await request.body()
-        receipt = await service.receive(provider_id, dict(request.headers), body)
+        receipt = await webhooks.receive(provider_id, dict(request.headers), body)
         return WebhookAck(receipt.inbox_id, receipt.status, receipt.duplicate)
 
 
@@ -88,14 +91,14 @@ class InboxController(Controller):
     @get(operation_id="listWebhookInbox", summary="Stored deliveries by status (admin, paginated)")
     async def list_inbox(
         self,
+        webhooks: NamedDependency[WebhookService],
         request: Request[Principal, Any, Any],
         status: FromQuery[InboxStatus | None] = None,
         limit: FromQuery[Annotated[int, Parameter(ge=1, le=200)]] = 50,
         # Bounded: a huge number failed in the database driver (a 500 the schemathesis drill found).
         offset: FromQuery[Annotated[int, Parameter(ge=0, le=2**31 - 1)]] = 0,
     ) -> list[InboxEntry]:
-        service: WebhookService = request.app.state.webhooks
-        return [_entry(row) for row in await service.inbox(status, limit, offset)]
+        return [_entry(row) for row in await webhooks.inbox(status, limit, offset)]
 
     @get(
         "/{inbox_id:int}",
@@ -103,10 +106,12 @@ class InboxController(Controller):
         summary="One stored delivery with its status, attempts and last error (admin)",
     )
     async def get_entry(
-        self, request: Request[Principal, Any, Any], inbox_id: FromPath[InboxId]
+        self,
+        webhooks: NamedDependency[WebhookService],
+        request: Request[Principal, Any, Any],
+        inbox_id: FromPath[InboxId],
     ) -> InboxEntry:
-        service: WebhookService = request.app.state.webhooks
-        return _entry(await service.get(inbox_id))
+        return _entry(await webhooks.get(inbox_id))
 
     @post(
         "/{inbox_id:int}/reprocess",
@@ -119,15 +124,17 @@ class InboxController(Controller):
         status_code=HTTP_202_ACCEPTED,
     )
     async def reprocess(
-        self, request: Request[Principal, Any, Any], inbox_id: FromPath[InboxId]
+        self,
+        webhooks: NamedDependency[WebhookService],
+        request: Request[Principal, Any, Any],
+        inbox_id: FromPath[InboxId],
     ) -> InboxEntry:
-        service: WebhookService = request.app.state.webhooks
-        await service.get(inbox_id)
-        if not await service.requeue(inbox_id=inbox_id):
+        await webhooks.get(inbox_id)
+        if not await webhooks.requeue(inbox_id=inbox_id):
             raise ApiProblem(
                 409, "delivery_in_progress", "Delivery in progress", "A worker holds it right now."
             )
-        return _entry(await service.get(inbox_id))
+        return _entry(await webhooks.get(inbox_id))
 
     @post(
         "/reprocess",
@@ -136,7 +143,10 @@ class InboxController(Controller):
         status_code=HTTP_202_ACCEPTED,
     )
     async def reprocess_range(
-        self, request: Request[Principal, Any, Any], data: JSONBody[ReprocessRange]
+        self,
+        webhooks: NamedDependency[WebhookService],
+        request: Request[Principal, Any, Any],
+        data: JSONBody[ReprocessRange],
     ) -> ReprocessCount:
         if data.received_to <= data.received_from:
             raise invalid_input(
@@ -146,8 +156,8 @@ class InboxController(Controller):
                     )
                 ]
             )
-        service: WebhookService = request.app.state.webhooks
-        count = await service.requeue(
+
+        count = await webhooks.requeue(
             received_from=data.received_from, received_to=data.received_to, status=data.status
         )
         return ReprocessCount(requeued=count)

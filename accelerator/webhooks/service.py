@@ -12,13 +12,17 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
-import msgspec
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from accelerator.infra.database import Database, driver_instant
-from accelerator.infra.driver_writes import DriverWrites, Statement, open_driver_writes
+from accelerator.infra.codec import json_text, stored_instant
+from accelerator.infra.database import Database
+from accelerator.infra.driver_writes import DriverWrites, open_driver_writes
 from accelerator.infra.errors import ApiProblem, not_found
+from accelerator.infra.statements import DialectName, Statement
 from accelerator.quoting.fanout import Partner
 from accelerator.webhooks.models import InboxEvent
 from accelerator.webhooks.turns import ReceivesFirst
@@ -33,19 +37,37 @@ from providers import (
 MAX_BODY_BYTES = 256 * 1024
 MAX_WEBHOOK_ID_LENGTH = 200  # the inbox column's width
 
-# A redelivery conflicts on (provider_id, webhook_id) and inserts nothing: no row comes back,
-# and the delivery stored first is looked up instead (no exception on that path).
-_INSERT = (
-    "INSERT INTO webhook_inbox (provider_id, webhook_id, headers, body, status, attempts, "
-    "received_at, next_attempt_at) VALUES ({}) "
-    "ON CONFLICT (provider_id, webhook_id) DO NOTHING RETURNING id"
+
+def _store(dialect: DialectName) -> Any:
+    # A redelivery conflicts on (provider_id, webhook_id) and inserts nothing: no row comes
+    # back, and the delivery stored first is looked up instead (no exception on that path).
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    received_at = bindparam("received_at", type_=InboxEvent.received_at.type)
+    return (
+        insert(InboxEvent)
+        .values(
+            provider_id=bindparam("provider_id"),
+            webhook_id=bindparam("webhook_id"),
+            headers=bindparam("headers"),
+            body=bindparam("body"),
+            status="received",
+            attempts=0,
+            received_at=received_at,
+            next_attempt_at=received_at,
+        )
+        .on_conflict_do_nothing(index_elements=["provider_id", "webhook_id"])
+        .returning(InboxEvent.id)
+    )
+
+
+_STORE = Statement("store_delivery", _store)
+_STORED_BEFORE = Statement(
+    "stored_delivery",
+    select(InboxEvent.id, InboxEvent.status).where(
+        InboxEvent.provider_id == bindparam("provider_id"),
+        InboxEvent.webhook_id == bindparam("webhook_id"),
+    ),
 )
-_STORE = Statement(
-    postgres=_INSERT.format("$1, $2, $3::json, $4, 'received', 0, $5, $5"),
-    sqlite=_INSERT.format("?1, ?2, ?3, ?4, 'received', 0, ?5, ?5"),
-)
-_FIND = "SELECT id, status FROM webhook_inbox WHERE provider_id = {} AND webhook_id = {}"
-_STORED_BEFORE = Statement(postgres=_FIND.format("$1", "$2"), sqlite=_FIND.format("?", "?"))
 # The headers a partner's adapter may need again when the event is parsed.
 _KEPT_HEADERS = ("webhook-", "x-", "content-type")
 
@@ -131,14 +153,16 @@ class WebhookService:
         kept = {k: v for k, v in lowered.items() if k.startswith(_KEPT_HEADERS)}
         stored = await self.writes.fetch_one(
             _STORE,
-            provider_id,
-            webhook_id,
-            msgspec.json.encode(kept).decode(),
-            body,
-            driver_instant(datetime.now(UTC), sqlite=self.db.is_sqlite),
+            provider_id=provider_id,
+            webhook_id=webhook_id,
+            headers=json_text(kept),
+            body=body,
+            received_at=stored_instant(datetime.now(UTC), sqlite=self.db.is_sqlite),
         )
         if stored is None:  # this webhook-id was stored before: acknowledge, do not store twice
-            existing = await self.writes.fetch_one(_STORED_BEFORE, provider_id, webhook_id)
+            existing = await self.writes.fetch_one(
+                _STORED_BEFORE, provider_id=provider_id, webhook_id=webhook_id
+            )
             assert existing is not None, "it conflicted, so it exists"
             return Receipt(existing[1], existing[0], duplicate=True)
         self.on_stored()

@@ -20,6 +20,7 @@ from accelerator.infra.database import Database
 from accelerator.quoting.fanout import InsurerResult
 from accelerator.quoting.models import OfferRow
 from accelerator.quoting.runner import record_request, record_result
+from accelerator.server import runtime_of
 from tests.quoting.fakes import make_offer, make_request
 
 pytestmark = pytest.mark.anyio
@@ -49,7 +50,8 @@ async def an_offer(database: Database, **changes: Any) -> str:
 
 
 def set_clock(app: Litestar, at: datetime) -> None:
-    app.state.binding = dataclasses.replace(app.state.binding, clock=lambda: at)
+    runtime = runtime_of(app)
+    runtime.replace(binding=dataclasses.replace(runtime.services.binding, clock=lambda: at))
 
 
 async def bind(client: Client, headers: Headers, offer_id: str, key: str, **body: Any) -> Any:

@@ -13,12 +13,12 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
-from accelerator.app import create_app
 from accelerator.auth.principal import Role
 from accelerator.infra.database import Database
 from accelerator.quoting.fanout import InsurerResult
 from accelerator.quoting.models import OfferRow
 from accelerator.quoting.runner import record_request, record_result
+from accelerator.server import create_app
 from accelerator.settings import Settings
 from tests.api.conftest import power_bank_body
 from tests.quoting.fakes import make_offer, make_request

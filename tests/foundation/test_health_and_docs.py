@@ -6,8 +6,8 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from accelerator.app import create_app
 from accelerator.infra import migrations
+from accelerator.server import create_app
 from accelerator.settings import Settings
 
 pytestmark = pytest.mark.anyio

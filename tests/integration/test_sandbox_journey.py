@@ -19,11 +19,11 @@ import pytest
 import uvicorn
 from sqlalchemy import func, select
 
-from accelerator.app import create_app
 from accelerator.auth.keys import create_key
 from accelerator.auth.principal import Role
 from accelerator.coverage.models import PolicyRow
 from accelerator.infra.database import Database
+from accelerator.server import create_app
 from accelerator.settings import Settings
 from accelerator.webhooks.models import InboxEvent
 from providers.sandbox import SandboxConfig, default_sandbox_provider_settings, start_sandbox

@@ -13,8 +13,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import QueuePool
 
 from accelerator.infra.database import Database
+from accelerator.infra.driver_writes import _sqlite_transaction
+from accelerator.infra.statements import BatchWrite, Part, Statement
 from accelerator.quoting.models import InsurerOutcomeRow
-from accelerator.quoting.settle import _sqlite_transaction, _Statement, store_results
+from accelerator.quoting.settle import store_results
 from tests.quoting.storage import ask, declined
 
 pytestmark = pytest.mark.anyio
@@ -63,8 +65,16 @@ async def test_an_error_after_which_sqlite_rolled_back_itself_is_raised_as_it_is
     async with aiosqlite.connect(tmp_path / "t.db", isolation_level=None) as driver:
         await driver.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
         await driver.execute("INSERT INTO t VALUES (1)")
-        conflict = _Statement("INSERT OR ROLLBACK INTO t VALUES (?)", 1)
+        conflict = Statement.text(
+            "conflict", sqlite="INSERT OR ROLLBACK INTO t VALUES (:id)", register=False
+        )
+        batch = BatchWrite(
+            "conflict",
+            [Part("t", ("id",), conflict)],
+            postgresql="SELECT CAST(:t_id AS int[])",
+            register=False,
+        )
         with pytest.raises(sqlite3.IntegrityError):
-            await _sqlite_transaction(driver, [(conflict, [(2,), (1,)])])
+            await _sqlite_transaction(driver, batch, [[(2,), (1,)]])
         assert not driver.in_transaction
         assert list(await driver.execute_fetchall("SELECT id FROM t")) == [(1,)]

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from accelerator.infra.database import Database
-from accelerator.infra.lookups import Lookup, Row
+from accelerator.infra.lookups import Row
+from accelerator.infra.statements import Statement
 from accelerator.quoting import stored
 from accelerator.quoting.models import InsurerOutcomeRow, OfferRow, QuoteRequestRow
 from accelerator.quoting.settle import store_results
@@ -108,18 +109,18 @@ async def test_a_read_back_while_the_last_result_commits_is_never_complete_with_
     in_flight: list[asyncio.Future[None]] = []
     committed = False
 
-    async def fetch(lookup: Lookup, *args: Any) -> list[Row]:
+    async def fetch(lookup: Statement, **params: Any) -> list[Row]:
         nonlocal committed
         if lookup is target[commit_before] and not committed:
             await asyncio.sleep(0)  # reads started together with this one begin meanwhile
             await asyncio.gather(*in_flight)
             await store_results(database, [("req-1", offered("acorn"))], ["req-1"])
             committed = True
-            return await real_fetch(lookup, *args)
+            return await real_fetch(lookup, **params)
         answered = asyncio.get_running_loop().create_future()
         in_flight.append(answered)
         try:
-            return await real_fetch(lookup, *args)
+            return await real_fetch(lookup, **params)
         finally:
             answered.set_result(None)
 

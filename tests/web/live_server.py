@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 import msgspec
 import uvicorn
 
-from accelerator.app import create_app
 from accelerator.infra.database import Database, open_database
 from accelerator.models import metadata
+from accelerator.server import create_app
 from accelerator.settings import Settings
 from providers.sandbox import (
     SandboxConfig,

@@ -17,6 +17,7 @@ from accelerator.infra.database import Database
 from accelerator.quoting.fanout import InsurerResult
 from accelerator.quoting.models import OfferRow, QuoteRequestRow
 from accelerator.quoting.runner import record_request, record_result
+from accelerator.server import runtime_of
 from accelerator.settings import Settings
 from accelerator.webhooks.worker import InboxWorker
 from tests.api.conftest import power_bank_body
@@ -49,7 +50,7 @@ def settings(settings: Settings) -> Settings:
 @pytest.fixture
 async def worker(client: Client, app: Litestar, database: Database) -> InboxWorker:
     # The test's own Database: the app's is bound to the test client's event loop.
-    return InboxWorker(database, app.state.partners, owner="test-worker")
+    return InboxWorker(database, runtime_of(app).services.partners, owner="test-worker")
 
 
 @pytest.fixture
@@ -66,7 +67,7 @@ async def meridian_request(app: Litestar, database: Database, answer: InsurerRes
     await record_request(
         database,
         make_request(REQUEST_ID),
-        {"meridian": app.state.partners["meridian"]},
+        {"meridian": runtime_of(app).services.partners["meridian"]},
         datetime.now(UTC) + timedelta(seconds=30),
     )
     await record_result(database, REQUEST_ID, answer)

@@ -13,6 +13,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select, update
 
 from accelerator.infra.database import Database
+from accelerator.server import runtime_of
 from accelerator.webhooks import worker as worker_module
 from accelerator.webhooks.models import InboxEvent
 from accelerator.webhooks.worker import InboxWorker, retry_delay
@@ -244,7 +245,9 @@ async def test_a_worker_that_died_holding_a_delivery_is_taken_over_after_its_lea
     pending_quote: str,
 ) -> None:
     await deliver(client, quoted(SUBMISSION, occurred_at="2026-11-26T18:01:00Z", seq=1))
-    dead = InboxWorker(worker.db, app.state.partners, owner="dead-worker", lease_seconds=30)
+    dead = InboxWorker(
+        worker.db, runtime_of(app).services.partners, owner="dead-worker", lease_seconds=30
+    )
     [claimed] = await dead.claim()  # ... and the process is killed here, mid-event
 
     assert await worker.run_until_idle() == 0  # its lease still holds
@@ -263,7 +266,9 @@ async def test_a_worker_whose_lease_was_taken_over_cannot_apply_or_settle_the_de
     client: Client, app: Litestar, worker: InboxWorker, pending_quote: str
 ) -> None:
     await deliver(client, quoted(SUBMISSION, occurred_at="2026-11-26T18:01:00Z", seq=1))
-    slow = InboxWorker(worker.db, app.state.partners, owner="slow-worker", lease_seconds=30)
+    slow = InboxWorker(
+        worker.db, runtime_of(app).services.partners, owner="slow-worker", lease_seconds=30
+    )
     [claimed] = await slow.claim()
     async with worker.db.writing() as session:
         await session.execute(
@@ -292,7 +297,9 @@ async def test_an_adapter_that_raises_leaves_the_delivery_retrying_not_stuck(
     def broken(*_: Any) -> list[Any]:
         raise KeyError("a bug in the adapter")
 
-    monkeypatch.setattr(app.state.partners["meridian"].adapter, "parse_events", broken)
+    monkeypatch.setattr(
+        runtime_of(app).services.partners["meridian"].adapter, "parse_events", broken
+    )
     await deliver(client, quoted(SUBMISSION, occurred_at="2026-11-26T18:01:00Z", seq=1))
     await worker.run_until_idle()
     assert await statuses(worker.db) == [("retrying", 1)]

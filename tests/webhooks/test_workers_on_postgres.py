@@ -17,6 +17,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
 from accelerator.infra.database import Database, open_database
+from accelerator.server import runtime_of
 from accelerator.settings import Settings
 from accelerator.webhooks.models import InboxEvent
 from accelerator.webhooks.worker import InboxWorker
@@ -67,7 +68,7 @@ async def test_concurrent_workers_apply_a_burst_exactly_once(
     # Four workers, each with its own connection pool, claiming small batches at once.
     databases = [open_database(database_url) for _ in range(4)]
     workers = [
-        InboxWorker(db, app.state.partners, owner=f"w{i}", batch_size=3)
+        InboxWorker(db, runtime_of(app).services.partners, owner=f"w{i}", batch_size=3)
         for i, db in enumerate(databases)
     ]
     try:

@@ -1,0 +1,42 @@
+"""How values look at the driver: instants and JSON, for statements that skip SQLAlchemy.
+
+The hot paths run plain statements on the driver's own connections (``infra.statements``), so
+nothing converts their values the way the SQLAlchemy column types do. This module does, in the
+column types' own formats, so that the ORM reads back what a plain statement wrote and a plain
+statement reads back what the ORM wrote:
+
+- instants are timestamptz on PostgreSQL, and naive UTC text on SQLite (``UtcDateTime``);
+- JSON columns are text, encoded with msgspec (the engines' JSON serializer).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+
+def instant(value: datetime | str) -> datetime:
+    """A stored instant as an aware UTC datetime, as either driver hands it over."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def optional_instant(value: datetime | str | None) -> datetime | None:
+    return None if value is None else instant(value)
+
+
+def stored_instant(value: datetime, *, sqlite: bool) -> datetime | str:
+    """An instant as a plain statement writes it, as :class:`UtcDateTime` would: aware on
+    PostgreSQL; on SQLite naive UTC text in SQLAlchemy's format, so that stored instants compare
+    (``next_attempt_at <= now``) and read back through the ORM unchanged."""
+    if not sqlite:
+        return value
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def json_text(value: Any) -> str:
+    """A JSON column's text (msgspec: several times faster than the json module)."""
+    return msgspec.json.encode(value).decode()

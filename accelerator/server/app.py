@@ -1,0 +1,204 @@
+"""The Litestar application factory: routes, OpenAPI, errors, middleware, dependencies and the
+lifespan that opens and closes the services."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import ControllerRouterHandler
+
+from accelerator import __version__
+from accelerator.auth.controller import MeController
+from accelerator.auth.guards import api_key_middleware
+from accelerator.auth.keys import resolve_key
+from accelerator.auth.principal import Principal
+from accelerator.binding.controller import BindController
+from accelerator.coverage.controller import (
+    CoverageController,
+    PolicyController,
+    SellerPolicyController,
+)
+from accelerator.health.controller import HealthController
+from accelerator.infra.errors import EXCEPTION_HANDLERS
+from accelerator.infra.logging import configure_logging, request_id_middleware
+from accelerator.quoting.controller import ProviderController, QuoteRequestController
+from accelerator.quoting.partners import provider_settings
+from accelerator.quoting.runner import finish_abandoned
+from accelerator.ranking.score import RankingWeights, WeightedScore
+from accelerator.risk.taxonomy import load_taxonomy
+from accelerator.rulesets.loader import load_rulesets
+from accelerator.sellers.controller import SellerController
+from accelerator.server.services import Configured, Runtime, Services, open_services
+from accelerator.settings import Settings, load_settings
+from accelerator.web import SELLER_PAGES
+from accelerator.webhooks.controller import InboxController, WebhookController
+
+logger = logging.getLogger("accelerator.app")
+SWEEP_INTERVAL_SECONDS = 5.0
+
+ROUTES: list[ControllerRouterHandler] = [
+    HealthController,
+    MeController,
+    SellerController,
+    QuoteRequestController,
+    ProviderController,
+    BindController,
+    CoverageController,
+    SellerPolicyController,
+    PolicyController,
+    WebhookController,
+    InboxController,
+    *SELLER_PAGES,
+]
+
+
+def create_app(
+    settings: Settings | None = None, *, insurer_transport: httpx.AsyncBaseTransport | None = None
+) -> Litestar:
+    """Build the service; with no settings, read them from the environment.
+
+    ``insurer_transport`` replaces the network under every insurer client (tests pass respx).
+    """
+    settings = settings or load_settings()
+    configure_logging(settings.log_level, json_logs=settings.json_logs)
+    configured = Configured(
+        settings=settings,
+        rulebook=load_rulesets(settings.ruleset_overrides),
+        taxonomy=load_taxonomy(),
+        ranking=WeightedScore(RankingWeights(**settings.ranking_weights)),
+        providers=provider_settings(settings.providers),
+    )
+    runtime = Runtime()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        services = open_services(configured, insurer_transport=insurer_transport)
+        runtime.start(services)
+        # TRANSITIONAL (issue 14, being removed): the code not yet given its dependencies.
+        app.state.update(
+            db=services.db,
+            settings=settings,
+            rulebook=configured.rulebook,
+            taxonomy=configured.taxonomy,
+            ranking=configured.ranking,
+            partners=services.partners,
+            sellers=services.sellers,
+            coverage=services.coverage,
+            quoting=services.quoting,
+            binding=services.binding,
+        )
+        background = await _start_background_work(services)
+        try:
+            yield
+        finally:
+            for task in background:
+                task.cancel()
+            for task in background:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            runtime.stop()
+            await services.close()
+
+    async def resolve(secret: str) -> Principal | None:
+        services = runtime.services
+        return await resolve_key(services.db, secret, settings.bootstrap_admin_key)
+
+    app = Litestar(
+        route_handlers=ROUTES,
+        dependencies=_dependencies(runtime),
+        lifespan=[lifespan],
+        middleware=[request_id_middleware, api_key_middleware(resolve)],
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=_openapi(),
+        logging_config=None,
+    )
+    app.state.runtime = runtime
+    return app
+
+
+def runtime_of(app: Litestar) -> Runtime:
+    """The services of an app that :func:`create_app` built (tests and benchmarks use them)."""
+    runtime = app.state.runtime
+    assert isinstance(runtime, Runtime)
+    return runtime
+
+
+def _dependencies(runtime: Runtime) -> dict[str, Provide]:
+    """What handlers may ask for by parameter name: the configuration and each service."""
+
+    def provide(pick: Callable[[Services], Any]) -> Provide:
+        # Synchronous and not in a thread: each is an attribute read.
+        return Provide(lambda: pick(runtime.services), sync_to_thread=False)
+
+    return {
+        "settings": provide(lambda s: s.configured.settings),
+        "rulebook": provide(lambda s: s.configured.rulebook),
+        "taxonomy": provide(lambda s: s.configured.taxonomy),
+        "ranking": provide(lambda s: s.configured.ranking),
+        "db": provide(lambda s: s.db),
+        "partners": provide(lambda s: s.partners),
+        "sellers": provide(lambda s: s.sellers),
+        "quoting": provide(lambda s: s.quoting),
+        "coverage": provide(lambda s: s.coverage),
+        "binding": provide(lambda s: s.binding),
+        "webhooks": provide(lambda s: s.webhooks),
+    }
+
+
+async def _start_background_work(services: Services) -> list[asyncio.Task[None]]:
+    # Requests a previous process left `collecting` are finished before we serve anything
+    # (unless the database is not ready yet: /health/ready says why, the sweep retries).
+    try:
+        await finish_abandoned(services.db)
+    except Exception:
+        logger.exception("could not finish abandoned quote requests at start-up")
+    background = [asyncio.create_task(_sweep(services), name="sweeper")]
+    if services.in_process_worker:
+        background.append(asyncio.create_task(services.inbox_worker.run(), name="inbox-worker"))
+    return background
+
+
+async def _sweep(services: Services) -> None:
+    """Now and then: finish quote requests abandoned by another process that died mid fan-out."""
+    while True:
+        await asyncio.sleep(SWEEP_INTERVAL_SECONDS)
+        try:
+            await finish_abandoned(services.db)
+        except Exception:  # a failed sweep is retried at the next tick
+            logger.exception("sweep failed")
+
+
+def _openapi() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="Insurance Accelerator",
+        version=__version__,
+        description=(
+            "Quote matching for marketplace product-liability insurance: risk profiles, quotes "
+            "from many insurers, ranked offers, binding, and coverage checks for claims. "
+            "Errors are RFC 9457 problem documents."
+        ),
+        path="/schema",
+        render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        components=Components(
+            security_schemes={
+                "apiKey": SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    description="An API key from `accelerator keys create`.",
+                )
+            }
+        ),
+        security=[{"apiKey": []}],
+        use_handler_docstrings=True,
+    )

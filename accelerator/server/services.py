@@ -1,0 +1,137 @@
+"""The running service's objects: opened by the lifespan, closed at shutdown.
+
+Handlers receive them as Litestar dependencies (``server.app``), never by looking them up, so
+each handler's signature says what it uses, and domain code never sees the application state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from accelerator.binding.service import BindingService
+from accelerator.coverage.service import CoverageService
+from accelerator.infra.database import Database, open_database
+from accelerator.quoting.fanout import FanOutPolicy, Partner
+from accelerator.quoting.partners import close_partners, open_partners
+from accelerator.quoting.runner import QuoteRunner
+from accelerator.quoting.service import QuotingService
+from accelerator.ranking.score import RankingStrategy
+from accelerator.risk.taxonomy import Taxonomy
+from accelerator.rulesets.loader import RuleBook
+from accelerator.sellers.service import SellerService
+from accelerator.settings import Settings
+from accelerator.webhooks.service import WebhookService
+from accelerator.webhooks.turns import ReceivesFirst
+from accelerator.webhooks.worker import InboxWorker
+from providers import ProviderSettings
+
+
+@dataclass(frozen=True)
+class Configured:
+    """What is loaded (and validated) once when the app is built: a bad file stops it there."""
+
+    settings: Settings
+    rulebook: RuleBook
+    taxonomy: Taxonomy
+    ranking: RankingStrategy
+    providers: Mapping[str, ProviderSettings]
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything a request may need, opened for one run of the app."""
+
+    configured: Configured
+    db: Database
+    partners: Mapping[str, Partner]
+    runner: QuoteRunner
+    sellers: SellerService
+    quoting: QuotingService
+    coverage: CoverageService
+    binding: BindingService
+    webhooks: WebhookService
+    inbox_worker: InboxWorker
+
+    @property
+    def in_process_worker(self) -> bool:
+        return self.configured.settings.inbox_worker == "in_process"
+
+    async def close(self) -> None:
+        await self.runner.close()
+        await self.webhooks.close()
+        await close_partners(self.partners)
+        await self.db.dispose()
+
+
+def open_services(
+    configured: Configured, *, insurer_transport: httpx.AsyncBaseTransport | None = None
+) -> Services:
+    settings = configured.settings
+    db = open_database(settings.database_url)
+    partners = open_partners(
+        configured.providers,
+        default_timeout_seconds=settings.insurer_timeout_seconds,
+        transport=insurer_transport,
+    )
+    runner = QuoteRunner(
+        db,
+        partners,
+        FanOutPolicy(
+            deadline_seconds=settings.quote_deadline_seconds,
+            insurer_timeout_seconds=settings.insurer_timeout_seconds,
+        ),
+    )
+    sellers = SellerService(db, configured.rulebook, configured.taxonomy)
+    # This process's worker takes turns with its receives (accelerator.webhooks.turns).
+    turns = ReceivesFirst(one_writer=db.is_sqlite)
+    inbox_worker = InboxWorker(db, partners, turns=turns)
+    webhooks = WebhookService(db, partners, turns=turns)
+    if settings.inbox_worker == "in_process":  # a stored delivery wakes this process's worker
+        webhooks = WebhookService(db, partners, on_stored=inbox_worker.wake, turns=turns)
+    return Services(
+        configured=configured,
+        db=db,
+        partners=partners,
+        runner=runner,
+        sellers=sellers,
+        quoting=QuotingService(
+            db,
+            sellers,
+            runner,
+            default_deadline_seconds=settings.quote_deadline_seconds,
+            max_deadline_seconds=settings.quote_deadline_max_seconds,
+        ),
+        coverage=CoverageService(db, configured.rulebook, configured.taxonomy),
+        binding=BindingService(db, partners, configured.rulebook, settings.additional_insured_name),
+        webhooks=webhooks,
+        inbox_worker=inbox_worker,
+    )
+
+
+class Runtime:
+    """The services of the app's current run: set by the lifespan, read by the dependencies
+    and the middleware (which exist before the services do)."""
+
+    def __init__(self) -> None:
+        self._services: Services | None = None
+
+    @property
+    def services(self) -> Services:
+        if self._services is None:
+            raise RuntimeError("the service has not started (or has stopped)")
+        return self._services
+
+    def replace(self, **changes: Any) -> None:
+        """Swap some services of the running app (a test's clock, say)."""
+        self._services = dataclasses.replace(self.services, **changes)
+
+    def start(self, services: Services) -> None:
+        self._services = services
+
+    def stop(self) -> None:
+        self._services = None
