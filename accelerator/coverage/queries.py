@@ -25,7 +25,7 @@ from accelerator.coverage.models import PolicyEventRow, PolicyRow
 from accelerator.coverage.state import EVENT_KINDS, EventKind, PolicyEvent
 from accelerator.infra.lookups import Lookup, Lookups, instant
 from accelerator.sellers.models import Seller
-from schemas._quotes import PolicyTerms
+from schemas import PolicyTerms
 
 _EVENTS = select(
     PolicyEventRow.seller_id,

@@ -25,8 +25,7 @@ import msgspec
 
 from accelerator.infra.database import Database
 from accelerator.infra.lookups import Lookup, Row, instant
-from schemas import Offer, QuoteRequest
-from schemas._quotes import InsurerOutcomeView
+from schemas import InsurerOutcomeView, Offer, QuoteRequest
 
 
 @dataclass(frozen=True)
