@@ -40,7 +40,7 @@ from accelerator.infra.database import SQLITE_BUSY_TIMEOUT_MS, is_sqlite_url
 from accelerator.infra.lookups import asyncpg_dsn, no_reset
 from accelerator.settings import Settings
 from providers import SignatureError, verify
-from schemas._coverage import CoverageCheckRequest, CoverageDecision
+from schemas import CoverageCheckRequest, CoverageDecision
 
 RAW_STATUS = "bench-raw"
 _POOL_SIZE = 10  # the service's own pool: 10 connections (plus overflow)

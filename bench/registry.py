@@ -27,8 +27,7 @@ from sqlalchemy.engine import make_url
 
 from accelerator.infra.database import is_sqlite_url
 from accelerator.infra.lookups import asyncpg_dsn
-from schemas import PolicyTerms
-from schemas._money import Money
+from schemas import Money, PolicyTerms
 
 POLICIES_PER_SELLER = 2
 OPERATOR = "Amazon.com Services LLC and its affiliates and assignees"

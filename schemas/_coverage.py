@@ -6,12 +6,13 @@ answers, in the same order, a decision or the item's validation errors.
 """
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
 
 from schemas._money import Money
+from schemas._problems import FieldProblem
 from schemas._sellers import CategoryPath, MarketplaceCode, RuleSetRef
 
 Instant = Annotated[
@@ -96,42 +97,34 @@ class CoverageDecision(
     evaluated_at: Instant
 
 
-class FieldError(msgspec.Struct, frozen=True, kw_only=True):
-    """One problem with one field of a batch item (``field`` is a JSON path inside the item)."""
+class BatchItemError(msgspec.Struct, frozen=True, tag_field="result", tag="error"):
+    """A batch item that could not be decided (its ``index`` in the request), with every
+    problem found; ``result`` is always ``"error"``."""
 
-    field: str
-    code: str
-    message: str
-
-
-class CoverageItemError(msgspec.Struct, frozen=True, kw_only=True, tag_field="result", tag="error"):
-    """A batch item that could not be decided, with every problem found."""
-
-    index: Annotated[int, Meta(ge=0)]
-    errors: list[FieldError]
+    index: int
+    errors: list[FieldProblem]
 
 
-class CoverageBatchRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Many claims at once (``POST /v1/coverage/checks/batch``)."""
+class CoverageBatchBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Up to 1,000 checks; each item is validated on its own, so one bad item fails alone."""
 
-    checks: Annotated[list[CoverageCheckRequest], Meta(min_length=1, max_length=MAX_BATCH_CHECKS)]
+    checks: Annotated[list[Any], Meta(min_length=1, max_length=MAX_BATCH_CHECKS)]
 
 
-class CoverageBatchResponse(msgspec.Struct, frozen=True, kw_only=True):
-    """One result per check, in the order of the request."""
+class CoverageBatchResult(msgspec.Struct, frozen=True):
+    """One result per check, in the order of the request: a decision or the item's errors."""
 
-    results: list[CoverageDecision | CoverageItemError]
+    results: list[CoverageDecision | BatchItemError]
 
 
 __all__ = [
     "MAX_BATCH_CHECKS",
-    "CoverageBatchRequest",
-    "CoverageBatchResponse",
+    "BatchItemError",
+    "CoverageBatchBody",
+    "CoverageBatchResult",
     "CoverageCheckRequest",
     "CoverageDecision",
-    "CoverageItemError",
     "Decision",
-    "FieldError",
     "PolicyRef",
     "Reason",
     "ReasonCode",

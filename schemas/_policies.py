@@ -52,6 +52,13 @@ class BindResponse(msgspec.Struct, frozen=True, kw_only=True):
     bind_reference: str | None = None
 
 
+class ReviewBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """``POST /v1/policies/{policy_id}/verify`` and ``/reject`` (admin): why. A rejection needs
+    a reason."""
+
+    reason: Annotated[str, Meta(max_length=1000)] = ""
+
+
 class CertificateSubmission(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A policy bought elsewhere, as its certificate of insurance (ACORD 25) states it."""
 
@@ -71,3 +78,13 @@ class CertificateSubmission(msgspec.Struct, frozen=True, kw_only=True, forbid_un
     effective_date: date
     expiry_date: date
     cancellation_notice_days: Annotated[int, Meta(ge=0, le=365)] = 30
+
+
+__all__ = [
+    "BindBody",
+    "BindResponse",
+    "CertificateSubmission",
+    "PolicyDocument",
+    "PolicyEventView",
+    "ReviewBody",
+]

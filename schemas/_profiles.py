@@ -128,3 +128,13 @@ class ComplianceStatus(msgspec.Struct, frozen=True, kw_only=True):
     qualifying_policies: list[QualifyingPolicy] = msgspec.field(default_factory=list)
     policies: list[PolicyStanding] = msgspec.field(default_factory=list)
     rule_set: RuleSetRef | None = None
+
+
+__all__ = [
+    "ComplianceGap",
+    "ComplianceHistoryEntry",
+    "ComplianceStatus",
+    "PolicyStanding",
+    "QualifyingPolicy",
+    "SellerProfileDocument",
+]

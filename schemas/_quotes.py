@@ -129,21 +129,6 @@ class PolicyTerms(msgspec.Struct, frozen=True, kw_only=True):
     premium_total: Money | None = None
 
 
-__all__ = [
-    "AdditionalInsured",
-    "CoverageType",
-    "DesiredCover",
-    "InsurerRating",
-    "Offer",
-    "OutcomeStatus",
-    "PolicyForm",
-    "PolicyTerms",
-    "QuoteRequest",
-    "SellerSnapshot",
-    "UtcInstant",
-]
-
-
 # collecting -> complete -> binding (a bind in flight) -> bind_pending (insurer confirms later)
 # -> bound
 QuoteRequestStatus = Literal["collecting", "complete", "binding", "bind_pending", "bound"]
@@ -178,6 +163,8 @@ class InsurerOutcomeView(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Progress(msgspec.Struct, frozen=True):
+    """How many insurers were asked, how many answered, and how many offers came back."""
+
     insurers: int
     answered: int
     offers: int
@@ -223,3 +210,26 @@ class QuoteRequestView(msgspec.Struct, frozen=True, kw_only=True):
     cover: DesiredCover
     outcomes: list[InsurerOutcomeView]
     offers: list[RankedOffer]
+
+
+__all__ = [
+    "AdditionalInsured",
+    "CoverageType",
+    "DesiredCover",
+    "InsurerOutcomeView",
+    "InsurerProgress",
+    "InsurerRating",
+    "Offer",
+    "OutcomeStatus",
+    "PolicyForm",
+    "PolicyTerms",
+    "Progress",
+    "QuoteRequest",
+    "QuoteRequestBody",
+    "QuoteRequestStatus",
+    "QuoteRequestSummary",
+    "QuoteRequestView",
+    "RankedOffer",
+    "SellerSnapshot",
+    "UtcInstant",
+]

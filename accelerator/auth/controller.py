@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Controller, Request, get
 
+import schemas
 from accelerator.auth.guards import requires
 from accelerator.auth.principal import Principal, Role
 
@@ -20,5 +21,5 @@ class MeController(Controller):
         summary="The calling principal",
         description="Returns the role and, for seller keys, the seller the key is bound to.",
     )
-    async def me(self, request: Request[Principal, Any, Any]) -> Principal:
+    async def me(self, request: Request[Principal, Any, Any]) -> schemas.Principal:
         return request.user

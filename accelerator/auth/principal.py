@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import enum
+import schemas
+from schemas import Role
 
-import msgspec
-
-
-class Role(enum.StrEnum):
-    ADMIN = "admin"
-    SELLER = "seller"
-    CLAIMS = "claims"
+__all__ = ["Principal", "Role"]
 
 
-class Principal(msgspec.Struct, frozen=True):
-    """The caller behind an API key."""
-
-    key_id: str
-    role: Role
-    seller_id: str | None = None
-    name: str = ""
+class Principal(schemas.Principal, frozen=True):
+    """The caller behind an API key (``GET /v1/me`` serves it as ``schemas.Principal``)."""
 
     def may_act_for_seller(self, seller_id: str) -> bool:
         """Admins act for every seller; a seller key only for its own seller."""

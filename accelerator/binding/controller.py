@@ -11,7 +11,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter
 from accelerator.auth.guards import requires
 from accelerator.auth.principal import Principal, Role
 from accelerator.binding.service import BindingService
-from schemas._policies import BindBody, BindResponse
+from schemas import BindBody, BindResponse
 
 IdempotencyKey = Annotated[
     str, HeaderParameter(name="Idempotency-Key", min_length=1, max_length=200)

@@ -32,8 +32,7 @@ from accelerator.quoting.fanout import Partner
 from accelerator.quoting.models import OfferRow, QuoteRequestRow
 from accelerator.rulesets.loader import RuleBook
 from providers import BindPending, BindRefused, BindRequest, Bound, MalformedResponse
-from schemas import Offer, QuoteRequest
-from schemas._policies import BindBody, BindResponse
+from schemas import BindBody, BindResponse, Offer, QuoteRequest
 
 BIND_TIMEOUT_SECONDS = 20.0
 OPEN_REQUEST_STATES = ("collecting", "complete")

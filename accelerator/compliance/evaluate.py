@@ -14,9 +14,7 @@ from zoneinfo import ZoneInfo
 
 from accelerator.compliance.text import entity_key, money, normalise
 from accelerator.rulesets.model import AM_BEST_SCALE, AmBestRating, RuleSetVersion, rating_at_least
-from schemas._compliance import Gap, GapCode
-from schemas._money import Money
-from schemas._quotes import Offer, PolicyTerms
+from schemas import Gap, GapCode, Money, Offer, PolicyTerms
 
 #: Kinds of liability policy the marketplaces accept (DESIGN §3.1: "commercial general,
 #: umbrella or excess liability"). The rule-set data do not vary this yet.

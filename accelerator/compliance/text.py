@@ -5,7 +5,7 @@ import re
 from decimal import Decimal
 from typing import Final
 
-from schemas._money import Money
+from schemas import Money
 
 _NON_ALNUM: Final = re.compile(r"[^0-9a-z]+")
 

@@ -14,31 +14,19 @@ from accelerator.auth.guards import ensure_seller_access, requires
 from accelerator.auth.principal import Principal, Role
 from accelerator.coverage.service import CheckError, CoverageService
 from accelerator.infra.errors import ApiProblem, FieldProblem, not_found
-from schemas._coverage import CoverageCheckRequest, CoverageDecision
-from schemas._policies import CertificateSubmission, PolicyDocument
+from schemas import (
+    BatchItemError,
+    CertificateSubmission,
+    CoverageBatchBody,
+    CoverageBatchResult,
+    CoverageCheckRequest,
+    CoverageDecision,
+    PolicyDocument,
+    ReviewBody,
+)
 
-MAX_BATCH = 1000
 PolicyId = Annotated[str, Parameter(min_length=1, max_length=64)]
 SellerId = Annotated[str, Parameter(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
-
-
-class BatchItemError(msgspec.Struct, frozen=True, tag_field="result", tag="error"):
-    index: int
-    errors: list[FieldProblem]
-
-
-class CoverageBatchBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Up to 1,000 checks; each item is validated on its own, so one bad item fails alone."""
-
-    checks: Annotated[list[Any], msgspec.Meta(min_length=1, max_length=MAX_BATCH)]
-
-
-class CoverageBatchResult(msgspec.Struct, frozen=True):
-    results: list[CoverageDecision | BatchItemError]
-
-
-class ReviewBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    reason: Annotated[str, msgspec.Meta(max_length=1000)] = ""
 
 
 def _item_problems(exc: msgspec.ValidationError) -> list[FieldProblem]:

@@ -17,16 +17,16 @@ from accelerator.compliance.text import amount
 from accelerator.coverage.state import PolicyState
 from accelerator.rulesets.loader import RuleBook
 from accelerator.rulesets.model import RuleSetVersion
-from schemas._coverage import (
+from schemas import (
     CoverageCheckRequest,
     CoverageDecision,
     Decision,
     PolicyRef,
+    PolicyTerms,
     Reason,
     ReasonCode,
+    RuleSetRef,
 )
-from schemas._quotes import PolicyTerms
-from schemas._sellers import RuleSetRef
 
 #: The order reasons are reported in: first whether there was cover at all, then why the cover
 #: there was does not qualify.

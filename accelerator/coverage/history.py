@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from accelerator.compliance.text import money
 from accelerator.coverage.state import POLICY_DAY_START, PolicyEvent
-from schemas._quotes import PolicyTerms
+from schemas import PolicyTerms
 
 #: A change recorded this long after it took effect is called back-dated in its summary.
 BACK_DATED_AFTER: Final = timedelta(hours=1)

@@ -27,7 +27,7 @@ from accelerator.infra.codec import instant
 from accelerator.infra.lookups import Lookups
 from accelerator.infra.statements import DialectName, Statement
 from accelerator.sellers.models import Seller
-from schemas._quotes import PolicyTerms
+from schemas import PolicyTerms
 
 _EVENTS = select(
     PolicyEventRow.seller_id,

@@ -21,9 +21,13 @@ from accelerator.risk.taxonomy import Taxonomy
 from accelerator.rulesets.loader import NoRuleSetVersionError, RuleBook, UnknownMarketplaceError
 from accelerator.rulesets.model import RuleSetVersion
 from accelerator.sellers.models import Seller
-from schemas import PolicyTerms
-from schemas._coverage import CoverageCheckRequest, CoverageDecision
-from schemas._policies import CertificateSubmission, PolicyDocument
+from schemas import (
+    CertificateSubmission,
+    CoverageCheckRequest,
+    CoverageDecision,
+    PolicyDocument,
+    PolicyTerms,
+)
 
 
 @dataclass(frozen=True)

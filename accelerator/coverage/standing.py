@@ -21,7 +21,7 @@ from accelerator.coverage.decision import PolicyCandidate, incident_date, is_ver
 from accelerator.coverage.history import local_moment
 from accelerator.coverage.state import Interval, PolicyState
 from accelerator.rulesets.model import RuleSetVersion
-from schemas._quotes import PolicyTerms
+from schemas import PolicyTerms
 
 
 @dataclass(frozen=True)

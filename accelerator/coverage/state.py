@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from schemas._quotes import PolicyTerms
+from schemas import PolicyTerms
 
 EventKind = Literal[
     "issued",

@@ -14,7 +14,7 @@ from accelerator.infra.database import ReadSession, WriteSession
 from accelerator.infra.errors import not_found
 from accelerator.rulesets.loader import RuleBook
 from accelerator.sellers.models import Seller
-from schemas._policies import PolicyDocument, PolicyEventView
+from schemas import PolicyDocument, PolicyEventView
 
 
 def _detail(kind: str, data: dict[str, object]) -> str:

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from litestar import Controller, Request, Response, get
 from sqlalchemy import text
 
 from accelerator.infra.migrations import current_revision, head_revision
-
-
-class Health(msgspec.Struct, omit_defaults=True):
-    status: str
-    database: str | None = None
-    migration: str | None = None
-    reason: str | None = None
+from schemas import Health
 
 
 class HealthController(Controller):

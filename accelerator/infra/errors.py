@@ -13,7 +13,6 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-import msgspec
 from asyncpg import PostgresError  # type: ignore[import-untyped]  # no stubs published
 from litestar import Request, Response
 from litestar.exceptions import (
@@ -38,34 +37,12 @@ from accelerator.errors import (
     Unauthenticated,
     UpstreamFailed,
 )
+from schemas import FieldProblem, Problem
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://insurance-accelerator.dev/problems/"
 
 logger = logging.getLogger("accelerator.errors")
-
-
-class FieldProblem(msgspec.Struct, frozen=True, omit_defaults=True):
-    """One offending input: where it is (a JSON path such as ``categories[0].revenue_share``),
-    a stable code, a sentence, and for unknown values the closest known ones."""
-
-    field: str
-    code: str
-    message: str
-    suggestions: list[str] | None = None
-
-
-class Problem(msgspec.Struct, omit_defaults=True):
-    """The body of every error response (RFC 9457)."""
-
-    type: str
-    title: str
-    status: int
-    code: str
-    detail: str | None = None
-    instance: str | None = None
-    request_id: str | None = None
-    errors: list[FieldProblem] | None = None
 
 
 class ApiProblem(Exception):

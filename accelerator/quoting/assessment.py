@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from accelerator.compliance.evaluate import evaluate_cover, terms_of_offer
 from accelerator.rulesets.loader import RuleBook
-from schemas import Offer, QuoteRequest, RuleSetRef
-from schemas._compliance import ComplianceResult
+from schemas import ComplianceResult, Offer, QuoteRequest, RuleSetRef
 
 
 def assess_offer(rulebook: RuleBook, request: QuoteRequest, offer: Offer) -> ComplianceResult:

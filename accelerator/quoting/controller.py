@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
@@ -14,7 +13,8 @@ from accelerator.auth.guards import requires
 from accelerator.auth.principal import Principal, Role
 from accelerator.quoting.service import QuotingService
 from accelerator.quoting.views import provider_directory, request_view
-from schemas._quotes import (
+from schemas import (
+    ProviderInfo,
     QuoteRequestBody,
     QuoteRequestStatus,
     QuoteRequestSummary,
@@ -111,5 +111,5 @@ class ProviderController(Controller):
     guards = [requires(Role.SELLER, Role.CLAIMS)]
 
     @get(operation_id="listProviders", summary="Insurer adapters, appetite, breaker state")
-    async def list_providers(self, request: Request[Principal, Any, Any]) -> list[dict[str, Any]]:
-        return [msgspec.to_builtins(p) for p in provider_directory(request.app.state.partners)]
+    async def list_providers(self, request: Request[Principal, Any, Any]) -> list[ProviderInfo]:
+        return provider_directory(request.app.state.partners)

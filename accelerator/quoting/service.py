@@ -19,8 +19,14 @@ from accelerator.quoting.runner import QuoteRunner, record_request
 from accelerator.quoting.stored import StoredRequest as StoredRequest  # the pages import it here
 from accelerator.quoting.stored import read_request
 from accelerator.sellers.service import SellerService, StoredProfile
-from schemas import DesiredCover, QuoteRequest, SellerSnapshot
-from schemas._quotes import Progress, QuoteRequestBody, QuoteRequestSummary
+from schemas import (
+    DesiredCover,
+    Progress,
+    QuoteRequest,
+    QuoteRequestBody,
+    QuoteRequestSummary,
+    SellerSnapshot,
+)
 
 _SUMMARY_COLUMNS = (
     QuoteRequestRow.id,

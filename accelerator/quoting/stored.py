@@ -29,8 +29,7 @@ from accelerator.infra.database import Database
 from accelerator.infra.lookups import Row
 from accelerator.infra.statements import Statement
 from accelerator.quoting.models import InsurerOutcomeRow, OfferRow, QuoteRequestRow
-from schemas import Offer, QuoteRequest
-from schemas._quotes import InsurerOutcomeView
+from schemas import InsurerOutcomeView, Offer, QuoteRequest
 
 
 @dataclass(frozen=True)

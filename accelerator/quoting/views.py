@@ -4,32 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from decimal import Decimal
 
-import msgspec
 from litestar.datastructures import State
 
 from accelerator.quoting.assessment import assess_offer
 from accelerator.quoting.fanout import Partner
 from accelerator.quoting.stored import StoredRequest
 from accelerator.ranking.score import RankingStrategy
-from schemas._compliance import ComplianceResult
-from schemas._quotes import Progress, QuoteRequestView, RankedOffer
-
-
-class ProviderInfo(msgspec.Struct, frozen=True):
-    provider_id: str
-    insurer_name: str
-    adapter: str
-    signature_scheme: str
-    marketplaces: list[str]
-    categories: list[str]
-    excluded_categories: list[str]
-    revenue_bands: list[dict[str, str]]
-    max_per_occurrence: Decimal
-    max_risk_score: int
-    breaker: str
-    enabled: bool
+from schemas import (
+    ComplianceResult,
+    Progress,
+    ProviderInfo,
+    QuoteRequestView,
+    RankedOffer,
+    RevenueBandView,
+)
 
 
 def provider_directory(partners: Mapping[str, Partner]) -> list[ProviderInfo]:
@@ -43,7 +32,7 @@ def provider_directory(partners: Mapping[str, Partner]) -> list[ProviderInfo]:
             categories=list(p.adapter.appetite.categories),
             excluded_categories=list(p.adapter.appetite.excluded_categories),
             revenue_bands=[
-                {"currency": b.currency, "minimum": str(b.minimum), "maximum": str(b.maximum)}
+                RevenueBandView(currency=b.currency, minimum=str(b.minimum), maximum=str(b.maximum))
                 for b in p.adapter.appetite.revenue_bands
             ],
             max_per_occurrence=p.adapter.appetite.max_per_occurrence,

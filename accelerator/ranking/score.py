@@ -22,9 +22,7 @@ from msgspec import Meta
 
 from accelerator.compliance.text import money
 from accelerator.rulesets.model import AM_BEST_SCALE
-from schemas._compliance import Gap, ScoreBreakdown, ScoreComponent, ScoreComponentName
-from schemas._money import Money
-from schemas._quotes import Offer
+from schemas import Gap, Money, Offer, ScoreBreakdown, ScoreComponent, ScoreComponentName
 
 Weight = Annotated[float, Meta(ge=0)]
 RankItem = tuple[str, Offer, list[Gap]]

@@ -11,8 +11,7 @@ from typing import Final
 
 from accelerator.risk.engine import CategoryExposure
 from accelerator.rulesets.requirements import MinimumCover
-from schemas._money import Money
-from schemas._sellers import RiskTier
+from schemas import Money, RiskTier
 
 #: Indicative annual premium per 1,000 of annual sales, (low, high), by hazard class, for
 #: limits equal to the marketplace minimum. Class 1 matches public figures of roughly

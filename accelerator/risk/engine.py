@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from typing import Final
 
 from accelerator.risk.taxonomy import Category
-from schemas._sellers import BusinessModel, Fulfilment, RiskTier
+from schemas import BusinessModel, Fulfilment, RiskTier
 
 RISK_MODEL_VERSION: Final = "risk-model-1.0"
 

@@ -12,11 +12,11 @@ from accelerator.risk.validation import FieldError, validate_seller_facts
 from accelerator.rulesets.loader import RuleBook
 from accelerator.rulesets.model import RuleSetVersion
 from accelerator.rulesets.requirements import Month, evaluate_requirement
-from schemas._money import Money
-from schemas._sellers import (
+from schemas import (
     CategoryHazard,
     FactorContribution,
     MinimumCover,
+    Money,
     RecommendedCover,
     Requirement,
     RiskProfile,

@@ -15,8 +15,7 @@ from typing import Final
 from accelerator.risk.taxonomy import Taxonomy
 from accelerator.rulesets.loader import RuleBook
 from accelerator.rulesets.requirements import Month
-from schemas._money import Money
-from schemas._sellers import SellerFacts
+from schemas import Money, SellerFacts
 
 #: How far category shares may stray from a total of 1.
 SHARE_TOLERANCE: Final = Decimal("0.001")

@@ -12,7 +12,7 @@ from typing import Annotated, Final, Literal
 import msgspec
 from msgspec import Meta
 
-from schemas._money import Money
+from schemas import Money
 
 #: Figures in the data files are whole units of the rule set's currency.
 Amount = Annotated[int, Meta(gt=0, le=10**12)]

@@ -25,7 +25,7 @@ from typing import Final, Self
 
 from accelerator.rulesets.loader import NoRuleSetVersionError, RuleBook, RuleSetError
 from accelerator.rulesets.model import ConsecutiveMonthsTrigger, RuleSetVersion
-from schemas._money import Money
+from schemas import Money
 
 _MONTH: Final = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 

@@ -20,14 +20,14 @@ from accelerator.coverage.holdings import seller_policies
 from accelerator.coverage.standing import HeldPolicy, Standing, assess_standing, days_until
 from accelerator.rulesets.model import RuleSetVersion
 from accelerator.sellers.service import SellerService
-from schemas._profiles import (
+from schemas import (
     ComplianceGap,
     ComplianceHistoryEntry,
     ComplianceStatus,
     PolicyStanding,
     QualifyingPolicy,
+    RuleSetRef,
 )
-from schemas._sellers import RuleSetRef
 
 Source = Literal["bound", "submitted"]
 

@@ -13,8 +13,7 @@ from accelerator.auth.guards import ensure_seller_access, requires
 from accelerator.auth.principal import Principal, Role
 from accelerator.sellers.compliance import compliance_status
 from accelerator.sellers.service import SellerService, StoredProfile
-from schemas import SellerFacts
-from schemas._profiles import ComplianceStatus, SellerProfileDocument
+from schemas import ComplianceStatus, SellerFacts, SellerProfileDocument
 
 SellerId = Annotated[str, Parameter(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
 

@@ -16,7 +16,7 @@ from accelerator.sellers.compliance import compliance_status
 from accelerator.web.guards import csrf_protected, signed_in
 from accelerator.web.profile import latest_profile, session_of
 from accelerator.web.rendering import page
-from schemas._policies import PolicyDocument, PolicyEventView
+from schemas import PolicyDocument, PolicyEventView
 
 PAGE_SIZE: Final = 20
 PageNumber = Annotated[int, QueryParameter(name="page", ge=1, le=10_000)]

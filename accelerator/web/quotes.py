@@ -17,8 +17,7 @@ from accelerator.quoting.views import request_view
 from accelerator.web.guards import csrf_protected, signed_in
 from accelerator.web.profile import session_of
 from accelerator.web.rendering import page
-from schemas._policies import BindBody
-from schemas._quotes import QuoteRequestBody, QuoteRequestView, RankedOffer
+from schemas import BindBody, QuoteRequestBody, QuoteRequestView, RankedOffer
 
 PAGE_SIZE: Final = 10
 # While a request is in one of these states its page keeps refreshing itself.

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
@@ -16,48 +14,11 @@ from accelerator.auth.principal import Principal
 from accelerator.infra.errors import ApiProblem, FieldProblem, invalid_input
 from accelerator.webhooks.models import InboxEvent
 from accelerator.webhooks.service import MAX_BODY_BYTES, WebhookService
+from schemas import InboxEntry, InboxStatus, ReprocessCount, ReprocessRange, WebhookAck
 
 ProviderId = Annotated[str, Parameter(min_length=1, max_length=64)]
 # The column is a 32-bit integer: a larger id is a 422 naming the field, not a driver overflow.
 InboxId = Annotated[int, Parameter(ge=1, le=2**31 - 1)]
-
-
-class WebhookAck(msgspec.Struct, frozen=True):
-    """Stored before this answer. ``status`` is ``received`` (a worker applies it moments later);
-    for a repeated ``webhook-id`` (``duplicate``), the status of the delivery stored first."""
-
-    inbox_id: int
-    status: str
-    duplicate: bool
-
-
-InboxStatus = Literal["received", "processing", "applied", "retrying", "parked", "failed"]
-
-
-class InboxEntry(msgspec.Struct, frozen=True):
-    """A stored delivery. ``next_attempt_at`` is when a waiting one is tried again."""
-
-    id: int
-    provider_id: str
-    webhook_id: str
-    status: str
-    attempts: int
-    error: str | None
-    received_at: datetime
-    next_attempt_at: datetime
-    applied_at: datetime | None
-
-
-class ReprocessRange(msgspec.Struct, frozen=True, kw_only=True):
-    """Deliveries received in ``[received_from, received_to)``, optionally only of one status."""
-
-    received_from: datetime
-    received_to: datetime
-    status: InboxStatus | None = None
-
-
-class ReprocessCount(msgspec.Struct, frozen=True):
-    requeued: int
 
 
 class WebhookController(Controller):

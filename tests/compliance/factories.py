@@ -8,8 +8,7 @@ import msgspec
 
 from accelerator.coverage import EventKind, PolicyEvent, policy_period_from_dates
 from accelerator.rulesets import RuleSetVersion, load_rulesets
-from schemas import AdditionalInsured, Money, Offer, PolicyTerms
-from schemas._coverage import CoverageCheckRequest
+from schemas import AdditionalInsured, CoverageCheckRequest, Money, Offer, PolicyTerms
 
 US_TZ = "America/Los_Angeles"
 OPERATOR = "Amazon.com Services LLC"

@@ -10,8 +10,7 @@ from hypothesis import strategies as st
 
 from accelerator.coverage import PolicyEvent, decide, derive_state, rule_set_for_incident
 from accelerator.rulesets import load_rulesets
-from schemas import Money
-from schemas._coverage import CoverageCheckRequest, CoverageDecision
+from schemas import CoverageCheckRequest, CoverageDecision, Money
 from tests.compliance.factories import (
     SELLER,
     change,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
+
 import providers
 import providers.sandbox
 import schemas
@@ -64,23 +67,39 @@ SANDBOX_ALL = [
 SCHEMAS_ALL = [
     "MAX_BATCH_CHECKS",
     "AdditionalInsured",
+    "BatchItemError",
+    "BindBody",
+    "BindResponse",
     "BusinessModel",
     "CategoryHazard",
     "CategoryPath",
     "CategoryShare",
+    "CertificateSubmission",
     "ClaimsHistory",
+    "ComplianceGap",
+    "ComplianceHistoryEntry",
     "ComplianceResult",
+    "ComplianceStatus",
     "CountryCode",
+    "CoverageBatchBody",
+    "CoverageBatchResult",
     "CoverageCheckRequest",
     "CoverageDecision",
     "CoverageType",
     "CurrencyCode",
+    "Decision",
     "DesiredCover",
     "FactorContribution",
+    "FieldProblem",
     "Fulfilment",
     "Gap",
     "GapCode",
+    "Health",
+    "InboxEntry",
+    "InboxStatus",
     "InsurerEvent",
+    "InsurerOutcomeView",
+    "InsurerProgress",
     "InsurerRating",
     "MarketplaceCode",
     "MinimumCover",
@@ -90,30 +109,51 @@ SCHEMAS_ALL = [
     "OutcomeStatus",
     "PolicyBound",
     "PolicyCancelled",
+    "PolicyDocument",
     "PolicyEndorsed",
+    "PolicyEventView",
     "PolicyForm",
     "PolicyLapsed",
     "PolicyRef",
     "PolicyReinstated",
     "PolicyRenewed",
+    "PolicyStanding",
     "PolicyTerms",
     "PolicyVerified",
+    "Principal",
+    "Problem",
+    "Progress",
+    "ProviderInfo",
+    "QualifyingPolicy",
     "QuoteDeclined",
     "QuoteOffered",
     "QuoteReferred",
     "QuoteRequest",
+    "QuoteRequestBody",
+    "QuoteRequestStatus",
+    "QuoteRequestSummary",
+    "QuoteRequestView",
+    "RankedOffer",
     "Reason",
     "ReasonCode",
     "RecommendedCover",
+    "ReprocessCount",
+    "ReprocessRange",
     "Requirement",
+    "RevenueBandView",
+    "ReviewBody",
     "RiskProfile",
     "RiskTier",
+    "Role",
     "RuleSetRef",
     "ScoreBreakdown",
     "ScoreComponent",
+    "ScoreComponentName",
     "SellerFacts",
+    "SellerProfileDocument",
     "SellerSnapshot",
     "UtcInstant",
+    "WebhookAck",
     "YearMonth",
     "decode_event",
 ]
@@ -132,3 +172,18 @@ def test_sandbox_exports_exactly_the_documented_names() -> None:
 def test_schemas_exports_exactly_the_documented_names() -> None:
     assert sorted(schemas.__all__) == sorted(SCHEMAS_ALL)
     assert all(hasattr(schemas, name) for name in schemas.__all__)
+
+
+def test_every_private_module_of_the_contract_packages_is_banned_outside_them() -> None:
+    root = Path(__file__).resolve().parents[2]
+    ruff = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["ruff"]["lint"]
+    banned = set(ruff["flake8-tidy-imports"]["banned-api"])
+    private = {
+        f"{package.replace('/', '.')}.{module.stem}"
+        for package in ("schemas", "providers", "providers/sandbox")
+        for module in (root / package).glob("_*.py")
+        if module.name != "__init__.py"
+    }
+    assert private <= banned, f"add to banned-api in pyproject.toml: {sorted(private - banned)}"
+    assert "TID251" in ruff["per-file-ignores"]["schemas/**"]
+    assert "TID251" in ruff["per-file-ignores"]["providers/**"]

@@ -17,8 +17,7 @@ from accelerator.quoting import stored
 from accelerator.quoting.models import InsurerOutcomeRow, OfferRow, QuoteRequestRow
 from accelerator.quoting.settle import store_results
 from accelerator.quoting.stored import OfferRecord, read_request
-from schemas import Offer, QuoteRequest
-from schemas._quotes import InsurerOutcomeView
+from schemas import InsurerOutcomeView, Offer, QuoteRequest
 from tests.quoting.storage import ask, declined, offered
 
 pytestmark = pytest.mark.anyio

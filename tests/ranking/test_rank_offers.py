@@ -8,8 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from accelerator.ranking import RankingStrategy, RankingWeights, WeightedScore, rank_offers
-from schemas import Money, Offer
-from schemas._compliance import Gap
+from schemas import Gap, Money, Offer
 from tests.compliance.factories import make_offer, usd
 
 GAP = Gap(code="deductible_above_maximum", message="Deductible too high.", rule="deductible")

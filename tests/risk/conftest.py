@@ -9,8 +9,7 @@ import pytest
 
 from accelerator.risk import Taxonomy, load_taxonomy
 from accelerator.rulesets import RuleBook, load_rulesets
-from schemas._money import Money
-from schemas._sellers import CategoryShare, ClaimsHistory, MonthlySales, SellerFacts
+from schemas import CategoryShare, ClaimsHistory, Money, MonthlySales, SellerFacts
 
 FactsFactory = Callable[..., SellerFacts]
 

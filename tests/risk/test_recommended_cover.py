@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from accelerator.risk import CategoryExposure, load_taxonomy, recommend_cover
 from accelerator.rulesets.requirements import MinimumCover
-from schemas._money import Money
+from schemas import Money
 
 TAXONOMY = load_taxonomy()
 US_MINIMUM = MinimumCover(

@@ -16,7 +16,7 @@ from accelerator.risk import (
     load_taxonomy,
 )
 from accelerator.rulesets import Month, RuleBook, load_rulesets
-from schemas._sellers import RiskProfile
+from schemas import RiskProfile
 from tests.risk.conftest import FactsFactory, power_bank_seller
 
 TODAY = date(2025, 6, 10)

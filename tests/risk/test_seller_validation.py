@@ -8,8 +8,7 @@ import pytest
 
 from accelerator.risk import FieldError, Taxonomy, validate_seller_facts
 from accelerator.rulesets import RuleBook
-from schemas._money import Money
-from schemas._sellers import ClaimsHistory, SellerFacts
+from schemas import ClaimsHistory, Money, SellerFacts
 from tests.risk.conftest import FactsFactory
 
 TODAY = date(2025, 6, 10)

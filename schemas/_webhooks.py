@@ -1,0 +1,52 @@
+"""Insurer webhook receipts and the admin view of the webhook inbox.
+
+``POST /v1/webhooks/insurers/{provider_id}`` answers a :class:`WebhookAck`; the admin endpoints
+under ``/v1/admin/webhook-inbox`` list :class:`InboxEntry` items and requeue deliveries.
+"""
+
+from datetime import datetime
+from typing import Literal
+
+import msgspec
+
+InboxStatus = Literal["received", "processing", "applied", "retrying", "parked", "failed"]
+
+
+class WebhookAck(msgspec.Struct, frozen=True):
+    """Stored before this answer. ``status`` is ``received`` (a worker applies it moments later);
+    for a repeated ``webhook-id`` (``duplicate``), the status of the delivery stored first."""
+
+    inbox_id: int
+    status: str
+    duplicate: bool
+
+
+class InboxEntry(msgspec.Struct, frozen=True):
+    """A stored delivery. ``next_attempt_at`` is when a waiting one is tried again."""
+
+    id: int
+    provider_id: str
+    webhook_id: str
+    status: str
+    attempts: int
+    error: str | None
+    received_at: datetime
+    next_attempt_at: datetime
+    applied_at: datetime | None
+
+
+class ReprocessRange(msgspec.Struct, frozen=True, kw_only=True):
+    """Deliveries received in ``[received_from, received_to)``, optionally only of one status."""
+
+    received_from: datetime
+    received_to: datetime
+    status: InboxStatus | None = None
+
+
+class ReprocessCount(msgspec.Struct, frozen=True):
+    """How many stored deliveries were made due again."""
+
+    requeued: int
+
+
+__all__ = ["InboxEntry", "InboxStatus", "ReprocessCount", "ReprocessRange", "WebhookAck"]
