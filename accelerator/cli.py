@@ -249,7 +249,7 @@ async def _run_worker(
 ) -> None:
     import signal
 
-    from accelerator.quoting.partners import close_partners, open_partners
+    from accelerator.insurers.partners import close_partners, open_partners
     from accelerator.webhooks.worker import InboxWorker
 
     db = open_database(settings.database_url)
@@ -285,7 +285,7 @@ async def _run_worker(
 
 
 def _worker_provider_settings(settings: Settings) -> dict[str, ProviderSettings]:
-    from accelerator.quoting.partners import provider_settings
+    from accelerator.insurers.partners import provider_settings
     from providers.sandbox import default_sandbox_provider_settings
 
     if settings.providers or not settings.sandbox_enabled:

@@ -3,6 +3,7 @@
 The canonical request is ours, not any insurer's: adapters translate it to their partner's API.
 """
 
+import enum
 from datetime import date, datetime
 from typing import Annotated, Literal
 
@@ -31,9 +32,24 @@ InsurerRating = Annotated[
         examples=["A-"],
     ),
 ]
-OutcomeStatus = Literal[
-    "offered", "declined", "referred", "pending", "timed_out", "error", "skipped"
-]
+
+
+class OutcomeStatus(enum.StrEnum):
+    """One insurer's answer to a quote request: ``awaiting`` while it is being asked, then one
+    of the others (``pending``: it answers later, by callback)."""
+
+    AWAITING = "awaiting"
+    OFFERED = "offered"
+    DECLINED = "declined"
+    REFERRED = "referred"
+    PENDING = "pending"
+    TIMED_OUT = "timed_out"
+    ERROR = "error"
+    SKIPPED = "skipped"
+
+
+#: The name the outcome view's status had first; the same type.
+InsurerProgress = OutcomeStatus
 
 
 class SellerSnapshot(msgspec.Struct, frozen=True, kw_only=True):
@@ -129,12 +145,28 @@ class PolicyTerms(msgspec.Struct, frozen=True, kw_only=True):
     premium_total: Money | None = None
 
 
-# collecting -> complete -> binding (a bind in flight) -> bind_pending (insurer confirms later)
-# -> bound
-QuoteRequestStatus = Literal["collecting", "complete", "binding", "bind_pending", "bound"]
-InsurerProgress = Literal[
-    "awaiting", "offered", "declined", "referred", "pending", "timed_out", "error", "skipped"
-]
+class QuoteRequestStatus(enum.StrEnum):
+    """Where a quote request is: ``collecting`` (insurers are being asked) -> ``complete`` (each
+    has its outcome, or the deadline passed) -> ``binding`` (a bind is under way) ->
+    ``bind_pending`` (the insurer confirms later) -> ``bound`` (one of its offers is a policy)."""
+
+    COLLECTING = "collecting"
+    COMPLETE = "complete"
+    BINDING = "binding"
+    BIND_PENDING = "bind_pending"
+    BOUND = "bound"
+
+
+class OfferStatus(enum.StrEnum):
+    """An offer: ``open`` until it is ``bound``, ``superseded`` (another offer of its request
+    was bound) or ``withdrawn`` (its insurer's later answer replaced it); served as ``expired``
+    once its validity ends while open (never stored)."""
+
+    OPEN = "open"
+    BOUND = "bound"
+    SUPERSEDED = "superseded"
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
 
 
 class QuoteRequestBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -179,7 +211,7 @@ class RankedOffer(msgspec.Struct, frozen=True, kw_only=True):
 
     id: str
     rank: int
-    status: Literal["open", "bound", "superseded", "expired", "withdrawn"]
+    status: OfferStatus
     compliance: ComplianceResult
     score: ScoreBreakdown
     offer: Offer
@@ -212,14 +244,43 @@ class QuoteRequestView(msgspec.Struct, frozen=True, kw_only=True):
     offers: list[RankedOffer]
 
 
+class CapturedMessage(msgspec.Struct, omit_defaults=True):
+    """One side of a captured HTTP exchange: headers with credentials redacted, the body cut to
+    a readable size (``truncated``) with any known secret blanked out."""
+
+    headers: dict[str, str]
+    body: str = ""
+    truncated: bool = False
+
+
+class InsurerAttempt(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """One HTTP attempt to an insurer for a quote request, as captured (secrets removed):
+    ``GET /v1/quote-requests/{id}/attempts`` (admin) lists them oldest first."""
+
+    provider_id: str
+    number: int
+    method: str
+    url: str
+    idempotency_key: str
+    started_at: str
+    duration_ms: float
+    request: CapturedMessage
+    response_status: int | None = None
+    response: CapturedMessage | None = None
+    error: str | None = None
+
+
 __all__ = [
     "AdditionalInsured",
+    "CapturedMessage",
     "CoverageType",
     "DesiredCover",
+    "InsurerAttempt",
     "InsurerOutcomeView",
     "InsurerProgress",
     "InsurerRating",
     "Offer",
+    "OfferStatus",
     "OutcomeStatus",
     "PolicyForm",
     "PolicyTerms",

@@ -10,32 +10,49 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 import msgspec
-from sqlalchemy import delete, update
-from sqlalchemy.exc import IntegrityError
 
 from accelerator.auth.principal import Principal
-from accelerator.binding.models import BindRecord
+from accelerator.binding import repository as bind_keys
 from accelerator.compliance.evaluate import endorsement_phrase
 from accelerator.coverage.registry import create_policy
 from accelerator.coverage.views import policy_document
+from accelerator.errors import Conflict, InvalidInput, NotFound, UpstreamFailed
 from accelerator.infra.database import Database
-from accelerator.infra.errors import ApiProblem, not_found
+from accelerator.insurers.caller import PermanentFailure, RetryPolicy, TransientFailure, send
+from accelerator.insurers.partners import Partner
+from accelerator.quoting import repository as quotes
 from accelerator.quoting.assessment import assess_offer
-from accelerator.quoting.caller import PermanentFailure, RetryPolicy, TransientFailure, send
-from accelerator.quoting.fanout import Partner
-from accelerator.quoting.models import OfferRow, QuoteRequestRow
 from accelerator.rulesets.loader import RuleBook
 from providers import BindPending, BindRefused, BindRequest, Bound, MalformedResponse
-from schemas import BindBody, BindResponse, Offer, QuoteRequest
+from schemas import BindBody, BindResponse, OfferStatus, QuoteRequestStatus
 
 BIND_TIMEOUT_SECONDS = 20.0
-OPEN_REQUEST_STATES = ("collecting", "complete")
+
+
+class RefusedInput(InvalidInput):
+    """A bind request that cannot be accepted as sent, though no one field of it is invalid:
+    answered like any invalid input (422), with its own code and title."""
+
+    def __init__(self, code: str, title: str, detail: str) -> None:
+        super().__init__((), detail)
+        self.code, self.title = code, title
+
+
+def _already_bound() -> Conflict:
+    return Conflict(
+        "request_already_bound",
+        "This quote request is already bound",
+        "Another offer of this request was bound (or is being bound).",
+    )
+
+
+def _in_progress() -> Conflict:
+    return Conflict("bind_in_progress", "A bind with this key is in progress")
 
 
 @dataclass(frozen=True)
@@ -50,8 +67,11 @@ def _fingerprint(offer_id: str, body: BindBody) -> str:
 
 @dataclass(frozen=True)
 class BindingService:
+    """Binds offers for the callers that may: a seller key only its own seller's offers (any
+    other offer is not found, so its existence does not leak); admins any."""
+
     db: Database
-    partners: dict[str, Partner]
+    partners: Mapping[str, Partner]
     rulebook: RuleBook
     additional_insured_name: str = ""
     # Whether an offer has expired, and when a policy bound here was recorded (tests set it).
@@ -68,158 +88,84 @@ class BindingService:
             outcome = await self._bind(principal, offer_id, body)
         except BaseException:
             # A refused or failed bind may be retried with the same key.
-            await self._release_key(principal, idempotency_key)
+            await bind_keys.release_key(self.db, principal.key_id, idempotency_key)
             raise
-        async with self.db.writing() as session:
-            await session.execute(
-                update(BindRecord)
-                .where(
-                    BindRecord.principal_id == principal.key_id,
-                    BindRecord.idempotency_key == idempotency_key,
-                )
-                .values(status_code=outcome.status_code, response=msgspec.to_builtins(outcome.body))
-            )
+        await bind_keys.record_answer(
+            self.db, principal.key_id, idempotency_key, outcome.status_code, outcome.body
+        )
         return outcome
 
     async def _claim_key(
         self, principal: Principal, key: str, fingerprint: str
     ) -> BindOutcome | None:
         """Record the key as in progress, or return the answer it already has."""
-        try:
-            async with self.db.writing() as session:
-                session.add(
-                    BindRecord(
-                        principal_id=principal.key_id,
-                        idempotency_key=key,
-                        fingerprint=fingerprint,
-                        status_code=None,
-                        response=None,
-                        created_at=datetime.now(UTC),
-                    )
-                )
+        now = datetime.now(UTC)
+        if await bind_keys.claim_key(self.db, principal.key_id, key, fingerprint, now):
             return None
-        except IntegrityError:
-            pass
-        async with self.db.reading() as session:
-            record = await session.get(BindRecord, (principal.key_id, key))
+        record = await bind_keys.key_record(self.db, principal.key_id, key)
         if record is None:  # released between our insert and this read: let the caller retry
-            raise ApiProblem(409, "bind_in_progress", "A bind with this key is in progress")
+            raise _in_progress()
         if record.fingerprint != fingerprint:
-            raise ApiProblem(
-                422,
+            raise RefusedInput(
                 "idempotency_key_reused",
                 "Idempotency-Key reused with a different request",
                 "This Idempotency-Key was first sent with another offer or body; use a new key.",
             )
-        if record.status_code is None or record.response is None:
-            raise ApiProblem(409, "bind_in_progress", "A bind with this key is in progress")
-        return BindOutcome(record.status_code, msgspec.convert(record.response, BindResponse))
+        if record.status_code is None or record.body is None:
+            raise _in_progress()
+        return BindOutcome(record.status_code, record.body)
 
-    async def _release_key(self, principal: Principal, key: str) -> None:
-        async with self.db.writing() as session:
-            await session.execute(
-                delete(BindRecord).where(
-                    BindRecord.principal_id == principal.key_id,
-                    BindRecord.idempotency_key == key,
-                    BindRecord.status_code.is_(None),
-                )
-            )
-
-    async def _load(self, principal: Principal, offer_id: str) -> tuple[OfferRow, QuoteRequestRow]:
-        async with self.db.reading() as session:
-            offer_row = await session.get(OfferRow, offer_id)
-            request_row = (
-                await session.get(QuoteRequestRow, offer_row.request_id) if offer_row else None
-            )
-        if (
-            offer_row is None
-            or request_row is None
-            or not principal.may_act_for_seller(request_row.seller_id)
-        ):
-            raise not_found("offer", f"No offer {offer_id!r}.")
-        return offer_row, request_row
+    async def _load(self, principal: Principal, offer_id: str) -> quotes.BindTarget:
+        target = await quotes.offer_to_bind(self.db, offer_id)
+        if target is None or not principal.may_act_for_seller(target.seller_id):
+            raise NotFound("offer", f"No offer {offer_id!r}.")
+        return target
 
     async def _bind(self, principal: Principal, offer_id: str, body: BindBody) -> BindOutcome:
-        offer_row, request_row = await self._load(principal, offer_id)
-        offer = msgspec.convert(offer_row.offer, Offer)
-        request = msgspec.convert(request_row.request, QuoteRequest)
+        target = await self._load(principal, offer_id)
+        offer = target.offer
         now = self.clock()
-        if request_row.status not in OPEN_REQUEST_STATES or offer_row.status != "open":
-            raise ApiProblem(
-                409,
-                "request_already_bound",
-                "This quote request is already bound",
-                "Another offer of this request was bound (or is being bound).",
-            )
-        if offer_row.valid_until <= now:
-            raise ApiProblem(
-                409,
+        open_request = target.request_status in (
+            QuoteRequestStatus.COLLECTING,
+            QuoteRequestStatus.COMPLETE,
+        )
+        if not open_request or target.offer_status != OfferStatus.OPEN:
+            raise _already_bound()
+        if target.valid_until <= now:
+            raise Conflict(
                 "offer_expired",
                 "The offer has expired",
-                f"It was valid until {offer_row.valid_until.isoformat()}.",
+                f"It was valid until {target.valid_until.isoformat()}.",
             )
         if not offer.bindable:
-            raise ApiProblem(
-                409,
+            raise Conflict(
                 "offer_indicative",
                 "The offer is indicative only",
                 "The insurer must firm it up before it can be bound.",
             )
-        compliance = assess_offer(self.rulebook, request, offer)
+        compliance = assess_offer(self.rulebook, target.request, offer)
         if compliance.gaps and not body.acknowledge_gaps:
-            raise ApiProblem(
-                422,
+            raise RefusedInput(
                 "gaps_not_acknowledged",
                 "The offer does not meet the marketplace's requirements",
                 "Gaps: "
                 + "; ".join(g.message for g in compliance.gaps)
                 + " Send acknowledge_gaps: true to bind it anyway.",
             )
-        partner = self.partners.get(offer_row.provider_id)
+        partner = self.partners.get(target.provider_id)
         if partner is None:
-            raise ApiProblem(409, "insurer_unavailable", "The insurer is no longer configured")
-        if not await self._claim_request(request_row.id, offer_id):
-            raise ApiProblem(
-                409,
-                "request_already_bound",
-                "This quote request is already bound",
-                "Another offer of this request was bound (or is being bound).",
-            )
+            raise Conflict("insurer_unavailable", "The insurer is no longer configured")
+        if not await quotes.claim_for_bind(self.db, target.request_id, offer_id):
+            raise _already_bound()
         try:
-            return await self._call_insurer(partner, request, request_row, offer_row, offer)
+            return await self._call_insurer(partner, target)
         except BaseException:
-            await self._reopen_request(request_row.id)
+            await quotes.reopen_after_bind(self.db, target.request_id)
             raise
 
-    async def _claim_request(self, request_id: str, offer_id: str) -> bool:
-        async with self.db.writing() as session:
-            result = await session.execute(
-                update(QuoteRequestRow)
-                .where(
-                    QuoteRequestRow.id == request_id,
-                    QuoteRequestRow.status.in_(OPEN_REQUEST_STATES),
-                )
-                .values(status="binding", bound_offer_id=offer_id)
-            )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
-
-    async def _reopen_request(self, request_id: str) -> None:
-        async with self.db.writing() as session:
-            await session.execute(
-                update(QuoteRequestRow)
-                .where(QuoteRequestRow.id == request_id, QuoteRequestRow.status == "binding")
-                .values(status="complete", bound_offer_id=None)
-            )
-
-    async def _call_insurer(
-        self,
-        partner: Partner,
-        request: QuoteRequest,
-        request_row: QuoteRequestRow,
-        offer_row: OfferRow,
-        offer: Offer,
-    ) -> BindOutcome:
+    async def _call_insurer(self, partner: Partner, target: quotes.BindTarget) -> BindOutcome:
         adapter = partner.adapter
+        request, offer = target.request, target.offer
         bind = BindRequest(
             request_id=request.request_id,
             seller_id=request.seller.seller_id,
@@ -233,7 +179,7 @@ class BindingService:
             reply = await send(
                 partner.client,
                 adapter.bind_call(offer, bind, partner.settings),
-                idempotency_key=f"{offer_row.id}.bind",
+                idempotency_key=f"{target.offer_id}.bind",
                 deadline=loop_deadline,
                 policy=RetryPolicy(max_attempts=3),
                 captures=[],
@@ -242,33 +188,26 @@ class BindingService:
             )
             result = adapter.parse_bind(offer, reply)
         except (TimeoutError, TransientFailure, PermanentFailure, MalformedResponse) as exc:
-            raise ApiProblem(
-                502,
+            raise UpstreamFailed(
                 "insurer_bind_failed",
                 "The insurer did not confirm the bind",
                 str(exc) or type(exc).__name__,
             ) from exc
         now = self.clock()
         if isinstance(result, BindRefused):
-            raise ApiProblem(
-                409,
+            raise Conflict(
                 "bind_refused",
                 "The insurer refused to bind",
                 f"{result.reason_code}: {result.reason}",
             )
         if isinstance(result, BindPending):
-            async with self.db.writing() as session:
-                await session.execute(
-                    update(QuoteRequestRow)
-                    .where(QuoteRequestRow.id == request_row.id)
-                    .values(status="bind_pending", bind_reference=result.bind_reference)
-                )
+            await quotes.mark_bind_pending(self.db, target.request_id, result.bind_reference)
             return BindOutcome(
                 202,
                 BindResponse(
                     status="bind_pending",
-                    offer_id=offer_row.id,
-                    quote_request_id=request_row.id,
+                    offer_id=target.offer_id,
+                    quote_request_id=target.request_id,
                     bind_reference=result.bind_reference,
                 ),
             )
@@ -280,34 +219,23 @@ class BindingService:
                 terms=result.policy,
                 source="bound",
                 recorded_at=now,
-                event_id=f"bind.{offer_row.id}",
-                provider_id=offer_row.provider_id,
-                offer_id=offer_row.id,
-                quote_request_id=request_row.id,
+                event_id=f"bind.{target.offer_id}",
+                provider_id=target.provider_id,
+                offer_id=target.offer_id,
+                quote_request_id=target.request_id,
                 verified=True,
             )
-            await finish_bind(session, request_row.id, offer_row.id)
+            await quotes.finish_bind(session, target.request_id, target.offer_id)
             document = await policy_document(session, policy.id, self.rulebook, now)
         return BindOutcome(
             201,
             BindResponse(
                 status="bound",
-                offer_id=offer_row.id,
-                quote_request_id=request_row.id,
+                offer_id=target.offer_id,
+                quote_request_id=target.request_id,
                 policy=document,
             ),
         )
 
 
-async def finish_bind(session: Any, request_id: str, offer_id: str) -> None:
-    """Mark the request bound, its offer bound and every other offer superseded."""
-    await session.execute(
-        update(QuoteRequestRow).where(QuoteRequestRow.id == request_id).values(status="bound")
-    )
-    await session.execute(
-        update(OfferRow).where(OfferRow.request_id == request_id).values(status="superseded")
-    )
-    await session.execute(update(OfferRow).where(OfferRow.id == offer_id).values(status="bound"))
-
-
-__all__ = ["BindOutcome", "BindingService", "finish_bind"]
+__all__ = ["BindOutcome", "BindingService"]

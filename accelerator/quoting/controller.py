@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -11,9 +12,11 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from accelerator.auth.guards import requires
 from accelerator.auth.principal import Principal, Role
+from accelerator.insurers.directory import provider_directory
+from accelerator.insurers.partners import Partner
 from accelerator.quoting.service import QuotingService
-from accelerator.quoting.views import provider_directory, request_view
 from schemas import (
+    InsurerAttempt,
     ProviderInfo,
     QuoteRequestBody,
     QuoteRequestStatus,
@@ -51,8 +54,9 @@ class QuoteRequestController(Controller):
         quote, deadline = await quoting.create(request.user, data)
         if wait:
             await quoting.runner.wait(quote.request_id, deadline + WAIT_MARGIN_SECONDS)
-        view = request_view(request.app.state, await quoting.load(request.user, quote.request_id))
-        status = HTTP_200_OK if view.status != "collecting" else HTTP_202_ACCEPTED
+        view = quoting.view(await quoting.load(request.user, quote.request_id))
+        collecting = view.status == QuoteRequestStatus.COLLECTING
+        status = HTTP_202_ACCEPTED if collecting else HTTP_200_OK
         return Response(
             view, status_code=status, headers={"Location": f"{self.path}/{quote.request_id}"}
         )
@@ -88,7 +92,7 @@ class QuoteRequestController(Controller):
         request: Request[Principal, Any, Any],
         request_id: FromPath[RequestId],
     ) -> QuoteRequestView:
-        return request_view(request.app.state, await quoting.load(request.user, request_id))
+        return quoting.view(await quoting.load(request.user, request_id))
 
     @get(
         "/{request_id:str}/attempts",
@@ -101,7 +105,7 @@ class QuoteRequestController(Controller):
         quoting: NamedDependency[QuotingService],
         request: Request[Principal, Any, Any],
         request_id: FromPath[RequestId],
-    ) -> list[dict[str, Any]]:
+    ) -> list[InsurerAttempt]:
         return await quoting.attempts(request.user, request_id)
 
 
@@ -111,5 +115,7 @@ class ProviderController(Controller):
     guards = [requires(Role.SELLER, Role.CLAIMS)]
 
     @get(operation_id="listProviders", summary="Insurer adapters, appetite, breaker state")
-    async def list_providers(self, request: Request[Principal, Any, Any]) -> list[ProviderInfo]:
-        return provider_directory(request.app.state.partners)
+    async def list_providers(
+        self, partners: NamedDependency[Mapping[str, Partner]]
+    ) -> list[ProviderInfo]:
+        return provider_directory(partners)

@@ -14,17 +14,14 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from accelerator.infra.http import PartnerClient
-from accelerator.quoting.breaker import CircuitBreaker
-from accelerator.quoting.caller import PermanentFailure, RetryPolicy, TransientFailure, send
-from accelerator.quoting.capture import AttemptCapture
+from accelerator.insurers.caller import PermanentFailure, RetryPolicy, TransientFailure, send
+from accelerator.insurers.capture import AttemptCapture
+from accelerator.insurers.partners import Partner
 from providers import (
     Declined,
-    InsurerAdapter,
     MalformedResponse,
     Offered,
     Pending,
-    ProviderSettings,
     QuoteResult,
     Referred,
     eligibility,
@@ -32,20 +29,6 @@ from providers import (
 from schemas import Offer, OutcomeStatus, QuoteRequest
 
 logger = logging.getLogger("accelerator.quoting")
-
-
-@dataclass
-class Partner:
-    """Everything the core holds for one configured insurer."""
-
-    adapter: InsurerAdapter
-    settings: ProviderSettings
-    client: PartnerClient
-    breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
-
-    @property
-    def secret_values(self) -> tuple[str, ...]:
-        return tuple(v for v in (self.settings.api_key, *self.settings.callback_secrets) if v)
 
 
 @dataclass(frozen=True)
@@ -82,26 +65,31 @@ def _from_quote_result(
     done = InsurerResult(
         provider_id=partner.adapter.provider_id,
         insurer_name=partner.adapter.insurer_name,
-        status="error",
+        status=OutcomeStatus.ERROR,
         attempts=tuple(attempts),
         elapsed_ms=elapsed_ms,
         quote_reference=reference,
     )
     match result:
         case Offered(offers=offers) if offers:
-            return replace(done, status="offered", offers=tuple(offers))
+            return replace(done, status=OutcomeStatus.OFFERED, offers=tuple(offers))
         case Offered():
-            return replace(done, status="declined", reason_code="no_offer", reason="no offer made")
+            return replace(
+                done, status=OutcomeStatus.DECLINED, reason_code="no_offer", reason="no offer made"
+            )
         case Declined(reason_code=code, reason=reason):
-            return replace(done, status="declined", reason_code=code, reason=reason)
+            return replace(done, status=OutcomeStatus.DECLINED, reason_code=code, reason=reason)
         case Referred(reason=reason):
             return replace(
-                done, status="referred", reason_code="referred_to_underwriter", reason=reason
+                done,
+                status=OutcomeStatus.REFERRED,
+                reason_code="referred_to_underwriter",
+                reason=reason,
             )
         case Pending(quote_reference=reference):
             return replace(
                 done,
-                status="pending",
+                status=OutcomeStatus.PENDING,
                 reason_code="awaiting_callback",
                 reason="the insurer answers asynchronously",
                 quote_reference=reference,
@@ -174,20 +162,24 @@ async def quote_one(
                 partner, last, captures, round((time.perf_counter() - started) * 1000, 1)
             )
         partner.breaker.record_failure()
-        return finish("timed_out", "insurer_timeout", "no answer before the deadline")
+        return finish(OutcomeStatus.TIMED_OUT, "insurer_timeout", "no answer before the deadline")
     except TransientFailure as failure:
         partner.breaker.record_failure()
-        return finish("error", failure.code, f"{failure} (after {len(captures)} attempt(s))")
+        return finish(
+            OutcomeStatus.ERROR, failure.code, f"{failure} (after {len(captures)} attempt(s))"
+        )
     except PermanentFailure as failure:
         partner.breaker.release()
-        return finish("error", failure.code, str(failure))
+        return finish(OutcomeStatus.ERROR, failure.code, str(failure))
     except MalformedResponse as exc:
         partner.breaker.record_failure()
-        return finish("error", "malformed_response", f"unreadable answer: {exc}")
+        return finish(OutcomeStatus.ERROR, "malformed_response", f"unreadable answer: {exc}")
     except Exception:  # an adapter bug must not hurt the other insurers
         logger.exception("adapter %s failed", adapter.provider_id)
         partner.breaker.record_failure()
-        return finish("error", "adapter_failed", "the adapter failed; see the service log")
+        return finish(
+            OutcomeStatus.ERROR, "adapter_failed", "the adapter failed; see the service log"
+        )
     assert last is not None
     return _from_quote_result(
         partner, last, captures, round((time.perf_counter() - started) * 1000, 1), reference
@@ -223,7 +215,7 @@ async def fan_out(
         result = InsurerResult(
             provider_id=partner.adapter.provider_id,
             insurer_name=partner.adapter.insurer_name,
-            status="skipped",
+            status=OutcomeStatus.SKIPPED,
             reason_code=reason[0],
             reason=reason[1],
         )

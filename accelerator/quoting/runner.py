@@ -12,19 +12,14 @@ import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
-
 from accelerator.infra.database import Database
-from accelerator.quoting.fanout import FanOutPolicy, InsurerResult, Partner, fan_out
-from accelerator.quoting.models import InsurerOutcomeRow, QuoteRequestRow
-from accelerator.quoting.settle import store_request, store_results
+from accelerator.insurers.partners import Partner
+from accelerator.quoting import repository
+from accelerator.quoting.fanout import FanOutPolicy, InsurerResult, fan_out
 from schemas import QuoteRequest
 
 logger = logging.getLogger("accelerator.quoting")
 
-FINAL_STATUSES = frozenset(
-    {"offered", "declined", "referred", "pending", "timed_out", "error", "skipped"}
-)
 # How long after its deadline a `collecting` request is taken as abandoned by a dead process.
 ABANDONED_AFTER = timedelta(seconds=15)
 
@@ -34,12 +29,12 @@ async def record_request(
 ) -> None:
     """Commit the request and one ``awaiting`` outcome per configured insurer."""
     insurers = {provider_id: p.adapter.insurer_name for provider_id, p in partners.items()}
-    await store_request(db, request, insurers, datetime.now(UTC), deadline_at)
+    await repository.store_request(db, request, insurers, datetime.now(UTC), deadline_at)
 
 
 async def record_result(db: Database, request_id: str, result: InsurerResult) -> None:
     """Store one insurer's outcome, its offers and its captured attempts in one transaction."""
-    await store_results(db, [(request_id, result)])
+    await repository.store_results(db, [(request_id, result)])
 
 
 # A result to store, or (None) the request to mark complete, and who waits for its commit.
@@ -98,7 +93,7 @@ class ResultWriter:
 
     async def _write(self, batch: list[_Write]) -> None:
         try:
-            await store_results(
+            await repository.store_results(
                 self.db,
                 [(request_id, result) for request_id, result, _ in batch if result is not None],
                 [request_id for request_id, result, _ in batch if result is None],
@@ -133,37 +128,12 @@ def _fail(future: asyncio.Future[None], exc: BaseException) -> None:
 async def finish_abandoned(db: Database, now: datetime | None = None) -> int:
     """Complete requests whose fan-out died with its process; returns how many were finished."""
     now = now or datetime.now(UTC)
-    async with db.writing() as session:
-        stale = (
-            await session.scalars(
-                select(QuoteRequestRow.id).where(
-                    QuoteRequestRow.status == "collecting",
-                    QuoteRequestRow.deadline_at < now - ABANDONED_AFTER,
-                )
-            )
-        ).all()
-        for request_id in stale:
-            await session.execute(
-                update(InsurerOutcomeRow)
-                .where(
-                    InsurerOutcomeRow.request_id == request_id,
-                    InsurerOutcomeRow.status == "awaiting",
-                )
-                .values(
-                    status="timed_out",
-                    reason_code="service_restarted",
-                    reason="the service stopped before this insurer answered",
-                    updated_at=now,
-                )
-            )
-            await session.execute(
-                update(QuoteRequestRow)
-                .where(QuoteRequestRow.id == request_id, QuoteRequestRow.status == "collecting")
-                .values(status="complete", completed_at=now)
-            )
-    if stale:
-        logger.warning("finished %d abandoned quote request(s)", len(stale))
-    return len(stale)
+    finished = await repository.complete_abandoned(
+        db, deadline_before=now - ABANDONED_AFTER, now=now
+    )
+    if finished:
+        logger.warning("finished %d abandoned quote request(s)", finished)
+    return finished
 
 
 class QuoteRunner:

@@ -5,37 +5,33 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from sqlalchemy import case, func, select
-from sqlalchemy.orm import load_only
-
-from accelerator.auth.guards import ensure_seller_access
 from accelerator.auth.principal import Principal, Role
+from accelerator.errors import Forbidden, NotFound
 from accelerator.infra.database import Database
-from accelerator.infra.errors import not_found
-from accelerator.quoting.models import AttemptRow, InsurerOutcomeRow, OfferRow, QuoteRequestRow
+from accelerator.quoting import repository
+from accelerator.quoting.repository import StoredRequest as StoredRequest  # the pages import it
 from accelerator.quoting.runner import QuoteRunner, record_request
-from accelerator.quoting.stored import StoredRequest as StoredRequest  # the pages import it here
-from accelerator.quoting.stored import read_request
+from accelerator.quoting.views import request_view
+from accelerator.ranking.score import RankingStrategy
+from accelerator.rulesets.loader import RuleBook
 from accelerator.sellers.service import SellerService, StoredProfile
 from schemas import (
     DesiredCover,
-    Progress,
+    InsurerAttempt,
     QuoteRequest,
     QuoteRequestBody,
+    QuoteRequestStatus,
     QuoteRequestSummary,
+    QuoteRequestView,
     SellerSnapshot,
 )
 
-_SUMMARY_COLUMNS = (
-    QuoteRequestRow.id,
-    QuoteRequestRow.seller_id,
-    QuoteRequestRow.status,
-    QuoteRequestRow.created_at,
-    QuoteRequestRow.deadline_at,
-    QuoteRequestRow.completed_at,
-)
+
+def _require_seller(principal: Principal, seller_id: str) -> None:
+    """Refuse a seller key another seller's requests (the seller id is the caller's to know)."""
+    if not principal.may_act_for_seller(seller_id):
+        raise Forbidden(f"This key may not act for seller {seller_id!r}.")
 
 
 def default_cover(stored: StoredProfile, today: datetime) -> DesiredCover:
@@ -68,9 +64,14 @@ def snapshot(stored: StoredProfile) -> SellerSnapshot:
 
 @dataclass(frozen=True)
 class QuotingService:
+    """Quote requests for the callers that may see them: a seller key acts for its own seller
+    only; admins for every seller."""
+
     db: Database
     sellers: SellerService
     runner: QuoteRunner
+    rulebook: RuleBook
+    ranking: RankingStrategy
     default_deadline_seconds: float
     max_deadline_seconds: float
 
@@ -82,7 +83,7 @@ class QuotingService:
         self, principal: Principal, body: QuoteRequestBody
     ) -> tuple[QuoteRequest, float]:
         """Persist the request (and an ``awaiting`` row per insurer), then start the fan-out."""
-        ensure_seller_access(principal, body.seller_id)
+        _require_seller(principal, body.seller_id)
         stored = await self.sellers.require_profile(body.seller_id)
         now = datetime.now(UTC)
         request = QuoteRequest(
@@ -98,17 +99,22 @@ class QuotingService:
         return request, deadline
 
     async def load(self, principal: Principal, request_id: str) -> StoredRequest:
-        """The request with every outcome and offer; 404 for another seller's (no leak)."""
-        stored = await read_request(self.db, request_id)
+        """The request with every outcome and offer; not found for another seller's (no leak)."""
+        stored = await repository.read_request(self.db, request_id)
         if stored is None or not principal.may_act_for_seller(stored.row.seller_id):
-            raise not_found("quote_request", f"No quote request {request_id!r}.")
+            raise NotFound("quote_request", f"No quote request {request_id!r}.")
         return stored
+
+    def view(self, stored: StoredRequest, now: datetime | None = None) -> QuoteRequestView:
+        """The request as the API shows it: its offers assessed against the marketplace's rules
+        and ranked, as of ``now``."""
+        return request_view(stored, self.rulebook, self.ranking, now or datetime.now(UTC))
 
     async def summaries(
         self,
         principal: Principal,
         seller_id: str | None,
-        status: str | None,
+        status: QuoteRequestStatus | None,
         limit: int,
         offset: int,
     ) -> list[QuoteRequestSummary]:
@@ -116,59 +122,12 @@ class QuotingService:
         if principal.role is Role.SELLER:
             seller_id = seller_id or principal.seller_id
         if seller_id is not None:
-            ensure_seller_access(principal, seller_id)
-        query = (
-            select(QuoteRequestRow)
-            # A list does not need each request's whole snapshot (the JSON column).
-            .options(load_only(*_SUMMARY_COLUMNS))
-            .order_by(QuoteRequestRow.created_at.desc(), QuoteRequestRow.id.desc())
+            _require_seller(principal, seller_id)
+        return await repository.list_summaries(
+            self.db, seller_id=seller_id, status=status, limit=limit, offset=offset
         )
-        if seller_id is not None:
-            query = query.where(QuoteRequestRow.seller_id == seller_id)
-        if status is not None:
-            query = query.where(QuoteRequestRow.status == status)
-        async with self.db.reading() as session:
-            rows = (await session.scalars(query.limit(limit).offset(offset))).all()
-            ids = [row.id for row in rows]
-            answered = InsurerOutcomeRow.status != "awaiting"
-            outcomes = await session.execute(
-                select(InsurerOutcomeRow.request_id, func.count(), func.count(case((answered, 1))))
-                .where(InsurerOutcomeRow.request_id.in_(ids))
-                .group_by(InsurerOutcomeRow.request_id)
-            )
-            outcome_counts = {request_id: (total, done) for request_id, total, done in outcomes}
-            offers = await session.execute(
-                select(OfferRow.request_id, func.count())
-                .where(OfferRow.request_id.in_(ids), OfferRow.status != "withdrawn")
-                .group_by(OfferRow.request_id)
-            )
-            offer_counts = {request_id: count for request_id, count in offers}
-        return [
-            QuoteRequestSummary(
-                id=row.id,
-                seller_id=row.seller_id,
-                status=row.status,  # type: ignore[arg-type]
-                created_at=row.created_at,
-                deadline_at=row.deadline_at,
-                completed_at=row.completed_at,
-                progress=Progress(
-                    insurers=outcome_counts.get(row.id, (0, 0))[0],
-                    answered=outcome_counts.get(row.id, (0, 0))[1],
-                    offers=offer_counts.get(row.id, 0),
-                ),
-            )
-            for row in rows
-        ]
 
-    async def attempts(self, principal: Principal, request_id: str) -> list[dict[str, Any]]:
+    async def attempts(self, principal: Principal, request_id: str) -> list[InsurerAttempt]:
         """The captured HTTP attempts of a request, oldest first (secrets already removed)."""
         await self.load(principal, request_id)
-        async with self.db.reading() as session:
-            rows = (
-                await session.scalars(
-                    select(AttemptRow)
-                    .where(AttemptRow.request_id == request_id)
-                    .order_by(AttemptRow.id)
-                )
-            ).all()
-        return [{"provider_id": r.provider_id, **r.capture} for r in rows]
+        return await repository.list_attempts(self.db, request_id)

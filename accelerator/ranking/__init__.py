@@ -1,7 +1,7 @@
 """Ranking: offers ordered compliant-first by a documented, explained score."""
 
 from accelerator.ranking.score import (
-    RankedOffer,
+    RankedItem,
     RankingStrategy,
     RankingWeights,
     RankItem,
@@ -11,7 +11,7 @@ from accelerator.ranking.score import (
 
 __all__ = [
     "RankItem",
-    "RankedOffer",
+    "RankedItem",
     "RankingStrategy",
     "RankingWeights",
     "WeightedScore",

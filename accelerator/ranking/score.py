@@ -53,8 +53,11 @@ class RankingWeights(msgspec.Struct, frozen=True, kw_only=True):
         }
 
 
-class RankedOffer(msgspec.Struct, frozen=True, kw_only=True):
-    """One offer in ranked order: ``rank`` starts at 1; ``gaps`` include any the ranking added."""
+class RankedItem(msgspec.Struct, frozen=True, kw_only=True):
+    """One offer in ranked order: ``rank`` starts at 1; ``gaps`` include any the ranking added.
+
+    The ranking's own result; the API serves it, with the offer's status and compliance, as
+    ``schemas.RankedOffer``."""
 
     rank: int
     offer_id: str
@@ -67,7 +70,7 @@ class RankedOffer(msgspec.Struct, frozen=True, kw_only=True):
 class RankingStrategy(Protocol):
     """Orders offers; the service holds one and may swap it (A/B tests, marketplace tuning)."""
 
-    def rank(self, items: Sequence[RankItem]) -> list[RankedOffer]:
+    def rank(self, items: Sequence[RankItem]) -> list[RankedItem]:
         """Rank ``(offer_id, offer, gaps)`` items; must put every compliant offer first."""
         ...
 
@@ -78,7 +81,7 @@ class WeightedScore:
     def __init__(self, weights: RankingWeights | None = None) -> None:
         self.weights = weights or RankingWeights()
 
-    def rank(self, items: Sequence[RankItem]) -> list[RankedOffer]:
+    def rank(self, items: Sequence[RankItem]) -> list[RankedItem]:
         """Compliant offers (no gaps) before the others; within each, score descending, then
         total annual cost ascending, then offer id. The input order never matters (offer ids
         are expected to be unique)."""
@@ -97,7 +100,7 @@ class WeightedScore:
             key=lambda s: (bool(s[2]), -s[3].total, s[1].total.amount, s[1].total.currency, s[0])
         )
         return [
-            RankedOffer(
+            RankedItem(
                 rank=index,
                 offer_id=offer_id,
                 offer=offer,
@@ -111,7 +114,7 @@ class WeightedScore:
 
 def rank_offers(
     items: Sequence[RankItem], weights: RankingWeights | None = None
-) -> list[RankedOffer]:
+) -> list[RankedItem]:
     """Rank ``(offer_id, offer, gaps)`` items with the default :class:`WeightedScore`."""
     return WeightedScore(weights).rank(items)
 

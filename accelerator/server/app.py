@@ -32,8 +32,8 @@ from accelerator.coverage.controller import (
 from accelerator.health.controller import HealthController
 from accelerator.infra.errors import EXCEPTION_HANDLERS
 from accelerator.infra.logging import configure_logging, request_id_middleware
+from accelerator.insurers.partners import provider_settings
 from accelerator.quoting.controller import ProviderController, QuoteRequestController
-from accelerator.quoting.partners import provider_settings
 from accelerator.quoting.runner import finish_abandoned
 from accelerator.ranking.score import RankingWeights, WeightedScore
 from accelerator.risk.taxonomy import load_taxonomy

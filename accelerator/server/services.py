@@ -16,8 +16,8 @@ import httpx
 from accelerator.binding.service import BindingService
 from accelerator.coverage.service import CoverageService
 from accelerator.infra.database import Database, open_database
-from accelerator.quoting.fanout import FanOutPolicy, Partner
-from accelerator.quoting.partners import close_partners, open_partners
+from accelerator.insurers.partners import Partner, close_partners, open_partners
+from accelerator.quoting.fanout import FanOutPolicy
 from accelerator.quoting.runner import QuoteRunner
 from accelerator.quoting.service import QuotingService
 from accelerator.ranking.score import RankingStrategy
@@ -103,6 +103,8 @@ def open_services(
             db,
             sellers,
             runner,
+            configured.rulebook,
+            configured.ranking,
             default_deadline_seconds=settings.quote_deadline_seconds,
             max_deadline_seconds=settings.quote_deadline_max_seconds,
         ),

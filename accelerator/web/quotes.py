@@ -11,9 +11,10 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect
 
 from accelerator.binding.service import BindingService
+from accelerator.errors import DomainError
 from accelerator.infra.errors import ApiProblem, not_found
 from accelerator.quoting.service import QuotingService, StoredRequest
-from accelerator.quoting.views import request_view
+from accelerator.web.errors import as_problem
 from accelerator.web.guards import csrf_protected, signed_in
 from accelerator.web.profile import session_of
 from accelerator.web.rendering import page
@@ -47,7 +48,7 @@ async def _load(
 ) -> tuple[StoredRequest, QuoteRequestView]:
     service: QuotingService = request.app.state.quoting
     stored = await service.load(session_of(request).principal, request_id)
-    return stored, request_view(request.app.state, stored)
+    return stored, service.view(stored)
 
 
 def _live_context(stored: StoredRequest, view: QuoteRequestView) -> dict[str, Any]:
@@ -179,7 +180,8 @@ class QuotesController(Controller):
                 key,
                 BindBody(acknowledge_gaps=form.get("acknowledge_gaps") == "yes"),
             )
-        except ApiProblem as problem:
+        except (ApiProblem, DomainError) as error:
+            problem = as_problem(error)
             if problem.code == "gaps_not_acknowledged":
                 return self._confirmation(
                     request,

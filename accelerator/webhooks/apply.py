@@ -9,20 +9,19 @@ either; an event naming a quote or policy not known yet raises ``UnmatchedEvent`
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import msgspec
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select
 
-from accelerator.binding.service import finish_bind
 from accelerator.coverage.models import PolicyRow
 from accelerator.coverage.registry import add_event, create_policy
 from accelerator.infra.database import WriteSession
-from accelerator.quoting.models import InsurerOutcomeRow, OfferRow, QuoteRequestRow
+from accelerator.quoting import repository as quotes
 from schemas import (
     InsurerEvent,
+    OutcomeStatus,
     PolicyBound,
     PolicyCancelled,
     PolicyEndorsed,
@@ -35,31 +34,22 @@ from schemas import (
     QuoteReferred,
 )
 
-OPEN_OUTCOMES = ("awaiting", "pending")
-BINDING_OR_BOUND = ("binding", "bind_pending", "bound")
+OPEN_OUTCOMES = (OutcomeStatus.AWAITING, OutcomeStatus.PENDING)
 
 
 class UnmatchedEvent(Exception):
     """The event names a quote or policy we do not know (yet)."""
 
 
-async def _outcome(session: WriteSession, provider_id: str, reference: str) -> InsurerOutcomeRow:
-    # Locked: two workers applying events of the same quote must take turns (PostgreSQL).
-    row = await session.scalar(
-        select(InsurerOutcomeRow)
-        .where(
-            InsurerOutcomeRow.provider_id == provider_id,
-            InsurerOutcomeRow.quote_reference == reference,
-        )
-        .with_for_update()
-    )
+async def _outcome(session: WriteSession, provider_id: str, reference: str) -> quotes.LockedOutcome:
+    row = await quotes.lock_outcome(session, provider_id, reference)
     if row is None:
         raise UnmatchedEvent(f"no quote {reference!r} from {provider_id}")
     return row
 
 
 async def _settle_outcome(
-    session: WriteSession, outcome: InsurerOutcomeRow, event: InsurerEvent
+    session: WriteSession, outcome: quotes.LockedOutcome, event: InsurerEvent
 ) -> bool:
     """Whether ``event`` decides this outcome now; if so, record it as the latest event.
 
@@ -73,21 +63,11 @@ async def _settle_outcome(
             outcome.last_event_sequence or 0,
         ):
             return False
-        request = await session.get(QuoteRequestRow, outcome.request_id)
-        if request is None or request.status in BINDING_OR_BOUND:
+        if not await quotes.takes_quote_events(session, outcome.request_id):
             return False  # the seller is buying (or bought) one of these offers
         # A later answer replaces the earlier one: its offers can no longer be bound.
-        await session.execute(
-            update(OfferRow)
-            .where(
-                OfferRow.request_id == outcome.request_id,
-                OfferRow.provider_id == outcome.provider_id,
-                OfferRow.status == "open",
-            )
-            .values(status="withdrawn")
-        )
-    outcome.last_event_at, outcome.last_event_sequence = event.occurred_at, event.sequence
-    outcome.updated_at = datetime.now(UTC)
+        await quotes.withdraw_offers(session, outcome.request_id, outcome.provider_id)
+    quotes.note_event(outcome, event.occurred_at, event.sequence, datetime.now(UTC))
     return True
 
 
@@ -150,37 +130,23 @@ async def apply_event(
             outcome = await _outcome(session, provider_id, reference)
             if not await _settle_outcome(session, outcome, event):
                 return
-            outcome.status, outcome.reason_code, outcome.reason = "offered", None, None
-            for offer in offers:
-                session.add(
-                    OfferRow(
-                        id=str(uuid.uuid4()),
-                        request_id=outcome.request_id,
-                        provider_id=provider_id,
-                        quote_reference=offer.quote_reference,
-                        offer=msgspec.to_builtins(offer),
-                        bindable=offer.bindable,
-                        valid_until=offer.valid_until,
-                        status="open",
-                        received_at=now,
-                    )
-                )
+            quotes.settle_outcome(outcome, OutcomeStatus.OFFERED, None, None)
+            quotes.add_offers(session, outcome.request_id, provider_id, offers, now)
         case QuoteDeclined(quote_reference=reference, reason_code=code, reason=reason):
             outcome = await _outcome(session, provider_id, reference)
             if await _settle_outcome(session, outcome, event):
-                outcome.status, outcome.reason_code, outcome.reason = "declined", code, reason
+                quotes.settle_outcome(outcome, OutcomeStatus.DECLINED, code, reason)
         case QuoteReferred(quote_reference=reference, reason=reason):
             outcome = await _outcome(session, provider_id, reference)
             if await _settle_outcome(session, outcome, event):
-                outcome.status, outcome.reason_code = "referred", "referred_to_underwriter"
-                outcome.reason = reason
+                quotes.settle_outcome(
+                    outcome, OutcomeStatus.REFERRED, "referred_to_underwriter", reason
+                )
         case PolicyBound(bind_reference=reference, policy=terms):
-            request = await session.scalar(
-                select(QuoteRequestRow).where(QuoteRequestRow.bind_reference == reference)
-            )
-            if request is None or request.bound_offer_id is None:
+            request = await quotes.pending_bind(session, reference)
+            if request is None:
                 raise UnmatchedEvent(f"no pending bind {reference!r} from {provider_id}")
-            if request.status == "bound":
+            if request.bound:
                 return
             await create_policy(
                 session,
@@ -190,11 +156,11 @@ async def apply_event(
                 recorded_at=now,
                 event_id=event_id,
                 provider_id=provider_id,
-                offer_id=request.bound_offer_id,
-                quote_request_id=request.id,
+                offer_id=request.offer_id,
+                quote_request_id=request.request_id,
                 verified=True,
             )
-            await finish_bind(session, request.id, request.bound_offer_id)
+            await quotes.finish_bind(session, request.request_id, request.offer_id)
         case PolicyEndorsed(policy_number=number, effective_at=at, policy=terms):
             policy = await _policy(session, provider_id, number)
             await add_event(

@@ -23,7 +23,7 @@ from accelerator.infra.database import Database
 from accelerator.infra.driver_writes import DriverWrites, open_driver_writes
 from accelerator.infra.errors import ApiProblem, not_found
 from accelerator.infra.statements import DialectName, Statement
-from accelerator.quoting.fanout import Partner
+from accelerator.insurers.partners import Partner
 from accelerator.webhooks.models import InboxEvent
 from accelerator.webhooks.turns import ReceivesFirst
 from providers import (

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 
 from accelerator.infra.database import Database, WriteSession
-from accelerator.quoting.fanout import Partner
+from accelerator.insurers.partners import Partner
 from accelerator.webhooks.apply import UnmatchedEvent, apply_event, load_policies, policy_number
 from accelerator.webhooks.models import InboxEvent
 from accelerator.webhooks.turns import ReceivesFirst

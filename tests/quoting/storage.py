@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from accelerator.infra.database import Database
 from accelerator.quoting.fanout import InsurerResult
-from accelerator.quoting.settle import store_request
+from accelerator.quoting.repository import store_request
 from tests.quoting.fakes import make_offer, make_request
 
 

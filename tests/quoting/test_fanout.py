@@ -11,9 +11,10 @@ import pytest
 import respx
 
 from accelerator.infra.http import build_client
-from accelerator.quoting.breaker import BreakerState, CircuitBreaker
-from accelerator.quoting.caller import RetryPolicy, parse_retry_after
-from accelerator.quoting.fanout import FanOutPolicy, InsurerResult, Partner, fan_out
+from accelerator.insurers.breaker import BreakerState, CircuitBreaker
+from accelerator.insurers.caller import RetryPolicy, parse_retry_after
+from accelerator.insurers.partners import Partner
+from accelerator.quoting.fanout import FanOutPolicy, InsurerResult, fan_out
 from providers import Appetite, ProviderSettings, RevenueBand
 from tests.quoting.fakes import ExplodingAdapter, FakeAdapter, make_request
 

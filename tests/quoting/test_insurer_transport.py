@@ -24,8 +24,8 @@ from aiohttp.typedefs import Handler
 from httpx._client import ACCEPT_ENCODING
 
 from accelerator.infra.http import PartnerClient, build_client
-from accelerator.quoting.caller import RetryPolicy, TransientFailure, send
-from accelerator.quoting.capture import AttemptCapture
+from accelerator.insurers.caller import RetryPolicy, TransientFailure, send
+from accelerator.insurers.capture import AttemptCapture
 from providers import HttpCall, HttpReply
 
 pytestmark = pytest.mark.anyio

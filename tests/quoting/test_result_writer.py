@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from accelerator.infra.database import Database
-from accelerator.quoting import runner
+from accelerator.quoting import repository
 from accelerator.quoting.fanout import InsurerResult
 from accelerator.quoting.models import InsurerOutcomeRow, OfferRow, QuoteRequestRow
 from accelerator.quoting.runner import ResultWriter
@@ -27,7 +27,7 @@ Write = tuple[list[tuple[str, str]], list[str]]
 def writes(monkeypatch: pytest.MonkeyPatch) -> list[Write]:
     """Every write the writer sends, in order (each is still stored)."""
     sent: list[Write] = []
-    store = runner.store_results
+    store = repository.store_results
 
     async def recording(
         db: Database, results: Sequence[tuple[str, InsurerResult]], completed: Sequence[str] = ()
@@ -35,7 +35,7 @@ def writes(monkeypatch: pytest.MonkeyPatch) -> list[Write]:
         sent.append(([(r, result.provider_id) for r, result in results], list(completed)))
         await store(db, results, completed)
 
-    monkeypatch.setattr(runner, "store_results", recording)
+    monkeypatch.setattr(repository, "store_results", recording)
     return sent
 
 
@@ -168,7 +168,7 @@ async def test_cancelling_the_writer_fails_its_writes_rather_than_leaving_them_w
         started.set()
         await asyncio.Event().wait()
 
-    monkeypatch.setattr(runner, "store_results", stuck)
+    monkeypatch.setattr(repository, "store_results", stuck)
     writer = ResultWriter(database)
     in_progress = writer.submit("req-1", offered("harbor"))
     await started.wait()

@@ -1,4 +1,4 @@
-"""Storing quote requests and results on the driver (``quoting.settle``): failures."""
+"""Storing quote requests and results on the driver (``quoting.repository``): failures."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from accelerator.infra.database import Database
 from accelerator.infra.driver_writes import _sqlite_transaction
 from accelerator.infra.statements import BatchWrite, Part, Statement
 from accelerator.quoting.models import InsurerOutcomeRow
-from accelerator.quoting.settle import store_results
+from accelerator.quoting.repository import store_results
 from tests.quoting.storage import ask, declined
 
 pytestmark = pytest.mark.anyio

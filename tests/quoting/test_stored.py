@@ -1,4 +1,5 @@
-"""Reading a quote request back on the driver's connections (``quoting.stored``), both databases."""
+"""Reading a quote request back on the driver's connections (``quoting.repository``), both
+databases."""
 
 from __future__ import annotations
 
@@ -13,10 +14,9 @@ from sqlalchemy import select
 from accelerator.infra.database import Database
 from accelerator.infra.lookups import Row
 from accelerator.infra.statements import Statement
-from accelerator.quoting import stored
+from accelerator.quoting import repository
 from accelerator.quoting.models import InsurerOutcomeRow, OfferRow, QuoteRequestRow
-from accelerator.quoting.settle import store_results
-from accelerator.quoting.stored import OfferRecord, read_request
+from accelerator.quoting.repository import OfferRecord, read_request, store_results
 from schemas import InsurerOutcomeView, Offer, QuoteRequest
 from tests.quoting.storage import ask, declined, offered
 
@@ -52,7 +52,7 @@ async def test_read_back_matches_the_orm_rows(database: Database, seller: str) -
         ).all()
 
     assert back is not None
-    assert back.row == stored.RequestRecord(
+    assert back.row == repository.RequestRecord(
         id=request.id,
         seller_id=request.seller_id,
         status=request.status,
@@ -103,7 +103,11 @@ async def test_a_read_back_while_the_last_result_commits_is_never_complete_with_
     # they run at once) has been answered, and just before its own.
     await ask(database, "req-1", "harbor", "acorn")
     await store_results(database, [("req-1", offered("harbor"))])
-    target = {"request": stored._REQUEST, "outcomes": stored._OUTCOMES, "offers": stored._OFFERS}
+    target = {
+        "request": repository._READ_REQUEST,
+        "outcomes": repository._READ_OUTCOMES,
+        "offers": repository._READ_OFFERS,
+    }
     real_fetch = database.lookups.fetch
     in_flight: list[asyncio.Future[None]] = []
     committed = False

@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import msgspec
 
-from accelerator.infra.http import build_client
-from accelerator.quoting.breaker import CircuitBreaker
-from accelerator.quoting.fanout import Partner
-from providers import ProviderSettings, build_adapters
+from accelerator.infra.http import PartnerClient, build_client
+from accelerator.insurers.breaker import CircuitBreaker
+from providers import InsurerAdapter, ProviderSettings, build_adapters
+
+
+@dataclass
+class Partner:
+    """Everything the core holds for one configured insurer."""
+
+    adapter: InsurerAdapter
+    settings: ProviderSettings
+    client: PartnerClient
+    breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
+
+    @property
+    def secret_values(self) -> tuple[str, ...]:
+        return tuple(v for v in (self.settings.api_key, *self.settings.callback_secrets) if v)
 
 
 def provider_settings(raw: Mapping[str, Mapping[str, Any]]) -> dict[str, ProviderSettings]:

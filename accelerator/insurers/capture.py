@@ -6,6 +6,8 @@ from collections.abc import Iterable, Mapping
 
 import msgspec
 
+from schemas import CapturedMessage
+
 MAX_BODY_CHARS = 16_384
 # Headers that carry credentials for any partner; adapters add their own names.
 ALWAYS_SECRET = frozenset(
@@ -14,14 +16,12 @@ ALWAYS_SECRET = frozenset(
 REDACTED = "[redacted]"
 
 
-class CapturedMessage(msgspec.Struct, omit_defaults=True):
-    headers: dict[str, str]
-    body: str = ""
-    truncated: bool = False
-
-
 class AttemptCapture(msgspec.Struct, omit_defaults=True):
-    """One attempt of one insurer call: what went out, what came back, what went wrong."""
+    """One attempt of one insurer call: what went out, what came back, what went wrong.
+
+    Stored as JSON with its insurer's outcome; admins read it back as ``schemas.InsurerAttempt``
+    (these fields, after the provider id), so the two keep the same fields.
+    """
 
     number: int
     method: str

@@ -22,7 +22,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, sto
 from tenacity.stop import stop_base
 
 from accelerator.infra.http import PartnerClient
-from accelerator.quoting.capture import AttemptCapture, capture_message
+from accelerator.insurers.capture import AttemptCapture, capture_message
 from providers import HttpCall, HttpReply
 
 
@@ -109,8 +109,8 @@ class _BudgetStop(stop_base):
 def partner_url(base_url: str, path: str) -> httpx.URL:
     """``path`` under the partner's base URL, as httpx would join them, parsed once.
 
-    httpx parses every string URL it is given with a pure-Python RFC 3986 parser; with ten
-    insurers per quote request that was 6% of the service's CPU in the fan-out benchmark.
+    httpx parses every string URL it is given with a pure-Python RFC 3986 parser, and every
+    call of every fan-out would parse the same few URLs again (docs/performance.md).
     """
     base = httpx.URL(base_url)
     return base.copy_with(raw_path=base.raw_path + httpx.URL(path).raw_path.lstrip(b"/"))
@@ -204,8 +204,8 @@ async def send(
     async with asyncio.timeout_at(deadline):
         try:
             # Most calls succeed at once: the first attempt goes out directly, and tenacity's
-            # machinery (a retry state, strategies, an async iterator; 8% of the fan-out's CPU
-            # when every call went through it) only starts once there is something to retry.
+            # machinery (a retry state, strategies, an async iterator, a visible share of the
+            # fan-out's CPU: docs/performance.md) only starts once there is something to retry.
             return await _attempt(
                 client,
                 call,
