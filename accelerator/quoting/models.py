@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from accelerator.infra.database import Base, UtcDateTime
+from schemas import OfferStatus
 
 
 class QuoteRequestRow(Base):
@@ -26,9 +27,7 @@ class QuoteRequestRow(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     seller_id: Mapped[str] = mapped_column(ForeignKey("sellers.id"), index=True)
-    # collecting: insurers are being asked; complete: every insurer has its outcome or the
-    # deadline passed; binding: a bind is under way; bind_pending: the insurer confirms
-    # later; bound: one of its offers became a policy.
+    # A schemas.QuoteRequestStatus: collecting, complete, binding, bind_pending, bound.
     status: Mapped[str] = mapped_column(String(16), index=True)
     request: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -47,7 +46,7 @@ class InsurerOutcomeRow(Base):
     request_id: Mapped[str] = mapped_column(ForeignKey("quote_requests.id"))
     provider_id: Mapped[str] = mapped_column(String(64))
     insurer_name: Mapped[str] = mapped_column(String(200))
-    # awaiting (being asked) until one of: offered declined referred pending timed_out error skipped
+    # A schemas.OutcomeStatus: awaiting (being asked) until one of the others.
     status: Mapped[str] = mapped_column(String(16))
     reason_code: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(Text)
@@ -72,8 +71,8 @@ class OfferRow(Base):
     offer: Mapped[dict[str, Any]] = mapped_column(JSON)
     bindable: Mapped[bool] = mapped_column(Boolean)
     valid_until: Mapped[datetime] = mapped_column(UtcDateTime())
-    # open, bound, superseded (another offer of the request was bound)
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    # A schemas.OfferStatus: open, bound, superseded, withdrawn (never expired: that is shown).
+    status: Mapped[str] = mapped_column(String(16), default=OfferStatus.OPEN)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 

@@ -1,5 +1,6 @@
 """Binding refuses, each with its own problem: an expired offer (judged by a controlled clock, to
-the microsecond), an indicative one, another seller's, a non-compliant one without consent."""
+the microsecond), an indicative one, another seller's, a non-compliant one without consent, and
+an idempotency key sent again with another request or while its bind is in progress."""
 
 from __future__ import annotations
 
@@ -16,11 +17,14 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
 from accelerator.auth.principal import Role
+from accelerator.binding import repository as bind_keys
+from accelerator.binding.service import _fingerprint
 from accelerator.infra.database import Database
 from accelerator.quoting.fanout import InsurerResult
 from accelerator.quoting.models import OfferRow
 from accelerator.quoting.runner import record_request, record_result
 from accelerator.server import runtime_of
+from schemas import BindBody
 from tests.quoting.fakes import make_offer, make_request
 
 pytestmark = pytest.mark.anyio
@@ -142,7 +146,9 @@ async def test_a_non_compliant_offer_needs_its_gaps_acknowledged(
     response = await bind(client, seller_headers, offer_id, "k-gaps")
 
     assert (response.status_code, response.json()["code"]) == (422, "gaps_not_acknowledged")
+    assert response.json()["title"] == "The offer does not meet the marketplace's requirements"
     assert "additional insured" in response.json()["detail"]
+    assert "errors" not in response.json()
 
 
 async def test_a_missing_idempotency_key_is_refused_naming_the_header(
@@ -152,3 +158,29 @@ async def test_a_missing_idempotency_key_is_refused_naming_the_header(
     response = await client.post(f"/v1/offers/{offer_id}/bind", json={}, headers=seller_headers)
     assert response.status_code in (400, 422)
     assert "idempotency-key" in response.text.lower()
+
+
+async def test_a_key_reused_for_another_request_is_refused_and_one_in_progress_conflicts(
+    client: Client, database: Database, seller_headers: Headers, profiled_seller: dict[str, Any]
+) -> None:
+    offer_id = await an_offer(database)
+    key_id = (await client.get("/v1/me", headers=seller_headers)).json()["key_id"]
+    now = datetime.now(UTC)
+    await bind_keys.claim_key(database, key_id, "k-other", "another request's", now)
+    await bind_keys.claim_key(database, key_id, "k-busy", _fingerprint(offer_id, BindBody()), now)
+
+    reused = await bind(client, seller_headers, offer_id, "k-other")
+    busy = await bind(client, seller_headers, offer_id, "k-busy")
+
+    assert reused.status_code == 422
+    assert {k: reused.json().get(k) for k in ("code", "title", "detail", "errors")} == {
+        "code": "idempotency_key_reused",
+        "title": "Idempotency-Key reused with a different request",
+        "detail": "This Idempotency-Key was first sent with another offer or body; use a new key.",
+        "errors": None,
+    }
+    assert busy.status_code == 409
+    assert (busy.json()["code"], busy.json()["title"]) == (
+        "bind_in_progress",
+        "A bind with this key is in progress",
+    )

@@ -1,5 +1,5 @@
-"""Listing quote requests (paginated, each seller its own) and finishing, on restart, a request
-whose fan-out died with its process."""
+"""Listing quote requests (paginated, each seller its own), finishing, on restart, a request
+whose fan-out died with its process, and reading its insurers' captured exchanges."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
+import msgspec
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -15,11 +16,14 @@ from sqlalchemy import select
 
 from accelerator.auth.principal import Role
 from accelerator.infra.database import Database
+from accelerator.insurers.capture import AttemptCapture
 from accelerator.quoting.fanout import InsurerResult
 from accelerator.quoting.models import OfferRow
 from accelerator.quoting.runner import record_request, record_result
 from accelerator.server import create_app
 from accelerator.settings import Settings
+from providers.sandbox import default_sandbox_provider_settings
+from schemas import CapturedMessage, InsurerAttempt
 from tests.api.conftest import power_bank_body
 from tests.quoting.fakes import make_offer, make_request
 
@@ -144,3 +148,78 @@ async def test_the_list_counts_answers_and_the_offers_still_on_the_table(
     [summary] = (await client.get("/v1/quote-requests", headers=seller_headers)).json()
     assert summary["status"] == "collecting"
     assert summary["progress"] == {"insurers": 2, "answered": 1, "offers": 1}
+
+
+async def test_an_admin_reads_the_captured_attempts_as_they_were_stored(
+    client: Client,
+    database: Database,
+    admin_headers: Headers,
+    seller_headers: Headers,
+    profiled_seller: dict[str, Any],
+) -> None:
+    insurers: Any = {"harbor": SimpleNamespace(adapter=SimpleNamespace(insurer_name="Harbor"))}
+    await record_request(
+        database, make_request("captured-1"), insurers, datetime.now(UTC) + timedelta(minutes=1)
+    )
+    sent = CapturedMessage(headers={"authorization": "[redacted]"}, body='{"q": 1}')
+    attempts = (
+        AttemptCapture(
+            number=1,
+            method="POST",
+            url="https://harbor.test/quotes",
+            idempotency_key="captured-1.harbor.quote",
+            started_at="2026-11-26T10:00:00+00:00",
+            duration_ms=12.5,
+            request=sent,
+            error="timeout: ReadTimeout()",
+        ),
+        AttemptCapture(
+            number=2,
+            method="POST",
+            url="https://harbor.test/quotes",
+            idempotency_key="captured-1.harbor.quote",
+            started_at="2026-11-26T10:00:01+00:00",
+            duration_ms=30.0,
+            request=sent,
+            response_status=200,
+            response=CapturedMessage(headers={"content-type": "application/json"}, body="{}"),
+        ),
+    )
+    await record_result(
+        database,
+        "captured-1",
+        InsurerResult(
+            provider_id="harbor", insurer_name="Harbor", status="declined", attempts=attempts
+        ),
+    )
+
+    response = await client.get("/v1/quote-requests/captured-1/attempts", headers=admin_headers)
+    refused = await client.get("/v1/quote-requests/captured-1/attempts", headers=seller_headers)
+
+    assert response.status_code == 200, response.text
+    # Each stored capture as it was stored (defaults left out), after its insurer's id.
+    assert response.json() == [
+        {"provider_id": "harbor", **msgspec.to_builtins(attempt)} for attempt in attempts
+    ]
+    assert [next(iter(item)) for item in response.json()] == ["provider_id", "provider_id"]
+    assert refused.status_code == 403
+
+
+def test_a_served_attempt_has_the_fields_of_a_stored_capture() -> None:
+    assert InsurerAttempt.__struct_fields__ == ("provider_id", *AttemptCapture.__struct_fields__)
+    assert InsurerAttempt.__struct_config__.omit_defaults
+    assert AttemptCapture.__struct_config__.omit_defaults
+
+
+async def test_the_provider_directory_lists_each_configured_insurer_and_its_breaker(
+    settings: Settings, database: Database, seller_headers: Headers
+) -> None:
+    providers = default_sandbox_provider_settings("http://127.0.0.1:9", "http://callbacks", [])
+    configured = msgspec.structs.replace(settings, providers=msgspec.to_builtins(providers))
+    async with AsyncTestClient(create_app(configured)) as client:
+        response = await client.get("/v1/providers", headers=seller_headers)
+
+    assert response.status_code == 200, response.text
+    listed = response.json()
+    assert [p["provider_id"] for p in listed] == sorted(providers)
+    assert {p["breaker"] for p in listed} == {"closed"}
