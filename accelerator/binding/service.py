@@ -22,8 +22,8 @@ from sqlalchemy.exc import IntegrityError
 from accelerator.auth.principal import Principal
 from accelerator.binding.models import BindRecord
 from accelerator.compliance.evaluate import endorsement_phrase
-from accelerator.coverage.registry import create_policy
-from accelerator.coverage.views import policy_document
+from accelerator.coverage.repository import create_policy
+from accelerator.coverage.service import policy_document
 from accelerator.infra.database import Database
 from accelerator.infra.errors import ApiProblem, not_found
 from accelerator.quoting.assessment import assess_offer
@@ -32,7 +32,7 @@ from accelerator.quoting.fanout import Partner
 from accelerator.quoting.models import OfferRow, QuoteRequestRow
 from accelerator.rulesets.loader import RuleBook
 from providers import BindPending, BindRefused, BindRequest, Bound, MalformedResponse
-from schemas import BindBody, BindResponse, Offer, QuoteRequest
+from schemas import BindBody, BindResponse, Offer, PolicySource, QuoteRequest
 
 BIND_TIMEOUT_SECONDS = 20.0
 OPEN_REQUEST_STATES = ("collecting", "complete")
@@ -278,7 +278,7 @@ class BindingService:
                 session,
                 seller_id=request.seller.seller_id,
                 terms=result.policy,
-                source="bound",
+                source=PolicySource.BOUND,
                 recorded_at=now,
                 event_id=f"bind.{offer_row.id}",
                 provider_id=offer_row.provider_id,

@@ -11,6 +11,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect
 
 from accelerator.binding.service import BindingService
+from accelerator.errors import Conflict
 from accelerator.infra.errors import ApiProblem, not_found
 from accelerator.quoting.service import QuotingService, StoredRequest
 from accelerator.quoting.views import request_view
@@ -105,7 +106,7 @@ class QuotesController(Controller):
             quote, _ = await service.create(
                 session.principal, QuoteRequestBody(seller_id=session.seller_id)
             )
-        except ApiProblem as problem:
+        except (ApiProblem, Conflict) as problem:
             if problem.code == "profile_required":
                 return Redirect("/app/profile/edit?notice=profile_first", status_code=303)
             raise
