@@ -186,7 +186,7 @@ def derive_state(
     if any(_order_key(a) == _order_key(b) for a, b in pairwise(ordered)):
         # Different events reusing one id at one instant (a partner bug): break the tie by
         # their encoding, so even that cannot make the outcome depend on arrival order. Only
-        # then, since encoding every event cost a check a tenth of its CPU.
+        # then: encoding every event of every check is costly, and ties are rare.
         ordered.sort(key=lambda e: (*_order_key(e), msgspec.json.encode(e)))
     applied: list[PolicyEvent] = []
     seen: set[str] = set()

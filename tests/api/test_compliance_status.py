@@ -172,6 +172,20 @@ async def test_an_unverified_submitted_policy_does_not_qualify_and_the_seller_se
     assert verified["gaps"] == []
 
 
+async def test_a_seller_key_cannot_read_another_sellers_status(
+    client: Client, seller_headers: Headers, profiled_seller: dict[str, Any]
+) -> None:
+    response = await client.get("/v1/sellers/s-2/compliance", headers=seller_headers)
+    assert (response.status_code, response.json()["code"]) == (403, "forbidden")
+
+
+async def test_a_seller_without_a_profile_has_no_status(
+    client: Client, admin_headers: Headers
+) -> None:
+    response = await client.get("/v1/sellers/s-9/compliance", headers=admin_headers)
+    assert (response.status_code, response.json()["code"]) == (404, "seller_profile_not_found")
+
+
 async def test_a_rejected_submission_gives_the_rejection_reason(
     client: Client,
     seller_headers: Headers,
