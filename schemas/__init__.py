@@ -48,6 +48,8 @@ from schemas._policies import (
     CertificateSubmission,
     PolicyDocument,
     PolicyEventView,
+    PolicySource,
+    PolicyVerification,
     ReviewBody,
 )
 from schemas._problems import FieldProblem, Problem
@@ -168,8 +170,10 @@ __all__ = [
     "PolicyRef",
     "PolicyReinstated",
     "PolicyRenewed",
+    "PolicySource",
     "PolicyStanding",
     "PolicyTerms",
+    "PolicyVerification",
     "PolicyVerified",
     "Principal",
     "Problem",

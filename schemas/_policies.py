@@ -1,5 +1,6 @@
 """Policy documents, seller-submitted certificates, and bind calls."""
 
+import enum
 from datetime import date, datetime
 from typing import Annotated, Literal
 
@@ -12,6 +13,20 @@ from schemas._quotes import InsurerRating, PolicyForm, PolicyTerms
 from schemas._sellers import CategoryPath, CountryCode
 
 Instant = Annotated[datetime, Meta(tz=True)]
+
+
+# How a policy entered the registry: bought through us, or a certificate the seller gave us.
+# (No docstring: OpenAPI would publish it as the enum's description, a contract change.)
+class PolicySource(enum.StrEnum):
+    BOUND = "bound"
+    SUBMITTED = "submitted"
+
+
+# Whether the insurer (or an administrator) has confirmed a policy. (No docstring, as above.)
+class PolicyVerification(enum.StrEnum):
+    VERIFIED = "verified"
+    PENDING_VERIFICATION = "pending_verification"
+    REJECTED = "rejected"
 
 
 class PolicyEventView(msgspec.Struct, frozen=True, kw_only=True):
@@ -27,8 +42,8 @@ class PolicyDocument(msgspec.Struct, frozen=True, kw_only=True):
 
     id: str
     seller_id: str
-    source: Literal["bound", "submitted"]
-    verification: Literal["verified", "pending_verification", "rejected"]
+    source: PolicySource
+    verification: PolicyVerification
     in_force_now: bool
     terms: PolicyTerms
     gaps: list[Gap] = msgspec.field(default_factory=list)
@@ -86,5 +101,7 @@ __all__ = [
     "CertificateSubmission",
     "PolicyDocument",
     "PolicyEventView",
+    "PolicySource",
+    "PolicyVerification",
     "ReviewBody",
 ]

@@ -1,12 +1,13 @@
 """Responses of the seller endpoints: a stored profile version and the compliance status."""
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 from msgspec import Meta
 
 from schemas._money import Money
+from schemas._policies import PolicySource, PolicyVerification
 from schemas._sellers import Requirement, RiskProfile, RuleSetRef
 
 Instant = Annotated[datetime, Meta(tz=True)]
@@ -52,7 +53,7 @@ class QualifyingPolicy(msgspec.Struct, frozen=True, kw_only=True):
     expires_at: Instant
     days_until_expiry: int
     insurer_rating: str
-    source: Literal["bound", "submitted"]
+    source: PolicySource
     effective_at: Instant
     cancellation_effective_at: Instant | None = None
     per_occurrence_limit: Money
@@ -72,8 +73,8 @@ class PolicyStanding(msgspec.Struct, frozen=True, kw_only=True):
     policy_id: str
     insurer_name: str
     policy_number: str
-    source: Literal["bound", "submitted"]
-    verification: Literal["verified", "pending_verification", "rejected"]
+    source: PolicySource
+    verification: PolicyVerification
     in_force_now: bool
     qualifies: bool
     effective_at: Instant

@@ -19,8 +19,8 @@ import msgspec
 from accelerator.auth.principal import Principal
 from accelerator.binding import repository as bind_keys
 from accelerator.compliance.evaluate import endorsement_phrase
-from accelerator.coverage.registry import create_policy
-from accelerator.coverage.views import policy_document
+from accelerator.coverage.repository import create_policy
+from accelerator.coverage.service import policy_document
 from accelerator.errors import Conflict, InvalidInput, NotFound, UpstreamFailed
 from accelerator.infra.database import Database
 from accelerator.insurers.caller import PermanentFailure, RetryPolicy, TransientFailure, send
@@ -29,7 +29,7 @@ from accelerator.quoting import repository as quotes
 from accelerator.quoting.assessment import assess_offer
 from accelerator.rulesets.loader import RuleBook
 from providers import BindPending, BindRefused, BindRequest, Bound, MalformedResponse
-from schemas import BindBody, BindResponse, OfferStatus, QuoteRequestStatus
+from schemas import BindBody, BindResponse, OfferStatus, PolicySource, QuoteRequestStatus
 
 BIND_TIMEOUT_SECONDS = 20.0
 
@@ -217,7 +217,7 @@ class BindingService:
                 session,
                 seller_id=request.seller.seller_id,
                 terms=result.policy,
-                source="bound",
+                source=PolicySource.BOUND,
                 recorded_at=now,
                 event_id=f"bind.{target.offer_id}",
                 provider_id=target.provider_id,

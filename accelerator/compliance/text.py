@@ -29,8 +29,8 @@ def normalise(text: str) -> str:
     return _NON_ALNUM.sub(" ", text.casefold()).strip()
 
 
-# The suffixes by their last word, in the order above: only those can match a name's end.
-# Trying all of them at every step was a third of a batch coverage check (docs/performance.md).
+# The suffixes by their last word, in the order above: only those can match a name's end, and
+# trying all of them at every step showed in batch coverage checks (docs/performance.md).
 _SUFFIXES_BY_LAST_WORD: Final[dict[str, tuple[tuple[str, ...], ...]]] = {
     last: tuple(s for s in _LEGAL_SUFFIXES if s[-1] == last)
     for last in dict.fromkeys(s[-1] for s in _LEGAL_SUFFIXES)

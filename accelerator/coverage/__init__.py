@@ -14,7 +14,6 @@ from accelerator.coverage.state import (
     Interval,
     PolicyEvent,
     PolicyState,
-    Verification,
     derive_state,
     policy_period_from_dates,
 )
@@ -27,7 +26,6 @@ __all__ = [
     "PolicyCandidate",
     "PolicyEvent",
     "PolicyState",
-    "Verification",
     "decide",
     "derive_state",
     "incident_date",

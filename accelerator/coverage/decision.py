@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from accelerator.compliance.evaluate import evaluate_cover, terms_of_policy
 from accelerator.compliance.text import amount
-from accelerator.coverage.state import PolicyState
+from accelerator.coverage.state import EventKind, PolicyState
 from accelerator.rulesets.loader import RuleBook
 from accelerator.rulesets.model import RuleSetVersion
 from schemas import (
@@ -22,7 +22,9 @@ from schemas import (
     CoverageDecision,
     Decision,
     PolicyRef,
+    PolicySource,
     PolicyTerms,
+    PolicyVerification,
     Reason,
     ReasonCode,
     RuleSetRef,
@@ -50,13 +52,20 @@ REASON_ORDER: Final[tuple[ReasonCode, ...]] = (
 
 
 class PolicyCandidate(NamedTuple):
-    """A seller's policy as the registry holds it: ``source`` is ``"bound"`` (bought through
-    us) or ``"submitted"`` (a certificate from the seller); ``state`` is None when nothing of
-    it was known at the requested instant."""
+    """A seller's policy as the registry holds it: ``source`` says whether it was bought
+    through us or is a certificate from the seller; ``state`` is None when nothing of it was
+    known at the requested instant."""
 
     policy_id: str
-    source: str
+    source: PolicySource
     state: PolicyState | None
+
+
+# Module constants for the comparisons every policy of every check makes: on Python 3.11
+# reading a member off its enum class costs more than the comparison itself.
+_BOUND: Final = PolicySource.BOUND
+_VERIFIED: Final = PolicyVerification.VERIFIED
+_REJECTED: Final = PolicyVerification.REJECTED
 
 
 @dataclass(frozen=True)
@@ -80,17 +89,17 @@ def rule_set_for_incident(
     return book.version_at(marketplace, incident_date(incident_at, timezone))
 
 
-def is_verified(source: str, state: PolicyState) -> bool:
+def is_verified(source: PolicySource, state: PolicyState) -> bool:
     """A policy bound through us is verified by the insurer's bind confirmation unless a
     verification was rejected; a submitted one needs a ``verified`` event."""
-    if source == "bound":
-        return state.verification != "rejected"
-    return state.verification == "verified"
+    if source == _BOUND:
+        return state.verification != _REJECTED
+    return state.verification == _VERIFIED
 
 
 def decide(
     claim: CoverageCheckRequest,
-    policies: Sequence[tuple[str, str, PolicyState | None]],
+    policies: Sequence[tuple[str, PolicySource, PolicyState | None]],
     version: RuleSetVersion,
     *,
     legal_name: str | None,
@@ -183,14 +192,14 @@ def _claim_reasons(claim: CoverageCheckRequest, version: RuleSetVersion) -> list
     ]
 
 
-def _may_qualify(source: str, state: PolicyState, incident: datetime) -> bool:
+def _may_qualify(source: PolicySource, state: PolicyState, incident: datetime) -> bool:
     in_force, _ = state.in_force_at(incident)
     return in_force and is_verified(source, state)
 
 
 def _assess(
     policy_id: str,
-    source: str,
+    source: PolicySource,
     state: PolicyState,
     claim: CoverageCheckRequest,
     version: RuleSetVersion,
@@ -203,7 +212,8 @@ def _assess(
     in_force, why_not = state.in_force_at(incident)
     if not in_force and why_not == "policy_cancelled":
         change = state.cancelled_by(incident)
-        verb = "lapsed" if change is not None and change.kind == "lapsed" else "was cancelled"
+        lapsed = change is not None and change.kind == EventKind.LAPSED
+        verb = "lapsed" if lapsed else "was cancelled"
         since = _instant(change.effective_at) if change is not None else "before the incident"
         reasons.append(
             Reason(code="policy_cancelled", message=f"{label} {verb} with effect from {since}.")
@@ -220,7 +230,7 @@ def _assess(
             )
         )
     if not is_verified(source, state):
-        if state.verification == "rejected":
+        if state.verification == _REJECTED:
             detail = (
                 f"failed verification: {state.rejection_reason}"
                 if state.rejection_reason

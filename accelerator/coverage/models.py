@@ -24,7 +24,7 @@ class PolicyRow(Base):
     insurer_name: Mapped[str] = mapped_column(String(200))
     policy_number: Mapped[str] = mapped_column(String(100))
     provider_id: Mapped[str | None] = mapped_column(String(64))
-    # bound: bought through us; submitted: a certificate the seller gave us
+    # A schemas.PolicySource: bound (bought through us) or submitted (a seller's certificate).
     source: Mapped[str] = mapped_column(String(16))
     # The offer it was bound from (unique: one policy per offer, whatever the races).
     offer_id: Mapped[str | None] = mapped_column(String(36), unique=True)
@@ -45,7 +45,7 @@ class PolicyEventRow(Base):
     event_id: Mapped[str] = mapped_column(String(200), unique=True)
     policy_id: Mapped[str] = mapped_column(ForeignKey("policies.id"), index=True)
     seller_id: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))  # a coverage.state.EventKind
     effective_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -7,34 +7,39 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
-
+from accelerator.auth.principal import Principal, Role
+from accelerator.coverage import repository
 from accelerator.coverage.decision import decide, rule_set_for_incident
-from accelerator.coverage.models import PolicyRow
-from accelerator.coverage.queries import sellers_with_events
-from accelerator.coverage.registry import add_event, create_policy
-from accelerator.coverage.state import derive_state, policy_period_from_dates
-from accelerator.coverage.views import policy_document
-from accelerator.infra.database import Database
-from accelerator.infra.errors import ApiProblem, FieldProblem, invalid_input, not_found
+from accelerator.coverage.state import EventKind, derive_state, policy_period_from_dates
+from accelerator.coverage.views import render_policy
+from accelerator.errors import Conflict, FieldError, InvalidInput, NotFound
+from accelerator.infra.database import Database, ReadSession, WriteSession
 from accelerator.risk.taxonomy import Taxonomy
 from accelerator.rulesets.loader import NoRuleSetVersionError, RuleBook, UnknownMarketplaceError
 from accelerator.rulesets.model import RuleSetVersion
-from accelerator.sellers.models import Seller
+from accelerator.sellers import repository as sellers
+from accelerator.sellers.service import ensure_acts_for
 from schemas import (
     CertificateSubmission,
     CoverageCheckRequest,
     CoverageDecision,
     PolicyDocument,
+    PolicySource,
     PolicyTerms,
 )
 
 
-@dataclass(frozen=True)
-class CheckError(Exception):
-    """One check that cannot be decided: its field problems."""
-
-    problems: tuple[FieldProblem, ...]
+async def policy_document(
+    session: ReadSession | WriteSession, policy_id: str, rulebook: RuleBook, now: datetime
+) -> PolicyDocument:
+    """The policy's document as of ``now``, read in the caller's session (binding shows the
+    policy it has just registered, before committing); NotFound when there is no such policy."""
+    policy = await repository.policy(session, policy_id)
+    if policy is None:
+        raise NotFound("policy", f"No policy {policy_id!r}.")
+    seller = await sellers.seller(session, policy.seller_id)
+    events = await repository.policy_events(session, policy_id)
+    return render_policy(policy, events, seller, rulebook, now)
 
 
 @dataclass(frozen=True)
@@ -44,40 +49,39 @@ class CoverageService:
     taxonomy: Taxonomy
 
     def _version_for(self, claim: CoverageCheckRequest) -> RuleSetVersion:
-        problems: list[FieldProblem] = []
+        problems: list[FieldError] = []
         if claim.product_category not in self.taxonomy:
             problems.append(
-                FieldProblem(
+                FieldError(
                     "product_category",
                     "unknown_category",
                     f"Unknown product category {claim.product_category!r}.",
-                    list(self.taxonomy.suggest(claim.product_category)) or None,
+                    self.taxonomy.suggest(claim.product_category),
                 )
             )
         try:
             version = rule_set_for_incident(self.rulebook, claim.marketplace, claim.incident_at)
         except UnknownMarketplaceError as exc:
-            problems.append(
-                FieldProblem("marketplace", "unknown_marketplace", str(exc), list(exc.known))
-            )
+            problems.append(FieldError("marketplace", "unknown_marketplace", str(exc), exc.known))
         except NoRuleSetVersionError as exc:
-            problems.append(FieldProblem("incident_at", "no_rule_set_in_force", str(exc)))
+            problems.append(FieldError("incident_at", "no_rule_set_in_force", str(exc)))
         if problems:
-            raise CheckError(tuple(problems))
+            raise InvalidInput(problems)
         return version
 
     async def check_many(
         self, claims: Sequence[CoverageCheckRequest], now: datetime | None = None
-    ) -> list[CoverageDecision | CheckError]:
-        """Decide each claim (same order); a claim that cannot be decided gets its CheckError."""
+    ) -> list[CoverageDecision | InvalidInput]:
+        """Decide each claim (same order); a claim that cannot be decided gets the
+        InvalidInput naming its fields."""
         evaluated_at = now or datetime.now(UTC)
         seller_ids = {c.seller_id for c in claims}
-        policies, names = await sellers_with_events(self.db.lookups, seller_ids)
-        results: list[CoverageDecision | CheckError] = []
+        policies, names = await repository.sellers_with_events(self.db.lookups, seller_ids)
+        results: list[CoverageDecision | InvalidInput] = []
         for claim in claims:
             try:
                 version = self._version_for(claim)
-            except CheckError as error:
+            except InvalidInput as error:
                 results.append(error)
                 continue
             held = policies.get(claim.seller_id, {})
@@ -98,38 +102,37 @@ class CoverageService:
 
     async def check(self, claim: CoverageCheckRequest) -> CoverageDecision:
         [result] = await self.check_many([claim])
-        if isinstance(result, CheckError):
-            raise invalid_input(result.problems)
+        if isinstance(result, InvalidInput):
+            raise result
         return result
 
-    async def submit(self, seller_id: str, certificate: CertificateSubmission) -> PolicyDocument:
+    async def submit(
+        self, principal: Principal, seller_id: str, certificate: CertificateSubmission
+    ) -> PolicyDocument:
         """Record a policy bought elsewhere as ``pending_verification``, with its gaps."""
+        ensure_acts_for(principal, seller_id)
         now = datetime.now(UTC)
         async with self.db.writing() as session:
-            seller = await session.get(Seller, seller_id)
+            seller = await sellers.seller(session, seller_id)
             if seller is None:
-                raise not_found("seller", f"Seller {seller_id!r} has no profile yet.")
+                raise NotFound("seller", f"Seller {seller_id!r} has no profile yet.")
             version = self.rulebook.version_at(seller.marketplace, now.date())
             problems = _certificate_problems(certificate, version.currency)
             if certificate.expiry_date <= certificate.effective_date:
                 problems.append(
-                    FieldProblem(
+                    FieldError(
                         "expiry_date",
                         "expiry_before_effective",
                         "The expiry date must be after the effective date.",
                     )
                 )
             if problems:
-                raise invalid_input(problems)
-            duplicate = await session.scalar(
-                select(PolicyRow.id).where(
-                    PolicyRow.insurer_name == certificate.insurer_name,
-                    PolicyRow.policy_number == certificate.policy_number,
-                )
+                raise InvalidInput(problems)
+            duplicate = await repository.registered_policy_id(
+                session, certificate.insurer_name, certificate.policy_number
             )
             if duplicate is not None:
-                raise ApiProblem(
-                    409,
+                raise Conflict(
                     "policy_already_registered",
                     "This policy is already in the registry",
                     f"Policy {certificate.policy_number} of {certificate.insurer_name} "
@@ -155,11 +158,11 @@ class CoverageService:
                 expires_at=end,
                 cancellation_notice_days=certificate.cancellation_notice_days,
             )
-            policy = await create_policy(
+            policy = await repository.create_policy(
                 session,
                 seller_id=seller_id,
                 terms=terms,
-                source="submitted",
+                source=PolicySource.SUBMITTED,
                 recorded_at=now,
                 event_id=f"submitted.{uuid.uuid4()}",
             )
@@ -168,17 +171,22 @@ class CoverageService:
     async def review(
         self, policy_id: str, *, verified: bool, reason: str, event_id: str | None = None
     ) -> PolicyDocument:
-        """An admin verifies or rejects a submitted policy."""
+        """An admin verifies or rejects a submitted policy; a rejection needs a reason."""
+        if not verified and not reason:
+            raise InvalidInput(
+                [FieldError("reason", "required", "Say why the policy is rejected.")],
+                "A rejection needs a reason.",
+            )
         now = datetime.now(UTC)
         async with self.db.writing() as session:
-            policy = await session.get(PolicyRow, policy_id)
+            policy = await repository.policy(session, policy_id)
             if policy is None:
-                raise not_found("policy", f"No policy {policy_id!r}.")
-            await add_event(
+                raise NotFound("policy", f"No policy {policy_id!r}.")
+            await repository.add_event(
                 session,
                 policy,
                 event_id=event_id or f"review.{uuid.uuid4()}",
-                kind="verified" if verified else "verification_rejected",
+                kind=EventKind.VERIFIED if verified else EventKind.VERIFICATION_REJECTED,
                 effective_at=now,
                 recorded_at=now,
                 data={"reason": reason} if reason else {},
@@ -186,30 +194,29 @@ class CoverageService:
             await session.flush()
             return await policy_document(session, policy.id, self.rulebook, now)
 
-    async def document(self, policy_id: str) -> tuple[str, PolicyDocument]:
-        """The policy (and its seller id, for access checks)."""
+    async def document(self, principal: Principal, policy_id: str) -> PolicyDocument:
+        """The policy with its history; a seller key sees only its own seller's policies (any
+        other answers as if it did not exist)."""
         async with self.db.reading() as session:
             document = await policy_document(session, policy_id, self.rulebook, datetime.now(UTC))
-        return document.seller_id, document
+        if principal.role is Role.SELLER and principal.seller_id != document.seller_id:
+            raise NotFound("policy", f"No policy {policy_id!r}.")
+        return document
 
     async def seller_policies(
-        self, seller_id: str, *, limit: int, offset: int
+        self, principal: Principal, seller_id: str, *, limit: int, offset: int
     ) -> list[PolicyDocument]:
+        """A page of the seller's policies, oldest first: the claims role reads any seller's,
+        other keys only a seller they may act for."""
+        if principal.role is not Role.CLAIMS:
+            ensure_acts_for(principal, seller_id)
         now = datetime.now(UTC)
         async with self.db.reading() as session:
-            ids = (
-                await session.scalars(
-                    select(PolicyRow.id)
-                    .where(PolicyRow.seller_id == seller_id)
-                    .order_by(PolicyRow.created_at, PolicyRow.id)
-                    .limit(limit)
-                    .offset(offset)
-                )
-            ).all()
+            ids = await repository.seller_policy_ids(session, seller_id, limit=limit, offset=offset)
             return [await policy_document(session, pid, self.rulebook, now) for pid in ids]
 
 
-def _certificate_problems(certificate: CertificateSubmission, currency: str) -> list[FieldProblem]:
+def _certificate_problems(certificate: CertificateSubmission, currency: str) -> list[FieldError]:
     money_fields = {
         "each_occurrence": certificate.each_occurrence,
         "general_aggregate": certificate.general_aggregate,
@@ -219,7 +226,7 @@ def _certificate_problems(certificate: CertificateSubmission, currency: str) -> 
         "deductible": certificate.deductible,
     }
     problems = [
-        FieldProblem(
+        FieldError(
             f"{name}.currency",
             "currency_mismatch",
             f"Amounts must be in {currency}, the marketplace's currency.",
@@ -228,7 +235,7 @@ def _certificate_problems(certificate: CertificateSubmission, currency: str) -> 
         if value.currency != currency
     ]
     problems += [
-        FieldProblem(f"{name}.amount", "negative_amount", "Amounts cannot be negative.")
+        FieldError(f"{name}.amount", "negative_amount", "Amounts cannot be negative.")
         for name, value in money_fields.items()
         if value.amount < 0 or not value.amount.is_finite()
     ]

@@ -5,29 +5,45 @@ Every change is an event with ``effective_at`` (when it takes effect in the worl
 instant in the order they take effect, so the state never depends on the order they arrived in.
 """
 
+import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from itertools import pairwise
-from typing import Final, Literal, get_args
+from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
 import msgspec
 
-from schemas import PolicyTerms
+from schemas import PolicyTerms, PolicyVerification
 
-EventKind = Literal[
-    "issued",
-    "endorsed",
-    "renewed",
-    "cancelled",
-    "reinstated",
-    "lapsed",
-    "verified",
-    "verification_rejected",
-]
-EVENT_KINDS: Final[frozenset[str]] = frozenset(get_args(EventKind))
-Verification = Literal["verified", "pending_verification", "rejected"]
+
+class EventKind(enum.StrEnum):
+    """What an event does to a policy (stored as its value in ``policy_events.kind``)."""
+
+    ISSUED = "issued"
+    ENDORSED = "endorsed"
+    RENEWED = "renewed"
+    CANCELLED = "cancelled"
+    REINSTATED = "reinstated"
+    LAPSED = "lapsed"
+    VERIFIED = "verified"
+    VERIFICATION_REJECTED = "verification_rejected"
+
+
+#: Each kind by its stored text: reading an event is a dict look-up, not an enum call.
+EVENT_KINDS: Final[dict[str, EventKind]] = {kind.value: kind for kind in EventKind}
+
+# The members derive_state compares every event with, as module constants: on Python 3.11
+# reading a member off its enum class costs more than the comparison itself.
+_ISSUED: Final = EventKind.ISSUED
+_RENEWED: Final = EventKind.RENEWED
+_REINSTATED: Final = EventKind.REINSTATED
+_VERIFIED: Final = EventKind.VERIFIED
+_VERIFICATION_REJECTED: Final = EventKind.VERIFICATION_REJECTED
+_TERMS_KINDS: Final = (EventKind.ISSUED, EventKind.ENDORSED)
+_STATUS_KINDS: Final = (EventKind.CANCELLED, EventKind.LAPSED, EventKind.REINSTATED)
+_PENDING: Final = PolicyVerification.PENDING_VERIFICATION
 NotInForce = Literal["policy_not_in_force", "policy_cancelled"]
 
 #: Policy dates start and end at this local time of the marketplace's reference time zone.
@@ -53,9 +69,9 @@ class PolicyEvent(msgspec.Struct, frozen=True, kw_only=True):
     def __post_init__(self) -> None:
         if self.effective_at.tzinfo is None or self.recorded_at.tzinfo is None:
             raise ValueError(f"event {self.event_id}: instants must be timezone-aware")
-        if self.kind in ("issued", "endorsed") and self.terms is None:
+        if self.kind in _TERMS_KINDS and self.terms is None:
             raise ValueError(f"event {self.event_id}: a {self.kind} event needs terms")
-        if self.kind == "renewed" and self.expires_at is None:
+        if self.kind == _RENEWED and self.expires_at is None:
             raise ValueError(f"event {self.event_id}: a renewed event needs expires_at")
 
 
@@ -82,7 +98,7 @@ class PolicyState:
     terms_timeline: tuple[tuple[datetime, PolicyTerms], ...]
     intervals: tuple[Interval, ...]
     status_changes: tuple[PolicyEvent, ...]
-    verification: Verification
+    verification: PolicyVerification
     rejection_reason: str
 
     @property
@@ -114,7 +130,7 @@ class PolicyState:
             if change.effective_at > instant:
                 break
             latest = change
-        if latest is None or latest.kind == "reinstated":
+        if latest is None or latest.kind == _REINSTATED:
             return None
         return latest
 
@@ -170,7 +186,7 @@ def derive_state(
     if any(_order_key(a) == _order_key(b) for a, b in pairwise(ordered)):
         # Different events reusing one id at one instant (a partner bug): break the tie by
         # their encoding, so even that cannot make the outcome depend on arrival order. Only
-        # then, since encoding every event cost a check a tenth of its CPU.
+        # then: encoding every event of every check is costly, and ties are rare.
         ordered.sort(key=lambda e: (*_order_key(e), msgspec.json.encode(e)))
     applied: list[PolicyEvent] = []
     seen: set[str] = set()
@@ -186,29 +202,29 @@ def _order_key(event: PolicyEvent) -> tuple[datetime, datetime, str]:
 
 
 def _replay(events: list[PolicyEvent]) -> PolicyState | None:
-    first = next((e for e in events if e.kind == "issued"), None)
+    first = next((e for e in events if e.kind == _ISSUED), None)
     if first is None or first.terms is None:
         return None
     timeline: list[tuple[datetime, PolicyTerms]] = []
     intervals = [Interval(first.terms.effective_at, first.terms.expires_at)]
     status_changes: list[PolicyEvent] = []
-    verification: Verification = "pending_verification"
+    verification = _PENDING
     rejection_reason = ""
     for event in events:
-        if event.kind in ("issued", "endorsed") and event.terms is not None:
+        if event.kind in _TERMS_KINDS and event.terms is not None:
             timeline.append((event.effective_at, event.terms))
-        elif event.kind == "renewed" and event.expires_at is not None:
+        elif event.kind == _RENEWED and event.expires_at is not None:
             last = intervals[-1]
             if event.effective_at <= last.end:
                 intervals[-1] = Interval(last.start, max(last.end, event.expires_at))
             else:
                 intervals.append(Interval(event.effective_at, event.expires_at))
-        elif event.kind in ("cancelled", "lapsed", "reinstated"):
+        elif event.kind in _STATUS_KINDS:
             status_changes.append(event)
-        elif event.kind == "verified":
-            verification, rejection_reason = "verified", ""
-        elif event.kind == "verification_rejected":
-            verification, rejection_reason = "rejected", event.reason
+        elif event.kind == _VERIFIED:
+            verification, rejection_reason = PolicyVerification.VERIFIED, ""
+        elif event.kind == _VERIFICATION_REJECTED:
+            verification, rejection_reason = PolicyVerification.REJECTED, event.reason
     return PolicyState(
         events=tuple(events),
         terms_timeline=tuple(timeline),

@@ -1,50 +1,45 @@
-"""The policy document: current terms, verification, whether in force, gaps and history."""
+"""The policy document: current terms, verification, whether in force, gaps and history.
+
+Pure: the stored policy, its events, its seller (None when the seller has no profile) and the
+instant in; the document out. ``coverage.service.policy_document`` reads them.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
-
 from accelerator.compliance.evaluate import evaluate_cover, evaluate_submission, terms_of_policy
+from accelerator.coverage.events import to_event
 from accelerator.coverage.models import PolicyEventRow, PolicyRow
-from accelerator.coverage.queries import to_event
-from accelerator.coverage.state import derive_state
-from accelerator.infra.database import ReadSession, WriteSession
-from accelerator.infra.errors import not_found
+from accelerator.coverage.state import EventKind, derive_state
 from accelerator.rulesets.loader import RuleBook
-from accelerator.sellers.models import Seller
-from schemas import PolicyDocument, PolicyEventView
+from accelerator.sellers.repository import SellerRecord
+from schemas import PolicyDocument, PolicyEventView, PolicySource, PolicyVerification
 
 
 def _detail(kind: str, data: dict[str, object]) -> str:
-    if kind == "renewed" and "expires_at" in data:
+    if kind == EventKind.RENEWED and "expires_at" in data:
         return f"renewed to {data['expires_at']}"
     if reason := data.get("reason"):
         return str(reason)
     return ""
 
 
-async def policy_document(
-    session: ReadSession | WriteSession, policy_id: str, rulebook: RuleBook, now: datetime
+def render_policy(
+    policy: PolicyRow,
+    rows: Sequence[PolicyEventRow],
+    seller: SellerRecord | None,
+    rulebook: RuleBook,
+    now: datetime,
 ) -> PolicyDocument:
-    policy = await session.get(PolicyRow, policy_id)
-    if policy is None:
-        raise not_found("policy", f"No policy {policy_id!r}.")
-    seller = await session.get(Seller, policy.seller_id)
-    rows = (
-        await session.scalars(
-            select(PolicyEventRow)
-            .where(PolicyEventRow.policy_id == policy_id)
-            .order_by(
-                PolicyEventRow.effective_at, PolicyEventRow.recorded_at, PolicyEventRow.event_id
-            )
-        )
-    ).all()
+    """The document of ``policy`` as of ``now``; ``rows`` are its events in the order they take
+    effect. Its gaps are judged against the seller's marketplace rules in force today."""
     events = [to_event(r.event_id, r.kind, r.effective_at, r.recorded_at, r.data) for r in rows]
     state = derive_state(events)
     assert state is not None, "a registered policy always has its issued event"
     terms = state.terms_at(now)
+    source = PolicySource(policy.source)
     gaps = []
     if seller is not None:
         version = rulebook.version_at(seller.marketplace, now.date())
@@ -54,17 +49,17 @@ async def policy_document(
         gaps = evaluate_cover(
             cover, version, categories=terms.covered_categories, legal_name=seller.legal_name
         )
-        if policy.source == "submitted":
+        if source is PolicySource.SUBMITTED:
             gaps += evaluate_submission(cover, version, policy.created_at.date())
     verification = (
-        "verified"
-        if policy.source == "bound" and state.verification != "rejected"
+        PolicyVerification.VERIFIED
+        if source is PolicySource.BOUND and state.verification != PolicyVerification.REJECTED
         else state.verification
     )
     return PolicyDocument(
         id=policy.id,
         seller_id=policy.seller_id,
-        source=policy.source,  # type: ignore[arg-type]
+        source=source,
         verification=verification,
         in_force_now=state.in_force_at(now)[0],
         terms=terms,

@@ -1,4 +1,5 @@
-"""Seller endpoints: the risk profile (PUT/GET) and the compliance status."""
+"""Seller endpoints: the risk profile (PUT/GET). The seller's compliance status is the compliance
+domain's (``accelerator.compliance.controller``)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,10 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK
 
-from accelerator.auth.guards import ensure_seller_access, requires
+from accelerator.auth.guards import requires
 from accelerator.auth.principal import Principal, Role
-from accelerator.sellers.compliance import compliance_status
 from accelerator.sellers.service import SellerService, StoredProfile
-from schemas import ComplianceStatus, SellerFacts, SellerProfileDocument
+from schemas import SellerFacts, SellerProfileDocument
 
 SellerId = Annotated[str, Parameter(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
 
@@ -50,9 +50,7 @@ class SellerController(Controller):
         seller_id: FromPath[SellerId],
         data: JSONBody[SellerFacts],
     ) -> SellerProfileDocument:
-        ensure_seller_access(request.user, seller_id)
-
-        return _document(await sellers.put_profile(seller_id, data))
+        return _document(await sellers.put_profile(request.user, seller_id, data))
 
     @get(
         "/profile",
@@ -67,17 +65,4 @@ class SellerController(Controller):
         # Bounded: a huge number failed in the database driver (a 500 the schemathesis drill found).
         version: FromQuery[Annotated[int | None, Parameter(ge=1, le=2**31 - 1)]] = None,
     ) -> SellerProfileDocument:
-        ensure_seller_access(request.user, seller_id)
-
-        return _document(await sellers.get_profile(seller_id, version))
-
-    @get(
-        "/compliance",
-        operation_id="getSellerCompliance",
-        summary="Must the seller be insured, by when, and is it?",
-    )
-    async def get_compliance(
-        self, request: Request[Principal, Any, Any], seller_id: FromPath[SellerId]
-    ) -> ComplianceStatus:
-        ensure_seller_access(request.user, seller_id)
-        return await compliance_status(request.app.state, seller_id)
+        return _document(await sellers.read_profile(request.user, seller_id, version))

@@ -24,6 +24,7 @@ from accelerator.auth.guards import api_key_middleware
 from accelerator.auth.keys import resolve_key
 from accelerator.auth.principal import Principal
 from accelerator.binding.controller import BindController
+from accelerator.compliance.controller import ComplianceController
 from accelerator.coverage.controller import (
     CoverageController,
     PolicyController,
@@ -51,6 +52,7 @@ ROUTES: list[ControllerRouterHandler] = [
     HealthController,
     MeController,
     SellerController,
+    ComplianceController,
     QuoteRequestController,
     ProviderController,
     BindController,
@@ -151,6 +153,7 @@ def _dependencies(runtime: Runtime) -> dict[str, Provide]:
         "sellers": provide(lambda s: s.sellers),
         "quoting": provide(lambda s: s.quoting),
         "coverage": provide(lambda s: s.coverage),
+        "compliance": provide(lambda s: s.compliance),
         "binding": provide(lambda s: s.binding),
         "webhooks": provide(lambda s: s.webhooks),
     }

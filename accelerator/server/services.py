@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from accelerator.binding.service import BindingService
+from accelerator.compliance.service import ComplianceService
 from accelerator.coverage.service import CoverageService
 from accelerator.infra.database import Database, open_database
 from accelerator.insurers.partners import Partner, close_partners, open_partners
@@ -53,6 +54,7 @@ class Services:
     sellers: SellerService
     quoting: QuotingService
     coverage: CoverageService
+    compliance: ComplianceService
     binding: BindingService
     webhooks: WebhookService
     inbox_worker: InboxWorker
@@ -109,6 +111,7 @@ def open_services(
             max_deadline_seconds=settings.quote_deadline_max_seconds,
         ),
         coverage=CoverageService(db, configured.rulebook, configured.taxonomy),
+        compliance=ComplianceService(db, sellers, configured.rulebook),
         binding=BindingService(db, partners, configured.rulebook, settings.additional_insured_name),
         webhooks=webhooks,
         inbox_worker=inbox_worker,

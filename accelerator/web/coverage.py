@@ -6,13 +6,14 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Final
 
 from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from litestar.response import Redirect
 
+from accelerator.compliance.service import ComplianceService
+from accelerator.compliance.standing import days_until
 from accelerator.coverage.decision import rule_set_for_incident
 from accelerator.coverage.service import CoverageService
-from accelerator.coverage.standing import days_until
-from accelerator.sellers.compliance import compliance_status
 from accelerator.web.guards import csrf_protected, signed_in
 from accelerator.web.profile import latest_profile, session_of
 from accelerator.web.rendering import page
@@ -64,17 +65,21 @@ class CoverageController(Controller):
 
     @get("/")
     async def show(
-        self, request: Request[Any, Any, Any], page_number: PageNumber = 1
+        self,
+        compliance: NamedDependency[ComplianceService],
+        request: Request[Any, Any, Any],
+        page_number: PageNumber = 1,
     ) -> Response[Any]:
         stored = await latest_profile(request)
         if stored is None:
             return Redirect("/app/profile/edit?notice=profile_first", status_code=303)
         seller_id = session_of(request).seller_id
         now = datetime.now(UTC)
-        status = await compliance_status(request.app.state, seller_id, now)
+        principal = session_of(request).principal
+        status = await compliance.status(principal, seller_id, now)
         coverage: CoverageService = request.app.state.coverage
         found = await coverage.seller_policies(
-            seller_id, limit=PAGE_SIZE + 1, offset=(page_number - 1) * PAGE_SIZE
+            principal, seller_id, limit=PAGE_SIZE + 1, offset=(page_number - 1) * PAGE_SIZE
         )
         policies = found[:PAGE_SIZE]
         # Dates and day counts in the marketplace's own time zone: a policy starting 00:01 in

@@ -9,7 +9,8 @@ from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect
 
 from accelerator.coverage.decision import incident_date, rule_set_for_incident
-from accelerator.infra.errors import ApiProblem
+from accelerator.errors import InvalidInput, NotFound
+from accelerator.infra.errors import problem_for
 from accelerator.risk.taxonomy import Taxonomy
 from accelerator.rulesets.loader import RuleBook
 from accelerator.sellers.service import SellerService, StoredProfile
@@ -39,10 +40,8 @@ async def latest_profile(request: Request[Any, Any, Any]) -> StoredProfile | Non
     sellers: SellerService = request.app.state.sellers
     try:
         return await sellers.get_profile(session_of(request).seller_id)
-    except ApiProblem as problem:
-        if problem.status == 404:
-            return None
-        raise
+    except NotFound:
+        return None
 
 
 def _category_choices(taxonomy: Taxonomy) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -134,10 +133,10 @@ class ProfileController(Controller):
         )
         if facts is not None:
             try:
-                await sellers.put_profile(session_of(request).seller_id, facts)
-            except ApiProblem as problem:
-                if problem.status != 422:
-                    raise
+                seller = session_of(request)
+                await sellers.put_profile(seller.principal, seller.seller_id, facts)
+            except InvalidInput as invalid:
+                problem = problem_for(invalid)
                 place_problems(form, problem.errors or [], layout)
                 if not problem.errors:
                     form.add(None, problem.detail or problem.title)

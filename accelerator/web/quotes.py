@@ -11,7 +11,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect
 
 from accelerator.binding.service import BindingService
-from accelerator.errors import DomainError
+from accelerator.errors import Conflict, DomainError
 from accelerator.infra.errors import ApiProblem, not_found
 from accelerator.quoting.service import QuotingService, StoredRequest
 from accelerator.web.errors import as_problem
@@ -106,7 +106,7 @@ class QuotesController(Controller):
             quote, _ = await service.create(
                 session.principal, QuoteRequestBody(seller_id=session.seller_id)
             )
-        except ApiProblem as problem:
+        except (ApiProblem, Conflict) as problem:
             if problem.code == "profile_required":
                 return Redirect("/app/profile/edit?notice=profile_first", status_code=303)
             raise

@@ -9,14 +9,13 @@ either; an event naming a quote or policy not known yet raises ``UnmatchedEvent`
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import msgspec
-from sqlalchemy import bindparam, select
 
 from accelerator.coverage.models import PolicyRow
-from accelerator.coverage.registry import add_event, create_policy
+from accelerator.coverage.repository import add_event, create_policy, policy_numbered
+from accelerator.coverage.state import EventKind
 from accelerator.infra.database import WriteSession
 from accelerator.quoting import repository as quotes
 from schemas import (
@@ -28,6 +27,7 @@ from schemas import (
     PolicyLapsed,
     PolicyReinstated,
     PolicyRenewed,
+    PolicySource,
     PolicyVerified,
     QuoteDeclined,
     QuoteOffered,
@@ -71,11 +71,6 @@ async def _settle_outcome(
     return True
 
 
-# Built once: building and keying the statement at every event cost more than running it.
-_POLICY_NAMED = select(PolicyRow).where(
-    PolicyRow.provider_id == bindparam("provider_id"),
-    PolicyRow.policy_number == bindparam("number"),
-)
 _POLICY_EVENTS = (
     PolicyEndorsed,
     PolicyRenewed,
@@ -84,8 +79,6 @@ _POLICY_EVENTS = (
     PolicyLapsed,
     PolicyVerified,
 )
-# Where load_policies leaves a session's policies, by (provider_id, policy_number).
-_LOADED = "accelerator.webhooks.apply.loaded_policies"
 
 
 def policy_number(event: InsurerEvent) -> str | None:
@@ -93,29 +86,8 @@ def policy_number(event: InsurerEvent) -> str | None:
     return event.policy_number if isinstance(event, _POLICY_EVENTS) else None
 
 
-async def load_policies(session: WriteSession, provider_id: str, numbers: Iterable[str]) -> None:
-    """Load the policies ``numbers`` name with one query, so that applying events about them in
-    this session does not query each one (a worker applying a batch does this first)."""
-    wanted = sorted(set(numbers))
-    if not wanted:
-        return
-    loaded: dict[tuple[str, str], PolicyRow] = session.info.setdefault(_LOADED, {})
-    rows = await session.scalars(
-        select(PolicyRow).where(
-            PolicyRow.provider_id == provider_id, PolicyRow.policy_number.in_(wanted)
-        )
-    )
-    for row in rows:
-        loaded.setdefault((provider_id, row.policy_number), row)
-
-
 async def _policy(session: WriteSession, provider_id: str, number: str) -> PolicyRow:
-    # A loaded policy is the session's own object, as the query would return it; one created
-    # in this session after loading (a bind in the same batch) is not loaded, and is queried.
-    loaded: dict[tuple[str, str], PolicyRow] = session.info.get(_LOADED, {})
-    row = loaded.get((provider_id, number))
-    if row is None:
-        row = await session.scalar(_POLICY_NAMED, {"provider_id": provider_id, "number": number})
+    row = await policy_numbered(session, provider_id, number)
     if row is None:
         raise UnmatchedEvent(f"no policy {number!r} from {provider_id}")
     return row
@@ -152,7 +124,7 @@ async def apply_event(
                 session,
                 seller_id=request.seller_id,
                 terms=terms,
-                source="bound",
+                source=PolicySource.BOUND,
                 recorded_at=now,
                 event_id=event_id,
                 provider_id=provider_id,
@@ -167,7 +139,7 @@ async def apply_event(
                 session,
                 policy,
                 event_id=event_id,
-                kind="endorsed",
+                kind=EventKind.ENDORSED,
                 effective_at=at,
                 recorded_at=now,
                 data={"terms": msgspec.to_builtins(terms)},
@@ -178,7 +150,7 @@ async def apply_event(
                 session,
                 policy,
                 event_id=event_id,
-                kind="renewed",
+                kind=EventKind.RENEWED,
                 effective_at=at,
                 recorded_at=now,
                 data={"expires_at": expires.isoformat()},
@@ -189,7 +161,7 @@ async def apply_event(
                 session,
                 policy,
                 event_id=event_id,
-                kind="cancelled",
+                kind=EventKind.CANCELLED,
                 effective_at=at,
                 recorded_at=now,
                 data={"reason": reason},
@@ -200,14 +172,19 @@ async def apply_event(
                 session,
                 policy,
                 event_id=event_id,
-                kind="reinstated",
+                kind=EventKind.REINSTATED,
                 effective_at=at,
                 recorded_at=now,
             )
         case PolicyLapsed(policy_number=number, effective_at=at):
             policy = await _policy(session, provider_id, number)
             await add_event(
-                session, policy, event_id=event_id, kind="lapsed", effective_at=at, recorded_at=now
+                session,
+                policy,
+                event_id=event_id,
+                kind=EventKind.LAPSED,
+                effective_at=at,
+                recorded_at=now,
             )
         case PolicyVerified(policy_number=number):
             policy = await _policy(session, provider_id, number)
@@ -215,10 +192,10 @@ async def apply_event(
                 session,
                 policy,
                 event_id=event_id,
-                kind="verified",
+                kind=EventKind.VERIFIED,
                 effective_at=now,
                 recorded_at=now,
             )
 
 
-__all__ = ["UnmatchedEvent", "apply_event", "load_policies", "policy_number"]
+__all__ = ["UnmatchedEvent", "apply_event", "policy_number"]

@@ -25,9 +25,10 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 
+from accelerator.coverage.repository import load_policies
 from accelerator.infra.database import Database, WriteSession
 from accelerator.insurers.partners import Partner
-from accelerator.webhooks.apply import UnmatchedEvent, apply_event, load_policies, policy_number
+from accelerator.webhooks.apply import UnmatchedEvent, apply_event, policy_number
 from accelerator.webhooks.models import InboxEvent
 from accelerator.webhooks.turns import ReceivesFirst
 from providers import MalformedResponse

@@ -24,7 +24,7 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]  # no stubs published
 
 from accelerator.auth.principal import Role
-from accelerator.coverage.queries import SELLERS_WITH_EVENTS
+from accelerator.coverage.repository import SELLERS_WITH_EVENTS
 from accelerator.infra.lookups import asyncpg_dsn
 from bench import databases, registry
 from bench.context import RunContext, call, expect

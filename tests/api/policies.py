@@ -1,5 +1,5 @@
 """Putting policies and their events in the registry for API tests, through the registry's own
-writes (``create_policy``, ``add_event``), as binding and insurer webhooks do."""
+writes (``coverage.repository``), as binding and insurer webhooks do."""
 
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from accelerator.coverage.models import PolicyRow
-from accelerator.coverage.registry import add_event, create_policy
+from accelerator.coverage import repository
 from accelerator.coverage.state import EventKind, policy_period_from_dates
 from accelerator.infra.database import Database
-from schemas import PolicyTerms
+from schemas import PolicySource, PolicyTerms
 from tests.compliance.factories import US_TZ, make_terms
 
 
@@ -45,11 +44,11 @@ async def bind_policy(
     """A policy bound through the service (verified by the insurer's confirmation); its id."""
     recorded = recorded_at or terms.effective_at - timedelta(days=7)
     async with database.writing() as session:
-        policy = await create_policy(
+        policy = await repository.create_policy(
             session,
             seller_id=seller_id,
             terms=terms,
-            source="bound",
+            source=PolicySource.BOUND,
             recorded_at=recorded,
             event_id=f"bind.{terms.policy_number}",
             verified=True,
@@ -79,9 +78,9 @@ async def record_event(
     if terms is not None:
         data["terms"] = msgspec.to_builtins(terms)
     async with database.writing() as session:
-        policy = await session.get(PolicyRow, policy_id)
+        policy = await repository.policy(session, policy_id)
         assert policy is not None, f"no policy {policy_id}"
-        added = await add_event(
+        added = await repository.add_event(
             session,
             policy,
             event_id=event_id or f"{policy_id}.{kind}.{effective_at.isoformat()}",

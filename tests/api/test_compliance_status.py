@@ -8,12 +8,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from litestar.datastructures import State
 
+from accelerator.auth.principal import Principal, Role
+from accelerator.compliance.service import ComplianceService
 from accelerator.infra.database import Database
 from accelerator.risk import load_taxonomy
 from accelerator.rulesets import load_rulesets
-from accelerator.sellers.compliance import compliance_status
 from accelerator.sellers.service import SellerService
 from tests.api.conftest import Client, Headers, power_bank_body
 from tests.api.policies import bind_policy, la_time, la_today, record_event, us_terms
@@ -170,6 +170,20 @@ async def test_an_unverified_submitted_policy_does_not_qualify_and_the_seller_se
     assert verified["qualifying_policy"]["policy_id"] == submitted["id"]
     assert verified["qualifying_policy"]["source"] == "submitted"
     assert verified["gaps"] == []
+
+
+async def test_a_seller_key_cannot_read_another_sellers_status(
+    client: Client, seller_headers: Headers, profiled_seller: dict[str, Any]
+) -> None:
+    response = await client.get("/v1/sellers/s-2/compliance", headers=seller_headers)
+    assert (response.status_code, response.json()["code"]) == (403, "forbidden")
+
+
+async def test_a_seller_without_a_profile_has_no_status(
+    client: Client, admin_headers: Headers
+) -> None:
+    response = await client.get("/v1/sellers/s-9/compliance", headers=admin_headers)
+    assert (response.status_code, response.json()["code"]) == (404, "seller_profile_not_found")
 
 
 async def test_a_rejected_submission_gives_the_rejection_reason(
@@ -393,11 +407,15 @@ async def test_on_its_expiry_date_a_policy_qualifies_until_00_01_local_time(
     policy_id = await bind_policy(database, us_terms(date(2025, 7, 1), expiry))
     # The endpoint always answers for now; the service answers for any instant. It gets its own
     # connections, because the test client's run on another event loop.
-    state = State({"sellers": SellerService(database, load_rulesets(), load_taxonomy())})
+    rulebook = load_rulesets()
+    service = ComplianceService(
+        database, SellerService(database, rulebook, load_taxonomy()), rulebook
+    )
+    seller = Principal(key_id="k-1", role=Role.SELLER, seller_id="s-1")
 
-    evening_before = await compliance_status(state, "s-1", now=la_time(date(2026, 6, 30), 23, 59))
-    midnight = await compliance_status(state, "s-1", now=la_time(expiry, 0, 0))
-    expired = await compliance_status(state, "s-1", now=la_time(expiry, 0, 1))
+    evening_before = await service.status(seller, "s-1", now=la_time(date(2026, 6, 30), 23, 59))
+    midnight = await service.status(seller, "s-1", now=la_time(expiry, 0, 0))
+    expired = await service.status(seller, "s-1", now=la_time(expiry, 0, 1))
 
     # 23:59 in Los Angeles is already 1 July in UTC: the days count in local dates.
     assert evening_before.qualifying_policy is not None

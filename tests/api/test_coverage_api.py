@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 
+from accelerator.auth.principal import Role
 from accelerator.infra.database import Database
 from tests.api.conftest import Client, Headers
 from tests.api.policies import record_event
@@ -100,11 +101,40 @@ async def test_submission_reports_gaps_such_as_a_missing_additional_insured(
 async def test_a_seller_cannot_read_another_sellers_policy(
     client: Client, key_for: Any, submitted_policy: dict[str, Any]
 ) -> None:
-    from accelerator.auth.principal import Role
-
     other = await key_for(Role.SELLER, "s-2")
     response = await client.get(f"/v1/policies/{submitted_policy['id']}", headers=other)
     assert response.status_code == 404
+
+
+async def test_a_seller_key_lists_and_submits_only_for_its_own_seller_and_claims_lists_any(
+    client: Client,
+    key_for: Any,
+    seller_headers: Headers,
+    claims_headers: Headers,
+    submitted_policy: dict[str, Any],
+) -> None:
+    listed = await client.get("/v1/sellers/s-1/policies", headers=claims_headers)
+    others = await client.get("/v1/sellers/s-1/policies", headers=await key_for(Role.SELLER, "s-2"))
+    submitted = await client.post(
+        "/v1/sellers/s-2/policies", json=certificate(policy_number="HM-2"), headers=seller_headers
+    )
+
+    assert [p["id"] for p in listed.json()] == [submitted_policy["id"]]
+    assert (others.status_code, others.json()["code"]) == (403, "forbidden")
+    assert (submitted.status_code, submitted.json()["code"]) == (403, "forbidden")
+    assert submitted.json()["detail"] == "This key may not act for seller 's-2'."
+
+
+async def test_a_rejection_without_a_reason_is_refused_naming_the_field(
+    client: Client, admin_headers: Headers, submitted_policy: dict[str, Any]
+) -> None:
+    response = await client.post(
+        f"/v1/policies/{submitted_policy['id']}/reject", json={}, headers=admin_headers
+    )
+    assert response.status_code == 422
+    body = response.json()
+    assert (body["code"], body["detail"]) == ("validation_error", "A rejection needs a reason.")
+    assert [(e["field"], e["code"]) for e in body["errors"]] == [("reason", "required")]
 
 
 async def test_a_back_dated_cancellation_changes_the_decision_only_from_when_it_was_recorded(

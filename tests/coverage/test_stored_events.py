@@ -5,7 +5,7 @@ from datetime import timedelta
 import msgspec
 import pytest
 
-from accelerator.coverage.queries import decode_event, to_event
+from accelerator.coverage.events import decode_event, to_event
 from tests.compliance.factories import change, issued, utc
 
 

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from accelerator.infra.errors import ApiProblem
+from accelerator.errors import InvalidInput
+from accelerator.infra.errors import problem_for
 from accelerator.risk import Taxonomy, load_taxonomy
 from accelerator.rulesets import RuleBook, load_rulesets
 from accelerator.sellers.service import SellerService
@@ -126,9 +127,9 @@ def test_the_risk_services_problems_land_on_the_form_fields_in_percent(
     )
     assert facts is not None
     sellers = SellerService(db=None, rulebook=rulebook, taxonomy=taxonomy)  # type: ignore[arg-type]
-    with pytest.raises(ApiProblem) as raised:
+    with pytest.raises(InvalidInput) as raised:
         sellers.profile_for(facts, TODAY)
-    place_problems(form, raised.value.errors or [], layout)
+    place_problems(form, problem_for(raised.value).errors or [], layout)
     assert form.errors == {"categories": ["The shares of your categories must add up to 100%."]}
 
 

@@ -10,8 +10,8 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 from accelerator.compliance.text import money
-from accelerator.coverage.state import POLICY_DAY_START, PolicyEvent
-from schemas import PolicyTerms
+from accelerator.coverage.state import POLICY_DAY_START, EventKind, PolicyEvent
+from schemas import PolicySource, PolicyTerms
 
 #: A change recorded this long after it took effect is called back-dated in its summary.
 BACK_DATED_AFTER: Final = timedelta(hours=1)
@@ -46,15 +46,15 @@ def local_moment(instant: datetime, timezone: str) -> str:
 
 def event_detail(event: PolicyEvent) -> str:
     """The short detail of an event: the reason given, or a renewal's new expiry."""
-    if event.kind == "renewed" and event.expires_at is not None:
+    if event.kind == EventKind.RENEWED and event.expires_at is not None:
         return f"renewed to {event.expires_at.isoformat()}"
     return event.reason
 
 
-def summarise(events: Sequence[PolicyEvent], *, source: str, timezone: str) -> list[str]:
+def summarise(events: Sequence[PolicyEvent], *, source: PolicySource, timezone: str) -> list[str]:
     """One sentence per event, in the order given; endorsements name each term they changed.
 
-    ``source`` is ``"bound"`` or ``"submitted"`` (how the policy entered the registry).
+    ``source`` says how the policy entered the registry.
     """
     sentences: list[str] = []
     terms: PolicyTerms | None = None
@@ -65,35 +65,37 @@ def summarise(events: Sequence[PolicyEvent], *, source: str, timezone: str) -> l
     return sentences
 
 
-def _sentence(event: PolicyEvent, previous: PolicyTerms | None, source: str, timezone: str) -> str:
+def _sentence(
+    event: PolicyEvent, previous: PolicyTerms | None, source: PolicySource, timezone: str
+) -> str:
     when = local_moment(event.effective_at, timezone)
     because = f" ({event.reason})" if event.reason else ""
     match event.kind:
-        case "issued" if event.terms is not None and previous is None:
+        case EventKind.ISSUED if event.terms is not None and previous is None:
             return _issued(event.terms, source, timezone)
-        case "issued" | "endorsed" if event.terms is not None:
-            verb = "Endorsed" if event.kind == "endorsed" else "Re-issued"
+        case EventKind.ISSUED | EventKind.ENDORSED if event.terms is not None:
+            verb = "Endorsed" if event.kind == EventKind.ENDORSED else "Re-issued"
             return _changed_terms(verb, event.terms, previous, when)
-        case "renewed" if event.expires_at is not None:
+        case EventKind.RENEWED if event.expires_at is not None:
             until = local_moment(event.expires_at, timezone)
             return f"Renewed with effect from {when}; cover now runs until {until}."
-        case "cancelled":
+        case EventKind.CANCELLED:
             return f"Cancelled with effect from {when}{because}.{_back_dated(event, timezone)}"
-        case "lapsed":
+        case EventKind.LAPSED:
             return f"Lapsed with effect from {when}{because}.{_back_dated(event, timezone)}"
-        case "reinstated":
+        case EventKind.REINSTATED:
             return f"Reinstated with effect from {when}.{_back_dated(event, timezone)}"
-        case "verified":
+        case EventKind.VERIFIED:
             note = f": {event.reason}" if event.reason else ""
             return f"Verified on {when}{note}."
-        case "verification_rejected":
+        case EventKind.VERIFICATION_REJECTED:
             note = f": {event.reason}" if event.reason else ""
             return f"Verification rejected on {when}{note}."
     return f"{event.kind.replace('_', ' ').capitalize()} with effect from {when}."
 
 
-def _issued(terms: PolicyTerms, source: str, timezone: str) -> str:
-    how = "Bound through the service" if source == "bound" else "Submitted by the seller"
+def _issued(terms: PolicyTerms, source: PolicySource, timezone: str) -> str:
+    how = "Bound through the service" if source == PolicySource.BOUND else "Submitted by the seller"
     start = local_moment(terms.effective_at, timezone)
     end = local_moment(terms.expires_at, timezone)
     return (

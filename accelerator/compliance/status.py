@@ -1,54 +1,47 @@
 """A seller's compliance status: the requirement now, and whether a qualifying policy meets it.
 
-The requirement is re-evaluated from the latest profile's facts (a requirement can start, or
-a deadline pass, without a new profile); the policies are judged by
-:func:`accelerator.coverage.standing.assess_standing` against the rule-set version in force
-today in the marketplace's reference time zone, like a claim for an incident now.
+Pure: the seller's requirement (re-evaluated from its latest facts by the caller, since a
+requirement can start, or a deadline pass, without a new profile), its policies, the rule-set
+version in force today in the marketplace's reference time zone (the policies are judged by
+:func:`~accelerator.compliance.standing.assess_standing` against it, like a claim for an
+incident now), what it sells and the instant in; the status out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import Literal, cast
+from datetime import datetime
 
-from litestar.datastructures import State
-
-from accelerator.coverage.decision import incident_date, rule_set_for_incident
-from accelerator.coverage.history import event_detail, summarise
-from accelerator.coverage.holdings import seller_policies
-from accelerator.coverage.standing import HeldPolicy, Standing, assess_standing, days_until
+from accelerator.compliance.history import event_detail, summarise
+from accelerator.compliance.standing import HeldPolicy, Standing, assess_standing, days_until
+from accelerator.coverage.decision import PolicyCandidate, incident_date
 from accelerator.rulesets.model import RuleSetVersion
-from accelerator.sellers.service import SellerService
 from schemas import (
     ComplianceGap,
     ComplianceHistoryEntry,
     ComplianceStatus,
     PolicyStanding,
+    PolicyVerification,
     QualifyingPolicy,
+    Requirement,
     RuleSetRef,
 )
 
-Source = Literal["bound", "submitted"]
 
-
-async def compliance_status(
-    state: State, seller_id: str, now: datetime | None = None
+def compliance_status(
+    seller_id: str,
+    requirement: Requirement,
+    version: RuleSetVersion,
+    policies: Sequence[PolicyCandidate],
+    *,
+    categories: Sequence[str],
+    legal_name: str,
+    now: datetime,
 ) -> ComplianceStatus:
-    """The seller's status as of ``now``; a 404 problem when the seller has no profile."""
-    now = now or datetime.now(UTC)
-    sellers: SellerService = state.sellers
-    stored = await sellers.get_profile(seller_id)
-    # Profiles are computed on the service's (UTC) date, as when they were stored.
-    requirement = sellers.profile_for(stored.facts, now.date()).requirement
-    version = rule_set_for_incident(sellers.rulebook, stored.facts.marketplace, now)
+    """The seller's status as of ``now``, judged against ``version``."""
     timezone = version.reference_timezone
     standing = assess_standing(
-        await seller_policies(sellers.db, seller_id),
-        version,
-        categories=[share.category for share in stored.facts.categories],
-        legal_name=stored.facts.legal_name,
-        at=now,
+        policies, version, categories=categories, legal_name=legal_name, at=now
     )
     qualifying = [_qualifying(held, now, timezone) for held in standing.qualifying]
     # Deadlines and expiries are counted in the marketplace's days, like policy dates.
@@ -83,7 +76,7 @@ def _qualifying(held: HeldPolicy, now: datetime, timezone: str) -> QualifyingPol
         expires_at=held.ends_at,
         days_until_expiry=days_until(held.ends_at, now, timezone),
         insurer_rating=terms.insurer_rating,
-        source=cast(Source, held.source),
+        source=held.source,
         effective_at=held.term.start,
         cancellation_effective_at=held.cancellation_at,
         per_occurrence_limit=terms.per_occurrence_limit,
@@ -160,8 +153,8 @@ def _standing_of(held: HeldPolicy, standing: Standing) -> PolicyStanding:
         policy_id=held.policy_id,
         insurer_name=held.terms.insurer_name,
         policy_number=held.terms.policy_number,
-        source=cast(Source, held.source),
-        verification="verified" if held.verified else held.state.verification,
+        source=held.source,
+        verification=PolicyVerification.VERIFIED if held.verified else held.state.verification,
         in_force_now=held.in_force,
         qualifies=qualifies,
         effective_at=held.term.start,

@@ -3,7 +3,7 @@ others do not (the compliance status, DESIGN §4).
 
 Pure: the seller's policies (derived from their events), the rule-set version, the categories
 the seller sells, its legal name and the instant in; a :class:`Standing` out. The terms are
-judged by the same evaluation as offers and claims (``accelerator.compliance``). How the
+judged by the same evaluation as offers and claims (``compliance.evaluate``). How the
 qualifying policy is chosen is documented in docs/coverage.md ("Compliance status").
 """
 
@@ -17,11 +17,11 @@ from accelerator.compliance.evaluate import (
     evaluate_cover,
     terms_of_policy,
 )
+from accelerator.compliance.history import local_moment
 from accelerator.coverage.decision import PolicyCandidate, incident_date, is_verified
-from accelerator.coverage.history import local_moment
-from accelerator.coverage.state import Interval, PolicyState
+from accelerator.coverage.state import EventKind, Interval, PolicyState
 from accelerator.rulesets.model import RuleSetVersion
-from schemas import PolicyTerms
+from schemas import PolicySource, PolicyTerms, PolicyVerification
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class HeldPolicy:
     """
 
     policy_id: str
-    source: str
+    source: PolicySource
     state: PolicyState
     terms: PolicyTerms
     verified: bool
@@ -177,7 +177,7 @@ def _hold(
     if why_not == "policy_cancelled":
         change = state.cancelled_by(at)
         assert change is not None
-        verb = "lapsed" if change.kind == "lapsed" else "was cancelled"
+        verb = "lapsed" if change.kind == EventKind.LAPSED else "was cancelled"
         because = f" ({change.reason})" if change.reason else ""
         when = local_moment(change.effective_at, timezone)
         shortfalls.append(
@@ -210,7 +210,7 @@ def _hold(
             (
                 c
                 for c in state.status_changes
-                if c.effective_at > at and c.kind in ("cancelled", "lapsed")
+                if c.effective_at > at and c.kind in (EventKind.CANCELLED, EventKind.LAPSED)
             ),
             None,
         )
@@ -247,7 +247,7 @@ def _not_in_force(label: str, term: Interval, at: datetime, timezone: str) -> st
 
 
 def _unverified(label: str, state: PolicyState) -> str:
-    if state.verification == "rejected":
+    if state.verification == PolicyVerification.REJECTED:
         because = f": {state.rejection_reason}" if state.rejection_reason else ""
         return f"{label} failed verification{because}."
     return f"{label} has not been verified by the insurer or an administrator yet."

@@ -1,0 +1,36 @@
+"""``GET /v1/sellers/{seller_id}/compliance``: must the seller be insured, by when, and is it?"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath, Parameter
+
+from accelerator.auth.guards import requires
+from accelerator.auth.principal import Principal, Role
+from accelerator.compliance.service import ComplianceService
+from schemas import ComplianceStatus
+
+SellerId = Annotated[str, Parameter(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
+
+
+# Under the seller's path and tag (it is the seller's status), served by the compliance domain
+# so that sellers never imports compliance, which reads the sellers' profiles.
+class ComplianceController(Controller):
+    path = "/v1/sellers/{seller_id:str}/compliance"
+    tags = ["sellers"]
+    guards = [requires(Role.SELLER)]
+
+    @get(
+        operation_id="getSellerCompliance",
+        summary="Must the seller be insured, by when, and is it?",
+    )
+    async def get_compliance(
+        self,
+        compliance: NamedDependency[ComplianceService],
+        request: Request[Principal, Any, Any],
+        seller_id: FromPath[SellerId],
+    ) -> ComplianceStatus:
+        return await compliance.status(request.user, seller_id)

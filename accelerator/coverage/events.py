@@ -1,0 +1,63 @@
+"""A policy event from its stored columns: the registry's one codec for ``policy_events`` rows.
+
+Two readers hand over the ``data`` column differently: the driver (the coverage check's plain
+statement) as JSON text, SQLAlchemy's JSON type as a dict. Both decode into the same
+:class:`~accelerator.coverage.state.PolicyEvent`; a test holds them to it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from accelerator.coverage.state import EVENT_KINDS, PolicyEvent
+from schemas import PolicyTerms
+
+
+class _EventData(msgspec.Struct, frozen=True):
+    """What an event's ``data`` column holds beside the columns (see :class:`PolicyEvent`)."""
+
+    terms: PolicyTerms | None = None
+    expires_at: datetime | None = None
+    reason: str = ""
+
+
+_NO_DATA = _EventData()
+# Typed straight from the column's JSON text: decoding into dicts and then converting them does
+# the work twice, and a batch check decodes every event of every seller it names.
+_DATA_DECODER = msgspec.json.Decoder(_EventData)
+
+
+def decode_event(
+    event_id: str, kind: str, effective_at: datetime, recorded_at: datetime, data: str | None
+) -> PolicyEvent:
+    """An event from its stored columns, ``data`` as the driver hands over the JSON text."""
+    body = _DATA_DECODER.decode(data) if data else _NO_DATA
+    return _event(event_id, kind, effective_at, recorded_at, body)
+
+
+def to_event(
+    event_id: str, kind: str, effective_at: datetime, recorded_at: datetime, data: dict[str, Any]
+) -> PolicyEvent:
+    """An event from its stored columns, ``data`` as SQLAlchemy's JSON type decoded it."""
+    body = msgspec.convert(data, _EventData) if data else _NO_DATA
+    return _event(event_id, kind, effective_at, recorded_at, body)
+
+
+def _event(
+    event_id: str, kind: str, effective_at: datetime, recorded_at: datetime, body: _EventData
+) -> PolicyEvent:
+    known = EVENT_KINDS.get(kind)
+    if known is None:
+        raise ValueError(f"event {event_id}: unknown kind {kind!r}")
+    return PolicyEvent(
+        event_id=event_id,
+        kind=known,
+        effective_at=effective_at,
+        recorded_at=recorded_at,
+        terms=body.terms,
+        expires_at=body.expires_at,
+        reason=body.reason,
+    )

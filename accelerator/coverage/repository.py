@@ -1,0 +1,269 @@
+"""The coverage registry's storage: the only code that reads or writes ``policies`` and
+``policy_events``.
+
+Module functions, each taking what it runs on: the driver's read pool (:class:`Lookups`) for the
+coverage check and a seller's holdings, or the caller's session for everything else. Writes take
+the caller's :class:`WriteSession` because binding and the webhook worker register policies in
+their own transactions, together with their own rows.
+
+The coverage check costs one statement whatever the registry's size (:data:`SELLERS_WITH_EVENTS`):
+the sellers' legal names by primary key, joined to every event of their policies found through
+``ix_policy_events_seller_recorded``. It is the one read here that reaches the sellers' table,
+so that a check stays one round trip. It runs on the driver's own connections
+(``accelerator.infra.lookups``), without SQLAlchemy's execution layer, whose CPU cost would
+dominate a single check (docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime
+from typing import Any, Final
+
+import msgspec
+from sqlalchemy import ARRAY, String, any_, bindparam, func, select
+
+from accelerator.coverage.decision import PolicyCandidate
+from accelerator.coverage.events import decode_event
+from accelerator.coverage.models import PolicyEventRow, PolicyRow
+from accelerator.coverage.state import EventKind, PolicyEvent, derive_state
+from accelerator.infra.codec import instant
+from accelerator.infra.database import ReadSession, WriteSession
+from accelerator.infra.lookups import Lookups
+from accelerator.infra.statements import DialectName, Statement
+from accelerator.sellers.models import Seller
+from schemas import PolicySource, PolicyTerms
+
+# --- the coverage check's read (the driver's read pool) --------------------------------------
+
+
+def _sellers_with_events(dialect: DialectName) -> Any:
+    # The seller ids are one parameter however many: a PostgreSQL array, or JSON text that
+    # SQLite reads with json_each (an expanding IN would be compiled again for every count).
+    if dialect == "postgresql":
+        wanted = Seller.id == any_(bindparam("seller_ids", type_=ARRAY(String)))
+    else:
+        ids = func.json_each(bindparam("seller_ids", type_=String)).table_valued("value")
+        wanted = Seller.id.in_(select(ids.c.value))
+    return (
+        select(
+            Seller.id,
+            Seller.legal_name,
+            PolicyEventRow.policy_id,
+            PolicyRow.source,
+            PolicyEventRow.event_id,
+            PolicyEventRow.kind,
+            PolicyEventRow.effective_at,
+            PolicyEventRow.recorded_at,
+            PolicyEventRow.data,
+        )
+        .outerjoin(PolicyEventRow, PolicyEventRow.seller_id == Seller.id)
+        .outerjoin(PolicyRow, PolicyRow.id == PolicyEventRow.policy_id)
+        .where(wanted)
+    )
+
+
+SELLERS_WITH_EVENTS = Statement("sellers_with_events", _sellers_with_events)
+
+#: Each source by its stored text (a dict look-up per row, not an enum call).
+_SOURCES: Final[dict[str, PolicySource]] = {source.value: source for source in PolicySource}
+
+#: A seller's policies: policy id -> (source, events).
+SellerPolicies = dict[str, tuple[PolicySource, list[PolicyEvent]]]
+
+
+async def sellers_with_events(
+    lookups: Lookups, seller_ids: Collection[str]
+) -> tuple[dict[str, SellerPolicies], dict[str, str]]:
+    """Every policy event of these sellers and their legal names, in one round trip. A seller
+    without a profile has no legal name; one without policies has no entry in the first."""
+    found: dict[str, SellerPolicies] = defaultdict(dict)
+    names: dict[str, str] = {}
+    rows = await lookups.fetch(SELLERS_WITH_EVENTS, seller_ids=list(seller_ids))
+    for seller_id, legal_name, policy_id, source, event_id, kind, effective, recorded, data in rows:
+        names[seller_id] = legal_name
+        if policy_id is None:
+            continue  # a seller without policies
+        policies = found[seller_id]
+        held = policies.get(policy_id)
+        if held is None:
+            held = policies[policy_id] = (_SOURCES[source], [])
+        held[1].append(decode_event(event_id, kind, instant(effective), instant(recorded), data))
+    return found, names
+
+
+async def held_policies(lookups: Lookups, seller_id: str) -> list[PolicyCandidate]:
+    """Every policy of the seller with its state derived from everything recorded so far,
+    ordered by policy id (the compliance status reads them as the check does)."""
+    found, _ = await sellers_with_events(lookups, [seller_id])
+    return [
+        PolicyCandidate(policy_id, source, derive_state(events))
+        for policy_id, (source, events) in sorted(found.get(seller_id, {}).items())
+    ]
+
+
+# --- reads in the caller's session -----------------------------------------------------------
+
+
+async def policy(session: ReadSession | WriteSession, policy_id: str) -> PolicyRow | None:
+    return await session.get(PolicyRow, policy_id)
+
+
+async def policy_events(
+    session: ReadSession | WriteSession, policy_id: str
+) -> Sequence[PolicyEventRow]:
+    """The policy's events in the order they take effect (then as recorded, then by id)."""
+    return (
+        await session.scalars(
+            select(PolicyEventRow)
+            .where(PolicyEventRow.policy_id == policy_id)
+            .order_by(
+                PolicyEventRow.effective_at, PolicyEventRow.recorded_at, PolicyEventRow.event_id
+            )
+        )
+    ).all()
+
+
+async def registered_policy_id(
+    session: ReadSession | WriteSession, insurer_name: str, policy_number: str
+) -> str | None:
+    """The id of the policy this insurer issued under this number, if it is registered."""
+    return await session.scalar(
+        select(PolicyRow.id).where(
+            PolicyRow.insurer_name == insurer_name, PolicyRow.policy_number == policy_number
+        )
+    )
+
+
+async def seller_policy_ids(
+    session: ReadSession | WriteSession, seller_id: str, *, limit: int, offset: int
+) -> Sequence[str]:
+    """A page of the seller's policy ids, oldest registration first."""
+    return (
+        await session.scalars(
+            select(PolicyRow.id)
+            .where(PolicyRow.seller_id == seller_id)
+            .order_by(PolicyRow.created_at, PolicyRow.id)
+            .limit(limit)
+            .offset(offset)
+        )
+    ).all()
+
+
+# Built once: building and keying the statement at every event cost more than running it.
+_POLICY_NAMED = select(PolicyRow).where(
+    PolicyRow.provider_id == bindparam("provider_id"),
+    PolicyRow.policy_number == bindparam("number"),
+)
+# Where load_policies leaves a session's policies, by (provider_id, policy_number).
+_LOADED = "accelerator.coverage.repository.loaded_policies"
+
+
+async def load_policies(session: WriteSession, provider_id: str, numbers: Iterable[str]) -> None:
+    """Load the policies ``numbers`` name with one query, so that :func:`policy_numbered` in
+    this session does not query each one (a worker applying a batch of events does this first)."""
+    wanted = sorted(set(numbers))
+    if not wanted:
+        return
+    loaded: dict[tuple[str, str], PolicyRow] = session.info.setdefault(_LOADED, {})
+    rows = await session.scalars(
+        select(PolicyRow).where(
+            PolicyRow.provider_id == provider_id, PolicyRow.policy_number.in_(wanted)
+        )
+    )
+    for row in rows:
+        loaded.setdefault((provider_id, row.policy_number), row)
+
+
+async def policy_numbered(session: WriteSession, provider_id: str, number: str) -> PolicyRow | None:
+    """The policy an insurer knows by ``number``, or None."""
+    # A loaded policy is the session's own object, as the query would return it; one created
+    # in this session after loading (a bind in the same batch) is not loaded, and is queried.
+    loaded: dict[tuple[str, str], PolicyRow] = session.info.get(_LOADED, {})
+    row = loaded.get((provider_id, number))
+    if row is None:
+        row = await session.scalar(_POLICY_NAMED, {"provider_id": provider_id, "number": number})
+    return row
+
+
+# --- writes in the caller's transaction ------------------------------------------------------
+
+
+async def add_event(
+    session: WriteSession,
+    policy: PolicyRow,
+    *,
+    event_id: str,
+    kind: EventKind,
+    effective_at: datetime,
+    recorded_at: datetime,
+    data: dict[str, Any] | None = None,
+) -> bool:
+    """Append an event unless one with ``event_id`` exists; True if it was added."""
+    exists = await session.scalar(
+        select(PolicyEventRow.id).where(PolicyEventRow.event_id == event_id)
+    )
+    if exists is not None:
+        return False
+    session.add(
+        PolicyEventRow(
+            event_id=event_id,
+            policy_id=policy.id,
+            seller_id=policy.seller_id,
+            kind=kind,
+            effective_at=effective_at,
+            recorded_at=recorded_at,
+            data=data or {},
+        )
+    )
+    return True
+
+
+async def create_policy(
+    session: WriteSession,
+    *,
+    seller_id: str,
+    terms: PolicyTerms,
+    source: PolicySource,
+    recorded_at: datetime,
+    event_id: str,
+    provider_id: str | None = None,
+    offer_id: str | None = None,
+    quote_request_id: str | None = None,
+    verified: bool = False,
+) -> PolicyRow:
+    """A new policy and its ``issued`` event (plus ``verified`` when the insurer bound it)."""
+    policy = PolicyRow(
+        id=str(uuid.uuid4()),
+        seller_id=seller_id,
+        insurer_name=terms.insurer_name,
+        policy_number=terms.policy_number,
+        provider_id=provider_id,
+        source=source,
+        offer_id=offer_id,
+        quote_request_id=quote_request_id,
+        created_at=recorded_at,
+    )
+    session.add(policy)
+    await session.flush()
+    await add_event(
+        session,
+        policy,
+        event_id=event_id,
+        kind=EventKind.ISSUED,
+        effective_at=terms.effective_at,
+        recorded_at=recorded_at,
+        data={"terms": msgspec.to_builtins(terms)},
+    )
+    if verified:
+        await add_event(
+            session,
+            policy,
+            event_id=f"{event_id}.verified",
+            kind=EventKind.VERIFIED,
+            effective_at=recorded_at,
+            recorded_at=recorded_at,
+        )
+    return policy
