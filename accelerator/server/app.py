@@ -41,7 +41,8 @@ from accelerator.rulesets.loader import load_rulesets
 from accelerator.sellers.controller import SellerController
 from accelerator.server.services import Configured, Runtime, Services, open_services
 from accelerator.settings import Settings, load_settings
-from accelerator.web import SELLER_PAGES
+from accelerator.web import seller_pages
+from accelerator.web.session import SellerSession, resolve_session
 from accelerator.webhooks.controller import InboxController, WebhookController
 
 logger = logging.getLogger("accelerator.app")
@@ -59,7 +60,6 @@ ROUTES: list[ControllerRouterHandler] = [
     PolicyController,
     WebhookController,
     InboxController,
-    *SELLER_PAGES,
 ]
 
 
@@ -114,8 +114,11 @@ def create_app(
         services = runtime.services
         return await resolve_key(services.db, secret, settings.bootstrap_admin_key)
 
+    async def find_session(cookie: str) -> SellerSession | None:
+        return await resolve_session(runtime.services.db, cookie)
+
     app = Litestar(
-        route_handlers=ROUTES,
+        route_handlers=[*ROUTES, *seller_pages(find_session)],
         dependencies=_dependencies(runtime),
         lifespan=[lifespan],
         middleware=[request_id_middleware, api_key_middleware(resolve)],

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Final
+from types import SimpleNamespace
+from typing import Annotated, Any, Final, cast
 
 from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from litestar.response import Redirect
 
 from accelerator.coverage.decision import rule_set_for_incident
 from accelerator.coverage.service import CoverageService
 from accelerator.coverage.standing import days_until
+from accelerator.rulesets.loader import RuleBook
 from accelerator.sellers.compliance import compliance_status
+from accelerator.sellers.service import SellerService
 from accelerator.web.guards import csrf_protected, signed_in
 from accelerator.web.profile import latest_profile, session_of
 from accelerator.web.rendering import page
@@ -64,24 +68,29 @@ class CoverageController(Controller):
 
     @get("/")
     async def show(
-        self, request: Request[Any, Any, Any], page_number: PageNumber = 1
+        self,
+        sellers: NamedDependency[SellerService],
+        coverage: NamedDependency[CoverageService],
+        rulebook: NamedDependency[RuleBook],
+        request: Request[Any, Any, Any],
+        page_number: PageNumber = 1,
     ) -> Response[Any]:
-        stored = await latest_profile(request)
+        seller_id = session_of(request).seller_id
+        stored = await latest_profile(sellers, seller_id)
         if stored is None:
             return Redirect("/app/profile/edit?notice=profile_first", status_code=303)
-        seller_id = session_of(request).seller_id
         now = datetime.now(UTC)
-        status = await compliance_status(request.app.state, seller_id, now)
-        coverage: CoverageService = request.app.state.coverage
+        # compliance_status still takes the sellers service as an attribute (being changed).
+        status = await compliance_status(
+            cast(Any, SimpleNamespace(sellers=sellers)), seller_id, now
+        )
         found = await coverage.seller_policies(
             seller_id, limit=PAGE_SIZE + 1, offset=(page_number - 1) * PAGE_SIZE
         )
         policies = found[:PAGE_SIZE]
         # Dates and day counts in the marketplace's own time zone: a policy starting 00:01 in
         # Berlin starts on that day, not on the UTC day before.
-        timezone = rule_set_for_incident(
-            request.app.state.rulebook, stored.facts.marketplace, now
-        ).reference_timezone
+        timezone = rule_set_for_incident(rulebook, stored.facts.marketplace, now).reference_timezone
         return page(
             request,
             "coverage.html",

@@ -11,11 +11,18 @@ from litestar.exceptions import HTTPException
 from litestar.response import Redirect
 from litestar.types import ExceptionHandlersMap
 
-from accelerator.infra.errors import EXCEPTION_HANDLERS, ApiProblem
+from accelerator.errors import DomainError
+from accelerator.infra.errors import EXCEPTION_HANDLERS, ApiProblem, problem_for
 from accelerator.web.guards import CsrfRefused, SignInRequired
 from accelerator.web.rendering import page
 
 logger = logging.getLogger("accelerator.web")
+
+
+def as_problem(error: ApiProblem | DomainError) -> ApiProblem:
+    """A refusal as the problem it answers with, whether a service raised it as a domain error
+    or as a problem."""
+    return problem_for(error) if isinstance(error, DomainError) else error
 
 
 def sign_in_redirect(back_to: str, notice: str | None = None) -> Redirect:
@@ -54,10 +61,11 @@ def _csrf_refused(request: Request[Any, Any, Any], _: CsrfRefused) -> Response[s
     )
 
 
-def _problem(request: Request[Any, Any, Any], exc: ApiProblem) -> Response[str]:
-    if exc.status == 404:
+def _problem(request: Request[Any, Any, Any], exc: ApiProblem | DomainError) -> Response[str]:
+    problem = as_problem(exc)
+    if problem.status == 404:
         return _not_found(request)
-    return _error_page(request, exc.status, exc.title, exc.detail or "")
+    return _error_page(request, problem.status, problem.title, problem.detail or "")
 
 
 def _not_found(request: Request[Any, Any, Any]) -> Response[str]:
@@ -88,7 +96,7 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[str
 
 
 def _handler_for(key: Any) -> Any:
-    if key is ApiProblem:
+    if key is ApiProblem or key is DomainError:
         return _problem
     if isinstance(key, type) and issubclass(key, HTTPException):
         return _http
