@@ -189,4 +189,5 @@ class WebhookService:
     async def inbox_page(
         self, status: InboxStatus | None, limit: int, offset: int
     ) -> list[InboxEvent]:
+        """A page of stored deliveries (of one status, if given), the latest first."""
         return await self.inbox.newest_first(status, limit, offset)
