@@ -4,12 +4,22 @@
 under ``/v1/admin/webhook-inbox`` list :class:`InboxEntry` items and requeue deliveries.
 """
 
+import enum
 from datetime import datetime
-from typing import Literal
 
 import msgspec
 
-InboxStatus = Literal["received", "processing", "applied", "retrying", "parked", "failed"]
+
+# Where a stored delivery is: received -> processing (claimed under a lease) -> applied, or back
+# to retrying / parked (due again later), or failed for good (kept with its error).
+# (No docstring: OpenAPI would publish it as the enum's description, a contract change.)
+class InboxStatus(enum.StrEnum):
+    RECEIVED = "received"
+    PROCESSING = "processing"
+    APPLIED = "applied"
+    RETRYING = "retrying"
+    PARKED = "parked"
+    FAILED = "failed"
 
 
 class WebhookAck(msgspec.Struct, frozen=True):

@@ -14,12 +14,12 @@ import uuid
 from datetime import UTC, datetime
 
 import msgspec
-from sqlalchemy import bindparam, select
+from sqlalchemy.exc import SQLAlchemyError
 
+from accelerator.auth import repository
 from accelerator.auth.models import ApiKey
 from accelerator.auth.principal import Principal, Role
 from accelerator.infra.database import Database
-from accelerator.infra.statements import Statement
 
 KEY_PREFIX = "acc_"
 PREFIX_LENGTH = 12
@@ -64,45 +64,31 @@ async def create_key(
     if role is not Role.SELLER and seller_id:
         raise KeyRequestError("only seller keys are bound to a seller id")
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
-    row = ApiKey(
-        id=str(uuid.uuid4()),
-        prefix=secret[:PREFIX_LENGTH],
+    key_id, prefix = str(uuid.uuid4()), secret[:PREFIX_LENGTH]
+    await repository.add_key(
+        db,
+        key_id=key_id,
+        prefix=prefix,
         digest=digest(secret),
-        role=role.value,
+        role=role,
         seller_id=seller_id,
         name=name,
         created_at=datetime.now(UTC),
-        revoked_at=None,
     )
-    async with db.writing() as session:
-        session.add(row)
-    return IssuedKey(row.id, secret, row.prefix, role, seller_id, name)
+    return IssuedKey(key_id, secret, prefix, role, seller_id, name)
 
 
 async def list_keys(db: Database) -> list[KeyInfo]:
-    async with db.reading() as session:
-        rows = (await session.scalars(select(ApiKey).order_by(ApiKey.created_at))).all()
-    return [
-        KeyInfo(r.id, r.prefix, Role(r.role), r.seller_id, r.name, r.created_at, r.revoked_at)
-        for r in rows
-    ]
+    return [_info(row) for row in await repository.keys_oldest_first(db)]
 
 
 async def revoke_key(db: Database, key_id_or_prefix: str) -> KeyInfo | None:
     """Revoke by id or by the printed prefix; None if no such key."""
-    async with db.writing() as session:
-        rows = (
-            await session.scalars(
-                select(ApiKey).where(
-                    (ApiKey.id == key_id_or_prefix) | (ApiKey.prefix == key_id_or_prefix)
-                )
-            )
-        ).all()
-        if len(rows) != 1:
-            return None
-        row = rows[0]
-        if row.revoked_at is None:
-            row.revoked_at = datetime.now(UTC)
+    row = await repository.revoke(db, key_id_or_prefix, datetime.now(UTC))
+    return None if row is None else _info(row)
+
+
+def _info(row: ApiKey) -> KeyInfo:
     return KeyInfo(
         row.id, row.prefix, Role(row.role), row.seller_id, row.name, row.created_at, row.revoked_at
     )
@@ -112,17 +98,14 @@ async def resolve_key(db: Database, secret: str, bootstrap_key: str | None) -> P
     """The principal for a presented key, or None if it is unknown or revoked."""
     if bootstrap_key and hmac.compare_digest(secret.encode(), bootstrap_key.encode()):
         return Principal(BOOTSTRAP_KEY_ID, Role.ADMIN, None, "bootstrap admin")
-    rows = await db.lookups.fetch(_ACTIVE_KEY, digest=digest(secret))
-    if not rows:
-        return None
-    key_id, role, seller_id, name = rows[0]
-    return Principal(key_id, Role(role), seller_id, name)
+    # Every authenticated request runs this: a plain statement on the driver.
+    return await repository.active_key(db, digest(secret))
 
 
-# Every authenticated request runs this: on the driver directly (accelerator.infra.lookups).
-_ACTIVE_KEY = Statement(
-    "active_key",
-    select(ApiKey.id, ApiKey.role, ApiKey.seller_id, ApiKey.name).where(
-        ApiKey.digest == bindparam("digest"), ApiKey.revoked_at.is_(None)
-    ),
-)
+async def no_seller_key_yet(db: Database) -> bool:
+    """Whether no seller key is active, as on a first start; False when the keys cannot be
+    read at all (a database not migrated: the service reports that itself)."""
+    try:
+        return not await repository.has_active_seller_key(db)
+    except SQLAlchemyError:
+        return False

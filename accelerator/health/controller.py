@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Response, get
+from litestar.di import NamedDependency
 from sqlalchemy import text
 
+from accelerator.infra.database import Database
 from accelerator.infra.migrations import current_revision, head_revision
 from schemas import Health
 
@@ -20,8 +20,7 @@ class HealthController(Controller):
         return Health(status="ok")
 
     @get("/ready", operation_id="getReadiness", summary="Database reachable, migrations current")
-    async def ready(self, request: Request[Any, Any, Any]) -> Response[Health]:
-        db = request.app.state.db
+    async def ready(self, db: NamedDependency[Database]) -> Response[Health]:
         head = head_revision()
         try:
             async with db.read_engine.connect() as connection:

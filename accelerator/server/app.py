@@ -42,7 +42,8 @@ from accelerator.rulesets.loader import load_rulesets
 from accelerator.sellers.controller import SellerController
 from accelerator.server.services import Configured, Runtime, Services, open_services
 from accelerator.settings import Settings, load_settings
-from accelerator.web import SELLER_PAGES
+from accelerator.web import seller_pages
+from accelerator.web.session import SellerSession, resolve_session
 from accelerator.webhooks.controller import InboxController, WebhookController
 
 logger = logging.getLogger("accelerator.app")
@@ -61,7 +62,6 @@ ROUTES: list[ControllerRouterHandler] = [
     PolicyController,
     WebhookController,
     InboxController,
-    *SELLER_PAGES,
 ]
 
 
@@ -84,22 +84,9 @@ def create_app(
     runtime = Runtime()
 
     @asynccontextmanager
-    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
         services = open_services(configured, insurer_transport=insurer_transport)
         runtime.start(services)
-        # TRANSITIONAL (issue 14, being removed): the code not yet given its dependencies.
-        app.state.update(
-            db=services.db,
-            settings=settings,
-            rulebook=configured.rulebook,
-            taxonomy=configured.taxonomy,
-            ranking=configured.ranking,
-            partners=services.partners,
-            sellers=services.sellers,
-            coverage=services.coverage,
-            quoting=services.quoting,
-            binding=services.binding,
-        )
         background = await _start_background_work(services)
         try:
             yield
@@ -116,8 +103,11 @@ def create_app(
         services = runtime.services
         return await resolve_key(services.db, secret, settings.bootstrap_admin_key)
 
+    async def find_session(cookie: str) -> SellerSession | None:
+        return await resolve_session(runtime.services.db, cookie)
+
     app = Litestar(
-        route_handlers=ROUTES,
+        route_handlers=[*ROUTES, *seller_pages(find_session)],
         dependencies=_dependencies(runtime),
         lifespan=[lifespan],
         middleware=[request_id_middleware, api_key_middleware(resolve)],

@@ -1,5 +1,5 @@
 """Seller web pages: sign in, describe the business, compare quotes live, buy, see coverage."""
 
-from accelerator.web.routes import SELLER_PAGES
+from accelerator.web.routes import seller_pages
 
-__all__ = ["SELLER_PAGES"]
+__all__ = ["seller_pages"]

@@ -14,6 +14,8 @@ from accelerator.compliance.service import ComplianceService
 from accelerator.compliance.standing import days_until
 from accelerator.coverage.decision import rule_set_for_incident
 from accelerator.coverage.service import CoverageService
+from accelerator.rulesets.loader import RuleBook
+from accelerator.sellers.service import SellerService
 from accelerator.web.guards import csrf_protected, signed_in
 from accelerator.web.profile import latest_profile, session_of
 from accelerator.web.rendering import page
@@ -67,26 +69,26 @@ class CoverageController(Controller):
     async def show(
         self,
         compliance: NamedDependency[ComplianceService],
+        sellers: NamedDependency[SellerService],
+        coverage: NamedDependency[CoverageService],
+        rulebook: NamedDependency[RuleBook],
         request: Request[Any, Any, Any],
         page_number: PageNumber = 1,
     ) -> Response[Any]:
-        stored = await latest_profile(request)
+        seller_id = session_of(request).seller_id
+        stored = await latest_profile(sellers, seller_id)
         if stored is None:
             return Redirect("/app/profile/edit?notice=profile_first", status_code=303)
-        seller_id = session_of(request).seller_id
         now = datetime.now(UTC)
         principal = session_of(request).principal
         status = await compliance.status(principal, seller_id, now)
-        coverage: CoverageService = request.app.state.coverage
         found = await coverage.seller_policies(
             principal, seller_id, limit=PAGE_SIZE + 1, offset=(page_number - 1) * PAGE_SIZE
         )
         policies = found[:PAGE_SIZE]
         # Dates and day counts in the marketplace's own time zone: a policy starting 00:01 in
         # Berlin starts on that day, not on the UTC day before.
-        timezone = rule_set_for_incident(
-            request.app.state.rulebook, stored.facts.marketplace, now
-        ).reference_timezone
+        timezone = rule_set_for_incident(rulebook, stored.facts.marketplace, now).reference_timezone
         return page(
             request,
             "coverage.html",

@@ -9,26 +9,11 @@ from __future__ import annotations
 
 from typing import Final
 
-from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
-
-from accelerator.auth.keys import create_key
-from accelerator.auth.models import ApiKey
+from accelerator.auth.keys import create_key, no_seller_key_yet
 from accelerator.auth.principal import Role
 from accelerator.infra.database import Database
 
 DEMO_SELLER_ID: Final = "demo-seller"
-
-
-async def has_seller_key(db: Database) -> bool:
-    """Whether any seller key is active."""
-    async with db.read_engine.connect() as connection:
-        found = await connection.scalar(
-            select(ApiKey.id)
-            .where(ApiKey.role == Role.SELLER.value, ApiKey.revoked_at.is_(None))
-            .limit(1)
-        )
-    return found is not None
 
 
 def pages_url(host: str, port: int) -> str:
@@ -42,12 +27,7 @@ def pages_url(host: str, port: int) -> str:
 async def welcome(db: Database, url: str, *, embedded: bool) -> str:
     """The lines to print at start-up; on an embedded database with no seller key yet, this
     creates the demo seller's key and includes it (it is shown this once)."""
-    try:
-        needs_demo = embedded and not await has_seller_key(db)
-    except SQLAlchemyError:
-        # Not migrated (auto_migrate off): the service reports that itself; no demo seller.
-        needs_demo = False
-    if needs_demo:
+    if embedded and await no_seller_key_yet(db):
         issued = await create_key(
             db, Role.SELLER, seller_id=DEMO_SELLER_ID, name="demo seller (first start)"
         )

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.response import Redirect
 
 from accelerator.coverage.decision import incident_date, rule_set_for_incident
@@ -36,10 +37,10 @@ def session_of(request: Request[Any, Any, Any]) -> SellerSession:
     return session
 
 
-async def latest_profile(request: Request[Any, Any, Any]) -> StoredProfile | None:
-    sellers: SellerService = request.app.state.sellers
+async def latest_profile(sellers: SellerService, seller_id: str) -> StoredProfile | None:
+    """The seller's latest profile, or None before it describes its business."""
     try:
-        return await sellers.get_profile(session_of(request).seller_id)
+        return await sellers.get_profile(seller_id)
     except NotFound:
         return None
 
@@ -59,15 +60,18 @@ class ProfileController(Controller):
     guards = [signed_in, csrf_protected]
 
     @get("/")
-    async def show(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        stored = await latest_profile(request)
+    async def show(
+        self,
+        sellers: NamedDependency[SellerService],
+        rulebook: NamedDependency[RuleBook],
+        request: Request[Any, Any, Any],
+    ) -> Response[Any]:
+        stored = await latest_profile(sellers, session_of(request).seller_id)
         if stored is None:
             return Redirect("/app/profile/edit", status_code=303)
         # The marketplace's date, as the compliance status counts the days to the deadline.
         now = datetime.now(UTC)
-        timezone = rule_set_for_incident(
-            request.app.state.rulebook, stored.facts.marketplace, now
-        ).reference_timezone
+        timezone = rule_set_for_incident(rulebook, stored.facts.marketplace, now).reference_timezone
         today = incident_date(now, timezone)
         days_left = (
             (stored.profile.requirement.comply_by - today).days
@@ -86,21 +90,27 @@ class ProfileController(Controller):
         )
 
     @get("/edit")
-    async def edit(self, request: Request[Any, Any, Any]) -> Response[str]:
-        stored = await latest_profile(request)
+    async def edit(
+        self,
+        sellers: NamedDependency[SellerService],
+        rulebook: NamedDependency[RuleBook],
+        taxonomy: NamedDependency[Taxonomy],
+        request: Request[Any, Any, Any],
+    ) -> Response[str]:
+        stored = await latest_profile(sellers, session_of(request).seller_id)
         form = form_from_facts(stored.facts) if stored else blank_form()
-        return self._form(request, form, first_time=stored is None)
+        return self._form(request, form, rulebook, taxonomy, first_time=stored is None)
 
     def _form(
         self,
         request: Request[Any, Any, Any],
         form: ProfileForm,
+        rulebook: RuleBook,
+        taxonomy: Taxonomy,
         *,
         first_time: bool,
         status_code: int = 200,
     ) -> Response[str]:
-        state = request.app.state
-        rulebook: RuleBook = state.rulebook
         today = datetime.now(UTC).date()
         return page(
             request,
@@ -113,22 +123,27 @@ class ProfileController(Controller):
             labels=field_labels(sales_months(today)),
             today=today,
             marketplaces=[(m, rulebook.currency_of(m)) for m in rulebook.marketplaces()],
-            category_groups=_category_choices(state.taxonomy),
+            category_groups=_category_choices(taxonomy),
             category_rows=range(CATEGORY_ROWS),
         )
 
     @post("/edit", status_code=303)
-    async def save(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        state = request.app.state
-        sellers: SellerService = state.sellers
-        previous = await latest_profile(request)
+    async def save(
+        self,
+        sellers: NamedDependency[SellerService],
+        rulebook: NamedDependency[RuleBook],
+        taxonomy: NamedDependency[Taxonomy],
+        request: Request[Any, Any, Any],
+    ) -> Response[Any]:
+        seller_id = session_of(request).seller_id
+        previous = await latest_profile(sellers, seller_id)
         posted = {key: str(value) for key, value in (await request.form()).items()}
         today: date = datetime.now(UTC).date()
         form, facts, layout = read_profile_form(
             posted,
             today,
-            state.rulebook,
-            [category.path for category in state.taxonomy],
+            rulebook,
+            [category.path for category in taxonomy],
             previous.facts if previous else None,
         )
         if facts is not None:
@@ -142,4 +157,6 @@ class ProfileController(Controller):
                     form.add(None, problem.detail or problem.title)
             else:
                 return Redirect("/app/profile?notice=profile_saved", status_code=303)
-        return self._form(request, form, first_time=previous is None, status_code=422)
+        return self._form(
+            request, form, rulebook, taxonomy, first_time=previous is None, status_code=422
+        )

@@ -7,11 +7,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Final
 
 from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect
 
+from accelerator.auth.principal import Principal
 from accelerator.binding.service import BindingService
-from accelerator.errors import Conflict, DomainError
+from accelerator.errors import DomainError
 from accelerator.infra.errors import ApiProblem, not_found
 from accelerator.quoting.service import QuotingService, StoredRequest
 from accelerator.web.errors import as_problem
@@ -44,11 +46,12 @@ def can_buy(status: str, offer: RankedOffer) -> bool:
 
 
 async def _load(
-    request: Request[Any, Any, Any], request_id: str
+    quoting: QuotingService,
+    principal: Principal,
+    request_id: str,
 ) -> tuple[StoredRequest, QuoteRequestView]:
-    service: QuotingService = request.app.state.quoting
-    stored = await service.load(session_of(request).principal, request_id)
-    return stored, service.view(stored)
+    stored = await quoting.load(principal, request_id)
+    return stored, quoting.view(stored)
 
 
 def _live_context(stored: StoredRequest, view: QuoteRequestView) -> dict[str, Any]:
@@ -78,11 +81,13 @@ class QuotesController(Controller):
 
     @get("/")
     async def index(
-        self, request: Request[Any, Any, Any], page_number: PageNumber = 1
+        self,
+        quoting: NamedDependency[QuotingService],
+        request: Request[Any, Any, Any],
+        page_number: PageNumber = 1,
     ) -> Response[str]:
-        service: QuotingService = request.app.state.quoting
         session = session_of(request)
-        found = await service.summaries(
+        found = await quoting.summaries(
             session.principal,
             session.seller_id,
             None,
@@ -99,41 +104,55 @@ class QuotesController(Controller):
         )
 
     @post("/", status_code=303)
-    async def start(self, request: Request[Any, Any, Any]) -> Redirect:
-        service: QuotingService = request.app.state.quoting
+    async def start(
+        self, quoting: NamedDependency[QuotingService], request: Request[Any, Any, Any]
+    ) -> Redirect:
         session = session_of(request)
         try:
-            quote, _ = await service.create(
+            quote, _ = await quoting.create(
                 session.principal, QuoteRequestBody(seller_id=session.seller_id)
             )
-        except (ApiProblem, Conflict) as problem:
-            if problem.code == "profile_required":
+        except (ApiProblem, DomainError) as error:
+            if as_problem(error).code == "profile_required":
                 return Redirect("/app/profile/edit?notice=profile_first", status_code=303)
             raise
         return Redirect(f"/app/quotes/{quote.request_id}", status_code=303)
 
     @get("/{request_id:str}")
     async def show(
-        self, request: Request[Any, Any, Any], request_id: FromPath[str]
+        self,
+        quoting: NamedDependency[QuotingService],
+        request: Request[Any, Any, Any],
+        request_id: FromPath[str],
     ) -> Response[str]:
-        stored, view = await _load(request, request_id)
+        principal = session_of(request).principal
+        stored, view = await _load(quoting, principal, request_id)
         return page(
             request, "quote_request.html", title="Your quotes", **_live_context(stored, view)
         )
 
     @get("/{request_id:str}/live")
     async def live(
-        self, request: Request[Any, Any, Any], request_id: FromPath[str]
+        self,
+        quoting: NamedDependency[QuotingService],
+        request: Request[Any, Any, Any],
+        request_id: FromPath[str],
     ) -> Response[str]:
         """The changing part of the quote page, fetched again and again while it is live."""
-        stored, view = await _load(request, request_id)
+        principal = session_of(request).principal
+        stored, view = await _load(quoting, principal, request_id)
         return page(request, "_quote_live.html", **_live_context(stored, view))
 
     @get("/{request_id:str}/offers/{offer_id:str}")
     async def confirm(
-        self, request: Request[Any, Any, Any], request_id: FromPath[str], offer_id: FromPath[str]
+        self,
+        quoting: NamedDependency[QuotingService],
+        request: Request[Any, Any, Any],
+        request_id: FromPath[str],
+        offer_id: FromPath[str],
     ) -> Response[str]:
-        stored, view = await _load(request, request_id)
+        principal = session_of(request).principal
+        stored, view = await _load(quoting, principal, request_id)
         return self._confirmation(request, stored, _offer(view, offer_id))
 
     def _confirmation(
@@ -164,18 +183,23 @@ class QuotesController(Controller):
 
     @post("/{request_id:str}/offers/{offer_id:str}", status_code=303)
     async def buy(
-        self, request: Request[Any, Any, Any], request_id: FromPath[str], offer_id: FromPath[str]
+        self,
+        quoting: NamedDependency[QuotingService],
+        binding: NamedDependency[BindingService],
+        request: Request[Any, Any, Any],
+        request_id: FromPath[str],
+        offer_id: FromPath[str],
     ) -> Response[Any]:
-        stored, view = await _load(request, request_id)
+        principal = session_of(request).principal
+        stored, view = await _load(quoting, principal, request_id)
         offer = _offer(view, offer_id)
         form = await request.form()
         key = str(form.get("idempotency_key", ""))
         if not 1 <= len(key) <= 200:
             key = str(uuid.uuid4())
-        binding: BindingService = request.app.state.binding
         try:
             outcome = await binding.bind(
-                session_of(request).principal,
+                principal,
                 offer_id,
                 key,
                 BindBody(acknowledge_gaps=form.get("acknowledge_gaps") == "yes"),
@@ -191,7 +215,7 @@ class QuotesController(Controller):
                     "marketplace's requirements, or go back and choose another offer.",
                     status_code=422,
                 )
-            stored, view = await _load(request, request_id)
+            stored, view = await _load(quoting, principal, request_id)
             return self._confirmation(
                 request,
                 stored,

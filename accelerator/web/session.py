@@ -19,6 +19,7 @@ import hmac
 import re
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,9 +29,8 @@ from litestar.datastructures import Cookie
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
-from sqlalchemy import select
 
-from accelerator.auth.models import ApiKey
+from accelerator.auth import repository
 from accelerator.auth.principal import Principal, Role
 from accelerator.infra.database import Database
 
@@ -73,17 +73,10 @@ def session_value(key_id: str, digest: str, now: float | None = None) -> str:
 
 async def _seller_key(db: Database, key_id: str) -> tuple[Principal, str] | None:
     """The active seller key with this id and its digest, or None."""
-    async with db.read_engine.connect() as connection:
-        row = (
-            await connection.execute(
-                select(ApiKey.role, ApiKey.seller_id, ApiKey.name, ApiKey.digest).where(
-                    ApiKey.id == key_id, ApiKey.revoked_at.is_(None)
-                )
-            )
-        ).first()
-    if row is None or row.role != Role.SELLER.value or not row.seller_id:
+    found = await repository.active_key_by_id(db, key_id)
+    if found is None or found[0].role is not Role.SELLER or not found[0].seller_id:
         return None
-    return Principal(key_id, Role.SELLER, row.seller_id, row.name), row.digest
+    return found
 
 
 async def resolve_session(
@@ -113,16 +106,23 @@ def current_session(connection: ASGIConnection[Any, Any, Any, Any]) -> SellerSes
     return found if isinstance(found, SellerSession) else None
 
 
+#: Finds the session a cookie value stands for (None: malformed, forged, expired or revoked).
+SessionResolver = Callable[[str], Awaitable[SellerSession | None]]
+
+
 class SessionMiddleware(ASGIMiddleware):
     """Resolve the session cookie once per page request; the guards decide what it allows."""
 
     scopes = (ScopeType.HTTP,)
 
+    def __init__(self, resolve: SessionResolver) -> None:
+        self._resolve = resolve
+
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         value = _cookie(scope, SESSION_COOKIE)
         session = None
         if value:
-            session = await resolve_session(scope["litestar_app"].state.db, value)
+            session = await self._resolve(value)
         scope[SCOPE_KEY] = session  # type: ignore[literal-required]
         # Litestar's request.user: the same principal the JSON API hands to services.
         scope["user"] = session.principal if session else None
@@ -140,13 +140,13 @@ def _cookie(scope: Scope, name: str) -> str | None:
     return None
 
 
-def _secure(request: Request[Any, Any, Any]) -> bool:
-    """Mark cookies Secure whenever the pages are served over HTTPS."""
-    public_url: str = request.app.state.settings.public_url
+def _secure(request: Request[Any, Any, Any], public_url: str) -> bool:
+    """Mark cookies Secure whenever the pages are served over HTTPS (``public_url``: the
+    service's address as configured, when a proxy in front of it terminates TLS)."""
     return request.url.scheme == "https" or public_url.startswith("https://")
 
 
-def session_cookie(request: Request[Any, Any, Any], value: str) -> Cookie:
+def session_cookie(request: Request[Any, Any, Any], value: str, *, public_url: str) -> Cookie:
     return Cookie(
         key=SESSION_COOKIE,
         value=value,
@@ -154,11 +154,11 @@ def session_cookie(request: Request[Any, Any, Any], value: str) -> Cookie:
         max_age=SESSION_SECONDS,
         httponly=True,
         samesite="lax",
-        secure=_secure(request),
+        secure=_secure(request, public_url),
     )
 
 
-def sign_in_token(request: Request[Any, Any, Any]) -> tuple[str, Cookie | None]:
+def sign_in_token(request: Request[Any, Any, Any], *, public_url: str) -> tuple[str, Cookie | None]:
     """The sign-in form's CSRF token, and the cookie to set if the browser has none yet."""
     existing = request.cookies.get(SIGN_IN_COOKIE, "")
     if len(existing) >= 32:
@@ -170,7 +170,7 @@ def sign_in_token(request: Request[Any, Any, Any]) -> tuple[str, Cookie | None]:
         path=COOKIE_PATH,
         httponly=True,
         samesite="strict",
-        secure=_secure(request),
+        secure=_secure(request, public_url),
     )
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.response import Redirect
 
 from accelerator.auth.keys import digest, resolve_key
 from accelerator.auth.principal import Role
+from accelerator.infra.database import Database
+from accelerator.settings import Settings
 from accelerator.web.errors import sign_in_redirect
 from accelerator.web.guards import csrf_protected
 from accelerator.web.rendering import page
@@ -43,18 +46,24 @@ class SignInController(Controller):
         return Redirect(HOME, status_code=303)
 
     @get("/sign-in")
-    async def sign_in_form(self, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def sign_in_form(
+        self, settings: NamedDependency[Settings], request: Request[Any, Any, Any]
+    ) -> Response[Any]:
         if current_session(request) is not None:
             # Already in: this form's token would not match the session's (so its sign-in and
             # the header's sign-out would both be refused). To sign in as another seller, sign
             # out first.
             return Redirect(safe_next(request.query_params.get("next")), status_code=303)
-        return self._form(request)
+        return self._form(request, settings)
 
     def _form(
-        self, request: Request[Any, Any, Any], error: str | None = None, status_code: int = 200
+        self,
+        request: Request[Any, Any, Any],
+        settings: Settings,
+        error: str | None = None,
+        status_code: int = 200,
     ) -> Response[str]:
-        token, cookie = sign_in_token(request)
+        token, cookie = sign_in_token(request, public_url=settings.public_url)
         return page(
             request,
             "sign_in.html",
@@ -67,16 +76,21 @@ class SignInController(Controller):
         )
 
     @post("/sign-in", status_code=303)
-    async def sign_in(self, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def sign_in(
+        self,
+        db: NamedDependency[Database],
+        settings: NamedDependency[Settings],
+        request: Request[Any, Any, Any],
+    ) -> Response[Any]:
         form = await request.form()
         secret = str(form.get("api_key", "")).strip()
         if not secret:
-            return self._form(request, "Enter your seller API key.", 422)
-        state = request.app.state
-        principal = await resolve_key(state.db, secret, state.settings.bootstrap_admin_key)
+            return self._form(request, settings, "Enter your seller API key.", 422)
+        principal = await resolve_key(db, secret, settings.bootstrap_admin_key)
         if principal is None:
             return self._form(
                 request,
+                settings,
                 "This key is not recognised. Check that you copied all of it (it starts with "
                 "acc_); it may also have been revoked.",
                 422,
@@ -85,13 +99,18 @@ class SignInController(Controller):
             article = "an" if principal.role is Role.ADMIN else "a"
             return self._form(
                 request,
+                settings,
                 f"This is {article} {principal.role.value} key; these pages are for sellers. "
                 "Sign in with a seller key.",
                 422,
             )
         response = Redirect(safe_next(str(form.get("next", ""))), status_code=303)
         response.set_cookie(
-            session_cookie(request, session_value(principal.key_id, digest(secret)))
+            session_cookie(
+                request,
+                session_value(principal.key_id, digest(secret)),
+                public_url=settings.public_url,
+            )
         )
         response.delete_cookie(SIGN_IN_COOKIE, path=COOKIE_PATH)
         return response

@@ -11,7 +11,6 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from accelerator.auth.guards import requires
 from accelerator.auth.principal import Principal
-from accelerator.infra.errors import ApiProblem, FieldProblem, invalid_input
 from accelerator.webhooks.models import InboxEvent
 from accelerator.webhooks.service import MAX_BODY_BYTES, WebhookService
 from schemas import InboxEntry, InboxStatus, ReprocessCount, ReprocessRange, WebhookAck
@@ -59,7 +58,7 @@ class InboxController(Controller):
         # Bounded: a huge number failed in the database driver (a 500 the schemathesis drill found).
         offset: FromQuery[Annotated[int, Parameter(ge=0, le=2**31 - 1)]] = 0,
     ) -> list[InboxEntry]:
-        return [_entry(row) for row in await webhooks.inbox(status, limit, offset)]
+        return [_entry(row) for row in await webhooks.inbox_page(status, limit, offset)]
 
     @get(
         "/{inbox_id:int}",
@@ -90,12 +89,7 @@ class InboxController(Controller):
         request: Request[Principal, Any, Any],
         inbox_id: FromPath[InboxId],
     ) -> InboxEntry:
-        await webhooks.get(inbox_id)
-        if not await webhooks.requeue(inbox_id=inbox_id):
-            raise ApiProblem(
-                409, "delivery_in_progress", "Delivery in progress", "A worker holds it right now."
-            )
-        return _entry(await webhooks.get(inbox_id))
+        return _entry(await webhooks.reprocess(inbox_id))
 
     @post(
         "/reprocess",
@@ -109,18 +103,7 @@ class InboxController(Controller):
         request: Request[Principal, Any, Any],
         data: JSONBody[ReprocessRange],
     ) -> ReprocessCount:
-        if data.received_to <= data.received_from:
-            raise invalid_input(
-                [
-                    FieldProblem(
-                        "received_to", "range_empty", "received_to must be after received_from."
-                    )
-                ]
-            )
-
-        count = await webhooks.requeue(
-            received_from=data.received_from, received_to=data.received_to, status=data.status
-        )
+        count = await webhooks.reprocess_received(data.received_from, data.received_to, data.status)
         return ReprocessCount(requeued=count)
 
 

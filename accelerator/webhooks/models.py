@@ -25,8 +25,8 @@ class InboxEvent(Base):
     webhook_id: Mapped[str] = mapped_column(String(200))
     headers: Mapped[dict[str, Any]] = mapped_column(JSON)
     body: Mapped[bytes] = mapped_column(LargeBinary)
-    # received -> processing (claimed under a lease) -> applied, or back to
-    # retrying / parked (due again at next_attempt_at), or failed for good (kept with its error).
+    # A schemas.InboxStatus: received -> processing (claimed under a lease) -> applied, or back
+    # to retrying / parked (due again at next_attempt_at), or failed for good (kept with its error).
     status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)

@@ -2,8 +2,8 @@
 
 Receiving is the partner-facing promise (verified, stored, answered); applying is asynchronous
 by design. An in-process worker shares the API's core and, on SQLite, its one writer: when it
-applied while deliveries streamed in, receives queued behind it and ingest fell to a fifth of
-the raw insert's rate (docs/performance.md). So:
+applied while deliveries streamed in, receives queued behind it and ingest fell far below the
+raw insert's rate (docs/performance.md). So:
 
 - before each batch the worker waits until no receive is in progress, but never longer than its
   bound: during a burst that never pauses it still applies a batch that often, and it catches up

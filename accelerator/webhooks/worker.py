@@ -21,18 +21,16 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from sqlalchemy import and_, or_, select, update
 
 from accelerator.coverage.repository import load_policies
 from accelerator.infra.database import Database, WriteSession
 from accelerator.insurers.partners import Partner
 from accelerator.webhooks.apply import UnmatchedEvent, apply_event, policy_number
 from accelerator.webhooks.models import InboxEvent
+from accelerator.webhooks.repository import InboxRepository
 from accelerator.webhooks.turns import ReceivesFirst
 from providers import MalformedResponse
-from schemas import InsurerEvent, PolicyBound
+from schemas import InboxStatus, InsurerEvent, PolicyBound
 
 logger = logging.getLogger("accelerator.webhooks.worker")
 
@@ -44,7 +42,6 @@ MAX_PARKED_AGE = timedelta(hours=24)
 # A delivery that fails for another reason (a bug, the database) backs off exponentially.
 FAILED_DELAY_MAX_SECONDS = 300.0
 MAX_FAILED_ATTEMPTS = 8
-WAITING = ("received", "retrying", "parked")
 
 
 def retry_delay(attempts: int, *, base: float, cap: float) -> float:
@@ -61,17 +58,6 @@ class LeaseLost(Exception):
     """Another worker took the row over (our lease expired): leave it to them."""
 
 
-def _applied() -> dict[str, Any]:
-    """The columns of a delivery that has been applied (its lease released)."""
-    return {
-        "status": "applied",
-        "error": None,
-        "applied_at": datetime.now(UTC),
-        "lease_owner": None,
-        "lease_expires_at": None,
-    }
-
-
 @dataclass
 class InboxWorker:
     db: Database
@@ -85,10 +71,14 @@ class InboxWorker:
     turns: ReceivesFirst | None = None
     give_way_seconds: float = 1.0
     # ... and, woken by a stored delivery, waits this long for others to join its batch: woken
-    # at every store, it applied batches of one, at three to four times the CPU per delivery of
-    # a batch of twenty (a claim, a read, a lease check, a transaction and an update for each).
+    # at every store, it would apply batches of one, each paying on its own for what a batch
+    # shares (a claim, a read, a lease check, a transaction and an update).
     gather_seconds: float = 0.05
+    inbox: InboxRepository = field(init=False, repr=False)
     _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.inbox = InboxRepository(self.db)
 
     def wake(self) -> None:
         """Something was stored: look now rather than at the next poll."""
@@ -96,31 +86,12 @@ class InboxWorker:
 
     async def claim(self, limit: int | None = None) -> list[int]:
         """Take up to ``limit`` due deliveries (and any whose lease expired), oldest first."""
-        now = datetime.now(UTC)
-        due = or_(
-            and_(InboxEvent.status.in_(WAITING), InboxEvent.next_attempt_at <= now),
-            and_(InboxEvent.status == "processing", InboxEvent.lease_expires_at < now),
+        return await self.inbox.claim_due(
+            self.owner,
+            timedelta(seconds=self.lease_seconds),
+            limit or self.batch_size,
+            datetime.now(UTC),
         )
-        candidates = (
-            select(InboxEvent.id)
-            .where(due)
-            .order_by(InboxEvent.next_attempt_at, InboxEvent.id)
-            .limit(limit or self.batch_size)
-            .with_for_update(skip_locked=True)  # PostgreSQL; SQLite has one writer anyway
-        )
-        async with self.db.writing() as session:
-            claimed = await session.scalars(
-                update(InboxEvent)
-                .where(InboxEvent.id.in_(candidates.scalar_subquery()))
-                .values(
-                    status="processing",
-                    lease_owner=self.owner,
-                    lease_expires_at=now + timedelta(seconds=self.lease_seconds),
-                    attempts=InboxEvent.attempts + 1,
-                )
-                .returning(InboxEvent.id)
-            )
-            return sorted(claimed.all())
 
     async def run_once(self) -> int:
         """Claim one batch and apply it; returns how many deliveries were taken."""
@@ -182,15 +153,14 @@ class InboxWorker:
 
     async def process(self, inbox_id: int) -> str:
         """Apply one claimed delivery; returns its new status (or ``lost`` if taken over)."""
-        async with self.db.reading() as session:
-            row = await session.get(InboxEvent, inbox_id)
-        if row is None or row.lease_owner != self.owner or row.status != "processing":
+        row = await self.inbox.get(inbox_id)
+        if row is None or row.lease_owner != self.owner or row.status != InboxStatus.PROCESSING:
             return "lost"
         try:
             events = self._parse(row)
         except MalformedResponse as exc:
             # Authentic but unreadable: retrying cannot help. Kept for an admin to look at.
-            return await self._settle(row, "failed", f"unreadable event: {exc}")
+            return await self._settle(row, InboxStatus.FAILED, f"unreadable event: {exc}")
         except Exception as exc:  # an adapter's bug: it may be fixed before the next attempt
             return await self._retry_later(row, exc)
         try:
@@ -199,22 +169,22 @@ class InboxWorker:
                 for position, event in events:
                     event_id = f"{row.provider_id}:{row.webhook_id}:{position}"
                     await apply_event(session, row.provider_id, event_id, event)
-                await session.execute(
-                    update(InboxEvent).where(InboxEvent.id == inbox_id).values(_applied())
-                )
+                await self.inbox.mark_applied(session, [inbox_id], datetime.now(UTC))
         except LeaseLost:
             logger.warning("inbox %s: lease lost to another worker", inbox_id)
             return "lost"
         except UnmatchedEvent as exc:
             if datetime.now(UTC) - row.received_at > MAX_PARKED_AGE:
-                return await self._settle(row, "failed", f"predecessor never arrived: {exc}")
+                return await self._settle(
+                    row, InboxStatus.FAILED, f"predecessor never arrived: {exc}"
+                )
             delay = retry_delay(row.attempts, base=1.0, cap=PARKED_DELAY_MAX_SECONDS)
-            return await self._settle(row, "parked", str(exc), retry_in=delay)
+            return await self._settle(row, InboxStatus.PARKED, str(exc), retry_in=delay)
         except Exception as exc:
             return await self._retry_later(row, exc)
         if any(isinstance(event, PolicyBound) for _, event in events):
             await self._wake_parked(row.provider_id)
-        return "applied"
+        return InboxStatus.APPLIED
 
     async def _apply_together(self, claimed: list[int]) -> bool:
         """Apply a whole claimed batch in one transaction, if every delivery in it applies.
@@ -226,12 +196,7 @@ class InboxWorker:
         the deliveries one by one, each settling on its own, so none is applied twice and none
         waits for another. Deliveries are applied in the order of their ids, as one by one.
         """
-        async with self.db.reading() as session:
-            rows = list(
-                await session.scalars(
-                    select(InboxEvent).where(InboxEvent.id.in_(claimed)).order_by(InboxEvent.id)
-                )
-            )
+        rows = await self.inbox.claimed(claimed)
         try:
             parsed = [(row, self._parse(row)) for row in rows]
         except Exception:  # settled one by one: unreadable ones fail, others are retried
@@ -244,9 +209,7 @@ class InboxWorker:
                     for position, event in events:
                         event_id = f"{row.provider_id}:{row.webhook_id}:{position}"
                         await apply_event(session, row.provider_id, event_id, event)
-                await session.execute(
-                    update(InboxEvent).where(InboxEvent.id.in_(claimed)).values(_applied())
-                )
+                await self.inbox.mark_applied(session, claimed, datetime.now(UTC))
         except Exception as exc:  # rolled back: nothing of the batch was applied
             # Not an error in itself: applied one by one, each delivery settles (and logs) its own.
             logger.debug("inbox batch of %d: applying one by one (%r)", len(claimed), exc)
@@ -285,69 +248,29 @@ class InboxWorker:
         logger.error("inbox %s: applying failed (attempt %d)", row.id, row.attempts, exc_info=exc)
         error = f"{type(exc).__name__}: {exc}"
         if row.attempts >= MAX_FAILED_ATTEMPTS:
-            return await self._settle(row, "failed", error)
+            return await self._settle(row, InboxStatus.FAILED, error)
         delay = retry_delay(row.attempts, base=2.0, cap=FAILED_DELAY_MAX_SECONDS)
-        return await self._settle(row, "retrying", error, retry_in=delay)
+        return await self._settle(row, InboxStatus.RETRYING, error, retry_in=delay)
 
     async def _wake_parked(self, provider_id: str) -> None:
         """A new policy exists: deliveries of its partner waiting for one may go now."""
-        async with self.db.writing() as session:
-            await session.execute(
-                update(InboxEvent)
-                .where(InboxEvent.status == "parked", InboxEvent.provider_id == provider_id)
-                .values(next_attempt_at=datetime.now(UTC))
-            )
+        await self.inbox.wake_parked(provider_id, datetime.now(UTC))
 
     async def _hold_lease(self, session: WriteSession, inbox_id: int) -> None:
         """Lock the row (PostgreSQL) and make sure it is still ours before applying it."""
-        held = await session.execute(
-            update(InboxEvent)
-            .where(
-                InboxEvent.id == inbox_id,
-                InboxEvent.lease_owner == self.owner,
-                InboxEvent.status == "processing",
-            )
-            .values(lease_owner=self.owner)
-        )
-        if _rowcount(held) != 1:
-            raise LeaseLost
+        await self._hold_leases(session, [inbox_id])
 
     async def _hold_leases(self, session: WriteSession, claimed: list[int]) -> None:
         """:meth:`_hold_lease` for a whole batch: every row must still be ours."""
-        held = await session.execute(
-            update(InboxEvent)
-            .where(
-                InboxEvent.id.in_(claimed),
-                InboxEvent.lease_owner == self.owner,
-                InboxEvent.status == "processing",
-            )
-            .values(lease_owner=self.owner)
-        )
-        if _rowcount(held) != len(claimed):
+        if not await self.inbox.hold_leases(session, self.owner, claimed):
             raise LeaseLost
 
     async def _settle(
-        self, row: InboxEvent, status: str, error: str, *, retry_in: float | None = None
+        self, row: InboxEvent, status: InboxStatus, error: str, *, retry_in: float | None = None
     ) -> str:
-        now = datetime.now(UTC)
-        async with self.db.writing() as session:
-            settled = await session.execute(
-                update(InboxEvent)
-                .where(InboxEvent.id == row.id, InboxEvent.lease_owner == self.owner)
-                .values(
-                    status=status,
-                    error=error,
-                    next_attempt_at=now + timedelta(seconds=retry_in or 0),
-                    lease_owner=None,
-                    lease_expires_at=None,
-                )
-            )
-        return status if _rowcount(settled) == 1 else "lost"
-
-
-def _rowcount(result: Any) -> int:
-    count: int = result.rowcount
-    return count
+        next_attempt_at = datetime.now(UTC) + timedelta(seconds=retry_in or 0)
+        settled = await self.inbox.settle(row.id, self.owner, status, error, next_attempt_at)
+        return status if settled else "lost"
 
 
 __all__ = ["InboxWorker", "LeaseLost", "retry_delay", "worker_name"]

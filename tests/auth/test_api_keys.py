@@ -1,12 +1,20 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from accelerator.auth.keys import KeyRequestError, create_key, list_keys, revoke_key
+from accelerator.auth.keys import (
+    KeyRequestError,
+    create_key,
+    list_keys,
+    no_seller_key_yet,
+    revoke_key,
+)
 from accelerator.auth.principal import Role
-from accelerator.infra.database import Database
+from accelerator.infra.database import Database, open_database
 
 pytestmark = pytest.mark.anyio
 
@@ -84,3 +92,27 @@ async def test_every_response_carries_a_request_id(client: Client) -> None:
     assert response.headers["x-request-id"] == "abc-123"
     generated = await client.get("/health/live")
     assert len(generated.headers["x-request-id"]) == 16
+
+
+async def test_a_seller_key_acting_for_another_seller_gets_the_forbidden_problem(
+    client: Client, database: Database
+) -> None:
+    issued = await create_key(database, Role.SELLER, seller_id="s-1")
+    response = await client.get(
+        "/v1/sellers/s-2/profile", headers={"Authorization": f"Bearer {issued.secret}"}
+    )
+    assert response.status_code == 403
+    body = response.json()
+    assert (body["code"], body["title"], body["detail"]) == (
+        "forbidden",
+        "Not allowed",
+        "This key may not act for seller 's-2'.",
+    )
+
+
+async def test_a_database_not_migrated_has_no_first_seller_key_to_make(tmp_path: Path) -> None:
+    db = open_database(f"sqlite+aiosqlite:///{tmp_path}/empty.db")
+    try:
+        assert await no_seller_key_yet(db) is False
+    finally:
+        await db.dispose()

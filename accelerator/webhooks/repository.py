@@ -1,0 +1,269 @@
+"""The webhook inbox's storage: the only code that reads or writes ``webhook_inbox``.
+
+- The receive path's two statements run on the driver's own connections
+  (``infra.driver_writes``): each is committed before it returns, so nothing is acknowledged
+  that is not stored, and a receive skips SQLAlchemy's execution layer (docs/architecture.md,
+  "Storage").
+- The worker's claims take due rows under a lease with one
+  ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)``, so two workers never take the same
+  row (PostgreSQL; SQLite has one writer anyway). The lease checks and the mark of an applied
+  batch run in the caller's :class:`WriteSession`, the transaction that applies the events.
+- The admin's reads and requeues go through the ORM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, bindparam, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from accelerator.infra.codec import json_text, stored_instant
+from accelerator.infra.database import Database, WriteSession
+from accelerator.infra.driver_writes import DriverWrites, open_driver_writes
+from accelerator.infra.statements import DialectName, Statement
+from accelerator.webhooks.models import InboxEvent
+from schemas import InboxStatus
+
+#: The statuses of a delivery waiting for its next attempt.
+WAITING = (InboxStatus.RECEIVED, InboxStatus.RETRYING, InboxStatus.PARKED)
+
+
+def _store(dialect: DialectName) -> Any:
+    # A redelivery conflicts on (provider_id, webhook_id) and inserts nothing: no row comes
+    # back, and the delivery stored first is looked up instead (no exception on that path).
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    received_at = bindparam("received_at", type_=InboxEvent.received_at.type)
+    return (
+        insert(InboxEvent)
+        .values(
+            provider_id=bindparam("provider_id"),
+            webhook_id=bindparam("webhook_id"),
+            headers=bindparam("headers"),
+            body=bindparam("body"),
+            status=InboxStatus.RECEIVED.value,
+            attempts=0,
+            received_at=received_at,
+            next_attempt_at=received_at,
+        )
+        .on_conflict_do_nothing(index_elements=["provider_id", "webhook_id"])
+        .returning(InboxEvent.id)
+    )
+
+
+_STORE = Statement("store_delivery", _store)
+_STORED_BEFORE = Statement(
+    "stored_delivery",
+    select(InboxEvent.id, InboxEvent.status).where(
+        InboxEvent.provider_id == bindparam("provider_id"),
+        InboxEvent.webhook_id == bindparam("webhook_id"),
+    ),
+)
+
+
+class InboxRepository:
+    """Stored deliveries: storing them, claiming and settling them, and the admin's view."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        # The receive path's connections, opened on its first store and closed by close().
+        self._writes: DriverWrites = open_driver_writes(db.url)
+
+    async def close(self) -> None:
+        await self._writes.close()
+
+    # -- receiving -------------------------------------------------------------------------
+
+    async def store(
+        self,
+        *,
+        provider_id: str,
+        webhook_id: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        received_at: datetime,
+    ) -> int | None:
+        """Store a delivery as ``received``, due at once; committed when this returns. Its id,
+        or None if this partner's ``webhook_id`` was stored before (nothing is stored then)."""
+        stored = await self._writes.fetch_one(
+            _STORE,
+            provider_id=provider_id,
+            webhook_id=webhook_id,
+            headers=json_text(headers),
+            body=body,
+            received_at=stored_instant(received_at, sqlite=self.db.is_sqlite),
+        )
+        return None if stored is None else int(stored[0])
+
+    async def stored_before(self, provider_id: str, webhook_id: str) -> tuple[int, InboxStatus]:
+        """The id and status of the delivery stored with this ``webhook_id`` (it must exist)."""
+        existing = await self._writes.fetch_one(
+            _STORED_BEFORE, provider_id=provider_id, webhook_id=webhook_id
+        )
+        assert existing is not None, "it conflicted, so it exists"
+        return existing[0], InboxStatus(existing[1])
+
+    # -- the admin's view ------------------------------------------------------------------
+
+    async def get(self, inbox_id: int) -> InboxEvent | None:
+        async with self.db.reading() as session:
+            return await session.get(InboxEvent, inbox_id)
+
+    async def newest_first(
+        self, status: InboxStatus | None, limit: int, offset: int
+    ) -> list[InboxEvent]:
+        """A page of stored deliveries (of one status, if given), the latest received first."""
+        async with self.db.reading() as session:
+            query = select(InboxEvent).order_by(InboxEvent.id.desc()).limit(limit).offset(offset)
+            if status:
+                query = query.where(InboxEvent.status == status)
+            return list((await session.scalars(query)).all())
+
+    async def requeue(
+        self,
+        *,
+        now: datetime,
+        inbox_id: int | None = None,
+        received_from: datetime | None = None,
+        received_to: datetime | None = None,
+        status: InboxStatus | None = None,
+    ) -> int:
+        """Make the matching deliveries due ``now`` with no attempts counted; how many.
+        Deliveries a worker holds (``processing``) are left alone."""
+        query = update(InboxEvent).where(InboxEvent.status != InboxStatus.PROCESSING)
+        if inbox_id is not None:
+            query = query.where(InboxEvent.id == inbox_id)
+        if received_from is not None:
+            query = query.where(InboxEvent.received_at >= received_from)
+        if received_to is not None:
+            query = query.where(InboxEvent.received_at < received_to)
+        if status is not None:
+            query = query.where(InboxEvent.status == status)
+        async with self.db.writing() as session:
+            result = await session.execute(
+                query.values(status=InboxStatus.RECEIVED, attempts=0, next_attempt_at=now)
+            )
+            return _rowcount(result)
+
+    # -- the worker ------------------------------------------------------------------------
+
+    async def claim_due(self, owner: str, lease: timedelta, limit: int, now: datetime) -> list[int]:
+        """Take up to ``limit`` deliveries due ``now`` (and any whose lease has expired), oldest
+        first, for ``owner`` until ``now + lease``, counting an attempt; their ids, ascending."""
+        due = or_(
+            and_(InboxEvent.status.in_(WAITING), InboxEvent.next_attempt_at <= now),
+            and_(InboxEvent.status == InboxStatus.PROCESSING, InboxEvent.lease_expires_at < now),
+        )
+        candidates = (
+            select(InboxEvent.id)
+            .where(due)
+            .order_by(InboxEvent.next_attempt_at, InboxEvent.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)  # PostgreSQL; SQLite has one writer anyway
+        )
+        async with self.db.writing() as session:
+            claimed = await session.scalars(
+                update(InboxEvent)
+                .where(InboxEvent.id.in_(candidates.scalar_subquery()))
+                .values(
+                    status=InboxStatus.PROCESSING,
+                    lease_owner=owner,
+                    lease_expires_at=now + lease,
+                    attempts=InboxEvent.attempts + 1,
+                )
+                .returning(InboxEvent.id)
+            )
+            return sorted(claimed.all())
+
+    async def claimed(self, inbox_ids: Sequence[int]) -> list[InboxEvent]:
+        """The deliveries ``inbox_ids``, in the order of their ids."""
+        async with self.db.reading() as session:
+            return list(
+                await session.scalars(
+                    select(InboxEvent).where(InboxEvent.id.in_(inbox_ids)).order_by(InboxEvent.id)
+                )
+            )
+
+    @staticmethod
+    async def hold_leases(session: WriteSession, owner: str, inbox_ids: Sequence[int]) -> bool:
+        """In the caller's transaction: lock the rows (PostgreSQL) and tell whether ``owner``
+        still holds every one of them, so that it may apply them."""
+        held = await session.execute(
+            update(InboxEvent)
+            .where(
+                _among(inbox_ids),
+                InboxEvent.lease_owner == owner,
+                InboxEvent.status == InboxStatus.PROCESSING,
+            )
+            .values(lease_owner=owner)
+        )
+        return _rowcount(held) == len(inbox_ids)
+
+    @staticmethod
+    async def mark_applied(session: WriteSession, inbox_ids: Sequence[int], now: datetime) -> None:
+        """In the caller's transaction (the one that applied them): applied, leases released."""
+        await session.execute(
+            update(InboxEvent)
+            .where(_among(inbox_ids))
+            .values(
+                status=InboxStatus.APPLIED,
+                error=None,
+                applied_at=now,
+                lease_owner=None,
+                lease_expires_at=None,
+            )
+        )
+
+    async def settle(
+        self,
+        inbox_id: int,
+        owner: str,
+        status: InboxStatus,
+        error: str,
+        next_attempt_at: datetime,
+    ) -> bool:
+        """Leave a delivery ``owner`` holds ``status`` (retrying, parked or failed) with its
+        error, due again at ``next_attempt_at``, its lease released; False if ``owner`` no
+        longer holds it."""
+        async with self.db.writing() as session:
+            settled = await session.execute(
+                update(InboxEvent)
+                .where(InboxEvent.id == inbox_id, InboxEvent.lease_owner == owner)
+                .values(
+                    status=status,
+                    error=error,
+                    next_attempt_at=next_attempt_at,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                )
+            )
+        return _rowcount(settled) == 1
+
+    async def wake_parked(self, provider_id: str, now: datetime) -> None:
+        """Make the partner's parked deliveries due ``now``."""
+        async with self.db.writing() as session:
+            await session.execute(
+                update(InboxEvent)
+                .where(
+                    InboxEvent.status == InboxStatus.PARKED, InboxEvent.provider_id == provider_id
+                )
+                .values(next_attempt_at=now)
+            )
+
+
+def _among(inbox_ids: Sequence[int]) -> ColumnElement[bool]:
+    # One row is matched by `id = ?`, as applying a single delivery always did.
+    if len(inbox_ids) == 1:
+        return InboxEvent.id == inbox_ids[0]
+    return InboxEvent.id.in_(inbox_ids)
+
+
+def _rowcount(result: Any) -> int:
+    count: int = result.rowcount
+    return count
+
+
+__all__ = ["WAITING", "InboxRepository"]
