@@ -13,7 +13,6 @@ from litestar.middleware.base import DefineMiddleware
 from litestar.types import ASGIApp
 
 from accelerator.auth.principal import Principal, Role
-from accelerator.errors import Forbidden
 
 # Health, the API docs, insurer webhooks (signed instead) and the seller pages (cookie sessions)
 # do not take API keys.
@@ -69,9 +68,3 @@ def requires(
             )
 
     return guard
-
-
-def ensure_seller_access(principal: Principal, seller_id: str) -> None:
-    """Refuse a seller key another seller's resources (the seller id is the caller's to know)."""
-    if not principal.may_act_for_seller(seller_id):
-        raise Forbidden(f"This key may not act for seller {seller_id!r}.")

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from accelerator.auth.principal import Principal
+from accelerator.auth.principal import Principal, ensure_acts_for
 from accelerator.compliance.status import compliance_status
 from accelerator.coverage import repository as registry
 from accelerator.coverage.decision import rule_set_for_incident
 from accelerator.infra.database import Database
 from accelerator.rulesets.loader import RuleBook
-from accelerator.sellers.service import SellerService, ensure_acts_for
+from accelerator.sellers.service import SellerService
 from schemas import ComplianceStatus
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from accelerator.auth.principal import Principal, Role
+from accelerator.auth.principal import Principal, Role, ensure_acts_for
 from accelerator.coverage import repository
 from accelerator.coverage.decision import decide, rule_set_for_incident
 from accelerator.coverage.state import EventKind, derive_state, policy_period_from_dates
@@ -18,7 +18,6 @@ from accelerator.risk.taxonomy import Taxonomy
 from accelerator.rulesets.loader import NoRuleSetVersionError, RuleBook, UnknownMarketplaceError
 from accelerator.rulesets.model import RuleSetVersion
 from accelerator.sellers import repository as sellers
-from accelerator.sellers.service import ensure_acts_for
 from schemas import (
     CertificateSubmission,
     CoverageCheckRequest,

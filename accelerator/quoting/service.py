@@ -6,8 +6,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from accelerator.auth.principal import Principal, Role
-from accelerator.errors import Forbidden, NotFound
+from accelerator.auth.principal import Principal, Role, ensure_acts_for
+from accelerator.errors import NotFound
 from accelerator.infra.database import Database
 from accelerator.quoting import repository
 from accelerator.quoting.repository import StoredRequest as StoredRequest  # the pages import it
@@ -26,12 +26,6 @@ from schemas import (
     QuoteRequestView,
     SellerSnapshot,
 )
-
-
-def _require_seller(principal: Principal, seller_id: str) -> None:
-    """Refuse a seller key another seller's requests (the seller id is the caller's to know)."""
-    if not principal.may_act_for_seller(seller_id):
-        raise Forbidden(f"This key may not act for seller {seller_id!r}.")
 
 
 def default_cover(stored: StoredProfile, today: datetime) -> DesiredCover:
@@ -83,7 +77,7 @@ class QuotingService:
         self, principal: Principal, body: QuoteRequestBody
     ) -> tuple[QuoteRequest, float]:
         """Persist the request (and an ``awaiting`` row per insurer), then start the fan-out."""
-        _require_seller(principal, body.seller_id)
+        ensure_acts_for(principal, body.seller_id)
         stored = await self.sellers.require_profile(body.seller_id)
         now = datetime.now(UTC)
         request = QuoteRequest(
@@ -122,7 +116,7 @@ class QuotingService:
         if principal.role is Role.SELLER:
             seller_id = seller_id or principal.seller_id
         if seller_id is not None:
-            _require_seller(principal, seller_id)
+            ensure_acts_for(principal, seller_id)
         return await repository.list_summaries(
             self.db, seller_id=seller_id, status=status, limit=limit, offset=offset
         )

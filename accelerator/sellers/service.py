@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from accelerator.auth.principal import Principal
-from accelerator.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from accelerator.auth.principal import Principal, ensure_acts_for
+from accelerator.errors import Conflict, FieldError, InvalidInput, NotFound
 from accelerator.infra.database import Database
 from accelerator.risk.profile import build_risk_profile
 from accelerator.risk.taxonomy import Taxonomy
@@ -16,14 +16,7 @@ from accelerator.sellers import repository
 from accelerator.sellers.repository import StoredProfile
 from schemas import RiskProfile, SellerFacts
 
-__all__ = ["SellerService", "StoredProfile", "ensure_acts_for"]
-
-
-def ensure_acts_for(principal: Principal, seller_id: str) -> None:
-    """Refuse a seller key another seller's resources (403: the seller id is the caller's to
-    know, so there is nothing to hide)."""
-    if not principal.may_act_for_seller(seller_id):
-        raise Forbidden(f"This key may not act for seller {seller_id!r}.")
+__all__ = ["SellerService", "StoredProfile"]
 
 
 @dataclass(frozen=True)

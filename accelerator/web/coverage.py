@@ -19,7 +19,7 @@ from accelerator.sellers.service import SellerService
 from accelerator.web.guards import csrf_protected, signed_in
 from accelerator.web.profile import latest_profile, session_of
 from accelerator.web.rendering import page
-from schemas import PolicyDocument, PolicyEventView
+from schemas import PolicyDocument, PolicyEventView, PolicyVerification
 
 PAGE_SIZE: Final = 20
 PageNumber = Annotated[int, QueryParameter(name="page", ge=1, le=10_000)]
@@ -49,7 +49,9 @@ def upcoming_cover(policies: list[PolicyDocument], now: datetime) -> PolicyDocum
     waiting = [
         p
         for p in policies
-        if not p.gaps and p.verification == "verified" and standing(p, now) == "starts"
+        if not p.gaps
+        and p.verification == PolicyVerification.VERIFIED
+        and standing(p, now) == "starts"
     ]
     return min(waiting, key=lambda p: p.terms.effective_at, default=None)
 

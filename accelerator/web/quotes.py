@@ -20,12 +20,22 @@ from accelerator.web.errors import as_problem
 from accelerator.web.guards import csrf_protected, signed_in
 from accelerator.web.profile import session_of
 from accelerator.web.rendering import page
-from schemas import BindBody, QuoteRequestBody, QuoteRequestView, RankedOffer
+from schemas import (
+    BindBody,
+    OfferStatus,
+    OutcomeStatus,
+    QuoteRequestBody,
+    QuoteRequestStatus,
+    QuoteRequestView,
+    RankedOffer,
+)
 
 PAGE_SIZE: Final = 10
 # While a request is in one of these states its page keeps refreshing itself.
-LIVE_STATES: Final = frozenset({"collecting", "binding", "bind_pending"})
-OPEN_STATES: Final = frozenset({"collecting", "complete"})
+LIVE_STATES: Final = frozenset(
+    {QuoteRequestStatus.COLLECTING, QuoteRequestStatus.BINDING, QuoteRequestStatus.BIND_PENDING}
+)
+OPEN_STATES: Final = frozenset({QuoteRequestStatus.COLLECTING, QuoteRequestStatus.COMPLETE})
 # How long after a request the page keeps waiting for insurers that answer by callback.
 CALLBACK_WAIT: Final = timedelta(minutes=5)
 
@@ -37,12 +47,16 @@ def is_live(stored: StoredRequest, now: datetime) -> bool:
     status = stored.row.status
     if status in LIVE_STATES:
         return True
-    waiting = any(outcome.status == "pending" for outcome in stored.outcomes)
-    return status == "complete" and waiting and now < stored.row.created_at + CALLBACK_WAIT
+    waiting = any(outcome.status == OutcomeStatus.PENDING for outcome in stored.outcomes)
+    return (
+        status == QuoteRequestStatus.COMPLETE
+        and waiting
+        and now < stored.row.created_at + CALLBACK_WAIT
+    )
 
 
 def can_buy(status: str, offer: RankedOffer) -> bool:
-    return status in OPEN_STATES and offer.status == "open" and offer.offer.bindable
+    return status in OPEN_STATES and offer.status == OfferStatus.OPEN and offer.offer.bindable
 
 
 async def _load(
