@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath
 
 from accelerator.auth.guards import requires
 from accelerator.auth.principal import Principal, Role
 from accelerator.compliance.service import ComplianceService
+from accelerator.infra.params import SellerId
 from schemas import ComplianceStatus
-
-SellerId = Annotated[str, Parameter(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
 
 
 # Under the seller's path and tag (it is the seller's status), served by the compliance domain

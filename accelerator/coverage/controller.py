@@ -15,6 +15,7 @@ from accelerator.auth.principal import Principal, Role
 from accelerator.coverage.service import CoverageService
 from accelerator.errors import InvalidInput
 from accelerator.infra.errors import problem_for
+from accelerator.infra.params import PolicyId, SellerId
 from schemas import (
     BatchItemError,
     CertificateSubmission,
@@ -26,9 +27,6 @@ from schemas import (
     PolicyDocument,
     ReviewBody,
 )
-
-PolicyId = Annotated[str, Parameter(min_length=1, max_length=64)]
-SellerId = Annotated[str, Parameter(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
 
 
 def _item_problems(exc: msgspec.ValidationError) -> list[FieldProblem]:

@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from accelerator.auth.guards import requires
 from accelerator.auth.principal import Principal, Role
+from accelerator.infra.params import RequestId
 from accelerator.insurers.directory import provider_directory
 from accelerator.insurers.partners import Partner
 from accelerator.quoting.service import QuotingService
@@ -24,7 +25,6 @@ from schemas import (
     QuoteRequestView,
 )
 
-RequestId = Annotated[str, Parameter(min_length=1, max_length=64)]
 # ?wait=true answers a little after the deadline at the latest: the fan-out stops at it.
 WAIT_MARGIN_SECONDS = 1.0
 

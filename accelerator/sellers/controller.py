@@ -12,10 +12,9 @@ from litestar.status_codes import HTTP_200_OK
 
 from accelerator.auth.guards import requires
 from accelerator.auth.principal import Principal, Role
+from accelerator.infra.params import SellerId
 from accelerator.sellers.service import SellerService, StoredProfile
 from schemas import SellerFacts, SellerProfileDocument
-
-SellerId = Annotated[str, Parameter(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
 
 
 def _document(stored: StoredProfile) -> SellerProfileDocument:

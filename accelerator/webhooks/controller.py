@@ -11,11 +11,11 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from accelerator.auth.guards import requires
 from accelerator.auth.principal import Principal
+from accelerator.infra.params import ProviderId
 from accelerator.webhooks.models import InboxEvent
 from accelerator.webhooks.service import MAX_BODY_BYTES, WebhookService
 from schemas import InboxEntry, InboxStatus, ReprocessCount, ReprocessRange, WebhookAck
 
-ProviderId = Annotated[str, Parameter(min_length=1, max_length=64)]
 # The column is a 32-bit integer: a larger id is a 422 naming the field, not a driver overflow.
 InboxId = Annotated[int, Parameter(ge=1, le=2**31 - 1)]
 

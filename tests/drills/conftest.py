@@ -32,6 +32,15 @@ async def _empty(url: str) -> None:
         await db.dispose()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Every drill is slow (it starts the real commands): marked, so that a quick local run can
+    # leave them out with `-m "not drill"`, while `make test` and CI run them all.
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.drill)
+
+
 @pytest.fixture
 def drill_databases(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
     """The session's databases, emptied before and after: SQLite, and PostgreSQL where reachable
