@@ -129,9 +129,9 @@ def create_engine(url: str, *, for_writes: bool = True, pool_size: int = 10) -> 
     """An async engine for ``url`` with the pragmas and pool the service expects.
 
     At most ``2 * pool_size`` connections, all kept open once made: with overflow connections
-    (closed as soon as they are returned), a steady load above the pool size opened and closed
-    about a dozen PostgreSQL connections a second, each a backend start, an SSL attempt and the
-    driver's codec set-up (docs/performance.md).
+    (closed as soon as they are returned), a steady load above the pool size kept opening and
+    closing PostgreSQL connections, each a backend start, an SSL attempt and the driver's codec
+    set-up (docs/performance.md).
     """
     # JSON columns through msgspec rather than the json module: several times faster, and the
     # captured insurer exchanges written with each quote are a few kilobytes each.

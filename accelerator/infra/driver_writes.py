@@ -1,12 +1,13 @@
-"""One hot-path write straight on the database driver: the webhook inbox's insert.
+"""Hot-path writes straight on the database driver: the webhook inbox's insert, the quote
+writes.
 
-Writes go through SQLAlchemy except on the hot paths (docs/architecture.md, "Storage"), and
-this is one. Receiving a webhook is verify, store, answer, at thousands a second, and
-SQLAlchemy's execution layer cost about as much CPU as the rest of the request put together
-(docs/performance.md). So the receive path runs its single statement here, on a small pool of
-the driver's own connections: asyncpg on PostgreSQL, aiosqlite on SQLite. The hot reads have
-their own read-only pool (``accelerator.infra.lookups``); this one may write and is kept apart
-from it.
+Writes go through SQLAlchemy except on the hot paths (docs/architecture.md, "Storage"), and this
+is one (with the quote writes' :func:`write_batch`). Receiving a webhook is verify, store,
+answer, at thousands a second, and SQLAlchemy's execution layer was a large share of that
+request's CPU (docs/performance.md). So the receive path runs its single statement here, on a
+small pool of the driver's own connections: asyncpg on PostgreSQL, aiosqlite on SQLite. The hot
+reads have their own read-only pool (``accelerator.infra.lookups``); this one may write and is
+kept apart from it.
 
 Durability is the caller's promise to keep ("a 2xx only after the row is committed"), and this
 module is how it is kept: every statement runs outside any transaction block, so the database

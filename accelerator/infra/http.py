@@ -2,16 +2,15 @@
 
 httpx is the API everywhere: requests, responses, transports and their errors are httpx's. Under
 it we put aiohttp's connector through ``httpx-aiohttp``: httpx's own pool rescans every
-connection for each queued request (encode/httpx#3215), which costs ~10 ms of CPU per call with
-hundreds in flight, and aiohttp's stays flat. Tests pass their own transport (respx's router or
-``httpx.MockTransport``) instead.
+connection for each queued request (encode/httpx#3215), a cost that grows with the calls in
+flight, and aiohttp's stays flat (docs/performance.md). Tests pass their own transport (respx's
+router or ``httpx.MockTransport``) instead.
 
 A partner's calls go straight to the transport, not through ``httpx.AsyncClient.send``: the
 client's per-call machinery (auth and redirect flows, the cookie jar, event hooks, a response
-timer) is nothing the insurer calls use, and cost about 0.07 ms of CPU per call, 10% of a
-quote request's CPU with ten insurers (fan-out profile). Not keeping a cookie jar is also
-what insurer calls should do: one seller's exchange must not carry cookies into another's (nor
-does aiohttp's session underneath keep any).
+timer) is nothing the insurer calls use, and showed in the fan-out's profile. Not keeping a
+cookie jar is also what insurer calls should do: one seller's exchange must not carry cookies
+into another's (nor does aiohttp's session underneath keep any).
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """Hot-path reads straight on the database driver, without SQLAlchemy's execution layer.
 
 Some reads run on nearly every request: the API-key lookup, the coverage check's one
-statement, a quote request's read-back and the seller profile it is quoted for. Through
-SQLAlchemy Core the first two cost about 0.5 ms of CPU each, on the driver's own connection
-about 0.15 ms (docs/performance.md), which decided whether a coverage check keeps up with a bare
-driver lookup. So those reads, and only reads, run here: on a small pool of the driver's own
+statement, a quote request's read-back and the seller profile it is quoted for. SQLAlchemy's
+execution layer cost them several times the driver's own work (figures in
+docs/performance.md), which decided whether a coverage check keeps up with a bare driver
+lookup. So those reads, and only reads, run here: on a small pool of the driver's own
 connections (asyncpg on PostgreSQL, aiosqlite on SQLite), opened on first use and read-only
 (``default_transaction_read_only`` / ``PRAGMA query_only``). The hot paths' writes have their
 own connections (docs/architecture.md, "Storage").
@@ -90,7 +90,7 @@ class PostgresLookups:
             server_settings={
                 "default_transaction_read_only": "on",
                 # These are index lookups whatever the parameters; without this,
-                # PostgreSQL re-planned `= ANY($1)` at every call (0.3-0.8 ms each).
+                # PostgreSQL re-planned `= ANY($1)` at every call.
                 "plan_cache_mode": "force_generic_plan",
             },
         )
