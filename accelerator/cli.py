@@ -1,4 +1,5 @@
-"""The ``accelerator`` command line: serve, migrate, and manage API keys."""
+"""The ``accelerator`` command line: serve, migrate, manage API keys, run the sandbox insurers
+and the inbox worker."""
 
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ class WebhookAck(msgspec.Struct, frozen=True):
     for a repeated ``webhook-id`` (``duplicate``), the status of the delivery stored first."""
 
     inbox_id: int
-    status: str
+    status: InboxStatus
     duplicate: bool
 
 
@@ -37,7 +37,7 @@ class InboxEntry(msgspec.Struct, frozen=True):
     id: int
     provider_id: str
     webhook_id: str
-    status: str
+    status: InboxStatus
     attempts: int
     error: str | None
     received_at: datetime

@@ -16,6 +16,10 @@ class Principal(schemas.Principal, frozen=True):
         """Admins act for every seller; a seller key only for its own seller."""
         return self.role is Role.ADMIN or (self.role is Role.SELLER and self.seller_id == seller_id)
 
+    def may_read_seller(self, seller_id: str) -> bool:
+        """Admins and the claims engine read every seller; a seller key only its own."""
+        return self.role is not Role.SELLER or self.seller_id == seller_id
+
 
 def ensure_acts_for(principal: Principal, seller_id: str) -> None:
     """The one rule for seller-scoped work, applied by every service that does it: refuse a

@@ -198,7 +198,7 @@ class CoverageService:
         other answers as if it did not exist)."""
         async with self.db.reading() as session:
             document = await policy_document(session, policy_id, self.rulebook, datetime.now(UTC))
-        if principal.role is Role.SELLER and principal.seller_id != document.seller_id:
+        if not principal.may_read_seller(document.seller_id):
             raise NotFound("policy", f"No policy {policy_id!r}.")
         return document
 

@@ -191,7 +191,7 @@ def _handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Respons
 # PostgreSQL cannot store a NUL character in text (SQLSTATE 22021). A request carrying one fails
 # when it reaches a query: the client's input, not our failure. Through SQLAlchemy the driver's
 # error is wrapped (DBAPIError); statements run on the driver itself raise it bare: the reads of
-# infra.lookups, and writes too (quoting.settle's, the webhook insert of infra.driver_writes).
+# infra.lookups, and writes too (the quote writes and the webhook insert of infra.driver_writes).
 UNSTORABLE_TEXT = "22021"
 
 

@@ -92,9 +92,13 @@ def open_services(
     # This process's worker takes turns with its receives (accelerator.webhooks.turns).
     turns = ReceivesFirst(one_writer=db.is_sqlite)
     inbox_worker = InboxWorker(db, partners, turns=turns)
-    webhooks = WebhookService(db, partners, turns=turns)
-    if settings.inbox_worker == "in_process":  # a stored delivery wakes this process's worker
-        webhooks = WebhookService(db, partners, on_stored=inbox_worker.wake, turns=turns)
+    # A stored delivery wakes this process's worker at once, if it runs one.
+    in_process = settings.inbox_worker == "in_process"
+    webhooks = (
+        WebhookService(db, partners, on_stored=inbox_worker.wake, turns=turns)
+        if in_process
+        else WebhookService(db, partners, turns=turns)
+    )
     return Services(
         configured=configured,
         db=db,

@@ -112,7 +112,7 @@ def _entry(row: InboxEvent) -> InboxEntry:
         row.id,
         row.provider_id,
         row.webhook_id,
-        row.status,
+        InboxStatus(row.status),
         row.attempts,
         row.error,
         row.received_at,
