@@ -6,11 +6,12 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter
+from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from accelerator.auth.guards import requires
 from accelerator.auth.principal import Principal, Role
 from accelerator.binding.service import BindingService
+from accelerator.infra.params import OfferId
 from schemas import BindBody, BindResponse
 
 IdempotencyKey = Annotated[
@@ -36,7 +37,7 @@ class BindController(Controller):
         self,
         binding: NamedDependency[BindingService],
         request: Request[Principal, Any, Any],
-        offer_id: FromPath[Annotated[str, Parameter(min_length=1, max_length=64)]],
+        offer_id: FromPath[OfferId],
         idempotency_key: IdempotencyKey,
         data: JSONBody[BindBody | None] = None,
     ) -> Response[BindResponse]:

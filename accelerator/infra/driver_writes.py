@@ -157,10 +157,9 @@ async def _sqlite_transaction(
             batch.parts, batch.sqlite_positions, rows, strict=True
         ):
             if part_rows:
-                await driver.executemany(
-                    part.sqlite.compiled("sqlite").sql,
-                    [tuple(row[i] for i in positions) for row in part_rows],
-                )
+                if positions != tuple(range(len(positions))):  # laid out as the SQL numbers them
+                    part_rows = [tuple(row[i] for i in positions) for row in part_rows]
+                await driver.executemany(part.sqlite.compiled("sqlite").sql, part_rows)
         await driver.execute("COMMIT")
     except BaseException:
         # After some errors (SQLITE_FULL, I/O errors) SQLite has rolled back already, and a

@@ -11,5 +11,6 @@ from litestar.params import Parameter
 SellerId = Annotated[str, Parameter(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
 #: Ids the service issues (UUIDs) or an insurer's provider id: bounded, otherwise opaque.
 PolicyId = Annotated[str, Parameter(min_length=1, max_length=64)]
+OfferId = Annotated[str, Parameter(min_length=1, max_length=64)]
 RequestId = Annotated[str, Parameter(min_length=1, max_length=64)]
 ProviderId = Annotated[str, Parameter(min_length=1, max_length=64)]

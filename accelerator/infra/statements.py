@@ -47,12 +47,16 @@ class Compiled:
     names: tuple[str, ...]
     # Values Core bound itself (a literal in a WHERE clause, a constant in VALUES).
     fixed: Mapping[str, Any]
+    # How many distinct parameters the caller gives.
+    given: int
 
     def args(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
-        """The positional arguments for ``params``; every named parameter must be given."""
+        """The positional arguments for ``params``: exactly the statement's own parameters."""
+        if len(params) != self.given:
+            raise TypeError(f"statement takes {self.given} parameters, given {sorted(params)}")
         try:
             return tuple(
-                params[name] if name not in self.fixed else self.fixed[name] for name in self.names
+                self.fixed[name] if name in self.fixed else params[name] for name in self.names
             )
         except KeyError as missing:
             raise TypeError(f"statement parameter {missing} not given") from None
@@ -116,6 +120,10 @@ class Statement:
 def _compile(construct: ClauseElement, dialect: Dialect) -> Compiled:
     compiled = construct.compile(dialect=dialect)
     assert isinstance(compiled, SQLCompiler)
+    if compiled.post_compile_params or compiled.literal_execute_params:
+        # An expanding IN is compiled again for each list length: pass a list as one array
+        # (PostgreSQL) or JSON text (SQLite, json_each) instead, as sellers_with_events does.
+        raise ValueError("a plain statement cannot take an expanding IN (…) parameter")
     names = tuple(compiled.positiontup or ())
     fixed: dict[str, Any] = {}
     for name in names:
@@ -124,7 +132,7 @@ def _compile(construct: ClauseElement, dialect: Dialect) -> Compiled:
         # itself) keeps it. Text statements' parameters are always the caller's.
         if not isinstance(construct, TextClause) and not bind.required and bind.value is not None:
             fixed[name] = bind.value
-    return Compiled(compiled.string, names, fixed)
+    return Compiled(compiled.string, names, fixed, len(set(names) - set(fixed)))
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeAlias
+from typing import Any, Protocol, cast
 
 import msgspec
 from sqlalchemy import bindparam, case, func, insert, literal_column, select, update
@@ -691,9 +691,23 @@ async def finish_bind(session: WriteSession, request_id: str, offer_id: str) -> 
 
 # --- Insurers' answers by callback (the webhook worker's transaction) -----------------------
 
+
 #: An insurer's outcome as the worker's session holds it, locked by :func:`lock_outcome`: read
 #: its attributes; change it with :func:`note_event` and :func:`settle_outcome`.
-LockedOutcome: TypeAlias = InsurerOutcomeRow
+class LockedOutcome(Protocol):
+    """An insurer's outcome locked for the caller's transaction: the webhook worker reads it
+    here and changes it only through :func:`note_event` and :func:`settle_outcome`."""
+
+    @property
+    def request_id(self) -> str: ...
+    @property
+    def provider_id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def last_event_at(self) -> datetime | None: ...
+    @property
+    def last_event_sequence(self) -> int | None: ...
 
 
 @dataclass(frozen=True)
@@ -748,15 +762,17 @@ def note_event(
 ) -> None:
     """Record the insurer event that now decides ``outcome`` (an earlier one arriving late is
     then ignored)."""
-    outcome.last_event_at, outcome.last_event_sequence = occurred_at, sequence
-    outcome.updated_at = now
+    row = cast(InsurerOutcomeRow, outcome)
+    row.last_event_at, row.last_event_sequence = occurred_at, sequence
+    row.updated_at = now
 
 
 def settle_outcome(
     outcome: LockedOutcome, status: OutcomeStatus, reason_code: str | None, reason: str | None
 ) -> None:
     """Give ``outcome`` the insurer's answer."""
-    outcome.status, outcome.reason_code, outcome.reason = status, reason_code, reason
+    row = cast(InsurerOutcomeRow, outcome)
+    row.status, row.reason_code, row.reason = status, reason_code, reason
 
 
 def add_offers(

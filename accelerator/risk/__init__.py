@@ -1,6 +1,7 @@
 """Risk profiling: the product-category taxonomy, the versioned risk model, recommended cover,
 cross-field validation of seller facts, and the composed profile. All pure."""
 
+from accelerator.errors import FieldError
 from accelerator.risk.cover import CoverRecommendation, recommend_cover
 from accelerator.risk.engine import (
     RISK_MODEL_VERSION,
@@ -23,7 +24,7 @@ from accelerator.risk.taxonomy import (
     UnknownCategoryError,
     load_taxonomy,
 )
-from accelerator.risk.validation import FieldError, validate_seller_facts
+from accelerator.risk.validation import validate_seller_facts
 
 __all__ = [
     "RISK_MODEL_VERSION",

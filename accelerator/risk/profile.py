@@ -5,10 +5,11 @@ from collections.abc import Sequence
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+from accelerator.errors import FieldError
 from accelerator.risk.cover import recommend_cover
 from accelerator.risk.engine import CategoryExposure, RiskInputs, assess_risk
 from accelerator.risk.taxonomy import Taxonomy
-from accelerator.risk.validation import FieldError, validate_seller_facts
+from accelerator.risk.validation import validate_seller_facts
 from accelerator.rulesets.loader import RuleBook
 from accelerator.rulesets.model import RuleSetVersion
 from accelerator.rulesets.requirements import Month, evaluate_requirement

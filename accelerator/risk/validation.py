@@ -7,11 +7,11 @@ snake_case code and a sentence. Codes: ``unknown_marketplace``, ``no_rule_set_in
 ``shares_do_not_sum_to_one``, ``claims_amount_without_count``.
 """
 
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Final
 
+from accelerator.errors import FieldError
 from accelerator.risk.taxonomy import Taxonomy
 from accelerator.rulesets.loader import RuleBook
 from accelerator.rulesets.requirements import Month
@@ -19,16 +19,6 @@ from schemas import Money, SellerFacts
 
 #: How far category shares may stray from a total of 1.
 SHARE_TOLERANCE: Final = Decimal("0.001")
-
-
-@dataclass(frozen=True)
-class FieldError:
-    """One problem with one field of the request body."""
-
-    field: str
-    code: str
-    message: str
-    suggestions: tuple[str, ...] = ()
 
 
 def validate_seller_facts(

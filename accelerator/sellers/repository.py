@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import msgspec
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, literal_column, select
 
 from accelerator.infra.codec import instant
 from accelerator.infra.database import ReadSession, WriteSession
@@ -46,7 +46,9 @@ _PROFILE = select(
     SellerProfile.version, SellerProfile.facts, SellerProfile.profile, SellerProfile.created_at
 ).where(SellerProfile.seller_id == bindparam("seller_id"))
 LATEST_PROFILE = Statement(
-    "latest_profile", _PROFILE.order_by(SellerProfile.version.desc()).limit(1)
+    "latest_profile",
+    # A literal LIMIT 1, so that PostgreSQL's generic plan knows it reads one row.
+    _PROFILE.order_by(SellerProfile.version.desc()).limit(literal_column("1")),
 )
 PROFILE_VERSION = Statement(
     "profile_version", _PROFILE.where(SellerProfile.version == bindparam("version"))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from accelerator.auth.principal import Principal, ensure_acts_for
-from accelerator.errors import Conflict, FieldError, InvalidInput, NotFound
+from accelerator.errors import Conflict, InvalidInput, NotFound
 from accelerator.infra.database import Database
 from accelerator.risk.profile import build_risk_profile
 from accelerator.risk.taxonomy import Taxonomy
@@ -29,9 +29,7 @@ class SellerService:
         """Validate ``facts`` and compute the profile; InvalidInput naming every bad field."""
         errors = validate_seller_facts(facts, today, self.rulebook, self.taxonomy)
         if errors:
-            raise InvalidInput(
-                [FieldError(e.field, e.code, e.message, e.suggestions) for e in errors]
-            )
+            raise InvalidInput(errors)
         return build_risk_profile(facts, today, self.rulebook, self.taxonomy)
 
     async def put_profile(

@@ -46,7 +46,7 @@ from accelerator.web import seller_pages
 from accelerator.web.session import SellerSession, resolve_session
 from accelerator.webhooks.controller import InboxController, WebhookController
 
-logger = logging.getLogger("accelerator.app")
+logger = logging.getLogger("accelerator.server")
 SWEEP_INTERVAL_SECONDS = 5.0
 
 ROUTES: list[ControllerRouterHandler] = [

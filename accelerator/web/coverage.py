@@ -14,6 +14,7 @@ from accelerator.compliance.service import ComplianceService
 from accelerator.compliance.standing import days_until
 from accelerator.coverage.decision import rule_set_for_incident
 from accelerator.coverage.service import CoverageService
+from accelerator.coverage.state import EventKind
 from accelerator.rulesets.loader import RuleBook
 from accelerator.sellers.service import SellerService
 from accelerator.web.guards import csrf_protected, signed_in
@@ -60,7 +61,7 @@ def history(policy: PolicyDocument) -> list[PolicyEventView]:
     """Events in the order the registry learned them. Issuing is always recorded first, even
     when other events recorded at the same instant take effect earlier (a verification takes
     effect at once, the cover only from its start)."""
-    return sorted(policy.events, key=lambda e: (e.recorded_at, e.kind != "issued"))
+    return sorted(policy.events, key=lambda e: (e.recorded_at, e.kind != EventKind.ISSUED))
 
 
 class CoverageController(Controller):

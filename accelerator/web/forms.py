@@ -16,10 +16,9 @@ from typing import Any, Final
 
 import msgspec
 
-from accelerator.infra.errors import FieldProblem
 from accelerator.rulesets.loader import RuleBook
 from accelerator.web import wording
-from schemas import SellerFacts
+from schemas import FieldProblem, SellerFacts
 
 SALES_MONTHS: Final = 12
 CATEGORY_ROWS: Final = 4

@@ -14,7 +14,7 @@ from litestar.response import Redirect
 from accelerator.auth.principal import Principal
 from accelerator.binding.service import BindingService
 from accelerator.errors import DomainError
-from accelerator.infra.errors import ApiProblem, not_found
+from accelerator.infra.errors import not_found
 from accelerator.quoting.service import QuotingService, StoredRequest
 from accelerator.web.errors import as_problem
 from accelerator.web.guards import csrf_protected, signed_in
@@ -126,7 +126,7 @@ class QuotesController(Controller):
             quote, _ = await quoting.create(
                 session.principal, QuoteRequestBody(seller_id=session.seller_id)
             )
-        except (ApiProblem, DomainError) as error:
+        except DomainError as error:
             if as_problem(error).code == "profile_required":
                 return Redirect("/app/profile/edit?notice=profile_first", status_code=303)
             raise
@@ -218,7 +218,7 @@ class QuotesController(Controller):
                 key,
                 BindBody(acknowledge_gaps=form.get("acknowledge_gaps") == "yes"),
             )
-        except (ApiProblem, DomainError) as error:
+        except DomainError as error:
             problem = as_problem(error)
             if problem.code == "gaps_not_acknowledged":
                 return self._confirmation(

@@ -89,7 +89,7 @@ def explain_check(url: str, seller: str) -> str:
         )
         try:
             statement = await connection.prepare(
-                "EXPLAIN (ANALYZE, BUFFERS) " + SELLERS_WITH_EVENTS.postgres
+                "EXPLAIN (ANALYZE, BUFFERS) " + SELLERS_WITH_EVENTS.compiled("postgresql").sql
             )
             return "\n".join(row[0] for row in await statement.fetch([seller]))
         finally:

@@ -85,8 +85,17 @@ def test_parameters_are_bound_by_name_in_each_databases_order() -> None:
     )
     for dialect in ("postgresql", "sqlite"):
         assert statement.compiled(dialect).args({"digest": "d", "name": "n"}) == ("n", "d")
-    with pytest.raises(TypeError, match="digest"):
+    with pytest.raises(TypeError, match="takes 2 parameters"):
         statement.compiled("sqlite").args({"name": "n"})
+    with pytest.raises(TypeError, match="digest"):
+        statement.compiled("sqlite").args({"name": "n", "digests": "d"})
+    with pytest.raises(TypeError, match="takes 2 parameters"):
+        statement.compiled("sqlite").args({"name": "n", "digest": "d", "extra": 1})
+
+
+def test_an_expanding_in_is_refused_when_the_statement_is_built() -> None:
+    with pytest.raises(ValueError, match="expanding"):
+        Statement("expanding", select(ApiKey.id).where(ApiKey.id.in_(["a", "b"])), register=False)
 
 
 def test_a_batch_whose_postgres_statement_misses_a_column_is_refused_at_import() -> None:
