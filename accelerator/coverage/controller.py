@@ -48,7 +48,6 @@ class CoverageController(Controller):
     async def check(
         self,
         coverage: NamedDependency[CoverageService],
-        request: Request[Principal, Any, Any],
         data: JSONBody[CoverageCheckRequest],
     ) -> CoverageDecision:
         return await coverage.check(data)
