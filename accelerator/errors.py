@@ -52,6 +52,11 @@ class InvalidInput(DomainError):
         self.errors = tuple(errors)
 
 
+class Unprocessable(DomainError):
+    """A well-formed request the domain cannot act on as sent, though no one field of it is
+    invalid (an idempotency key reused with another body, say): its own code, no field list."""
+
+
 class Forbidden(DomainError):
     """The caller may not act on this (another seller's resources, say)."""
 

@@ -21,7 +21,7 @@ from accelerator.binding import repository as bind_keys
 from accelerator.compliance.evaluate import endorsement_phrase
 from accelerator.coverage.repository import create_policy
 from accelerator.coverage.service import policy_document
-from accelerator.errors import Conflict, InvalidInput, NotFound, UpstreamFailed
+from accelerator.errors import Conflict, NotFound, Unprocessable, UpstreamFailed
 from accelerator.infra.database import Database
 from accelerator.insurers.caller import PermanentFailure, RetryPolicy, TransientFailure, send
 from accelerator.insurers.partners import Partner
@@ -32,15 +32,6 @@ from providers import BindPending, BindRefused, BindRequest, Bound, MalformedRes
 from schemas import BindBody, BindResponse, OfferStatus, PolicySource, QuoteRequestStatus
 
 BIND_TIMEOUT_SECONDS = 20.0
-
-
-class RefusedInput(InvalidInput):
-    """A bind request that cannot be accepted as sent, though no one field of it is invalid:
-    answered like any invalid input (422), with its own code and title."""
-
-    def __init__(self, code: str, title: str, detail: str) -> None:
-        super().__init__((), detail)
-        self.code, self.title = code, title
 
 
 def _already_bound() -> Conflict:
@@ -106,7 +97,7 @@ class BindingService:
         if record is None:  # released between our insert and this read: let the caller retry
             raise _in_progress()
         if record.fingerprint != fingerprint:
-            raise RefusedInput(
+            raise Unprocessable(
                 "idempotency_key_reused",
                 "Idempotency-Key reused with a different request",
                 "This Idempotency-Key was first sent with another offer or body; use a new key.",
@@ -145,7 +136,7 @@ class BindingService:
             )
         compliance = assess_offer(self.rulebook, target.request, offer)
         if compliance.gaps and not body.acknowledge_gaps:
-            raise RefusedInput(
+            raise Unprocessable(
                 "gaps_not_acknowledged",
                 "The offer does not meet the marketplace's requirements",
                 "Gaps: "

@@ -35,6 +35,7 @@ from accelerator.errors import (
     NotFound,
     TooLarge,
     Unauthenticated,
+    Unprocessable,
     UpstreamFailed,
 )
 from schemas import FieldProblem, Problem
@@ -94,6 +95,7 @@ DOMAIN_STATUS: dict[type[DomainError], int] = {
     Conflict: 409,
     TooLarge: 413,
     InvalidInput: 422,
+    Unprocessable: 422,
     UpstreamFailed: 502,
 }
 

@@ -137,7 +137,6 @@ def _dependencies(runtime: Runtime) -> dict[str, Provide]:
         "settings": provide(lambda s: s.configured.settings),
         "rulebook": provide(lambda s: s.configured.rulebook),
         "taxonomy": provide(lambda s: s.configured.taxonomy),
-        "ranking": provide(lambda s: s.configured.ranking),
         "db": provide(lambda s: s.db),
         "partners": provide(lambda s: s.partners),
         "sellers": provide(lambda s: s.sellers),
