@@ -91,6 +91,9 @@ def _sentence(
         case EventKind.VERIFICATION_REJECTED:
             note = f": {event.reason}" if event.reason else ""
             return f"Verification rejected on {when}{note}."
+        case EventKind.LINKED | EventKind.UNLINKED:
+            whose = "now reach" if event.kind == EventKind.LINKED else "no longer reach"
+            return f"On {when} an operator decided that the insurer's notices {whose} it."
     return f"{event.kind.replace('_', ' ').capitalize()} with effect from {when}."
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from accelerator.auth.guards import requires
 from accelerator.auth.principal import Principal, Role
+from accelerator.coverage.admin import PolicyAdminService
 from accelerator.coverage.service import CoverageService
 from accelerator.errors import InvalidInput
 from accelerator.infra.errors import problem_for
@@ -24,7 +25,10 @@ from schemas import (
     CoverageCheckRequest,
     CoverageDecision,
     FieldProblem,
+    PolicyAdminView,
     PolicyDocument,
+    PolicyLinkBody,
+    RecordedPolicyEvent,
     ReviewBody,
 )
 
@@ -151,7 +155,7 @@ class PolicyController(Controller):
         policy_id: FromPath[PolicyId],
         data: JSONBody[ReviewBody],
     ) -> PolicyDocument:
-        return await coverage.review(policy_id, verified=True, reason=data.reason)
+        return await coverage.review(request.user, policy_id, verified=True, reason=data.reason)
 
     @post(
         "/reject",
@@ -167,4 +171,74 @@ class PolicyController(Controller):
         policy_id: FromPath[PolicyId],
         data: JSONBody[ReviewBody],
     ) -> PolicyDocument:
-        return await coverage.review(policy_id, verified=False, reason=data.reason)
+        return await coverage.review(request.user, policy_id, verified=False, reason=data.reason)
+
+
+class PolicyAdminController(Controller):
+    """Operators' side of the registry (admin keys only)."""
+
+    path = "/v1/admin/policies"
+    tags = ["admin"]
+    guards = [requires()]
+
+    @get(
+        "/in-review",
+        operation_id="listPoliciesInReview",
+        summary="Policies waiting for an operator's review, oldest first (admin, paginated)",
+        description=(
+            "A submitted policy sharing its insurer and number with another policy waits here, "
+            "as does any unconfirmed policy it collides with; no insurer event applies to it "
+            "until an operator links or unlinks it (PUT .../link)."
+        ),
+    )
+    async def in_review(
+        self,
+        policy_admin: NamedDependency[PolicyAdminService],
+        limit: FromQuery[Annotated[int, Parameter(ge=1, le=100)]] = 20,
+        offset: FromQuery[Annotated[int, Parameter(ge=0, le=2**31 - 1)]] = 0,
+    ) -> list[PolicyAdminView]:
+        return await policy_admin.in_review(limit=limit, offset=offset)
+
+    @get(
+        "/{policy_id:str}",
+        operation_id="getPolicyAsAdmin",
+        summary="A policy with its link, review state and namesakes (admin)",
+    )
+    async def read(
+        self, policy_admin: NamedDependency[PolicyAdminService], policy_id: FromPath[PolicyId]
+    ) -> PolicyAdminView:
+        return await policy_admin.view(policy_id)
+
+    @post(
+        "/{policy_id:str}/events",
+        operation_id="recordPolicyEvent",
+        summary="Record a lifecycle fact about a policy, with reason and evidence (admin)",
+        description=(
+            "Cancellation, reinstatement, lapse, endorsement, renewal, verification or its "
+            "rejection, tagged by `kind`: appended to the policy's event log like an insurer's "
+            "event, with the admin key that recorded it. `effective_at` may lie in the past."
+        ),
+        status_code=HTTP_201_CREATED,
+    )
+    async def record(
+        self,
+        policy_admin: NamedDependency[PolicyAdminService],
+        request: Request[Principal, Any, Any],
+        policy_id: FromPath[PolicyId],
+        data: JSONBody[RecordedPolicyEvent],
+    ) -> PolicyAdminView:
+        return await policy_admin.record(request.user, policy_id, data)
+
+    @put(
+        "/{policy_id:str}/link",
+        operation_id="linkPolicy",
+        summary="Decide which insurer's events reach a policy; settles its review (admin)",
+    )
+    async def link(
+        self,
+        policy_admin: NamedDependency[PolicyAdminService],
+        request: Request[Principal, Any, Any],
+        policy_id: FromPath[PolicyId],
+        data: JSONBody[PolicyLinkBody],
+    ) -> PolicyAdminView:
+        return await policy_admin.link(request.user, policy_id, data)

@@ -22,6 +22,8 @@ class _EventData(msgspec.Struct, frozen=True):
     terms: PolicyTerms | None = None
     expires_at: datetime | None = None
     reason: str = ""
+    occurred_at: datetime | None = None
+    sequence: int | None = None
 
 
 _NO_DATA = _EventData()
@@ -60,4 +62,6 @@ def _event(
         terms=body.terms,
         expires_at=body.expires_at,
         reason=body.reason,
+        occurred_at=body.occurred_at,
+        sequence=body.sequence,
     )

@@ -9,21 +9,48 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from accelerator.infra.database import Base, UtcDateTime
 
+_BOUND_ONLY = text("source = 'bound'")
+
 
 class PolicyRow(Base):
+    """A policy: who holds it, whose it is, and (``provider_id``) which partner's events reach it.
+
+    A number is unique only among policies bound here: the insurer confirmed those. A seller's
+    certificate may name any number, so a submission can never block a bind; one that shares
+    its number with another policy waits for an operator's review (``review_reason``).
+    """
+
     __tablename__ = "policies"
-    __table_args__ = (UniqueConstraint("insurer_name", "policy_number"),)
+    __table_args__ = (
+        Index(
+            "uq_policies_bound_number",
+            "provider_id",
+            "policy_number",
+            unique=True,
+            postgresql_where=_BOUND_ONLY,
+            sqlite_where=_BOUND_ONLY,
+        ),
+        # A partner's event finds its policies by number; a submission finds its namesakes.
+        Index("ix_policies_provider_number", "provider_id", "policy_number"),
+        Index("ix_policies_insurer_number", "insurer_key", "policy_number"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     seller_id: Mapped[str] = mapped_column(ForeignKey("sellers.id"), index=True)
     insurer_name: Mapped[str] = mapped_column(String(200))
+    # The insurer's name normalised (coverage.linking.insurer_key), to match spellings.
+    insurer_key: Mapped[str] = mapped_column(String(200))
     policy_number: Mapped[str] = mapped_column(String(100))
+    # The partner whose events apply to it: the one that bound it, or for a submitted policy
+    # the one whose insurer it names (or an operator's choice). None: no partner's events do.
     provider_id: Mapped[str | None] = mapped_column(String(64))
+    # Why it waits for an operator (coverage.linking.ReviewReason); None when it does not.
+    review_reason: Mapped[str | None] = mapped_column(String(32))
     # A schemas.PolicySource: bound (bought through us) or submitted (a seller's certificate).
     source: Mapped[str] = mapped_column(String(16))
     # The offer it was bound from (unique: one policy per offer, whatever the races).

@@ -26,7 +26,8 @@ import msgspec
 from sqlalchemy import ARRAY, String, any_, bindparam, func, select
 
 from accelerator.coverage.decision import PolicyCandidate
-from accelerator.coverage.events import decode_event
+from accelerator.coverage.events import decode_event, to_event
+from accelerator.coverage.linking import ReviewReason, insurer_key, policy_for_event
 from accelerator.coverage.models import PolicyEventRow, PolicyRow
 from accelerator.coverage.state import EventKind, PolicyEvent, derive_state
 from accelerator.infra.codec import instant
@@ -34,7 +35,7 @@ from accelerator.infra.database import ReadSession, WriteSession
 from accelerator.infra.lookups import Lookups
 from accelerator.infra.statements import DialectName, Statement
 from accelerator.sellers.models import Seller
-from schemas import PolicySource, PolicyTerms
+from schemas import PolicySource, PolicyTerms, PolicyVerification
 
 # --- the coverage check's read (the driver's read pool) --------------------------------------
 
@@ -126,13 +127,15 @@ async def policy_events(
     ).all()
 
 
-async def registered_policy_id(
-    session: ReadSession | WriteSession, insurer_name: str, policy_number: str
+async def sellers_policy_id(
+    session: ReadSession | WriteSession, seller_id: str, insurer_key: str, policy_number: str
 ) -> str | None:
-    """The id of the policy this insurer issued under this number, if it is registered."""
+    """The id of the seller's own policy of this insurer under this number, if it has one."""
     return await session.scalar(
         select(PolicyRow.id).where(
-            PolicyRow.insurer_name == insurer_name, PolicyRow.policy_number == policy_number
+            PolicyRow.seller_id == seller_id,
+            PolicyRow.insurer_key == insurer_key,
+            PolicyRow.policy_number == policy_number,
         )
     )
 
@@ -153,7 +156,7 @@ async def seller_policy_ids(
 
 
 # Built once: building and keying the statement at every event cost more than running it.
-_POLICY_NAMED = select(PolicyRow).where(
+_POLICIES_NUMBERED = select(PolicyRow).where(
     PolicyRow.provider_id == bindparam("provider_id"),
     PolicyRow.policy_number == bindparam("number"),
 )
@@ -167,25 +170,63 @@ async def load_policies(session: WriteSession, provider_id: str, numbers: Iterab
     wanted = sorted(set(numbers))
     if not wanted:
         return
-    loaded: dict[tuple[str, str], PolicyRow] = session.info.setdefault(_LOADED, {})
+    loaded: dict[tuple[str, str], list[PolicyRow]] = session.info.setdefault(_LOADED, {})
     rows = await session.scalars(
         select(PolicyRow).where(
             PolicyRow.provider_id == provider_id, PolicyRow.policy_number.in_(wanted)
         )
     )
+    found: dict[tuple[str, str], list[PolicyRow]] = defaultdict(list)
     for row in rows:
-        loaded.setdefault((provider_id, row.policy_number), row)
+        found[(provider_id, row.policy_number)].append(row)
+    for key, held in found.items():
+        loaded.setdefault(key, held)
 
 
 async def policy_numbered(session: WriteSession, provider_id: str, number: str) -> PolicyRow | None:
-    """The policy an insurer knows by ``number``, or None."""
-    # A loaded policy is the session's own object, as the query would return it; one created
-    # in this session after loading (a bind in the same batch) is not loaded, and is queried.
-    loaded: dict[tuple[str, str], PolicyRow] = session.info.get(_LOADED, {})
-    row = loaded.get((provider_id, number))
-    if row is None:
-        row = await session.scalar(_POLICY_NAMED, {"provider_id": provider_id, "number": number})
-    return row
+    """The policy a partner's event about ``number`` means (:func:`linking.policy_for_event`),
+    or None. Raises :class:`linking.AmbiguousPolicy` while an operator must decide."""
+    # Loaded policies are the session's own objects, as the query would return them; a number
+    # with none loaded, or one registered in this session since, is queried.
+    loaded: dict[tuple[str, str], list[PolicyRow]] = session.info.get(_LOADED, {})
+    rows = loaded.get((provider_id, number))
+    if rows is None:
+        rows = list(
+            await session.scalars(
+                _POLICIES_NUMBERED, {"provider_id": provider_id, "number": number}
+            )
+        )
+    return policy_for_event(rows)
+
+
+async def policies_in_review(
+    session: ReadSession | WriteSession, *, limit: int, offset: int
+) -> Sequence[PolicyRow]:
+    """A page of the policies waiting for an operator's review, oldest registration first."""
+    return (
+        await session.scalars(
+            select(PolicyRow)
+            .where(PolicyRow.review_reason.is_not(None))
+            .order_by(PolicyRow.created_at, PolicyRow.id)
+            .limit(limit)
+            .offset(offset)
+        )
+    ).all()
+
+
+async def namesakes(session: ReadSession | WriteSession, policy: PolicyRow) -> Sequence[PolicyRow]:
+    """The other policies of the same insurer (by :func:`linking.insurer_key`) and number."""
+    return (
+        await session.scalars(
+            select(PolicyRow)
+            .where(
+                PolicyRow.insurer_key == policy.insurer_key,
+                PolicyRow.policy_number == policy.policy_number,
+                PolicyRow.id != policy.id,
+            )
+            .order_by(PolicyRow.created_at, PolicyRow.id)
+        )
+    ).all()
 
 
 # --- writes in the caller's transaction ------------------------------------------------------
@@ -233,14 +274,22 @@ async def create_policy(
     offer_id: str | None = None,
     quote_request_id: str | None = None,
     verified: bool = False,
+    occurred_at: datetime | None = None,
 ) -> PolicyRow:
-    """A new policy and its ``issued`` event (plus ``verified`` when the insurer bound it)."""
+    """A new policy and its ``issued`` event (plus ``verified`` when the insurer bound it).
+
+    ``provider_id`` is the partner whose events apply to it. ``occurred_at`` is when the
+    insurer says it bound it, if it said. A policy sharing its insurer and number with another
+    goes to review as :mod:`coverage.linking` says (never a bound one, which is always recorded).
+    """
     policy = PolicyRow(
         id=str(uuid.uuid4()),
         seller_id=seller_id,
         insurer_name=terms.insurer_name,
+        insurer_key=insurer_key(terms.insurer_name),
         policy_number=terms.policy_number,
         provider_id=provider_id,
+        review_reason=None,
         source=source,
         offer_id=offer_id,
         quote_request_id=quote_request_id,
@@ -248,6 +297,12 @@ async def create_policy(
     )
     session.add(policy)
     await session.flush()
+    if provider_id is not None:
+        # A number loaded before this policy existed would not show it to policy_numbered.
+        session.info.get(_LOADED, {}).pop((provider_id, policy.policy_number), None)
+    data: dict[str, Any] = {"terms": msgspec.to_builtins(terms)}
+    if occurred_at is not None:
+        data["occurred_at"] = occurred_at.isoformat()
     await add_event(
         session,
         policy,
@@ -255,7 +310,7 @@ async def create_policy(
         kind=EventKind.ISSUED,
         effective_at=terms.effective_at,
         recorded_at=recorded_at,
-        data={"terms": msgspec.to_builtins(terms)},
+        data=data,
     )
     if verified:
         await add_event(
@@ -266,4 +321,37 @@ async def create_policy(
             effective_at=recorded_at,
             recorded_at=recorded_at,
         )
+    await _review_collisions(session, policy)
     return policy
+
+
+async def _review_collisions(session: WriteSession, policy: PolicyRow) -> None:
+    """Send to review a new policy whose number another policy of its insurer carries, unless
+    it is bound, and every unconfirmed submission among those others (coverage.linking)."""
+    others = await namesakes(session, policy)
+    if not others:
+        return
+    if policy.source != PolicySource.BOUND:
+        policy.review_reason = ReviewReason.NUMBER_COLLISION
+    for other in others:
+        if other.source == PolicySource.BOUND or other.review_reason is not None:
+            continue
+        if not await _confirmed(session, other):
+            other.review_reason = ReviewReason.NUMBER_COLLISION
+
+
+async def _confirmed(session: WriteSession, policy: PolicyRow) -> bool:
+    """Whether a submitted policy is verified, by its insurer or an operator."""
+    rows = await policy_events(session, policy.id)
+    state = derive_state(
+        [to_event(r.event_id, r.kind, r.effective_at, r.recorded_at, r.data) for r in rows]
+    )
+    return state is not None and state.verification == PolicyVerification.VERIFIED
+
+
+def set_link(session: WriteSession, policy: PolicyRow, provider_id: str | None) -> None:
+    """An operator's decision: events of ``provider_id`` (None: of no partner) reach the
+    policy, and it no longer waits for review."""
+    policy.provider_id = provider_id
+    policy.review_reason = None
+    session.info.get(_LOADED, {}).clear()

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from accelerator.auth.principal import Principal, Role, ensure_acts_for
 from accelerator.coverage import repository
 from accelerator.coverage.decision import decide, rule_set_for_incident
+from accelerator.coverage.linking import InsurerDirectory, insurer_key
 from accelerator.coverage.state import EventKind, derive_state, policy_period_from_dates
 from accelerator.coverage.views import render_policy
 from accelerator.errors import Conflict, FieldError, InvalidInput, NotFound
@@ -41,11 +42,18 @@ async def policy_document(
     return render_policy(policy, events, seller, rulebook, now)
 
 
+def recorded_by(principal: Principal) -> str:
+    """How the event log names the operator who recorded a fact: by key id, never by secret."""
+    return f"admin:{principal.key_id}"
+
+
 @dataclass(frozen=True)
 class CoverageService:
     db: Database
     rulebook: RuleBook
     taxonomy: Taxonomy
+    # The configured insurers, to link a submitted policy to the one it names.
+    insurers: InsurerDirectory = field(default_factory=InsurerDirectory)
 
     def _version_for(self, claim: CoverageCheckRequest) -> RuleSetVersion:
         problems: list[FieldError] = []
@@ -108,7 +116,12 @@ class CoverageService:
     async def submit(
         self, principal: Principal, seller_id: str, certificate: CertificateSubmission
     ) -> PolicyDocument:
-        """Record a policy bought elsewhere as ``pending_verification``, with its gaps."""
+        """Record a policy bought elsewhere as ``pending_verification``, with its gaps, linked
+        to the configured insurer it names (coverage.linking).
+
+        The seller's own policy submitted again is a conflict naming it. One sharing its insurer
+        and number with another seller's is accepted like any other and waits for review: the
+        answer says nothing about the other policy, and that one is never blocked by it."""
         ensure_acts_for(principal, seller_id)
         now = datetime.now(UTC)
         async with self.db.writing() as session:
@@ -127,14 +140,14 @@ class CoverageService:
                 )
             if problems:
                 raise InvalidInput(problems)
-            duplicate = await repository.registered_policy_id(
-                session, certificate.insurer_name, certificate.policy_number
+            duplicate = await repository.sellers_policy_id(
+                session, seller_id, insurer_key(certificate.insurer_name), certificate.policy_number
             )
             if duplicate is not None:
                 raise Conflict(
                     "policy_already_registered",
                     "This policy is already in the registry",
-                    f"Policy {certificate.policy_number} of {certificate.insurer_name} "
+                    f"Your policy {certificate.policy_number} of {certificate.insurer_name} "
                     f"is {duplicate}.",
                 )
             start, end = policy_period_from_dates(
@@ -164,11 +177,18 @@ class CoverageService:
                 source=PolicySource.SUBMITTED,
                 recorded_at=now,
                 event_id=f"submitted.{uuid.uuid4()}",
+                provider_id=self.insurers.provider_for(certificate.insurer_name),
             )
             return await policy_document(session, policy.id, self.rulebook, now)
 
     async def review(
-        self, policy_id: str, *, verified: bool, reason: str, event_id: str | None = None
+        self,
+        principal: Principal,
+        policy_id: str,
+        *,
+        verified: bool,
+        reason: str,
+        event_id: str | None = None,
     ) -> PolicyDocument:
         """An admin verifies or rejects a submitted policy; a rejection needs a reason."""
         if not verified and not reason:
@@ -188,7 +208,7 @@ class CoverageService:
                 kind=EventKind.VERIFIED if verified else EventKind.VERIFICATION_REJECTED,
                 effective_at=now,
                 recorded_at=now,
-                data={"reason": reason} if reason else {},
+                data={"reason": reason, "recorded_by": recorded_by(principal)},
             )
             await session.flush()
             return await policy_document(session, policy.id, self.rulebook, now)

@@ -29,6 +29,10 @@ class EventKind(enum.StrEnum):
     LAPSED = "lapsed"
     VERIFIED = "verified"
     VERIFICATION_REJECTED = "verification_rejected"
+    # An operator decided whose insurer events reach the policy (coverage.linking). Kept in the
+    # log for the audit trail; they change nothing about cover.
+    LINKED = "linked"
+    UNLINKED = "unlinked"
 
 
 #: Each kind by its stored text: reading an event is a dict look-up, not an enum call.
@@ -55,7 +59,10 @@ class PolicyEvent(msgspec.Struct, frozen=True, kw_only=True):
 
     ``issued`` (bound here or submitted by the seller) and ``endorsed`` carry the full
     ``terms``; ``renewed`` carries the new ``expires_at``; ``verification_rejected`` and
-    ``cancelled`` may carry a ``reason``. Both instants must be timezone-aware.
+    ``cancelled`` may carry a ``reason``. ``occurred_at`` and ``sequence`` are the insurer's own
+    account of when it happened (its event's time and per-subject number); a fact we learn first
+    hand (an operator's, a seller's submission) occurred when we recorded it. Every instant must
+    be timezone-aware.
     """
 
     event_id: str
@@ -65,9 +72,13 @@ class PolicyEvent(msgspec.Struct, frozen=True, kw_only=True):
     terms: PolicyTerms | None = None
     expires_at: datetime | None = None
     reason: str = ""
+    occurred_at: datetime | None = None
+    sequence: int | None = None
 
     def __post_init__(self) -> None:
         if self.effective_at.tzinfo is None or self.recorded_at.tzinfo is None:
+            raise ValueError(f"event {self.event_id}: instants must be timezone-aware")
+        if self.occurred_at is not None and self.occurred_at.tzinfo is None:
             raise ValueError(f"event {self.event_id}: instants must be timezone-aware")
         if self.kind in _TERMS_KINDS and self.terms is None:
             raise ValueError(f"event {self.event_id}: a {self.kind} event needs terms")
@@ -166,9 +177,10 @@ def derive_state(
 ) -> PolicyState | None:
     """The policy's state from its events, as known at ``known_at`` (everything when None).
 
-    Promises: only events with ``recorded_at <= known_at`` count; events apply in order of
-    ``(effective_at, recorded_at, event_id)``, so any arrival order gives the same state; an
-    ``event_id`` seen twice applies once. None when no ``issued`` event is known.
+    Promises: only events with ``recorded_at <= known_at`` count; events apply in the world's
+    order (:func:`event_order`), never the wire's, so any arrival order of the same events gives
+    the same state, ties included; an ``event_id`` seen twice applies once. None when no
+    ``issued`` event is known.
 
     Semantics: the first ``issued`` event opens the term ``[terms.effective_at,
     terms.expires_at)``; a later ``issued`` or an ``endorsed`` event replaces the terms from its
@@ -182,12 +194,12 @@ def derive_state(
     if known_at is not None and known_at.tzinfo is None:
         raise ValueError("known_at must be timezone-aware")
     known = [e for e in events if known_at is None or e.recorded_at <= known_at]
-    ordered = sorted(known, key=_order_key)
-    if any(_order_key(a) == _order_key(b) for a, b in pairwise(ordered)):
+    ordered = sorted(known, key=event_order)
+    if any(event_order(a) == event_order(b) for a, b in pairwise(ordered)):
         # Different events reusing one id at one instant (a partner bug): break the tie by
         # their encoding, so even that cannot make the outcome depend on arrival order. Only
         # then: encoding every event of every check is costly, and ties are rare.
-        ordered.sort(key=lambda e: (*_order_key(e), msgspec.json.encode(e)))
+        ordered.sort(key=lambda e: (*event_order(e), msgspec.json.encode(e)))
     applied: list[PolicyEvent] = []
     seen: set[str] = set()
     for event in ordered:
@@ -197,8 +209,20 @@ def derive_state(
     return _replay(applied)
 
 
-def _order_key(event: PolicyEvent) -> tuple[datetime, datetime, str]:
-    return (event.effective_at, event.recorded_at, event.event_id)
+def event_order(event: PolicyEvent) -> tuple[datetime, datetime, int, str]:
+    """Where an event stands in the world's order (DESIGN §3.2): when it takes effect, then when
+    it occurred by the insurer's own account and its number in the insurer's sequence, then
+    its id.
+
+    Two events taking effect at one instant (a cancellation and a reinstatement "with no gap")
+    are ordered by the insurer's clock, not by which webhook arrived first. For a fact learned
+    first hand the occurrence is the recording, so there arrival is the order. Events tying on
+    all of these are the insurer's one event told twice or a partner's bug; the stable id
+    (derived from the partner's delivery id, not from when it came) keeps even them in one
+    order whatever the arrival.
+    """
+    occurred = event.occurred_at or event.recorded_at
+    return (event.effective_at, occurred, event.sequence or 0, event.event_id)
 
 
 def _replay(events: list[PolicyEvent]) -> PolicyState | None:

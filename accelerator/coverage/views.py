@@ -12,7 +12,7 @@ from datetime import datetime
 from accelerator.compliance.evaluate import evaluate_cover, evaluate_submission, terms_of_policy
 from accelerator.coverage.events import to_event
 from accelerator.coverage.models import PolicyEventRow, PolicyRow
-from accelerator.coverage.state import EventKind, derive_state
+from accelerator.coverage.state import EventKind, derive_state, event_order
 from accelerator.rulesets.loader import RuleBook
 from accelerator.sellers.repository import SellerRecord
 from schemas import PolicyDocument, PolicyEventView, PolicySource, PolicyVerification
@@ -21,6 +21,10 @@ from schemas import PolicyDocument, PolicyEventView, PolicySource, PolicyVerific
 def _detail(kind: str, data: dict[str, object]) -> str:
     if kind == EventKind.RENEWED and "expires_at" in data:
         return f"renewed to {data['expires_at']}"
+    if kind == EventKind.LINKED:
+        return f"linked to {data.get('provider_id')}"
+    if kind == EventKind.UNLINKED:
+        return f"unlinked from {data.get('provider_id')}"
     if reason := data.get("reason"):
         return str(reason)
     return ""
@@ -34,9 +38,13 @@ def render_policy(
     now: datetime,
 ) -> PolicyDocument:
     """The document of ``policy`` as of ``now``; ``rows`` are its events in the order they take
-    effect. Its gaps are judged against the seller's marketplace rules in force today."""
-    events = [to_event(r.event_id, r.kind, r.effective_at, r.recorded_at, r.data) for r in rows]
-    state = derive_state(events)
+    effect. Its gaps are judged against the seller's marketplace rules in force today; its
+    history is in the world's order, as the state is derived (``coverage.state.event_order``)."""
+    history = sorted(
+        ((to_event(r.event_id, r.kind, r.effective_at, r.recorded_at, r.data), r) for r in rows),
+        key=lambda pair: event_order(pair[0]),
+    )
+    state = derive_state(event for event, _ in history)
     assert state is not None, "a registered policy always has its issued event"
     terms = state.terms_at(now)
     source = PolicySource(policy.source)
@@ -66,12 +74,17 @@ def render_policy(
         gaps=gaps,
         events=[
             PolicyEventView(
-                event_id=r.event_id,
-                kind=r.kind,
-                effective_at=r.effective_at,
-                recorded_at=r.recorded_at,
-                detail=_detail(r.kind, r.data),
+                event_id=event.event_id,
+                kind=event.kind,
+                effective_at=event.effective_at,
+                recorded_at=event.recorded_at,
+                detail=_detail(row.kind, row.data),
+                occurred_at=event.occurred_at,
+                sequence=event.sequence,
+                reason=event.reason,
+                evidence_reference=str(row.data.get("evidence_reference", "")),
+                recorded_by=str(row.data.get("recorded_by", "")),
             )
-            for r in rows
+            for event, row in history
         ],
     )

@@ -27,6 +27,7 @@ from accelerator.binding.controller import BindController
 from accelerator.compliance.controller import ComplianceController
 from accelerator.coverage.controller import (
     CoverageController,
+    PolicyAdminController,
     PolicyController,
     SellerPolicyController,
 )
@@ -59,6 +60,7 @@ ROUTES: list[ControllerRouterHandler] = [
     BindController,
     CoverageController,
     SellerPolicyController,
+    PolicyAdminController,
     PolicyController,
     WebhookController,
     InboxController,
@@ -142,6 +144,7 @@ def _dependencies(runtime: Runtime) -> dict[str, Provide]:
         "sellers": provide(lambda s: s.sellers),
         "quoting": provide(lambda s: s.quoting),
         "coverage": provide(lambda s: s.coverage),
+        "policy_admin": provide(lambda s: s.policy_admin),
         "compliance": provide(lambda s: s.compliance),
         "binding": provide(lambda s: s.binding),
         "webhooks": provide(lambda s: s.webhooks),

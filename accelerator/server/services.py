@@ -15,6 +15,8 @@ import httpx
 
 from accelerator.binding.service import BindingService
 from accelerator.compliance.service import ComplianceService
+from accelerator.coverage.admin import PolicyAdminService
+from accelerator.coverage.linking import InsurerDirectory
 from accelerator.coverage.service import CoverageService
 from accelerator.infra.database import Database, open_database
 from accelerator.insurers.partners import Partner, close_partners, open_partners
@@ -54,6 +56,7 @@ class Services:
     sellers: SellerService
     quoting: QuotingService
     coverage: CoverageService
+    policy_admin: PolicyAdminService
     compliance: ComplianceService
     binding: BindingService
     webhooks: WebhookService
@@ -89,6 +92,9 @@ def open_services(
         ),
     )
     sellers = SellerService(db, configured.rulebook, configured.taxonomy)
+    insurers = InsurerDirectory.of(
+        {provider_id: partner.adapter.insurer_name for provider_id, partner in partners.items()}
+    )
     # This process's worker takes turns with its receives (accelerator.webhooks.turns).
     turns = ReceivesFirst(one_writer=db.is_sqlite)
     inbox_worker = InboxWorker(db, partners, turns=turns)
@@ -114,7 +120,8 @@ def open_services(
             default_deadline_seconds=settings.quote_deadline_seconds,
             max_deadline_seconds=settings.quote_deadline_max_seconds,
         ),
-        coverage=CoverageService(db, configured.rulebook, configured.taxonomy),
+        coverage=CoverageService(db, configured.rulebook, configured.taxonomy, insurers),
+        policy_admin=PolicyAdminService(db, configured.rulebook, insurers),
         compliance=ComplianceService(db, sellers, configured.rulebook),
         binding=BindingService(db, partners, configured.rulebook, settings.additional_insured_name),
         webhooks=webhooks,

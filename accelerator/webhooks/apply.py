@@ -3,17 +3,21 @@
 Each event gets a stable id (provider, webhook id, position), so re-processing a delivery adds
 nothing twice: policy events are unique by event id, and a quote outcome takes an event only if it
 is still open or the event happened after the one that settled it. Policy state is derived from
-its events by effective time (accelerator.coverage.state), so their arrival order does not matter
-either; an event naming a quote or policy not known yet raises ``UnmatchedEvent`` and waits.
+its events in the world's order (accelerator.coverage.state), so their arrival order does not
+matter either; policy events carry the insurer's ``occurred_at`` and ``sequence`` for that. An
+event naming a quote or policy not known yet, or a number an operator must first review
+(accelerator.coverage.linking), raises ``UnmatchedEvent`` and waits.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
+from typing import Any
 
 import msgspec
 
-from accelerator.coverage.models import PolicyRow
+from accelerator.coverage.linking import AmbiguousPolicy
 from accelerator.coverage.repository import add_event, create_policy, policy_numbered
 from accelerator.coverage.state import EventKind
 from accelerator.infra.database import WriteSession
@@ -86,17 +90,46 @@ def policy_number(event: InsurerEvent) -> str | None:
     return event.policy_number if isinstance(event, _POLICY_EVENTS) else None
 
 
-async def _policy(session: WriteSession, provider_id: str, number: str) -> PolicyRow:
-    row = await policy_numbered(session, provider_id, number)
-    if row is None:
+async def _record(
+    session: WriteSession,
+    provider_id: str,
+    event_id: str,
+    event: InsurerEvent,
+    *,
+    number: str,
+    kind: EventKind,
+    effective_at: datetime,
+    **data: Any,
+) -> None:
+    """Append the policy event the insurer's ``event`` tells of, with the insurer's own account
+    of when it occurred (its order among events taking effect at one instant)."""
+    try:
+        policy = await policy_numbered(session, provider_id, number)
+    except AmbiguousPolicy as exc:
+        raise UnmatchedEvent(f"policy {number!r} from {provider_id}: {exc}") from exc
+    if policy is None:
         raise UnmatchedEvent(f"no policy {number!r} from {provider_id}")
-    return row
+    await add_event(
+        session,
+        policy,
+        event_id=event_id,
+        kind=kind,
+        effective_at=effective_at,
+        recorded_at=datetime.now(UTC),
+        data={
+            **data,
+            "occurred_at": event.occurred_at.isoformat(),
+            "sequence": event.sequence,
+            "recorded_by": f"insurer:{provider_id}",
+        },
+    )
 
 
 async def apply_event(
     session: WriteSession, provider_id: str, event_id: str, event: InsurerEvent
 ) -> None:
     now = datetime.now(UTC)
+    record = partial(_record, session, provider_id, event_id, event)
     match event:
         case QuoteOffered(quote_reference=reference, offers=offers):
             outcome = await _outcome(session, provider_id, reference)
@@ -131,71 +164,33 @@ async def apply_event(
                 offer_id=request.offer_id,
                 quote_request_id=request.request_id,
                 verified=True,
+                occurred_at=event.occurred_at,
             )
             await quotes.finish_bind(session, request.request_id, request.offer_id)
         case PolicyEndorsed(policy_number=number, effective_at=at, policy=terms):
-            policy = await _policy(session, provider_id, number)
-            await add_event(
-                session,
-                policy,
-                event_id=event_id,
+            await record(
+                number=number,
                 kind=EventKind.ENDORSED,
                 effective_at=at,
-                recorded_at=now,
-                data={"terms": msgspec.to_builtins(terms)},
+                terms=msgspec.to_builtins(terms),
             )
         case PolicyRenewed(policy_number=number, effective_at=at, expires_at=expires):
-            policy = await _policy(session, provider_id, number)
-            await add_event(
-                session,
-                policy,
-                event_id=event_id,
+            await record(
+                number=number,
                 kind=EventKind.RENEWED,
                 effective_at=at,
-                recorded_at=now,
-                data={"expires_at": expires.isoformat()},
+                expires_at=expires.isoformat(),
             )
         case PolicyCancelled(policy_number=number, effective_at=at, reason=reason):
-            policy = await _policy(session, provider_id, number)
-            await add_event(
-                session,
-                policy,
-                event_id=event_id,
-                kind=EventKind.CANCELLED,
-                effective_at=at,
-                recorded_at=now,
-                data={"reason": reason},
-            )
+            await record(number=number, kind=EventKind.CANCELLED, effective_at=at, reason=reason)
         case PolicyReinstated(policy_number=number, effective_at=at):
-            policy = await _policy(session, provider_id, number)
-            await add_event(
-                session,
-                policy,
-                event_id=event_id,
-                kind=EventKind.REINSTATED,
-                effective_at=at,
-                recorded_at=now,
-            )
+            await record(number=number, kind=EventKind.REINSTATED, effective_at=at)
         case PolicyLapsed(policy_number=number, effective_at=at):
-            policy = await _policy(session, provider_id, number)
-            await add_event(
-                session,
-                policy,
-                event_id=event_id,
-                kind=EventKind.LAPSED,
-                effective_at=at,
-                recorded_at=now,
-            )
+            await record(number=number, kind=EventKind.LAPSED, effective_at=at)
         case PolicyVerified(policy_number=number):
-            policy = await _policy(session, provider_id, number)
-            await add_event(
-                session,
-                policy,
-                event_id=event_id,
-                kind=EventKind.VERIFIED,
-                effective_at=now,
-                recorded_at=now,
-            )
+            # Confirmed when the insurer says it confirmed it, so that a verification and an
+            # operator's rejection keep the world's order whatever the arrival.
+            await record(number=number, kind=EventKind.VERIFIED, effective_at=event.occurred_at)
 
 
 __all__ = ["UnmatchedEvent", "apply_event", "policy_number"]
