@@ -15,7 +15,7 @@ from accelerator.auth.principal import Principal, Role
 from accelerator.coverage.admin import PolicyAdminService
 from accelerator.coverage.service import CoverageService
 from accelerator.errors import InvalidInput
-from accelerator.infra.errors import problem_for
+from accelerator.infra.errors import decode_error_field, problem_for
 from accelerator.infra.params import PolicyId, SellerId
 from schemas import (
     BatchItemError,
@@ -34,8 +34,7 @@ from schemas import (
 
 
 def _item_problems(exc: msgspec.ValidationError) -> list[FieldProblem]:
-    message, _, path = str(exc).partition(" - at `")
-    field = path.rstrip("`").removeprefix("$.").removeprefix("$") or "body"
+    field, message = decode_error_field(str(exc))
     return [FieldProblem(field, "invalid", message)]
 
 

@@ -81,17 +81,21 @@ class AmbiguousPolicy(Exception):
 
 def policy_for_event(candidates: Iterable[PolicyRow]) -> PolicyRow | None:
     """The policy a partner's event about a number means, among the policies linked to that
-    partner under that number: the one it bound, else the only one linked; None without any.
+    partner under that number: the one it bound, else the only one not in review; None
+    without any.
 
-    Raises :class:`AmbiguousPolicy` when only policies in review carry it, or several do.
+    Raises :class:`AmbiguousPolicy` when only policies in review carry it, or several do not.
     """
     rows = list(candidates)
     bound = [row for row in rows if row.source == PolicySource.BOUND]
     if bound:
         return bound[0]  # unique: numbers are unique among bound policies
-    if any(row.review_reason is not None for row in rows) or len(rows) > 1:
+    settled = [row for row in rows if row.review_reason is None]
+    if len(settled) == 1:
+        return settled[0]
+    if rows:
         raise AmbiguousPolicy(
             "policies sharing this number wait for an operator's review: "
             + ", ".join(sorted(row.id for row in rows))
         )
-    return rows[0] if rows else None
+    return None

@@ -10,6 +10,7 @@ each offending field in ``errors``.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -135,6 +136,21 @@ def _field_path(key: str | None, source: str | None) -> str:
     return key.removeprefix("$.").removeprefix("$") or "body"
 
 
+# msgspec names a missing or unknown field in its message, not in its path.
+_NAMED_FIELD = re.compile(r"^Object (?:missing required|contains unknown) field `([^`]+)`")
+
+
+def decode_error_field(message: str, path: str = "") -> tuple[str, str]:
+    """The field a msgspec validation message is about, as our problems name it
+    (``claim_amount.amount``; ``body`` for the whole document), and the message without it.
+    ``path`` is where it is, when the caller already knows (Litestar's ``$.claim_amount``)."""
+    message, _, at = message.partition(" - at `")
+    path = (path or at.rstrip("`")).removeprefix("$").removeprefix(".")
+    if named := _NAMED_FIELD.match(message):
+        path = f"{path}.{named[1]}" if path else named[1]
+    return path or "body", message
+
+
 def _validation_problem(exc: ValidationException) -> ApiProblem:
     problems: list[FieldProblem] = []
     extra = exc.extra if isinstance(exc.extra, list) else []
@@ -144,12 +160,13 @@ def _validation_problem(exc: ValidationException) -> ApiProblem:
         message = str(item.get("message", "invalid value"))
         key = item.get("key")
         source = item.get("source")
-        if key is None and " - at `" in message:
-            message, _, path = message.partition(" - at `")
-            key = path.rstrip("`")
-        problems.append(
-            FieldProblem(field=_field_path(key, source), code="invalid", message=message)
-        )
+        if source == "body" or (key is None and source is None):
+            # The body is Litestar's "data"; a field it is missing or does not know is named
+            # only in the message.
+            field, message = decode_error_field(message, "" if key == "data" else key or "")
+        else:
+            field = _field_path(key, source)
+        problems.append(FieldProblem(field=field, code="invalid", message=message))
     if not problems:
         problems.append(FieldProblem(field="body", code="invalid", message=str(exc.detail)))
     return invalid_input(problems)

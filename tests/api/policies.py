@@ -1,5 +1,5 @@
-"""Putting policies and their events in the registry for API tests, through the registry's own
-writes (``coverage.repository``), as binding and insurer webhooks do."""
+"""Policies in the registry for API tests: the bodies clients send (certificates, claims), and
+writes through the registry's own code (``coverage.repository``), as binding and webhooks do."""
 
 from __future__ import annotations
 
@@ -14,6 +14,49 @@ from accelerator.coverage.state import EventKind, policy_period_from_dates
 from accelerator.infra.database import Database
 from schemas import PolicySource, PolicyTerms
 from tests.compliance.factories import US_TZ, make_terms
+
+OPERATOR = "Amazon.com Services LLC and its affiliates and assignees"
+
+
+def usd(amount: str) -> dict[str, str]:
+    return {"amount": amount, "currency": "USD"}
+
+
+def certificate(**changes: Any) -> dict[str, Any]:
+    """A certificate body of seller s-1's compliant Harbor policy, in force for 100 days."""
+    today = datetime.now(UTC).date()
+    body = {
+        "insurer_name": "Harbor Mutual",
+        "insurer_rating": "A",
+        "policy_number": "HM-1",
+        "named_insured": "Volt Goods LLC",
+        "policy_form": "occurrence",
+        "each_occurrence": usd("1000000"),
+        "general_aggregate": usd("2000000"),
+        "products_completed_operations_aggregate": usd("2000000"),
+        "deductible": usd("5000"),
+        "additional_insureds": [OPERATOR],
+        "territories": ["US"],
+        "covered_categories": ["electronics"],
+        "effective_date": (today - timedelta(days=100)).isoformat(),
+        "expiry_date": (today + timedelta(days=265)).isoformat(),
+        "cancellation_notice_days": 30,
+    }
+    body.update(changes)
+    return body
+
+
+def claim(amount: str = "400", **changes: Any) -> dict[str, Any]:
+    """A claims engine's check for seller s-1: a power bank sold in the US, ten days ago."""
+    body = {
+        "seller_id": "s-1",
+        "incident_at": (datetime.now(UTC) - timedelta(days=10)).isoformat(),
+        "product_category": "electronics/power-banks",
+        "marketplace": "US",
+        "claim_amount": usd(amount),
+    }
+    body.update(changes)
+    return body
 
 
 def la_today() -> date:

@@ -8,50 +8,9 @@ import pytest
 from accelerator.auth.principal import Role
 from accelerator.infra.database import Database
 from tests.api.conftest import Client, Headers
-from tests.api.policies import record_event
+from tests.api.policies import certificate, claim, record_event, usd
 
 pytestmark = pytest.mark.anyio
-
-OPERATOR = "Amazon.com Services LLC and its affiliates and assignees"
-
-
-def usd(amount: str) -> dict[str, str]:
-    return {"amount": amount, "currency": "USD"}
-
-
-def certificate(**changes: Any) -> dict[str, Any]:
-    today = datetime.now(UTC).date()
-    body = {
-        "insurer_name": "Harbor Mutual",
-        "insurer_rating": "A",
-        "policy_number": "HM-1",
-        "named_insured": "Volt Goods LLC",
-        "policy_form": "occurrence",
-        "each_occurrence": usd("1000000"),
-        "general_aggregate": usd("2000000"),
-        "products_completed_operations_aggregate": usd("2000000"),
-        "deductible": usd("5000"),
-        "additional_insureds": [OPERATOR],
-        "territories": ["US"],
-        "covered_categories": ["electronics"],
-        "effective_date": (today - timedelta(days=100)).isoformat(),
-        "expiry_date": (today + timedelta(days=265)).isoformat(),
-        "cancellation_notice_days": 30,
-    }
-    body.update(changes)
-    return body
-
-
-def claim(amount: str = "400", **changes: Any) -> dict[str, Any]:
-    body = {
-        "seller_id": "s-1",
-        "incident_at": (datetime.now(UTC) - timedelta(days=10)).isoformat(),
-        "product_category": "electronics/power-banks",
-        "marketplace": "US",
-        "claim_amount": usd(amount),
-    }
-    body.update(changes)
-    return body
 
 
 @pytest.fixture

@@ -265,3 +265,78 @@ async def test_a_policy_bound_here_exempts_the_seller_from_recovery(
     )
     assert check.status_code == 200, check.text
     assert check.json()["decision"] == "exempt", check.json()["reasons"]
+
+
+SANDBOX_INSURERS = {
+    "HMI": "Harbor Mutual Insurance Company",
+    "SSI": "Summit Specialty Insurance Company",
+    "MSI": "Meridian Specialty Insurance Company",
+    "ACC": "Acorn Casualty Company",
+}
+
+
+async def test_a_seller_squatting_the_insurers_next_numbers_blocks_no_bind_and_learns_nothing(
+    service: Any, database: Database
+) -> None:
+    client, _ = service
+    squatter = await create_key(database, Role.SELLER, seller_id="s-2")
+    as_squatter = {"Authorization": f"Bearer {squatter.secret}"}
+    body = power_bank_body(categories={"home/furniture": "1"}, legal_name="Squat Trading LLC")
+    assert (
+        await client.put("/v1/sellers/s-2/profile", json=body, headers=as_squatter)
+    ).status_code == 200
+    # Every sandbox insurer numbers its policies PREFIX-GL-YEAR-NNNNNN from 1: easy to guess.
+    today = datetime.now().date()
+    squatted = [
+        (name, f"{prefix}-GL-{year}-{sequence:06d}")
+        for prefix, name in SANDBOX_INSURERS.items()
+        for year in (today.year, today.year + 1)
+        for sequence in (1, 2)
+    ]
+    for insurer, number in squatted:
+        certificate = {
+            "insurer_name": insurer,
+            "insurer_rating": "A",
+            "policy_number": number,
+            "named_insured": "Squat Trading LLC",
+            "policy_form": "occurrence",
+            "each_occurrence": {"amount": "1000000", "currency": "USD"},
+            "general_aggregate": {"amount": "2000000", "currency": "USD"},
+            "products_completed_operations_aggregate": {"amount": "2000000", "currency": "USD"},
+            "deductible": {"amount": "1000", "currency": "USD"},
+            "territories": ["US"],
+            "covered_categories": ["home/furniture"],
+            "effective_date": today.isoformat(),
+            "expiry_date": (today + timedelta(days=365)).isoformat(),
+        }
+        submitted = await client.post(
+            "/v1/sellers/s-2/policies", json=certificate, headers=as_squatter
+        )
+        assert submitted.status_code == 201, submitted.text
+
+    view, _ = await quote(client)
+    best = next(
+        o for o in view["offers"] if o["compliance"]["compliant"] and o["offer"]["bindable"]
+    )
+    bound = await client.post(
+        f"/v1/offers/{best['id']}/bind", json={}, headers={"Idempotency-Key": "squat-1"}
+    )
+    assert bound.status_code in (201, 202), bound.text
+    for _ in range(60):  # an asynchronous insurer confirms by callback
+        policies = (await client.get("/v1/sellers/s-1/policies")).json()
+        if policies:
+            break
+        await asyncio.sleep(0.1)
+    [policy] = policies
+    assert (policy["terms"]["insurer_name"], policy["terms"]["policy_number"]) in squatted
+    assert policy["verification"] == "verified"
+    # The squatter's view of its own certificates says nothing of the real policy.
+    own = await client.get("/v1/sellers/s-2/policies?limit=100", headers=as_squatter)
+    assert policy["id"] not in own.text
+    assert "s-1" not in own.text
+    assert {p["verification"] for p in own.json()} == {"pending_verification"}
+    admin = await create_key(database, Role.ADMIN)
+    queue = await client.get(
+        "/v1/admin/policies/in-review", headers={"Authorization": f"Bearer {admin.secret}"}
+    )
+    assert [p["namesakes"] for p in queue.json()] == [[policy["id"]]]

@@ -3,10 +3,12 @@
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import msgspec
 from hypothesis import given
 from hypothesis import strategies as st
 
 from accelerator.coverage import PolicyEvent, derive_state, policy_period_from_dates
+from accelerator.coverage.state import EventKind, PolicyState
 from tests.compliance.factories import US_TZ, change, issued, make_terms, usd, utc
 
 MINUTE = timedelta(minutes=1)
@@ -180,3 +182,113 @@ def test_any_arrival_order_of_the_events_gives_the_same_state(
     assert actual == expected
     assert actual is not None
     assert [actual.in_force_at(t) for t in PROBES] == [expected.in_force_at(t) for t in PROBES]  # type: ignore[union-attr]
+
+
+# --- ties: events taking effect at one instant keep the insurer's order, not the wire's -----
+
+NO_GAP = utc(2026, 3, 1, 12)
+
+
+def arrived(events: list[PolicyEvent]) -> list[PolicyEvent]:
+    """The events as recorded when they arrive in this order, an hour apart."""
+    return [
+        msgspec.structs.replace(event, recorded_at=utc(2026, 3, 2) + timedelta(hours=position))
+        for position, event in enumerate(events)
+    ]
+
+
+def answers(state: PolicyState | None) -> list[object]:
+    """What a coverage decision can read from a state, at every probe."""
+    assert state is not None
+    return [
+        state.verification,
+        *(state.in_force_at(t) for t in [*PROBES, NO_GAP, NO_GAP + MINUTE]),
+        *(getattr(state.cancelled_by(t), "kind", None) for t in [NO_GAP, NO_GAP + MINUTE]),
+    ]
+
+
+def test_a_cancellation_and_a_reinstatement_with_no_gap_follow_the_insurer_not_the_arrival() -> (
+    None
+):
+    cancelled = change(
+        "cancelled", NO_GAP, event_id="harbor:msg-1:0", occurred_at=utc(2026, 2, 27), sequence=7
+    )
+    reinstated = change(
+        "reinstated", NO_GAP, event_id="harbor:msg-2:0", occurred_at=utc(2026, 2, 28), sequence=8
+    )
+    for order in ([cancelled, reinstated], [reinstated, cancelled]):
+        state = state_of(issued(), *arrived(order))
+        assert state.in_force_at(NO_GAP) == (True, None)
+        assert state.cancelled_by(NO_GAP + MINUTE) is None
+    # The other way round in the insurer's account: reinstated first, then cancelled.
+    earlier = msgspec.structs.replace(reinstated, occurred_at=utc(2026, 2, 26))
+    for order in ([cancelled, earlier], [earlier, cancelled]):
+        assert state_of(issued(), *arrived(order)).in_force_at(NO_GAP) == (
+            False,
+            "policy_cancelled",
+        )
+
+
+def test_at_one_occurrence_time_the_insurer_sequence_decides() -> None:
+    at = utc(2026, 2, 27, 9)
+    cancelled = change("cancelled", NO_GAP, event_id="z", occurred_at=at, sequence=2)
+    reinstated = change("reinstated", NO_GAP, event_id="a", occurred_at=at, sequence=1)
+    for order in ([cancelled, reinstated], [reinstated, cancelled]):
+        assert state_of(issued(), *arrived(order)).in_force_at(NO_GAP)[1] == "policy_cancelled"
+
+
+STATUS_KINDS: list[EventKind] = [
+    EventKind.CANCELLED,
+    EventKind.REINSTATED,
+    EventKind.LAPSED,
+    EventKind.VERIFIED,
+    EventKind.VERIFICATION_REJECTED,
+]
+# Few values, so that the generated events tie on effective instant, on occurrence time and on
+# sequence, alone and together.
+SHARED_EFFECTIVE = [NO_GAP, utc(2026, 8, 1)]
+SHARED_OCCURRENCE = [None, utc(2026, 2, 27), utc(2026, 2, 28)]
+SHARED_SEQUENCE = [None, 1, 2]
+
+
+@st.composite
+def tied_events(draw: st.DrawFn) -> list[PolicyEvent]:
+    specs = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from(STATUS_KINDS),
+                st.sampled_from(SHARED_EFFECTIVE),
+                st.sampled_from(SHARED_OCCURRENCE),
+                st.sampled_from(SHARED_SEQUENCE),
+            ),
+            min_size=2,
+            max_size=6,
+        )
+    )
+    return [
+        change(
+            kind,
+            effective,
+            event_id=f"harbor:msg-{index}:0",
+            reason=f"reason {index}",
+            occurred_at=occurred,
+            sequence=sequence,
+        )
+        for index, (kind, effective, occurred, sequence) in enumerate(specs)
+    ]
+
+
+@given(events=tied_events(), data=st.data())
+def test_every_arrival_order_of_events_sharing_an_effective_instant_gives_one_state(
+    events: list[PolicyEvent], data: st.DataObject
+) -> None:
+    order = data.draw(st.permutations(events))
+    # Recorded as they arrive; the ones with no insurer occurrence time keep theirs, since for
+    # a fact learned first hand the recording is the occurrence.
+    first_hand = {e.event_id: e for e in events if e.occurred_at is None}
+    as_arrived = [
+        first_hand.get(e.event_id, recorded)
+        for e, recorded in zip(order, arrived(order), strict=True)
+    ]
+    expected = answers(derive_state([issued(), *events]))
+    assert answers(derive_state([issued(), *as_arrived])) == expected
