@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from accelerator.infra.database import open_database
-from accelerator.quoting.service import default_cover, snapshot
+from accelerator.quoting.cover import default_cover
+from accelerator.quoting.service import snapshot
 from accelerator.risk.taxonomy import load_taxonomy
 from accelerator.rulesets.loader import load_rulesets
 from accelerator.sellers.service import SellerService
@@ -38,17 +39,14 @@ def canonical_request(database_url: str, seller_id: str, request_id: str) -> Quo
     """The canonical quote request the service builds for this seller's stored profile."""
 
     async def build() -> QuoteRequest:
-        db = open_database(database_url)
+        db, rulebook = open_database(database_url), load_rulesets()
         try:
-            stored = await SellerService(db, load_rulesets(), load_taxonomy()).require_profile(
-                seller_id
-            )
+            stored = await SellerService(db, rulebook, load_taxonomy()).require_profile(seller_id)
         finally:
             await db.dispose()
+        today = rulebook.local_date(stored.facts.marketplace, datetime.now(UTC))
         return QuoteRequest(
-            request_id=request_id,
-            seller=snapshot(stored),
-            cover=default_cover(stored, datetime.now(UTC)),
+            request_id=request_id, seller=snapshot(stored), cover=default_cover(stored, today)
         )
 
     return asyncio.run(build())

@@ -12,6 +12,9 @@ space-separated ``v1,<base64 HMAC-SHA256 of "id.timestamp.body">``; secrets are
 ``hex-hmac-sha256``: headers ``x-timestamp`` (Unix seconds) and ``x-signature`` holding the
 lower-case hex HMAC-SHA256 of ``"timestamp.body"`` (the timestamp is signed too, so an old
 signature cannot be replayed with a fresh timestamp); the secret is used as UTF-8 bytes.
+
+A verified delivery is recognised when it comes again by :func:`dedupe_key`, which each scheme
+derives from what it signs: an unsigned header can be changed by anyone who saw the delivery.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ __all__ = [
     "MissingHeaders",
     "SignatureError",
     "StaleTimestamp",
+    "dedupe_key",
     "sign",
     "sign_hex",
     "signature_headers",
@@ -40,6 +44,10 @@ __all__ = [
 
 DEFAULT_TOLERANCE_SECONDS = 300
 _SECRET_PREFIX = "whsec_"  # noqa: S105 - a format prefix, not a secret
+# Begins the dedupe key of a hex-signed delivery: a derived key then cannot equal an id a
+# partner chose (a webhook-id, should the partner's scheme change) nor a key stored before keys
+# were derived (the bare SHA-256 of a body), and an operator can tell it is not the partner's.
+_HEX_KEY_PREFIX = "hex-hmac-sha256:"
 
 
 class SignatureError(Exception):
@@ -78,11 +86,15 @@ def _lower(headers: Mapping[str, str]) -> dict[str, str]:
     return {name.lower(): value for name, value in headers.items()}
 
 
-def _timestamp(raw: str, now: int, tolerance: int) -> int:
+def _parse_timestamp(raw: str) -> int:
     try:
-        timestamp = int(raw.strip())
+        return int(raw.strip())
     except ValueError as exc:
         raise MalformedHeaders("timestamp header is not an integer") from exc
+
+
+def _timestamp(raw: str, now: int, tolerance: int) -> int:
+    timestamp = _parse_timestamp(raw)
     if timestamp < now - tolerance:
         raise StaleTimestamp("timestamp is too old")
     if timestamp > now + tolerance:
@@ -152,10 +164,15 @@ def verify(
     raise BadSignature("no signature matches")
 
 
+def _hex_signed(timestamp: int, body: bytes) -> bytes:
+    """What the ``hex-hmac-sha256`` scheme signs. The timestamp as a number, not as sent: the
+    header may spell one number several ways (``0…``, ``+…``, spaces), all with one signature."""
+    return f"{timestamp}.".encode() + body
+
+
 def sign_hex(secret: str, timestamp: int, body: bytes) -> str:
     """The ``x-signature`` value of the ``hex-hmac-sha256`` scheme."""
-    signed = f"{timestamp}.".encode() + body
-    return hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return hmac.new(secret.encode(), _hex_signed(timestamp, body), hashlib.sha256).hexdigest()
 
 
 def verify_hex(
@@ -194,3 +211,28 @@ def verify_signature(
         verify(secrets, headers, body, now, tolerance)
     else:
         verify_hex(secrets, headers, body, now, tolerance)
+
+
+def dedupe_key(scheme: SignatureScheme, headers: Mapping[str, str], body: bytes) -> str:
+    """The key under which a delivery verified under ``scheme`` is stored once per partner.
+
+    Two deliveries with one key are one message: the second is a duplicate, never applied again.
+    The key is derived only from what the scheme signs, so no one without the secret can give a
+    captured delivery a new key. Standard Webhooks signs ``webhook-id``: that id is the key.
+    ``hex-hmac-sha256`` signs no id, only ``"timestamp.body"``: the key is ``hex-hmac-sha256:``
+    and the hex SHA-256 of that, and a ``webhook-id`` header is ignored (a replay could carry any
+    id). A partner's retry re-signed with a fresh timestamp is therefore a new message under it.
+
+    Call it on a delivery :func:`verify_signature` accepted; header names in any case.
+    """
+    lowered = _lower(headers)
+    if scheme == "standard-webhooks":
+        msg_id = lowered.get("webhook-id", "")
+        if not msg_id:
+            raise MissingHeaders("webhook-id is required")
+        return msg_id
+    raw_timestamp = lowered.get("x-timestamp", "")
+    if not raw_timestamp:
+        raise MissingHeaders("x-timestamp is required")
+    signed = _hex_signed(_parse_timestamp(raw_timestamp), body)
+    return _HEX_KEY_PREFIX + hashlib.sha256(signed).hexdigest()

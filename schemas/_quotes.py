@@ -68,7 +68,13 @@ class SellerSnapshot(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class DesiredCover(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """The cover the seller asks for; insurers may offer something else."""
+    """The cover the seller asks for; insurers may offer something else.
+
+    ``effective_date`` is the first day of cover, a date in the marketplace's reference time
+    zone (for ``US``, America/Los_Angeles). Cover starts today at the earliest: a date before today
+    in that zone is refused with a 422 naming ``cover.effective_date`` (code
+    ``effective_date_in_past``), and nothing is stored.
+    """
 
     per_occurrence: Money
     aggregate: Money
@@ -173,7 +179,8 @@ class QuoteRequestBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     """``POST /v1/quote-requests``: ask every eligible insurer for the seller's cover.
 
     Without ``cover``, the seller's latest risk profile supplies it (the recommended limits, the
-    marketplace's maximum deductible, starting tomorrow for twelve months).
+    marketplace's maximum deductible, starting tomorrow in the marketplace's time zone for twelve
+    months). With it, cover may start today at the earliest (see ``DesiredCover``).
     """
 
     seller_id: Annotated[str, Meta(min_length=1, max_length=64, examples=["s-1"])]

@@ -24,7 +24,8 @@ class InboxStatus(enum.StrEnum):
 
 class WebhookAck(msgspec.Struct, frozen=True):
     """Stored before this answer. ``status`` is ``received`` (a worker applies it moments later);
-    for a repeated ``webhook-id`` (``duplicate``), the status of the delivery stored first."""
+    for a message stored before (``duplicate``: the same ``webhook-id``, or under a scheme that
+    signs no id the same signed timestamp and body), the status of the delivery stored first."""
 
     inbox_id: int
     status: InboxStatus
@@ -32,7 +33,9 @@ class WebhookAck(msgspec.Struct, frozen=True):
 
 
 class InboxEntry(msgspec.Struct, frozen=True):
-    """A stored delivery. ``next_attempt_at`` is when a waiting one is tried again."""
+    """A stored delivery. ``webhook_id`` is its dedupe key: the partner's ``webhook-id``, or
+    under a scheme that signs no id, ``hex-hmac-sha256:`` and the SHA-256 of what it signs.
+    ``next_attempt_at`` is when a waiting one is tried again."""
 
     id: int
     provider_id: str

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from accelerator.auth.principal import Principal, Role, ensure_acts_for
-from accelerator.errors import NotFound
+from accelerator.errors import InvalidInput, NotFound
 from accelerator.infra.database import Database
 from accelerator.quoting import repository
+from accelerator.quoting.cover import default_cover, start_date_error
 from accelerator.quoting.repository import StoredRequest as StoredRequest  # the pages import it
 from accelerator.quoting.runner import QuoteRunner, record_request
 from accelerator.quoting.views import request_view
@@ -17,7 +19,6 @@ from accelerator.ranking.score import RankingStrategy
 from accelerator.rulesets.loader import RuleBook
 from accelerator.sellers.service import SellerService, StoredProfile
 from schemas import (
-    DesiredCover,
     InsurerAttempt,
     QuoteRequest,
     QuoteRequestBody,
@@ -26,18 +27,6 @@ from schemas import (
     QuoteRequestView,
     SellerSnapshot,
 )
-
-
-def default_cover(stored: StoredProfile, today: datetime) -> DesiredCover:
-    """The seller's recommended limits, the marketplace's maximum deductible, from tomorrow."""
-    profile = stored.profile
-    return DesiredCover(
-        per_occurrence=profile.recommended_cover.per_occurrence,
-        aggregate=profile.recommended_cover.aggregate,
-        max_deductible=profile.requirement.minimum_cover.max_deductible,
-        effective_date=(today + timedelta(days=1)).date(),
-        term_months=12,
-    )
 
 
 def snapshot(stored: StoredProfile) -> SellerSnapshot:
@@ -68,6 +57,8 @@ class QuotingService:
     ranking: RankingStrategy
     default_deadline_seconds: float
     max_deadline_seconds: float
+    # Now: the day cover may start from and the request's deadline follow it (tests set it).
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def deadline_for(self, asked: float | None) -> float:
         """The request's own deadline, never above the configured maximum."""
@@ -76,15 +67,19 @@ class QuotingService:
     async def create(
         self, principal: Principal, body: QuoteRequestBody
     ) -> tuple[QuoteRequest, float]:
-        """Persist the request (and an ``awaiting`` row per insurer), then start the fan-out."""
+        """Persist the request (and an ``awaiting`` row per insurer), then start the fan-out.
+
+        Cover that would start before today in the seller's marketplace is refused
+        (``cover.effective_date``), and nothing is stored.
+        """
         ensure_acts_for(principal, body.seller_id)
         stored = await self.sellers.require_profile(body.seller_id)
-        now = datetime.now(UTC)
-        request = QuoteRequest(
-            request_id=str(uuid.uuid4()),
-            seller=snapshot(stored),
-            cover=body.cover or default_cover(stored, now),
-        )
+        now = self.clock()
+        today = self.rulebook.local_date(stored.facts.marketplace, now)
+        cover = body.cover or default_cover(stored, today)
+        if (error := start_date_error(cover.effective_date, today)) is not None:
+            raise InvalidInput([error])
+        request = QuoteRequest(request_id=str(uuid.uuid4()), seller=snapshot(stored), cover=cover)
         deadline = self.deadline_for(body.deadline_seconds)
         await record_request(
             self.db, request, self.runner.partners, now + timedelta(seconds=deadline)
@@ -102,7 +97,7 @@ class QuotingService:
     def view(self, stored: StoredRequest, now: datetime | None = None) -> QuoteRequestView:
         """The request as the API shows it: its offers assessed against the marketplace's rules
         and ranked, as of ``now``."""
-        return request_view(stored, self.rulebook, self.ranking, now or datetime.now(UTC))
+        return request_view(stored, self.rulebook, self.ranking, now or self.clock())
 
     async def summaries(
         self,

@@ -23,7 +23,7 @@ import tomllib
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -127,6 +127,13 @@ class RuleBook:
     def currency_of(self, marketplace: str) -> str:
         """The currency in which ``marketplace``'s rules are stated."""
         return self.versions(marketplace)[0].currency
+
+    def local_date(self, marketplace: str, instant: datetime) -> date:
+        """The calendar date at ``instant`` in ``marketplace``'s reference time zone, the date
+        its policy dates are read in. The zone is stated once per marketplace in its rule-set
+        file, so every version has the same. Raises UnknownMarketplaceError."""
+        timezone = self.versions(marketplace)[0].reference_timezone
+        return instant.astimezone(zoneinfo.ZoneInfo(timezone)).date()
 
     def version_at(self, marketplace: str, day: date) -> RuleSetVersion:
         """The version in force on ``day``.

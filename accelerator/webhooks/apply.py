@@ -1,6 +1,6 @@
 """Applying canonical insurer events to quote requests and the coverage registry, idempotently.
 
-Each event gets a stable id (provider, webhook id, position), so re-processing a delivery adds
+Each event gets a stable id (provider, dedupe key (``providers.dedupe_key``), position), so re-processing a delivery adds
 nothing twice: policy events are unique by event id, and a quote outcome takes an event only if it
 is still open or the event happened after the one that settled it. Policy state is derived from
 its events in the world's order (accelerator.coverage.state), so their arrival order does not

@@ -13,7 +13,8 @@ from accelerator.infra.database import Base, UtcDateTime
 
 class InboxEvent(Base):
     __tablename__ = "webhook_inbox"
-    # Dedupe on the partner's webhook-id: a redelivery is acknowledged, never applied again.
+    # Dedupe on webhook_id, the delivery's key (providers.dedupe_key: the partner's webhook-id,
+    # or one derived from what its scheme signs): a redelivery is acknowledged, never applied again.
     # Workers claim by (status, next_attempt_at), oldest first.
     __table_args__ = (
         UniqueConstraint("provider_id", "webhook_id"),

@@ -1,13 +1,15 @@
 """Receiving insurer webhooks: verify, store durably, acknowledge; a worker applies them.
 
-The raw delivery and its dedupe key (the partner's ``webhook-id``) are committed before the 2xx,
-so nothing acknowledged can be lost and nothing is stored twice. Applying is the inbox worker's
-job (``accelerator.webhooks.worker``): in order of occurrence, with retries and backoff.
+The raw delivery and its dedupe key are committed before the 2xx, so nothing acknowledged can
+be lost and nothing is stored twice. The key comes from what the partner's signature scheme
+signs (``providers.dedupe_key``): the ``webhook-id`` under Standard Webhooks, the signed
+timestamp and body under a scheme that signs no id, so a captured delivery re-sent under a new
+``webhook-id`` is a duplicate. Applying is the inbox worker's job
+(``accelerator.webhooks.worker``): in order of occurrence, with retries and backoff.
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +34,7 @@ from providers import (
     MalformedHeaders,
     MissingHeaders,
     StaleTimestamp,
+    dedupe_key,
     verify_signature,
 )
 from schemas import InboxStatus
@@ -92,14 +95,12 @@ class WebhookService:
                 "payload_too_large", "Webhook body too large", f"At most {MAX_BODY_BYTES} bytes."
             )
         lowered = {k.lower(): v for k, v in headers.items()}
+        scheme = partner.adapter.signature_scheme
         try:
             verify_signature(
-                partner.adapter.signature_scheme,
-                partner.settings.callback_secrets,
-                lowered,
-                body,
-                int(time.time()),
+                scheme, partner.settings.callback_secrets, lowered, body, int(time.time())
             )
+            key = dedupe_key(scheme, lowered, body)
         except (MissingHeaders, MalformedHeaders) as exc:
             raise BadRequest(
                 "bad_webhook_headers", "Webhook headers missing or malformed", str(exc)
@@ -108,8 +109,7 @@ class WebhookService:
             raise Unauthenticated(
                 "bad_webhook_signature", "Webhook signature not valid", str(exc)
             ) from exc
-        webhook_id = lowered.get("webhook-id") or hashlib.sha256(body).hexdigest()
-        if len(webhook_id) > MAX_WEBHOOK_ID_LENGTH:
+        if len(key) > MAX_WEBHOOK_ID_LENGTH:  # only a partner's own webhook-id can be this long
             raise BadRequest(
                 "bad_webhook_headers",
                 "Webhook headers missing or malformed",
@@ -118,13 +118,13 @@ class WebhookService:
         kept = {k: v for k, v in lowered.items() if k.startswith(_KEPT_HEADERS)}
         inbox_id = await self.inbox.store(
             provider_id=provider_id,
-            webhook_id=webhook_id,
+            webhook_id=key,
             headers=kept,
             body=body,
             received_at=datetime.now(UTC),
         )
-        if inbox_id is None:  # this webhook-id was stored before: acknowledge, do not store twice
-            existing_id, status = await self.inbox.stored_before(provider_id, webhook_id)
+        if inbox_id is None:  # this message was stored before: acknowledge, do not store twice
+            existing_id, status = await self.inbox.stored_before(provider_id, key)
             return Receipt(status, existing_id, duplicate=True)
         self.on_stored()
         return Receipt(InboxStatus.RECEIVED, inbox_id, duplicate=False)

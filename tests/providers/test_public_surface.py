@@ -39,6 +39,7 @@ PROVIDERS_ALL = [
     "UnknownAdapter",
     "available_adapters",
     "build_adapters",
+    "dedupe_key",
     "eligibility",
     "sign",
     "sign_hex",

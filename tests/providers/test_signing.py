@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from datetime import UTC, datetime
 
 import pytest
@@ -14,7 +15,9 @@ from providers import (
     BadSignature,
     MalformedHeaders,
     MissingHeaders,
+    SignatureScheme,
     StaleTimestamp,
+    dedupe_key,
     sign,
     sign_hex,
     signature_headers,
@@ -186,3 +189,48 @@ def test_hex_signature_does_not_verify_under_another_timestamp() -> None:
 def test_verify_signature_dispatches_standard_webhooks() -> None:
     headers = _library_headers(SECRET, MSG_ID, NOW, BODY)
     verify_signature("standard-webhooks", [SECRET], headers, BODY, now=NOW)
+
+
+def test_the_dedupe_key_of_standard_webhooks_is_the_signed_webhook_id() -> None:
+    headers = _library_headers(SECRET, MSG_ID, NOW, BODY)
+    assert dedupe_key("standard-webhooks", headers, BODY) == MSG_ID
+    assert dedupe_key("standard-webhooks", {"Webhook-Id": "msg_2"}, BODY) == "msg_2"
+
+
+def test_the_hex_dedupe_key_ignores_any_webhook_id_and_spelling_of_the_timestamp() -> None:
+    signed = _hex_headers("k", NOW, BODY)
+    variants = [
+        signed | {"webhook-id": "msg_forged"},
+        signed | {"Webhook-Id": "msg_other"},
+        signed | {"X-Timestamp": f" +00{NOW} "},  # one number, one signature: one message
+    ]
+    for headers in variants:
+        verify_hex(["k"], headers, BODY, now=NOW)  # each is as authentic as the original
+    keys = {dedupe_key("hex-hmac-sha256", headers, BODY) for headers in [signed, *variants]}
+    [key] = keys
+    assert key.startswith("hex-hmac-sha256:")
+    assert (
+        key.removeprefix("hex-hmac-sha256:")
+        == hashlib.sha256(f"{NOW}.".encode() + BODY).hexdigest()
+    )
+
+
+def test_the_hex_dedupe_key_differs_for_another_body_or_timestamp() -> None:
+    key = dedupe_key("hex-hmac-sha256", _hex_headers("k", NOW, BODY), BODY)
+    assert dedupe_key("hex-hmac-sha256", _hex_headers("k", NOW + 1, BODY), BODY) != key
+    assert dedupe_key("hex-hmac-sha256", _hex_headers("k", NOW, BODY + b" "), BODY + b" ") != key
+
+
+@pytest.mark.parametrize(
+    ("scheme", "headers", "error"),
+    [
+        ("standard-webhooks", {}, MissingHeaders),
+        ("hex-hmac-sha256", {"webhook-id": "msg_1"}, MissingHeaders),
+        ("hex-hmac-sha256", {"x-timestamp": "now"}, MalformedHeaders),
+    ],
+)
+def test_a_dedupe_key_needs_what_the_scheme_signs(
+    scheme: SignatureScheme, headers: dict[str, str], error: type[Exception]
+) -> None:
+    with pytest.raises(error):
+        dedupe_key(scheme, headers, BODY)

@@ -30,30 +30,10 @@ from accelerator.web.session import SESSION_COOKIE, SESSION_SECONDS, resolve_ses
 from tests.api.conftest import power_bank_body
 from tests.conftest import BOOTSTRAP_ADMIN_KEY
 from tests.quoting.fakes import make_offer, make_request
+from tests.web.signing_in import sign_in, token_in
 
 pytestmark = pytest.mark.anyio
 Client = AsyncTestClient[Litestar]
-TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def token_in(html: str) -> str:
-    found = TOKEN.search(html)
-    assert found, "the page has no form token"
-    return found.group(1)
-
-
-async def sign_in(client: Client, secret: str, next_page: str = "/app/profile") -> str:
-    """Sign in through the form; return a form token of the signed-in session."""
-    form = await client.get("/app/sign-in")
-    response = await client.post(
-        "/app/sign-in",
-        data={"csrf_token": token_in(form.text), "api_key": secret, "next": next_page},
-        follow_redirects=False,
-    )
-    assert response.status_code == 303, response.text
-    page = await client.get("/app/quotes")
-    assert page.status_code == 200
-    return token_in(page.text)
 
 
 async def seller_key(database: Database, seller_id: str) -> str:

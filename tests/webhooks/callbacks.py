@@ -48,11 +48,14 @@ def signed_headers(
     }
 
 
-def hex_signed_headers(body: bytes, *, secret: str = HEX_SECRET) -> dict[str, str]:
-    timestamp = str(int(time.time()))
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+def hex_signed_headers(
+    body: bytes, *, secret: str = HEX_SECRET, timestamp: int | None = None
+) -> dict[str, str]:
+    """Headers as an ACORD-style partner signs them (``hex-hmac-sha256``): no message id."""
+    at = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"{at}.".encode() + body, hashlib.sha256)
     return {
-        "x-timestamp": timestamp,
+        "x-timestamp": at,
         "x-signature": digest.hexdigest(),
         "content-type": "application/xml",
     }

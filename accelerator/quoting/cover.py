@@ -1,0 +1,42 @@
+"""The cover a quote request asks for: the default one, and the earliest day it may start.
+
+No cover after the loss (DESIGN §3.2): cover starts today at the earliest, or a seller could
+insure a loss that has already happened. "Today" is the marketplace's date, in its reference
+time zone, the one its policy dates are read in. Pure: the caller passes that date.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from accelerator.errors import FieldError
+from accelerator.sellers.service import StoredProfile
+from schemas import DesiredCover
+
+EFFECTIVE_DATE_FIELD = "cover.effective_date"
+
+
+def default_cover(stored: StoredProfile, today: date) -> DesiredCover:
+    """The seller's recommended limits and the marketplace's maximum deductible, for 12 months
+    from tomorrow; ``today`` is the marketplace's date."""
+    profile = stored.profile
+    return DesiredCover(
+        per_occurrence=profile.recommended_cover.per_occurrence,
+        aggregate=profile.recommended_cover.aggregate,
+        max_deductible=profile.requirement.minimum_cover.max_deductible,
+        effective_date=today + timedelta(days=1),
+        term_months=12,
+    )
+
+
+def start_date_error(effective_date: date, today: date) -> FieldError | None:
+    """Why cover cannot start on ``effective_date`` when it is ``today`` in the marketplace, or
+    None: today and any later day are accepted, an earlier day never."""
+    if effective_date >= today:
+        return None
+    return FieldError(
+        EFFECTIVE_DATE_FIELD,
+        "effective_date_in_past",
+        f"Cover can start today ({today.isoformat()} in the marketplace's time zone) at the "
+        f"earliest; {effective_date.isoformat()} is in the past.",
+    )
