@@ -1,11 +1,12 @@
 """Applying canonical insurer events to quote requests and the coverage registry, idempotently.
 
-Each event gets a stable id (provider, dedupe key (``providers.dedupe_key``), position), so re-processing a delivery adds
-nothing twice: policy events are unique by event id, and a quote outcome takes an event only if it
-is still open or the event happened after the one that settled it. Policy state is derived from
-its events in the world's order (accelerator.coverage.state), so their arrival order does not
-matter either; policy events carry the insurer's ``occurred_at`` and ``sequence`` for that. An
-event naming a quote or policy not known yet, or a number an operator must first review
+Each event gets a stable id (provider, the delivery's dedupe key from ``providers.dedupe_key``,
+position), so re-processing a delivery adds nothing twice: policy events are unique by event id,
+and a quote outcome takes an event only if it is still open or the event happened after the one
+that settled it. Policy state is derived from its events in the world's order
+(accelerator.coverage.state), so their arrival order does not matter either; policy events carry
+the insurer's ``occurred_at`` and ``sequence`` for that. An event naming a quote or policy not
+known yet, or a number an operator must first review
 (accelerator.coverage.linking), raises ``UnmatchedEvent`` and waits.
 """
 
