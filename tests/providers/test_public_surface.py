@@ -69,6 +69,7 @@ SCHEMAS_ALL = [
     "AdditionalInsured",
     "BatchItemError",
     "BindBody",
+    "BindFailure",
     "BindResponse",
     "BusinessModel",
     "CapturedMessage",
