@@ -15,7 +15,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import msgspec
 
@@ -36,7 +37,7 @@ from accelerator.insurers.partners import Partner
 from accelerator.quoting import repository as quotes
 from accelerator.quoting.assessment import assess_offer
 from accelerator.rulesets.loader import RuleBook
-from schemas import BindBody, BindFailure, OfferStatus, QuoteRequestStatus
+from schemas import BindBody, BindFailure, OfferStatus, QuoteRequest, QuoteRequestStatus
 
 
 def _already_bound() -> Conflict:
@@ -55,6 +56,14 @@ def _fingerprint(offer_id: str, body: BindBody) -> str:
     return hashlib.sha256(offer_id.encode() + b"\0" + msgspec.json.encode(body)).hexdigest()
 
 
+def local_today(rulebook: RuleBook, request: QuoteRequest, now: datetime) -> tuple[date, str]:
+    """Today's date where the request's marketplace judges cover dates, and that time zone."""
+    zone = rulebook.version_at(
+        request.seller.marketplace, request.cover.effective_date
+    ).reference_timezone
+    return now.astimezone(ZoneInfo(zone)).date(), zone
+
+
 @dataclass(frozen=True)
 class BindingService:
     """Binds offers for the callers that may: a seller key only its own seller's offers (any
@@ -64,7 +73,8 @@ class BindingService:
     partners: Mapping[str, Partner]
     rulebook: RuleBook
     additional_insured_name: str = ""
-    # Whether an offer has expired, and when a policy bound here was recorded (tests set it).
+    # Whether an offer has expired or its cover started, and when a policy bound here was
+    # recorded (tests set it).
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     # How old a key still in progress must be before it is taken for one whose process died.
     abandoned_after: timedelta = ABANDONED_AFTER
@@ -166,6 +176,16 @@ class BindingService:
                 "The offer is indicative only",
                 "The insurer must firm it up before it can be bound.",
             )
+        starts = target.request.cover.effective_date
+        today, zone = local_today(self.rulebook, target.request, now)
+        if starts < today:
+            # Cover bought after it should have started could be bought after a loss.
+            raise Conflict(
+                "cover_start_passed",
+                "The cover would already have started",
+                f"The cover was asked to start on {starts.isoformat()}, before today "
+                f"({today.isoformat()} in {zone}). Ask for new quotes starting today or later.",
+            )
         compliance = assess_offer(self.rulebook, target.request, offer)
         if compliance.gaps and not body.acknowledge_gaps:
             raise Unprocessable(
@@ -207,4 +227,4 @@ class BindingService:
         raise _in_progress()
 
 
-__all__ = ["BindOutcome", "BindingService"]
+__all__ = ["BindOutcome", "BindingService", "local_today"]
