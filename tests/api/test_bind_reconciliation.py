@@ -23,12 +23,13 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select, update
 
-from accelerator.auth.keys import create_key
+from accelerator.auth.keys import create_key, resolve_key
 from accelerator.auth.principal import Role
 from accelerator.binding import repository as bind_keys
 from accelerator.binding.reconcile import MAX_BIND_ATTEMPTS, BindReconciler
-from accelerator.binding.service import _fingerprint
+from accelerator.binding.service import BindingService, _fingerprint
 from accelerator.coverage.models import PolicyRow
+from accelerator.errors import Conflict
 from accelerator.infra.database import Database, open_database
 from accelerator.insurers.partners import (
     Partner,
@@ -514,6 +515,37 @@ async def test_a_live_bind_records_its_claim_and_clears_an_earlier_failure(
     assert (row.status, row.bind_attempts, row.bind_idempotency_key) == ("bound", 1, "live-2")
     assert row.bind_claimed_at is not None
     assert row.bind_failure is None
+
+
+async def test_a_live_bind_stopped_mid_call_stays_binding_and_is_finished_by_the_reconciler(
+    database: Database, partners: dict[str, Partner], insurers: FakeInsurers
+) -> None:
+    request_id, offer_id = await an_open_offer(database)
+    key = await create_key(database, Role.SELLER, seller_id="s-1")
+    principal = await resolve_key(database, key.secret, None)
+    assert principal is not None
+    binding = BindingService(database, partners, load_rulesets(), "Amazon.com Services LLC")
+    insurers.hold = True
+    live = asyncio.create_task(
+        binding.bind(principal, offer_id, KEY, BindBody(acknowledge_gaps=True))
+    )
+    await insurers.arrived.wait()
+    live.cancel()  # as at shutdown: the insurer may bind, and this process will not hear it
+    with pytest.raises(asyncio.CancelledError):
+        await live
+
+    assert (await request_row(database, request_id)).status == "binding"
+    with pytest.raises(Conflict, match="in progress"):
+        await binding.bind(principal, offer_id, KEY, BindBody(acknowledge_gaps=True))
+    insurers.release.set()
+    await age_claim(database, request_id)
+    assert await reconciler(database, partners).run_once() == 1
+    answer = await binding.bind(principal, offer_id, KEY, BindBody(acknowledge_gaps=True))
+
+    assert (await request_row(database, request_id)).status == "bound"
+    assert (answer.status_code, answer.body.status) == (201, "bound")
+    assert insurers.keys == [f"{offer_id}.bind"] * 2  # the first send and the reconciler's
+    assert await policy_count(database) == 1
 
 
 async def test_a_key_whose_process_died_before_claiming_a_request_may_be_sent_again(
