@@ -243,6 +243,8 @@ __all__ = [
     "BindUnconfirmed",
     "bind_key",
     "record_result",
+    "refusal_failure",
     "send_bind",
     "settle_failed",
+    "unconfirmed_failure",
 ]
