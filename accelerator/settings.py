@@ -35,6 +35,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     quote_deadline_seconds: Annotated[float, msgspec.Meta(gt=0)] = 10.0
     quote_deadline_max_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30.0
     insurer_timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = 8.0
+    # How often each API process sweeps for work a dead process left (quote requests still
+    # collecting, binds still binding).
+    sweep_interval_seconds: Annotated[float, msgspec.Meta(gt=0)] = 5.0
+    # A bind still `binding` this long after it was claimed is taken for one whose process died,
+    # and sent again. Keep it above the bind timeout (20 s) plus a margin; lower only where no
+    # live bind can be under way (the crash drill).
+    bind_abandoned_after_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30.0
     # The operator entity sellers must name as additional insured when binding.
     additional_insured_name: str = "Amazon.com Services LLC"
     # Offer ranking weights (cost, deductible, rating, firmness); see docs/ranking.md.

@@ -68,7 +68,7 @@ def _out_dir(out: Path | None) -> Path:
 
 @click.group()
 def drill() -> None:
-    """Reliability drills: faults, crash, schemathesis, soak (see docs/performance.md)."""
+    """Reliability drills: faults, crash, bind-crash, schemathesis, soak (docs/performance.md)."""
 
 
 @drill.command()
@@ -109,6 +109,32 @@ def crash(deadline: float, kinds: tuple[str, ...], out: Path | None) -> None:
         _out_dir(out),
         "crash",
         lambda url, logs: drill_crash.run(url, logs, deadline=deadline),
+    )
+
+
+@drill.command("bind-crash")
+@click.option("--deadline", default=2.0, show_default=True, help="Quote deadline, seconds.")
+@click.option(
+    "--abandoned-after",
+    default=2.0,
+    show_default=True,
+    help="Seconds after which the restarted API takes the killed bind over.",
+)
+@_kinds
+@_out
+def bind_crash(
+    deadline: float, abandoned_after: float, kinds: tuple[str, ...], out: Path | None
+) -> None:
+    """kill -9 of the API while the insurer is binding, restart: bound, the retry answered."""
+    from bench.drills import bind_crash as drill_bind_crash
+
+    _each_database(
+        kinds,
+        _out_dir(out),
+        "bind-crash",
+        lambda url, logs: drill_bind_crash.run(
+            url, logs, deadline=deadline, abandoned_after=abandoned_after
+        ),
     )
 
 

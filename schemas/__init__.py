@@ -74,6 +74,7 @@ from schemas._profiles import (
 from schemas._providers import ProviderInfo, RevenueBandView
 from schemas._quotes import (
     AdditionalInsured,
+    BindFailure,
     CapturedMessage,
     CoverageType,
     DesiredCover,
@@ -129,6 +130,7 @@ __all__ = [
     "AdditionalInsured",
     "BatchItemError",
     "BindBody",
+    "BindFailure",
     "BindResponse",
     "BusinessModel",
     "CapturedMessage",

@@ -236,8 +236,27 @@ class QuoteRequestSummary(msgspec.Struct, frozen=True, kw_only=True):
     progress: Progress
 
 
+class BindFailure(msgspec.Struct, frozen=True, kw_only=True):
+    """Why the latest attempt to buy an offer of a quote request failed; the request is open
+    again (``complete``), and another bind may be tried.
+
+    ``code`` is ours and stable: ``bind_refused`` (the insurer refused to bind; its own code in
+    ``reason_code``), ``insurer_bind_failed`` (the insurer failed or answered something we could
+    not read, and did not confirm a policy), ``insurer_unavailable`` (the insurer is no longer
+    configured). ``reason`` is a sentence for the seller. The failure stays until the next bind
+    of the request is claimed.
+    """
+
+    offer_id: str
+    code: str
+    reason_code: str | None = None
+    reason: str
+    failed_at: UtcInstant
+
+
 class QuoteRequestView(msgspec.Struct, frozen=True, kw_only=True):
-    """A quote request: its status, every insurer's outcome, and the offers ranked."""
+    """A quote request: its status, every insurer's outcome, and the offers ranked; after a
+    failed bind, why it failed (``bind_failure``)."""
 
     id: str
     seller_id: str
@@ -249,6 +268,7 @@ class QuoteRequestView(msgspec.Struct, frozen=True, kw_only=True):
     cover: DesiredCover
     outcomes: list[InsurerOutcomeView]
     offers: list[RankedOffer]
+    bind_failure: BindFailure | None = None
 
 
 class CapturedMessage(msgspec.Struct, omit_defaults=True):
@@ -279,6 +299,7 @@ class InsurerAttempt(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tr
 
 __all__ = [
     "AdditionalInsured",
+    "BindFailure",
     "CapturedMessage",
     "CoverageType",
     "DesiredCover",

@@ -30,7 +30,11 @@ class BindController(Controller):
         description=(
             "201 with the policy when the insurer binds at once; 202 `bind_pending` when it "
             "confirms later by webhook. The same Idempotency-Key and body always get the same "
-            "answer; the same key with another body is refused (422)."
+            "answer; the same key with another body is refused (422). 409 when the offer cannot "
+            "be bought now: `offer_expired`, `offer_indicative`, `cover_start_passed` (the cover "
+            "would already have started, by the date in the marketplace's time zone), "
+            "`request_already_bound`, `bind_refused` (with the insurer's reason, also kept on "
+            "the quote request as `bind_failure`), `bind_in_progress`."
         ),
     )
     async def bind(

@@ -1,7 +1,9 @@
 """Binding's storage: the only code that reads or writes ``bind_records``, the idempotency keys
 of bind calls (the quote request and its offers are quoting's: ``quoting.repository``).
 
-Like quoting's, each function takes the ``Database`` and runs its own transaction.
+:func:`claim_key` and :func:`key_record` take the ``Database`` and run their own transaction;
+:func:`record_answer` and :func:`release_key` join the caller's, so that a key gets its answer
+(or is freed) in the transaction that settles its bind, and a crash cannot separate the two.
 """
 
 from __future__ import annotations
@@ -14,15 +16,17 @@ from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 
 from accelerator.binding.models import BindRecord
-from accelerator.infra.database import Database
+from accelerator.infra.database import Database, WriteSession
 from schemas import BindResponse
 
 
 @dataclass(frozen=True)
 class KeyRecord:
-    """What a key was first sent with (``fingerprint``), and its answer once it has one."""
+    """What a key was first sent with (``fingerprint``) and when, and its answer once it has
+    one."""
 
     fingerprint: str
+    created_at: datetime
     status_code: int | None
     body: BindResponse | None
 
@@ -30,7 +34,8 @@ class KeyRecord:
 async def claim_key(
     db: Database, principal_id: str, key: str, fingerprint: str, now: datetime
 ) -> bool:
-    """Record ``key`` as in progress for this caller; False if the caller has used it before."""
+    """Record ``key`` as in progress for this caller since ``now``; False if the caller has used
+    it before."""
     try:
         async with db.writing() as session:
             session.add(
@@ -57,30 +62,38 @@ async def key_record(db: Database, principal_id: str, key: str) -> KeyRecord | N
     answered = record.status_code is not None and record.response is not None
     return KeyRecord(
         fingerprint=record.fingerprint,
+        created_at=record.created_at,
         status_code=record.status_code,
         body=msgspec.convert(record.response, BindResponse) if answered else None,
     )
 
 
 async def record_answer(
-    db: Database, principal_id: str, key: str, status_code: int, body: BindResponse
+    session: WriteSession, principal_id: str, key: str, status_code: int, body: BindResponse
 ) -> None:
-    """Keep the answer the key got, to give it again to the same request."""
-    async with db.writing() as session:
-        await session.execute(
-            update(BindRecord)
-            .where(BindRecord.principal_id == principal_id, BindRecord.idempotency_key == key)
-            .values(status_code=status_code, response=msgspec.to_builtins(body))
+    """Keep the answer the key got, to give it again to the same request (in the caller's
+    transaction)."""
+    await session.execute(
+        update(BindRecord)
+        .where(
+            BindRecord.principal_id == principal_id,
+            BindRecord.idempotency_key == key,
+            BindRecord.status_code.is_(None),
         )
+        .values(status_code=status_code, response=msgspec.to_builtins(body))
+    )
 
 
-async def release_key(db: Database, principal_id: str, key: str) -> None:
-    """Forget a key still in progress (its bind failed), so that it may be sent again."""
-    async with db.writing() as session:
-        await session.execute(
-            delete(BindRecord).where(
-                BindRecord.principal_id == principal_id,
-                BindRecord.idempotency_key == key,
-                BindRecord.status_code.is_(None),
-            )
-        )
+async def release_key(
+    session: WriteSession, principal_id: str, key: str, *, created_at: datetime | None = None
+) -> None:
+    """Forget a key still in progress (its bind failed, or never started), so that it may be sent
+    again; with ``created_at``, only the record made then (not one a retry has made since)."""
+    condition = [
+        BindRecord.principal_id == principal_id,
+        BindRecord.idempotency_key == key,
+        BindRecord.status_code.is_(None),
+    ]
+    if created_at is not None:
+        condition.append(BindRecord.created_at == created_at)
+    await session.execute(delete(BindRecord).where(*condition))

@@ -4,34 +4,40 @@ Exactly-once rests on one atomic, conditional UPDATE of the quote request
 (``status IN (collecting, complete) -> binding``): on PostgreSQL and on SQLite alike only one
 concurrent bind can change the row, so only one reaches the insurer. The policy row is also
 unique per offer and per request, as a second line of defence.
+
+The claim records when it was made and whose Idempotency-Key waits for the answer, so that a
+bind whose process dies while the insurer is binding is finished by another process
+(``reconcile.py``), and the key gets that answer.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import msgspec
 
 from accelerator.auth.principal import Principal
 from accelerator.binding import repository as bind_keys
-from accelerator.compliance.evaluate import endorsement_phrase
-from accelerator.coverage.repository import create_policy
-from accelerator.coverage.service import policy_document
+from accelerator.binding.settle import (
+    ABANDONED_AFTER,
+    BindOutcome,
+    BindUnconfirmed,
+    record_result,
+    send_bind,
+    settle_failed,
+    unconfirmed_failure,
+)
 from accelerator.errors import Conflict, NotFound, Unprocessable, UpstreamFailed
 from accelerator.infra.database import Database
-from accelerator.insurers.caller import PermanentFailure, RetryPolicy, TransientFailure, send
 from accelerator.insurers.partners import Partner
 from accelerator.quoting import repository as quotes
 from accelerator.quoting.assessment import assess_offer
 from accelerator.rulesets.loader import RuleBook
-from providers import BindPending, BindRefused, BindRequest, Bound, MalformedResponse
-from schemas import BindBody, BindResponse, OfferStatus, PolicySource, QuoteRequestStatus
-
-BIND_TIMEOUT_SECONDS = 20.0
+from schemas import BindBody, BindFailure, OfferStatus, QuoteRequest, QuoteRequestStatus
 
 
 def _already_bound() -> Conflict:
@@ -46,14 +52,16 @@ def _in_progress() -> Conflict:
     return Conflict("bind_in_progress", "A bind with this key is in progress")
 
 
-@dataclass(frozen=True)
-class BindOutcome:
-    status_code: int
-    body: BindResponse
-
-
 def _fingerprint(offer_id: str, body: BindBody) -> str:
     return hashlib.sha256(offer_id.encode() + b"\0" + msgspec.json.encode(body)).hexdigest()
+
+
+def local_today(rulebook: RuleBook, request: QuoteRequest, now: datetime) -> tuple[date, str]:
+    """Today's date where the request's marketplace judges cover dates, and that time zone."""
+    zone = rulebook.version_at(
+        request.seller.marketplace, request.cover.effective_date
+    ).reference_timezone
+    return now.astimezone(ZoneInfo(zone)).date(), zone
 
 
 @dataclass(frozen=True)
@@ -65,32 +73,47 @@ class BindingService:
     partners: Mapping[str, Partner]
     rulebook: RuleBook
     additional_insured_name: str = ""
-    # Whether an offer has expired, and when a policy bound here was recorded (tests set it).
+    # Whether an offer has expired or its cover started, and when a policy bound here was
+    # recorded (tests set it).
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # How old a key still in progress must be before it is taken for one whose process died.
+    abandoned_after: timedelta = ABANDONED_AFTER
 
     async def bind(
         self, principal: Principal, offer_id: str, idempotency_key: str, body: BindBody
     ) -> BindOutcome:
         fingerprint = _fingerprint(offer_id, body)
-        replay = await self._claim_key(principal, idempotency_key, fingerprint)
+        keyed_at = datetime.now(UTC)
+        replay = await self._claim_key(principal, idempotency_key, fingerprint, keyed_at)
         if replay is not None:
             return replay
         try:
-            outcome = await self._bind(principal, offer_id, body)
+            target, partner = await self._check(principal, offer_id, body)
+            claim = await quotes.claim_for_bind(
+                self.db,
+                target.request_id,
+                offer_id,
+                principal_id=principal.key_id,
+                idempotency_key=idempotency_key,
+                now=datetime.now(UTC),
+            )
+            if claim is None:
+                raise _already_bound()
         except BaseException:
-            # A refused or failed bind may be retried with the same key.
-            await bind_keys.release_key(self.db, principal.key_id, idempotency_key)
+            # Refused before the insurer was asked: the same key may be sent again.
+            async with self.db.writing() as session:
+                await bind_keys.release_key(
+                    session, principal.key_id, idempotency_key, created_at=keyed_at
+                )
             raise
-        await bind_keys.record_answer(
-            self.db, principal.key_id, idempotency_key, outcome.status_code, outcome.body
-        )
-        return outcome
+        # From here the key is answered (or freed) in the transaction that settles the bind:
+        # here, or by the reconciler if this process stops before it knows the outcome.
+        return await self._send(partner, target, claim)
 
     async def _claim_key(
-        self, principal: Principal, key: str, fingerprint: str
+        self, principal: Principal, key: str, fingerprint: str, now: datetime
     ) -> BindOutcome | None:
         """Record the key as in progress, or return the answer it already has."""
-        now = datetime.now(UTC)
         if await bind_keys.claim_key(self.db, principal.key_id, key, fingerprint, now):
             return None
         record = await bind_keys.key_record(self.db, principal.key_id, key)
@@ -102,9 +125,25 @@ class BindingService:
                 "Idempotency-Key reused with a different request",
                 "This Idempotency-Key was first sent with another offer or body; use a new key.",
             )
-        if record.status_code is None or record.body is None:
-            raise _in_progress()
-        return BindOutcome(record.status_code, record.body)
+        if record.status_code is not None and record.body is not None:
+            return BindOutcome(record.status_code, record.body)
+        if await self._orphaned(principal, key, record, now):
+            async with self.db.writing() as session:
+                await bind_keys.release_key(
+                    session, principal.key_id, key, created_at=record.created_at
+                )
+            if await bind_keys.claim_key(self.db, principal.key_id, key, fingerprint, now):
+                return None
+        raise _in_progress()
+
+    async def _orphaned(
+        self, principal: Principal, key: str, record: bind_keys.KeyRecord, now: datetime
+    ) -> bool:
+        """Whether a key in progress will never be answered: its process died before it claimed
+        a request (a claimed bind is answered by whoever settles it), long enough ago."""
+        if record.created_at > now - self.abandoned_after:
+            return False
+        return not await quotes.bind_waits_for_key(self.db, principal.key_id, key)
 
     async def _load(self, principal: Principal, offer_id: str) -> quotes.BindTarget:
         target = await quotes.offer_to_bind(self.db, offer_id)
@@ -112,7 +151,10 @@ class BindingService:
             raise NotFound("offer", f"No offer {offer_id!r}.")
         return target
 
-    async def _bind(self, principal: Principal, offer_id: str, body: BindBody) -> BindOutcome:
+    async def _check(
+        self, principal: Principal, offer_id: str, body: BindBody
+    ) -> tuple[quotes.BindTarget, Partner]:
+        """The offer and its insurer, if the offer may be bound now; else the refusal."""
         target = await self._load(principal, offer_id)
         offer = target.offer
         now = self.clock()
@@ -134,6 +176,16 @@ class BindingService:
                 "The offer is indicative only",
                 "The insurer must firm it up before it can be bound.",
             )
+        starts = target.request.cover.effective_date
+        today, zone = local_today(self.rulebook, target.request, now)
+        if starts < today:
+            # Cover bought after it should have started could be bought after a loss.
+            raise Conflict(
+                "cover_start_passed",
+                "The cover would already have started",
+                f"The cover was asked to start on {starts.isoformat()}, before today "
+                f"({today.isoformat()} in {zone}). Ask for new quotes starting today or later.",
+            )
         compliance = assess_offer(self.rulebook, target.request, offer)
         if compliance.gaps and not body.acknowledge_gaps:
             raise Unprocessable(
@@ -146,87 +198,33 @@ class BindingService:
         partner = self.partners.get(target.provider_id)
         if partner is None:
             raise Conflict("insurer_unavailable", "The insurer is no longer configured")
-        if not await quotes.claim_for_bind(self.db, target.request_id, offer_id):
-            raise _already_bound()
-        try:
-            return await self._call_insurer(partner, target)
-        except BaseException:
-            await quotes.reopen_after_bind(self.db, target.request_id)
-            raise
+        return target, partner
 
-    async def _call_insurer(self, partner: Partner, target: quotes.BindTarget) -> BindOutcome:
-        adapter = partner.adapter
-        request, offer = target.request, target.offer
-        bind = BindRequest(
-            request_id=request.request_id,
-            seller_id=request.seller.seller_id,
-            named_insured=request.seller.legal_name,
-            # The endorsement exactly as offered (name and wording): the policy must carry the
-            # wording the rule set requires, not only the operator's name.
-            additional_insured_name=endorsement_phrase(offer) or self.additional_insured_name,
-        )
-        loop_deadline = asyncio.get_running_loop().time() + BIND_TIMEOUT_SECONDS
+    async def _send(
+        self, partner: Partner, target: quotes.BindTarget, claim: quotes.BindClaim
+    ) -> BindOutcome:
+        # Cancelled (the process is stopping) or failed unexpectedly, the request stays
+        # `binding`: the insurer may have bound, and the reconciler finds out by asking again.
         try:
-            reply = await send(
-                partner.client,
-                adapter.bind_call(offer, bind, partner.settings),
-                idempotency_key=f"{target.offer_id}.bind",
-                deadline=loop_deadline,
-                policy=RetryPolicy(max_attempts=3),
-                captures=[],
-                secret_headers=adapter.secret_headers,
-                secret_values=partner.secret_values,
-            )
-            result = adapter.parse_bind(offer, reply)
-        except (TimeoutError, TransientFailure, PermanentFailure, MalformedResponse) as exc:
+            result = await send_bind(partner, target, self.additional_insured_name)
+        except BindUnconfirmed as exc:
+            failure = unconfirmed_failure(target.offer_id, exc, self.clock())
+            await settle_failed(self.db, claim, failure)
             raise UpstreamFailed(
-                "insurer_bind_failed",
-                "The insurer did not confirm the bind",
-                str(exc) or type(exc).__name__,
+                "insurer_bind_failed", "The insurer did not confirm the bind", exc.reason
             ) from exc
-        now = self.clock()
-        if isinstance(result, BindRefused):
+        recorded = await record_result(self.db, self.rulebook, claim, target, result, self.clock())
+        if isinstance(recorded, BindOutcome):
+            return recorded
+        if isinstance(recorded, BindFailure):
             raise Conflict(
                 "bind_refused",
                 "The insurer refused to bind",
-                f"{result.reason_code}: {result.reason}",
+                f"{recorded.reason_code}: {recorded.reason}",
             )
-        if isinstance(result, BindPending):
-            await quotes.mark_bind_pending(self.db, target.request_id, result.bind_reference)
-            return BindOutcome(
-                202,
-                BindResponse(
-                    status="bind_pending",
-                    offer_id=target.offer_id,
-                    quote_request_id=target.request_id,
-                    bind_reference=result.bind_reference,
-                ),
-            )
-        assert isinstance(result, Bound)
-        async with self.db.writing() as session:
-            policy = await create_policy(
-                session,
-                seller_id=request.seller.seller_id,
-                terms=result.policy,
-                source=PolicySource.BOUND,
-                recorded_at=now,
-                event_id=f"bind.{target.offer_id}",
-                provider_id=target.provider_id,
-                offer_id=target.offer_id,
-                quote_request_id=target.request_id,
-                verified=True,
-            )
-            await quotes.finish_bind(session, target.request_id, target.offer_id)
-            document = await policy_document(session, policy.id, self.rulebook, now)
-        return BindOutcome(
-            201,
-            BindResponse(
-                status="bound",
-                offer_id=target.offer_id,
-                quote_request_id=target.request_id,
-                policy=document,
-            ),
-        )
+        # Another process took this bind over (it looked abandoned) and records its outcome;
+        # the key gets that answer.
+        raise _in_progress()
 
 
-__all__ = ["BindOutcome", "BindingService"]
+__all__ = ["BindOutcome", "BindingService", "local_today"]

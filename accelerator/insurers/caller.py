@@ -36,11 +36,14 @@ class TransientFailure(Exception):
 
 
 class PermanentFailure(Exception):
-    """Not worth retrying: a 4xx other than 429, or a redirect we do not follow."""
+    """Not worth retrying: a 4xx other than 429, or a redirect we do not follow. ``reply`` is
+    what the partner answered, for a caller whose adapter reads refusals from it (a bind refused
+    with 409 says why in its body)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, reply: HttpReply | None = None) -> None:
         super().__init__(message)
         self.code = code
+        self.reply = reply
 
 
 @dataclass(frozen=True)
@@ -175,11 +178,13 @@ async def _attempt(
         )
     if 300 <= response.status_code < 400:
         raise PermanentFailure(
-            f"http_{response.status_code}", "unexpected redirect from the insurer"
+            f"http_{response.status_code}", "unexpected redirect from the insurer", reply
         )
     if response.status_code in (400, 401, 403, 404, 405, 409, 413, 415):
         raise PermanentFailure(
-            f"http_{response.status_code}", f"the insurer refused the call ({response.status_code})"
+            f"http_{response.status_code}",
+            f"the insurer refused the call ({response.status_code})",
+            reply,
         )
     return reply
 

@@ -36,6 +36,17 @@ class QuoteRequestRow(Base):
     # Set atomically by the one bind that wins; the rest are refused.
     bound_offer_id: Mapped[str | None] = mapped_column(String(36))
     bind_reference: Mapped[str | None] = mapped_column(String(200), index=True)
+    # The bind under way, so that one a dead process left ``binding`` can be told from a live one
+    # and finished (binding/reconcile.py): when it was claimed (moved forward by each process that
+    # takes it over), how many times it has been sent to the insurer, and whose Idempotency-Key
+    # (binding's ``bind_records``) waits for its answer.
+    bind_claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    bind_attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    bind_principal_id: Mapped[str | None] = mapped_column(String(64))
+    bind_idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    # Why the latest bind failed, as the seller sees it (a schemas.BindFailure); cleared by the
+    # next claim.
+    bind_failure: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class InsurerOutcomeRow(Base):

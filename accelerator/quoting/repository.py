@@ -8,8 +8,10 @@ Who calls what:
 - the API and the pages read a request back (:func:`read_request`), list requests
   (:func:`list_summaries`) and show what was sent to insurers (:func:`list_attempts`);
 - binding claims a request for one offer and settles it: :func:`offer_to_bind`,
-  :func:`claim_for_bind`, :func:`reopen_after_bind`, :func:`mark_bind_pending`,
-  :func:`finish_bind`;
+  :func:`claim_for_bind`, :func:`hold_bind`, :func:`reopen_after_bind`,
+  :func:`mark_bind_pending`, :func:`finish_bind`; and takes over binds a dead process left:
+  :func:`stamp_unclaimed_binds`, :func:`abandoned_binds`, :func:`take_over_bind`,
+  :func:`bind_waits_for_key`;
 - the webhook worker applies insurers' answers in its own transaction: :func:`lock_outcome`,
   :func:`takes_quote_events`, :func:`withdraw_offers`, :func:`note_event`,
   :func:`settle_outcome`, :func:`add_offers`, :func:`pending_bind`, :func:`finish_bind`.
@@ -33,7 +35,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol, cast
 
 import msgspec
-from sqlalchemy import bindparam, case, func, insert, literal_column, select, update
+from sqlalchemy import bindparam, case, func, insert, literal_column, null, select, update
 from sqlalchemy.orm import load_only
 
 from accelerator.infra.codec import instant, json_text, optional_instant, stored_instant
@@ -44,6 +46,7 @@ from accelerator.infra.statements import BatchWrite, Part, Statement
 from accelerator.quoting.fanout import InsurerResult
 from accelerator.quoting.models import AttemptRow, InsurerOutcomeRow, OfferRow, QuoteRequestRow
 from schemas import (
+    BindFailure,
     InsurerAttempt,
     InsurerOutcomeView,
     Offer,
@@ -405,6 +408,7 @@ class RequestRecord:
     completed_at: datetime | None
     bound_offer_id: str | None
     bind_reference: str | None
+    bind_failure: BindFailure | None = None
 
 
 @dataclass(frozen=True)
@@ -439,6 +443,7 @@ _READ_REQUEST = Statement(
         QuoteRequestRow.bound_offer_id,
         QuoteRequestRow.bind_reference,
         QuoteRequestRow.request,
+        QuoteRequestRow.bind_failure,
     ).where(QuoteRequestRow.id == bindparam("request_id")),
 )
 _READ_OUTCOMES = Statement(
@@ -464,6 +469,7 @@ _READ_OFFERS = Statement(
 )
 
 _request_decoder = msgspec.json.Decoder(QuoteRequest)
+_failure_decoder = msgspec.json.Decoder(BindFailure | None)
 _offer_decoder = msgspec.json.Decoder(Offer)
 
 
@@ -477,6 +483,7 @@ def _record(row: Row) -> RequestRecord:
         completed_at=optional_instant(row[5]),
         bound_offer_id=row[6],
         bind_reference=row[7],
+        bind_failure=None if row[9] is None else _failure_decoder.decode(row[9]),
     )
 
 
@@ -636,39 +643,187 @@ async def offer_to_bind(db: Database, offer_id: str) -> BindTarget | None:
     )
 
 
-async def claim_for_bind(db: Database, request_id: str, offer_id: str) -> bool:
-    """Move the request to ``binding`` for this offer, if no bind has claimed it yet; whether
-    this call did."""
+@dataclass(frozen=True)
+class BindClaim:
+    """A bind a process holds: the request claimed for ``offer_id`` at ``claimed_at``, how many
+    times the bind has been sent (this one included), and whose Idempotency-Key waits for its
+    answer. ``claimed_at`` fences the settlement: only the latest claim may settle the bind."""
+
+    request_id: str
+    offer_id: str
+    claimed_at: datetime
+    attempts: int
+    principal_id: str | None
+    idempotency_key: str | None
+
+
+async def claim_for_bind(
+    db: Database,
+    request_id: str,
+    offer_id: str,
+    *,
+    principal_id: str,
+    idempotency_key: str,
+    now: datetime,
+) -> BindClaim | None:
+    """Move the request to ``binding`` for this offer, if no bind has claimed it yet; the claim
+    if this call made it, None if another bind holds (or held) the request."""
     async with db.writing() as session:
         result = await session.execute(
             update(QuoteRequestRow)
             .where(QuoteRequestRow.id == request_id, QuoteRequestRow.status.in_(_OPEN_FOR_BIND))
-            .values(status=QuoteRequestStatus.BINDING, bound_offer_id=offer_id)
+            .values(
+                status=QuoteRequestStatus.BINDING,
+                bound_offer_id=offer_id,
+                bind_claimed_at=now,
+                bind_attempts=1,
+                bind_principal_id=principal_id,
+                bind_idempotency_key=idempotency_key,
+                bind_failure=null(),
+            )
         )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return None
+    return BindClaim(request_id, offer_id, now, 1, principal_id, idempotency_key)
+
+
+async def hold_bind(session: WriteSession, claim: BindClaim) -> bool:
+    """Whether ``claim`` still holds its request (``binding``, claimed at that instant), and if so
+    keep it held until the caller's transaction ends: the row is locked on PostgreSQL, and on
+    SQLite the write transaction already excludes every other writer. Every settlement asks this
+    first, so that a bind another process has taken over is settled once."""
+    result = await session.execute(
+        update(QuoteRequestRow)
+        .where(
+            QuoteRequestRow.id == claim.request_id,
+            QuoteRequestRow.status == QuoteRequestStatus.BINDING,
+            QuoteRequestRow.bind_claimed_at == claim.claimed_at,
+        )
+        .values(bind_claimed_at=claim.claimed_at)
+    )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def reopen_after_bind(db: Database, request_id: str) -> None:
-    """A claimed bind failed: the request is ``complete`` again, any offer may be bound."""
+async def reopen_after_bind(
+    session: WriteSession, request_id: str, failure: BindFailure | None
+) -> None:
+    """A claimed bind failed: the request is ``complete`` again, any offer may be bound, and
+    ``failure`` says why."""
+    await session.execute(
+        update(QuoteRequestRow)
+        .where(
+            QuoteRequestRow.id == request_id,
+            QuoteRequestRow.status == QuoteRequestStatus.BINDING,
+        )
+        .values(
+            status=QuoteRequestStatus.COMPLETE,
+            bound_offer_id=None,
+            bind_failure=null() if failure is None else msgspec.to_builtins(failure),
+        )
+    )
+
+
+async def mark_bind_pending(session: WriteSession, request_id: str, bind_reference: str) -> None:
+    """The insurer confirms the bind later, by a callback naming ``bind_reference``."""
+    await session.execute(
+        update(QuoteRequestRow)
+        .where(QuoteRequestRow.id == request_id)
+        .values(status=QuoteRequestStatus.BIND_PENDING, bind_reference=bind_reference)
+    )
+
+
+# A process that dies while its insurer is binding leaves the request ``binding``. Another
+# process takes the bind over once its claim is older than any live bind can be, sends it again
+# (the same idempotency key, so the insurer answers as it did the first time) and settles it.
+# Taking over is one conditional UPDATE that moves the claim forward: on PostgreSQL a second
+# process's UPDATE waits for the first's row lock and then finds the claim young; on SQLite
+# writers take turns (BEGIN IMMEDIATE). Either way only one process holds each bind at a time.
+
+
+async def stamp_unclaimed_binds(db: Database, now: datetime) -> int:
+    """Give ``now`` as claim time to binds that have none (claimed by a process of an earlier
+    version, which did not record it): they are taken over once that is old enough, never at
+    once, in case the process that claimed one is still alive. Returns how many."""
     async with db.writing() as session:
-        await session.execute(
+        result = await session.execute(
+            update(QuoteRequestRow)
+            .where(
+                QuoteRequestRow.status == QuoteRequestStatus.BINDING,
+                QuoteRequestRow.bind_claimed_at.is_(None),
+            )
+            .values(bind_claimed_at=now)
+        )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def abandoned_binds(db: Database, *, claimed_before: datetime, limit: int) -> list[str]:
+    """Requests still ``binding`` on a claim older than ``claimed_before``, oldest first."""
+    async with db.reading() as session:
+        found = await session.scalars(
+            select(QuoteRequestRow.id)
+            .where(
+                QuoteRequestRow.status == QuoteRequestStatus.BINDING,
+                QuoteRequestRow.bind_claimed_at < claimed_before,
+            )
+            .order_by(QuoteRequestRow.bind_claimed_at, QuoteRequestRow.id)
+            .limit(limit)
+        )
+        return list(found.all())
+
+
+async def take_over_bind(
+    db: Database, request_id: str, *, claimed_before: datetime, now: datetime
+) -> BindClaim | None:
+    """Claim the bind of ``request_id`` at ``now`` for one more send, if it is still ``binding``
+    on a claim older than ``claimed_before``; None if it is not (settled, or another process took
+    it over first)."""
+    async with db.writing() as session:
+        result = await session.execute(
             update(QuoteRequestRow)
             .where(
                 QuoteRequestRow.id == request_id,
                 QuoteRequestRow.status == QuoteRequestStatus.BINDING,
+                QuoteRequestRow.bind_claimed_at < claimed_before,
             )
-            .values(status=QuoteRequestStatus.COMPLETE, bound_offer_id=None)
+            .values(bind_claimed_at=now, bind_attempts=QuoteRequestRow.bind_attempts + 1)
         )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            return None
+        row = (
+            await session.execute(
+                select(
+                    QuoteRequestRow.bound_offer_id,
+                    QuoteRequestRow.bind_attempts,
+                    QuoteRequestRow.bind_principal_id,
+                    QuoteRequestRow.bind_idempotency_key,
+                ).where(QuoteRequestRow.id == request_id)
+            )
+        ).one()
+    if row.bound_offer_id is None:  # pragma: no cover - every claim names its offer
+        return None
+    return BindClaim(
+        request_id=request_id,
+        offer_id=row.bound_offer_id,
+        claimed_at=now,
+        attempts=row.bind_attempts,
+        principal_id=row.bind_principal_id,
+        idempotency_key=row.bind_idempotency_key,
+    )
 
 
-async def mark_bind_pending(db: Database, request_id: str, bind_reference: str) -> None:
-    """The insurer confirms the bind later, by a callback naming ``bind_reference``."""
-    async with db.writing() as session:
-        await session.execute(
-            update(QuoteRequestRow)
-            .where(QuoteRequestRow.id == request_id)
-            .values(status=QuoteRequestStatus.BIND_PENDING, bind_reference=bind_reference)
+async def bind_waits_for_key(db: Database, principal_id: str, idempotency_key: str) -> bool:
+    """Whether a bind still under way (``binding``) will answer this caller's key."""
+    async with db.reading() as session:
+        found = await session.scalar(
+            select(QuoteRequestRow.id)
+            .where(
+                QuoteRequestRow.status == QuoteRequestStatus.BINDING,
+                QuoteRequestRow.bind_principal_id == principal_id,
+                QuoteRequestRow.bind_idempotency_key == idempotency_key,
+            )
+            .limit(1)
         )
+    return found is not None
 
 
 async def finish_bind(session: WriteSession, request_id: str, offer_id: str) -> None:

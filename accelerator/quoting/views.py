@@ -36,6 +36,7 @@ def request_view(
         cover=stored.request.cover,
         outcomes=stored.outcomes,
         offers=offers,
+        bind_failure=row.bind_failure,
     )
 
 

@@ -48,7 +48,6 @@ from accelerator.web.session import SellerSession, resolve_session
 from accelerator.webhooks.controller import InboxController, WebhookController
 
 logger = logging.getLogger("accelerator.server")
-SWEEP_INTERVAL_SECONDS = 5.0
 
 ROUTES: list[ControllerRouterHandler] = [
     HealthController,
@@ -158,7 +157,12 @@ async def _start_background_work(services: Services) -> list[asyncio.Task[None]]
         await finish_abandoned(services.db)
     except Exception:
         logger.exception("could not finish abandoned quote requests at start-up")
-    background = [asyncio.create_task(_sweep(services), name="sweeper")]
+    background = [
+        asyncio.create_task(_sweep(services), name="sweeper"),
+        # Binds ask insurers (up to a bind timeout each): in a task of their own, from start-up
+        # on, so that neither serving nor the quote sweep waits for them.
+        asyncio.create_task(_reconcile_binds(services), name="bind-reconciler"),
+    ]
     if services.in_process_worker:
         background.append(asyncio.create_task(services.inbox_worker.run(), name="inbox-worker"))
     return background
@@ -167,11 +171,22 @@ async def _start_background_work(services: Services) -> list[asyncio.Task[None]]
 async def _sweep(services: Services) -> None:
     """Now and then: finish quote requests abandoned by another process that died mid fan-out."""
     while True:
-        await asyncio.sleep(SWEEP_INTERVAL_SECONDS)
+        await asyncio.sleep(services.configured.settings.sweep_interval_seconds)
         try:
             await finish_abandoned(services.db)
         except Exception:  # a failed sweep is retried at the next tick
             logger.exception("sweep failed")
+
+
+async def _reconcile_binds(services: Services) -> None:
+    """At start-up, then now and then: finish binds whose process died while the insurer was
+    binding (binding/reconcile.py)."""
+    while True:
+        try:
+            await services.bind_reconciler.run_once()
+        except Exception:  # retried at the next tick
+            logger.exception("bind reconciliation failed")
+        await asyncio.sleep(services.configured.settings.sweep_interval_seconds)
 
 
 def _openapi() -> OpenAPIConfig:

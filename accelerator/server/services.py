@@ -9,10 +9,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import httpx
 
+from accelerator.binding.reconcile import BindReconciler
 from accelerator.binding.service import BindingService
 from accelerator.compliance.service import ComplianceService
 from accelerator.coverage.admin import PolicyAdminService
@@ -59,6 +61,7 @@ class Services:
     policy_admin: PolicyAdminService
     compliance: ComplianceService
     binding: BindingService
+    bind_reconciler: BindReconciler
     webhooks: WebhookService
     inbox_worker: InboxWorker
 
@@ -105,6 +108,7 @@ def open_services(
         if in_process
         else WebhookService(db, partners, turns=turns)
     )
+    abandoned_binds = timedelta(seconds=settings.bind_abandoned_after_seconds)
     return Services(
         configured=configured,
         db=db,
@@ -123,7 +127,20 @@ def open_services(
         coverage=CoverageService(db, configured.rulebook, configured.taxonomy, insurers),
         policy_admin=PolicyAdminService(db, configured.rulebook, insurers),
         compliance=ComplianceService(db, sellers, configured.rulebook),
-        binding=BindingService(db, partners, configured.rulebook, settings.additional_insured_name),
+        binding=BindingService(
+            db,
+            partners,
+            configured.rulebook,
+            settings.additional_insured_name,
+            abandoned_after=abandoned_binds,
+        ),
+        bind_reconciler=BindReconciler(
+            db,
+            partners,
+            configured.rulebook,
+            settings.additional_insured_name,
+            abandoned_after=abandoned_binds,
+        ),
         webhooks=webhooks,
         inbox_worker=inbox_worker,
     )

@@ -77,12 +77,15 @@ def _live_context(stored: StoredRequest, view: QuoteRequestView) -> dict[str, An
             offers_by_insurer.get(ranked.offer.provider_id, 0) + 1
         )
     bound_offer = next((o for o in view.offers if o.id == stored.row.bound_offer_id), None)
+    failure = view.bind_failure
+    failed_offer = next((o for o in view.offers if failure and o.id == failure.offer_id), None)
     return {
         "view": view,
         "status": status,
         "live": is_live(stored, now),
         "offers_by_insurer": offers_by_insurer,
         "bound_offer": bound_offer,
+        "failed_offer": failed_offer,
         "bind_reference": stored.row.bind_reference,
         "buyable": {o.id for o in view.offers if can_buy(status, o)},
         "seller_name": stored.request.seller.legal_name,

@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from providers.sandbox._faults import latency_seconds, pause
 from providers.sandbox._rating import Refused, SimOffer
-from providers.sandbox._state import InsurerState, StoredReply
+from providers.sandbox._state import STATE, InsurerState, StoredReply
 
 # Policies start and end at 00:01 local time of the marketplace's reference zone.
 _ZONES = {
@@ -94,19 +95,24 @@ async def idempotent(
     insurer: InsurerState,
     produce: Callable[[], Awaitable[web.Response]],
 ) -> web.Response:
-    """Answer a repeated ``Idempotency-Key`` with the first answer, byte for byte."""
+    """Answer a repeated ``Idempotency-Key`` with the first answer, byte for byte; either way
+    after the insurer's ``bind_latency`` fault."""
     key = request.headers.get("Idempotency-Key")
     if key is not None and key in insurer.idempotent:
         stored = insurer.idempotent[key]
-        return web.Response(
+        response = web.Response(
             status=stored.status,
             body=stored.body,
             content_type=stored.content_type,
             headers={"Idempotent-Replayed": "true"},
         )
-    response = await produce()
-    if key is not None and isinstance(response.body, bytes) and response.status < 500:
-        insurer.idempotent[key] = StoredReply(response.status, response.body, response.content_type)
+    else:
+        response = await produce()
+        if key is not None and isinstance(response.body, bytes) and response.status < 500:
+            insurer.idempotent[key] = StoredReply(
+                response.status, response.body, response.content_type
+            )
+    await pause(request.app[STATE], latency_seconds(insurer.faults.bind_latency, insurer))
     return response
 
 

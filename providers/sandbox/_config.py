@@ -47,10 +47,14 @@ class Faults(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     connection), ``hang_rate`` (never answer), ``rate_limit_rate`` (429 with ``Retry-After``),
     ``error_rate`` (500), then the answer itself is produced and may be made malformed
     (``malformed_rate``: a truncated body) and/or dribbled out over ``trickle_seconds``
-    (``trickle_rate``). ``latency`` is added before any of them.
+    (``trickle_rate``). ``latency`` is added before any of them. ``bind_latency`` is added to
+    every answer to a bind (a repeat included) after the insurer has decided it: the policy is
+    issued and the answer kept for a repeated ``Idempotency-Key`` while the caller still waits,
+    which is when a caller that dies leaves a policy it never heard of.
     """
 
     latency: Latency = Latency()
+    bind_latency: Latency = Latency()
     error_rate: Rate = 0.0
     rate_limit_rate: Rate = 0.0
     retry_after_seconds: Annotated[int, Meta(ge=0, le=3600)] = 1

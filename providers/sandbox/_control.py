@@ -27,6 +27,8 @@ def _insurer_view(state: SandboxState, key: str) -> dict[str, Any]:
         "style": profile.style,
         "faults": msgspec.to_builtins(insurer.faults),
         "requests": insurer.requests,
+        # Quotes bound so far (one policy each), whoever asked and with whatever key.
+        "policies_issued": len(insurer.bound),
     }
 
 

@@ -12,7 +12,7 @@ import contextlib
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from providers.sandbox._config import Faults
+from providers.sandbox._config import Latency
 from providers.sandbox._state import STATE, InsurerState, SandboxState
 
 _DRAWS = ("reset", "hang", "rate_limit", "error", "malformed", "trickle")
@@ -27,8 +27,8 @@ async def pause(state: SandboxState, seconds: float) -> bool:
     return state.stopping.is_set()
 
 
-def _latency_seconds(faults: Faults, insurer: InsurerState) -> float:
-    latency = faults.latency
+def latency_seconds(latency: Latency, insurer: InsurerState) -> float:
+    """A delay drawn from ``latency`` (from the insurer's stream only when it is a range)."""
     if latency.min_ms is not None and latency.max_ms is not None:
         low, high = sorted((latency.min_ms, latency.max_ms))
         return insurer.rng.uniform(low, high) / 1000
@@ -88,7 +88,7 @@ async def fault_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     insurer.requests += 1
     faults = insurer.faults
-    delay = _latency_seconds(faults, insurer)
+    delay = latency_seconds(faults.latency, insurer)
     # Always draw every number, so the stream's position depends only on the request count.
     draw = {name: insurer.rng.random() for name in _DRAWS}
     if await pause(state, delay):

@@ -33,13 +33,16 @@ Headers = dict[str, str]
 VALID_UNTIL = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
-async def an_offer(database: Database, **changes: Any) -> str:
-    """A request of seller s-1 with one offer from 'harbor' (not configured here)."""
+async def an_offer(
+    database: Database, *, valid_until: datetime = VALID_UNTIL, **changes: Any
+) -> str:
+    """A request of seller s-1 (cover from 2026-12-01) with one offer from 'harbor' (not
+    configured here)."""
     insurers: Any = {"harbor": SimpleNamespace(adapter=SimpleNamespace(insurer_name="Harbor"))}
     await record_request(
         database, make_request("req-bind"), insurers, datetime.now(UTC) + timedelta(seconds=5)
     )
-    offer = msgspec.structs.replace(make_offer("harbor"), valid_until=VALID_UNTIL, **changes)
+    offer = msgspec.structs.replace(make_offer("harbor"), valid_until=valid_until, **changes)
     await record_result(
         database,
         "req-bind",
@@ -106,6 +109,38 @@ async def test_an_expired_offer_can_be_retried_with_the_same_key_once_refused(
     first = await bind(client, seller_headers, offer_id, "k-1")
     again = await bind(client, seller_headers, offer_id, "k-1")
     assert first.json()["code"] == again.json()["code"] == "offer_expired"
+
+
+@pytest.mark.parametrize(
+    ("now", "code"),
+    [
+        # The request asks for cover from 2026-12-01; the US marketplace judges dates in Los
+        # Angeles, eight hours behind UTC in December.
+        (datetime(2026, 12, 2, 7, 59, tzinfo=UTC), "insurer_unavailable"),  # Dec 1 there
+        (datetime(2026, 12, 2, 8, 0, tzinfo=UTC), "cover_start_passed"),  # Dec 2 there
+    ],
+    ids=["on-the-start-date-there", "the-day-after-there"],
+)
+async def test_an_offer_whose_cover_would_already_have_started_is_refused(
+    client: Client,
+    app: Litestar,
+    database: Database,
+    seller_headers: Headers,
+    profiled_seller: dict[str, Any],
+    now: datetime,
+    code: str,
+) -> None:
+    offer_id = await an_offer(database, valid_until=datetime(2026, 12, 31, tzinfo=UTC))
+    set_clock(app, now)
+    response = await bind(client, seller_headers, offer_id, "k-start", acknowledge_gaps=True)
+
+    assert (response.status_code, response.json()["code"]) == (409, code)
+    if code == "cover_start_passed":
+        assert response.json()["title"] == "The cover would already have started"
+        assert response.json()["detail"] == (
+            "The cover was asked to start on 2026-12-01, before today (2026-12-02 in "
+            "America/Los_Angeles). Ask for new quotes starting today or later."
+        )
 
 
 async def test_an_indicative_offer_is_refused(

@@ -2,7 +2,7 @@
 
 Each drill starts the real commands (``accelerator sandbox``, ``serve``, ``worker``) against the
 session's SQLite and PostgreSQL databases. Both databases run at the same time, in two threads,
-because most of a drill is waiting on deadlines: that keeps all four drills near a minute.
+because most of a drill is waiting on deadlines: that keeps each drill to tens of seconds.
 """
 
 from __future__ import annotations

@@ -70,6 +70,7 @@ SCHEMAS_ALL = [
     "AdditionalInsured",
     "BatchItemError",
     "BindBody",
+    "BindFailure",
     "BindResponse",
     "BusinessModel",
     "CapturedMessage",

@@ -205,6 +205,36 @@ async def test_bind_is_idempotent_on_the_idempotency_key(
     assert other_key.reason_code == "quote_already_bound"  # type: ignore[union-attr]
 
 
+async def test_a_bind_answered_late_is_issued_first_and_a_repeat_gets_that_policy(
+    partners: Partners, sandbox: SandboxHandle
+) -> None:
+    result = await partners.quote("harbor", quote_request())
+    offer = result.offers[-1]
+    adapter, settings = partners.adapter("harbor")
+    call = adapter.bind_call(offer, BIND, settings)
+    await _set_faults(partners.http, sandbox, "harbor", bind_latency={"fixed_ms": 60_000})
+
+    async with httpx.AsyncClient(timeout=0.3) as impatient:  # gives up long before the answer
+        with pytest.raises(httpx.ReadTimeout):
+            await impatient.post(
+                settings.base_url + call.path,
+                headers={**call.headers, "Idempotency-Key": "late-1"},
+                content=call.body,
+            )
+    for _ in range(200):
+        issued = (await partners.http.get(f"{sandbox.url}/_control/harbor")).json()
+        if issued["policies_issued"]:
+            break
+        await asyncio.sleep(0.05)
+    await _set_faults(partners.http, sandbox, "harbor")
+    again = adapter.parse_bind(offer, _reply(await partners.send("harbor", call, "late-1")))
+
+    assert issued["policies_issued"] == 1
+    assert isinstance(again, Bound)
+    control = (await partners.http.get(f"{sandbox.url}/_control/harbor")).json()
+    assert control["policies_issued"] == 1
+
+
 # --- the asynchronous insurer ------------------------------------------------------------
 
 
