@@ -25,6 +25,7 @@ import asyncpg  # type: ignore[import-untyped]  # no stubs published
 import msgspec
 from sqlalchemy.engine import make_url
 
+from accelerator.coverage.linking import insurer_key
 from accelerator.infra.database import is_sqlite_url
 from accelerator.infra.lookups import asyncpg_dsn
 from schemas import Money, PolicyTerms
@@ -32,6 +33,7 @@ from schemas import Money, PolicyTerms
 POLICIES_PER_SELLER = 2
 OPERATOR = "Amazon.com Services LLC and its affiliates and assignees"
 INSURER = "Harbor Mutual Insurance Company"
+INSURER_KEY = insurer_key(INSURER)
 _CHUNK = 50_000
 
 _SELLER_COLUMNS = ("id", "legal_name", "marketplace", "latest_profile_version")
@@ -40,6 +42,7 @@ _POLICY_COLUMNS = (
     "id",
     "seller_id",
     "insurer_name",
+    "insurer_key",
     "policy_number",
     "provider_id",
     "source",
@@ -125,6 +128,7 @@ class _Rows:
                 policy_id(n, year),
                 seller_id(n),
                 INSURER,
+                INSURER_KEY,
                 f"BENCH-{n:07d}-{year}",
                 "harbor",
                 "bound",

@@ -57,6 +57,11 @@ class BindReconciler:
     abandoned_after: timedelta = ABANDONED_AFTER
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
+    async def any_waiting(self) -> bool:
+        """Whether a bind may wait to be finished: one read, so that a start-up with nothing to
+        finish does not write in the background while the first requests are served."""
+        return await quotes.any_binding(self.db)
+
     async def run_once(self) -> int:
         """Take over the abandoned binds (up to :data:`BINDS_PER_SWEEP`) and send each again;
         returns how many this call took over."""

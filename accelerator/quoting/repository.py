@@ -740,6 +740,17 @@ async def mark_bind_pending(session: WriteSession, request_id: str, bind_referen
 # writers take turns (BEGIN IMMEDIATE). Either way only one process holds each bind at a time.
 
 
+async def any_binding(db: Database) -> bool:
+    """Whether any request is ``binding`` (a bind under way here or elsewhere, or abandoned)."""
+    async with db.reading() as session:
+        found = await session.scalar(
+            select(QuoteRequestRow.id)
+            .where(QuoteRequestRow.status == QuoteRequestStatus.BINDING)
+            .limit(1)
+        )
+    return found is not None
+
+
 async def stamp_unclaimed_binds(db: Database, now: datetime) -> int:
     """Give ``now`` as claim time to binds that have none (claimed by a process of an earlier
     version, which did not record it): they are taken over once that is old enough, never at

@@ -155,13 +155,17 @@ async def _start_background_work(services: Services) -> list[asyncio.Task[None]]
     # (unless the database is not ready yet: /health/ready says why, the sweep retries).
     try:
         await finish_abandoned(services.db)
+        binds_waiting = await services.bind_reconciler.any_waiting()
     except Exception:
         logger.exception("could not finish abandoned quote requests at start-up")
+        binds_waiting = False  # the first sweep looks again
     background = [
         asyncio.create_task(_sweep(services), name="sweeper"),
-        # Binds ask insurers (up to a bind timeout each): in a task of their own, from start-up
-        # on, so that neither serving nor the quote sweep waits for them.
-        asyncio.create_task(_reconcile_binds(services), name="bind-reconciler"),
+        # Binds ask insurers (up to a bind timeout each): in a task of their own, at once if any
+        # may wait, so that neither serving nor the quote sweep waits for them.
+        asyncio.create_task(
+            _reconcile_binds(services, at_once=binds_waiting), name="bind-reconciler"
+        ),
     ]
     if services.in_process_worker:
         background.append(asyncio.create_task(services.inbox_worker.run(), name="inbox-worker"))
@@ -178,9 +182,11 @@ async def _sweep(services: Services) -> None:
             logger.exception("sweep failed")
 
 
-async def _reconcile_binds(services: Services) -> None:
-    """At start-up, then now and then: finish binds whose process died while the insurer was
-    binding (binding/reconcile.py)."""
+async def _reconcile_binds(services: Services, *, at_once: bool) -> None:
+    """Now and then, and at start-up when a bind may wait: finish binds whose process died
+    while the insurer was binding (binding/reconcile.py)."""
+    if not at_once:
+        await asyncio.sleep(services.configured.settings.sweep_interval_seconds)
     while True:
         try:
             await services.bind_reconciler.run_once()
