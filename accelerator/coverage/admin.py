@@ -103,6 +103,12 @@ class PolicyAdminService:
             namesakes=[other.id for other in await repository.namesakes(session, policy)],
         )
 
+    async def link_submissions(self) -> int:
+        """Link submitted policies to the configured insurers they name (at start-up: a partner
+        configured since, or policies submitted before links existed); how many."""
+        async with self.db.writing() as session:
+            return await repository.link_submissions(session, self.insurers)
+
     async def view(self, policy_id: str) -> PolicyAdminView:
         async with self.db.reading() as session:
             policy = await self._policy(session, policy_id)

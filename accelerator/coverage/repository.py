@@ -23,11 +23,16 @@ from datetime import datetime
 from typing import Any, Final
 
 import msgspec
-from sqlalchemy import ARRAY, String, any_, bindparam, func, select
+from sqlalchemy import ARRAY, String, any_, bindparam, exists, func, select, update
 
 from accelerator.coverage.decision import PolicyCandidate
 from accelerator.coverage.events import decode_event, to_event
-from accelerator.coverage.linking import ReviewReason, insurer_key, policy_for_event
+from accelerator.coverage.linking import (
+    InsurerDirectory,
+    ReviewReason,
+    insurer_key,
+    policy_for_event,
+)
 from accelerator.coverage.models import PolicyEventRow, PolicyRow
 from accelerator.coverage.state import EventKind, PolicyEvent, derive_state
 from accelerator.infra.codec import instant
@@ -347,6 +352,29 @@ async def _confirmed(session: WriteSession, policy: PolicyRow) -> bool:
         [to_event(r.event_id, r.kind, r.effective_at, r.recorded_at, r.data) for r in rows]
     )
     return state is not None and state.verification == PolicyVerification.VERIFIED
+
+
+async def link_submissions(session: WriteSession, insurers: InsurerDirectory) -> int:
+    """Link to its configured insurer every submitted policy that names one and is linked to
+    none, unless an operator unlinked it: those submitted before the insurer was configured (or
+    before submissions were linked). Returns how many."""
+    linked = 0
+    for key, provider_id in insurers.by_key.items():
+        unlinked_by_operator = exists().where(
+            PolicyEventRow.policy_id == PolicyRow.id, PolicyEventRow.kind == EventKind.UNLINKED
+        )
+        result = await session.execute(
+            update(PolicyRow)
+            .where(
+                PolicyRow.insurer_key == key,
+                PolicyRow.source == PolicySource.SUBMITTED,
+                PolicyRow.provider_id.is_(None),
+                ~unlinked_by_operator,
+            )
+            .values(provider_id=provider_id)
+        )
+        linked += int(result.rowcount)  # type: ignore[attr-defined]
+    return linked
 
 
 def set_link(session: WriteSession, policy: PolicyRow, provider_id: str | None) -> None:

@@ -156,8 +156,10 @@ async def _start_background_work(services: Services) -> list[asyncio.Task[None]]
     try:
         await finish_abandoned(services.db)
         binds_waiting = await services.bind_reconciler.any_waiting()
+        if linked := await services.policy_admin.link_submissions():
+            logger.info("linked %d submitted policies to the insurers they name", linked)
     except Exception:
-        logger.exception("could not finish abandoned quote requests at start-up")
+        logger.exception("start-up housekeeping failed (the sweeps try again)")
         binds_waiting = False  # the first sweep looks again
     background = [
         asyncio.create_task(_sweep(services), name="sweeper"),

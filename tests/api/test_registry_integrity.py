@@ -4,6 +4,7 @@ neither block that policy nor learn anything about it."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -14,15 +15,17 @@ import pytest
 from litestar import Litestar
 from sqlalchemy import func, select
 
-from accelerator.auth.principal import Role
+from accelerator.auth.principal import Principal, Role
+from accelerator.coverage import repository
 from accelerator.coverage.models import PolicyEventRow
 from accelerator.infra.database import Database
 from accelerator.server import runtime_of
 from accelerator.settings import Settings
 from accelerator.webhooks.models import InboxEvent
 from accelerator.webhooks.worker import InboxWorker
+from schemas import PolicyLinkBody, PolicySource
 from tests.api.conftest import Client, Headers, power_bank_body
-from tests.api.policies import certificate, claim
+from tests.api.policies import certificate, claim, la_today, us_terms
 from tests.webhooks.callbacks import NEW_SECRET, signed_headers
 
 pytestmark = pytest.mark.anyio
@@ -422,3 +425,35 @@ async def test_two_unconfirmed_submissions_of_one_number_both_wait_until_an_oper
     await worker.run_until_idle()
     assert await inbox_statuses(worker.db) == ["applied"]
     assert await decision(client, claims_headers) == ("exempt", [])
+
+
+async def test_at_start_up_submissions_naming_a_newly_configured_insurer_are_linked_unless_unlinked(
+    app: Litestar, client: Client, database: Database, profiled_seller: dict[str, Any]
+) -> None:
+    # Two certificates recorded while no insurer was configured (or before links existed).
+    ids = []
+    for number in ("HMI-OLD-1", "HMI-OLD-2"):
+        async with database.writing() as session:
+            policy = await repository.create_policy(
+                session,
+                seller_id="s-1",
+                terms=us_terms(
+                    la_today(),
+                    la_today() + timedelta(days=365),
+                    policy_number=number,
+                    insurer_name="Harbor Mutual Insurance Company",
+                ),
+                source=PolicySource.SUBMITTED,
+                recorded_at=datetime.now(UTC),
+                event_id=f"submitted.{number}",
+            )
+            ids.append(policy.id)
+    # The app's configuration on the test's own Database (the app's is the client's loop's).
+    admin = dataclasses.replace(runtime_of(app).services.policy_admin, db=database)
+    operator = Principal(key_id="ops-1", role=Role.ADMIN)
+    await admin.link(operator, ids[1], PolicyLinkBody(provider_id=None, reason="Not Harbor's"))
+
+    assert await admin.link_submissions() == 1
+    assert (await admin.view(ids[0])).provider_id == "harbor"
+    assert (await admin.view(ids[1])).provider_id is None  # the operator's decision stands
+    assert await admin.link_submissions() == 0
