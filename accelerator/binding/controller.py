@@ -6,11 +6,13 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from accelerator.auth.guards import requires
 from accelerator.auth.principal import Principal, Role
 from accelerator.binding.service import BindingService
+from accelerator.infra.openapi import declares
 from accelerator.infra.params import OfferId
 from schemas import BindBody, BindResponse
 
@@ -31,6 +33,24 @@ class BindController(Controller):
             "201 with the policy when the insurer binds at once; 202 `bind_pending` when it "
             "confirms later by webhook. The same Idempotency-Key and body always get the same "
             "answer; the same key with another body is refused (422)."
+        ),
+        responses={
+            202: ResponseSpec(BindResponse, description="bind_pending: the insurer confirms later")
+        },
+        opt=declares(
+            {
+                404: ["offer_not_found"],
+                409: [
+                    "request_already_bound",
+                    "bind_in_progress",
+                    "offer_expired",
+                    "offer_indicative",
+                    "insurer_unavailable",
+                    "bind_refused",
+                ],
+                422: ["idempotency_key_reused", "gaps_not_acknowledged"],
+                502: ["insurer_bind_failed"],
+            }
         ),
     )
     async def bind(

@@ -70,6 +70,7 @@ SCHEMAS_ALL = [
     "BatchItemError",
     "BindBody",
     "BindResponse",
+    "BreakerState",
     "BusinessModel",
     "CapturedMessage",
     "CategoryHazard",
@@ -89,6 +90,7 @@ SCHEMAS_ALL = [
     "CoverageType",
     "CurrencyCode",
     "Decision",
+    "DecodedAs",
     "DesiredCover",
     "FactorContribution",
     "FieldProblem",
@@ -169,6 +171,7 @@ SCHEMAS_ALL = [
     "SellerSnapshot",
     "UtcInstant",
     "WebhookAck",
+    "WebhookSignatureScheme",
     "YearMonth",
     "decode_event",
 ]
