@@ -26,6 +26,7 @@ from schemas._coverage import (
     Reason,
     ReasonCode,
 )
+from schemas._decoding import DecodedAs
 from schemas._events import (
     InsurerEvent,
     PolicyBound,
@@ -71,7 +72,12 @@ from schemas._profiles import (
     QualifyingPolicy,
     SellerProfileDocument,
 )
-from schemas._providers import ProviderInfo, RevenueBandView
+from schemas._providers import (
+    BreakerState,
+    ProviderInfo,
+    RevenueBandView,
+    WebhookSignatureScheme,
+)
 from schemas._quotes import (
     AdditionalInsured,
     BindFailure,
@@ -132,6 +138,7 @@ __all__ = [
     "BindBody",
     "BindFailure",
     "BindResponse",
+    "BreakerState",
     "BusinessModel",
     "CapturedMessage",
     "CategoryHazard",
@@ -151,6 +158,7 @@ __all__ = [
     "CoverageType",
     "CurrencyCode",
     "Decision",
+    "DecodedAs",
     "DesiredCover",
     "FactorContribution",
     "FieldProblem",
@@ -231,6 +239,7 @@ __all__ = [
     "SellerSnapshot",
     "UtcInstant",
     "WebhookAck",
+    "WebhookSignatureScheme",
     "YearMonth",
     "decode_event",
 ]

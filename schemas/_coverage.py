@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
+from schemas._decoding import DecodedAs
 from schemas._money import Money
 from schemas._problems import FieldProblem
 from schemas._sellers import CategoryPath, MarketplaceCode, RuleSetRef
@@ -106,9 +107,13 @@ class BatchItemError(msgspec.Struct, frozen=True, tag_field="result", tag="error
 
 
 class CoverageBatchBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Up to 1,000 checks; each item is validated on its own, so one bad item fails alone."""
+    """Up to 1,000 checks, each a :class:`CoverageCheckRequest`. Each item is validated on its
+    own, so one bad item fails alone: its slot in the result holds its errors."""
 
-    checks: Annotated[list[Any], Meta(min_length=1, max_length=MAX_BATCH_CHECKS)]
+    checks: Annotated[
+        list[Annotated[Any, DecodedAs(CoverageCheckRequest)]],
+        Meta(min_length=1, max_length=MAX_BATCH_CHECKS),
+    ]
 
 
 class CoverageBatchResult(msgspec.Struct, frozen=True):

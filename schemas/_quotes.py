@@ -289,7 +289,7 @@ class InsurerAttempt(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tr
     method: str
     url: str
     idempotency_key: str
-    started_at: str
+    started_at: UtcInstant
     duration_ms: float
     request: CapturedMessage
     response_status: int | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -46,15 +47,18 @@ def api_key_middleware(resolve: KeyResolver) -> DefineMiddleware:
     return DefineMiddleware(ApiKeyMiddleware, resolve=resolve, exclude=list(PUBLIC_PATHS))
 
 
-def requires(
-    *roles: Role,
-) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]:
-    """A guard that lets only the given roles through (admins always pass)."""
-    allowed = {Role.ADMIN, *roles}
+@dataclass(frozen=True)
+class RoleGuard:
+    """A route guard letting only ``roles`` through; the OpenAPI document reads ``roles`` to say
+    who may call the operation (and that others get a 403)."""
+
+    roles: frozenset[Role]
 
     # Async although it never awaits: Litestar runs a plain function guard in a worker thread,
     # a thread hop on every request (seen in the fan-out profile, docs/performance.md).
-    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def __call__(
+        self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+    ) -> None:
         if connection.scope.get("method") == "OPTIONS":
             # The auth middleware lets OPTIONS through unauthenticated (Litestar's default, for
             # CORS preflights); Litestar answers it with the Allow header alone, no data.
@@ -62,9 +66,12 @@ def requires(
         principal = connection.scope.get("user")
         if not isinstance(principal, Principal):
             raise NotAuthorizedException("Send an API key as `Authorization: Bearer <key>`.")
-        if principal.role not in allowed:
+        if principal.role not in self.roles:
             raise PermissionDeniedException(
                 f"The {principal.role.value} role may not call this operation."
             )
 
-    return guard
+
+def requires(*roles: Role) -> RoleGuard:
+    """A guard that lets only the given roles through (admins always pass)."""
+    return RoleGuard(frozenset({Role.ADMIN, *roles}))

@@ -6,11 +6,13 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from accelerator.auth.guards import requires
 from accelerator.auth.principal import Principal, Role
 from accelerator.binding.service import BindingService
+from accelerator.infra.openapi import declares
 from accelerator.infra.params import OfferId
 from schemas import BindBody, BindResponse
 
@@ -35,6 +37,24 @@ class BindController(Controller):
             "would already have started, by the date in the marketplace's time zone), "
             "`request_already_bound`, `bind_refused` (with the insurer's reason, also kept on "
             "the quote request as `bind_failure`), `bind_in_progress`."
+        ),
+        responses={
+            202: ResponseSpec(BindResponse, description="bind_pending: the insurer confirms later")
+        },
+        opt=declares(
+            {
+                404: ["offer_not_found"],
+                409: [
+                    "request_already_bound",
+                    "bind_in_progress",
+                    "offer_expired",
+                    "offer_indicative",
+                    "insurer_unavailable",
+                    "bind_refused",
+                ],
+                422: ["idempotency_key_reused", "gaps_not_acknowledged"],
+                502: ["insurer_bind_failed"],
+            }
         ),
     )
     async def bind(

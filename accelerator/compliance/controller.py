@@ -11,6 +11,7 @@ from litestar.params import FromPath
 from accelerator.auth.guards import requires
 from accelerator.auth.principal import Principal, Role
 from accelerator.compliance.service import ComplianceService
+from accelerator.infra.openapi import declares
 from accelerator.infra.params import SellerId
 from schemas import ComplianceStatus
 
@@ -25,6 +26,7 @@ class ComplianceController(Controller):
     @get(
         operation_id="getSellerCompliance",
         summary="Must the seller be insured, by when, and is it?",
+        opt=declares({404: ["seller_profile_not_found"]}),
     )
     async def get_compliance(
         self,

@@ -15,7 +15,9 @@ from accelerator.auth.principal import Principal, Role
 from accelerator.coverage.admin import PolicyAdminService
 from accelerator.coverage.service import CoverageService
 from accelerator.errors import InvalidInput
+from accelerator.infra.bodies import BATCH_BODY_MAX_BYTES
 from accelerator.infra.errors import decode_error_field, problem_for
+from accelerator.infra.openapi import declares
 from accelerator.infra.params import PolicyId, SellerId
 from schemas import (
     BatchItemError,
@@ -59,7 +61,13 @@ class CoverageController(Controller):
         "/batch",
         operation_id="checkCoverageBatch",
         summary="Up to 1,000 checks, answered in the same order",
+        description=(
+            "Each check is validated on its own: a check that is not a valid "
+            "CoverageCheckRequest gets its errors in its slot of the results (`result: error`), "
+            "and the others are decided."
+        ),
         status_code=HTTP_200_OK,
+        request_max_body_size=BATCH_BODY_MAX_BYTES,
     )
     async def batch(
         self,
@@ -95,7 +103,12 @@ class SellerPolicyController(Controller):
     tags = ["coverage"]
     guards = [requires(Role.SELLER, Role.CLAIMS)]
 
-    @get(operation_id="listSellerPolicies", summary="The seller's policies (paginated)")
+    # The guard lets every role in; the service refuses a seller key another seller's policies.
+    @get(
+        operation_id="listSellerPolicies",
+        summary="The seller's policies (paginated)",
+        opt=declares({403: ["forbidden"]}),
+    )
     async def list_policies(
         self,
         coverage: NamedDependency[CoverageService],
@@ -115,6 +128,7 @@ class SellerPolicyController(Controller):
         ),
         status_code=HTTP_201_CREATED,
         guards=[requires(Role.SELLER)],
+        opt=declares({404: ["seller_not_found"], 409: ["policy_already_registered"]}),
     )
     async def submit(
         self,
@@ -131,7 +145,11 @@ class PolicyController(Controller):
     tags = ["coverage"]
     guards = [requires(Role.SELLER, Role.CLAIMS)]
 
-    @get(operation_id="getPolicy", summary="A policy with its event history")
+    @get(
+        operation_id="getPolicy",
+        summary="A policy with its event history",
+        opt=declares({404: ["policy_not_found"]}),
+    )
     async def read(
         self,
         coverage: NamedDependency[CoverageService],
@@ -146,6 +164,7 @@ class PolicyController(Controller):
         summary="Verify a submitted policy (admin)",
         guards=[requires()],
         status_code=HTTP_200_OK,
+        opt=declares({404: ["policy_not_found"]}),
     )
     async def verify(
         self,
@@ -162,6 +181,7 @@ class PolicyController(Controller):
         summary="Reject a submitted policy (admin)",
         guards=[requires()],
         status_code=HTTP_200_OK,
+        opt=declares({404: ["policy_not_found"]}),
     )
     async def reject(
         self,
@@ -202,6 +222,7 @@ class PolicyAdminController(Controller):
         "/{policy_id:str}",
         operation_id="getPolicyAsAdmin",
         summary="A policy with its link, review state and namesakes (admin)",
+        opt=declares({404: ["policy_not_found"]}),
     )
     async def read(
         self, policy_admin: NamedDependency[PolicyAdminService], policy_id: FromPath[PolicyId]
@@ -218,6 +239,7 @@ class PolicyAdminController(Controller):
             "event, with the admin key that recorded it. `effective_at` may lie in the past."
         ),
         status_code=HTTP_201_CREATED,
+        opt=declares({404: ["policy_not_found"]}),
     )
     async def record(
         self,
@@ -232,6 +254,7 @@ class PolicyAdminController(Controller):
         "/{policy_id:str}/link",
         operation_id="linkPolicy",
         summary="Decide which insurer's events reach a policy; settles its review (admin)",
+        opt=declares({404: ["policy_not_found"]}),
     )
     async def link(
         self,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy import text
 
 from accelerator.infra.database import Database
@@ -19,7 +20,14 @@ class HealthController(Controller):
     async def live(self) -> Health:
         return Health(status="ok")
 
-    @get("/ready", operation_id="getReadiness", summary="Database reachable, migrations current")
+    @get(
+        "/ready",
+        operation_id="getReadiness",
+        summary="Database reachable, migrations current",
+        responses={
+            503: ResponseSpec(Health, description="Not ready: the database or its migrations")
+        },
+    )
     async def ready(self, db: NamedDependency[Database]) -> Response[Health]:
         head = head_revision()
         try:

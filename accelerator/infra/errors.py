@@ -136,6 +136,8 @@ def _field_path(key: str | None, source: str | None) -> str:
     return key.removeprefix("$.").removeprefix("$") or "body"
 
 
+_MISSING_PARAMETER = re.compile(r"^Missing required (?P<kind>\w+ parameter) '(?P<name>[^']+)'")
+
 # msgspec names a missing or unknown field in its message, not in its path.
 _NAMED_FIELD = re.compile(r"^Object (?:missing required|contains unknown) field `([^`]+)`")
 
@@ -167,6 +169,11 @@ def _validation_problem(exc: ValidationException) -> ApiProblem:
         else:
             field = _field_path(key, source)
         problems.append(FieldProblem(field=field, code="invalid", message=message))
+    if not problems and (missing := _MISSING_PARAMETER.match(str(exc.detail))):
+        # Litestar names a missing header or query parameter only in its message.
+        problems.append(
+            FieldProblem(missing["name"], "invalid", f"Missing required {missing['kind']}")
+        )
     if not problems:
         problems.append(FieldProblem(field="body", code="invalid", message=str(exc.detail)))
     return invalid_input(problems)
@@ -199,12 +206,22 @@ def _handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Respons
         401: "Authentication required",
         403: "Not allowed",
         404: "Not found",
+        413: "The body is too large",
     }.get(exc.status_code, str(exc.detail))
     headers = dict(exc.headers or {})
     if isinstance(exc, NotAuthorizedException):
         headers.setdefault("WWW-Authenticate", "Bearer")
     detail = str(exc.detail) if exc.detail and exc.detail != title else None
+    if exc.status_code == 413:
+        detail = _size_limit(request)
     return _render(request, ApiProblem(exc.status_code, code, title, detail, headers=headers))
+
+
+def _size_limit(request: Request[Any, Any, Any]) -> str | None:
+    """The body limit of the operation a 413 answers, in words."""
+    handler = request.scope.get("route_handler")
+    limit = getattr(handler, "resolve_request_max_body_size", lambda: None)()
+    return f"This operation takes bodies of at most {limit:,} bytes." if limit else None
 
 
 # PostgreSQL cannot store a NUL character in text (SQLSTATE 22021). A request carrying one fails

@@ -8,16 +8,13 @@ budget and recovers by itself, so it need not be shared.
 
 from __future__ import annotations
 
-import enum
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from schemas import BreakerState
 
-class BreakerState(enum.StrEnum):
-    CLOSED = "closed"
-    OPEN = "open"
-    HALF_OPEN = "half_open"
+__all__ = ["BreakerState", "CircuitBreaker"]
 
 
 @dataclass

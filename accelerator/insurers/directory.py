@@ -25,7 +25,7 @@ def provider_directory(partners: Mapping[str, Partner]) -> list[ProviderInfo]:
             ],
             max_per_occurrence=p.adapter.appetite.max_per_occurrence,
             max_risk_score=p.adapter.appetite.max_risk_score,
-            breaker=p.breaker.state.value,
+            breaker=p.breaker.state,
             enabled=p.settings.enabled,
         )
         for pid, p in sorted(partners.items())

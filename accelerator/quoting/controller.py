@@ -7,11 +7,13 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from accelerator.auth.guards import requires
 from accelerator.auth.principal import Principal, Role
+from accelerator.infra.openapi import declares
 from accelerator.infra.params import RequestId
 from accelerator.insurers.directory import provider_directory
 from accelerator.insurers.partners import Partner
@@ -43,6 +45,12 @@ class QuoteRequestController(Controller):
             "deadline passed (200)."
         ),
         status_code=HTTP_202_ACCEPTED,
+        responses={
+            200: ResponseSpec(
+                QuoteRequestView, description="Every insurer answered or the deadline passed"
+            )
+        },
+        opt=declares({409: ["profile_required"]}),
     )
     async def create(
         self,
@@ -85,6 +93,7 @@ class QuoteRequestController(Controller):
         "/{request_id:str}",
         operation_id="getQuoteRequest",
         summary="Status, every insurer's outcome, and the ranked offers",
+        opt=declares({404: ["quote_request_not_found"]}),
     )
     async def read(
         self,
@@ -99,6 +108,7 @@ class QuoteRequestController(Controller):
         operation_id="getQuoteRequestAttempts",
         summary="Captured HTTP exchanges with each insurer (admin)",
         guards=[requires()],
+        opt=declares({404: ["quote_request_not_found"]}),
     )
     async def attempts(
         self,

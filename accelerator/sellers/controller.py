@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_200_OK
 
 from accelerator.auth.guards import requires
 from accelerator.auth.principal import Principal, Role
+from accelerator.infra.openapi import declares
 from accelerator.infra.params import SellerId
 from accelerator.sellers.service import SellerService, StoredProfile
 from schemas import SellerFacts, SellerProfileDocument
@@ -55,6 +56,7 @@ class SellerController(Controller):
         "/profile",
         operation_id="getSellerProfile",
         summary="The latest (or a given) profile version",
+        opt=declares({404: ["seller_profile_not_found"]}),
     )
     async def get_profile(
         self,

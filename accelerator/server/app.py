@@ -32,6 +32,7 @@ from accelerator.coverage.controller import (
     SellerPolicyController,
 )
 from accelerator.health.controller import HealthController
+from accelerator.infra.bodies import BATCH_BODY_MAX_BYTES, JSON_BODY_MAX_BYTES, ApiRequest
 from accelerator.infra.errors import EXCEPTION_HANDLERS
 from accelerator.infra.logging import configure_logging, request_id_middleware
 from accelerator.insurers.partners import provider_settings
@@ -41,6 +42,12 @@ from accelerator.ranking.score import RankingWeights, WeightedScore
 from accelerator.risk.taxonomy import load_taxonomy
 from accelerator.rulesets.loader import load_rulesets
 from accelerator.sellers.controller import SellerController
+from accelerator.server.openapi import document_operations
+from accelerator.server.schema_plugins import (
+    ClosedStructSchema,
+    DecodedAsSchema,
+    MetaConstraintsSchema,
+)
 from accelerator.server.services import Configured, Runtime, Services, open_services
 from accelerator.settings import Settings, load_settings
 from accelerator.web import seller_pages
@@ -114,8 +121,12 @@ def create_app(
         middleware=[request_id_middleware, api_key_middleware(resolve)],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=_openapi(),
+        plugins=[DecodedAsSchema(), MetaConstraintsSchema(), ClosedStructSchema()],
+        request_class=ApiRequest,
+        request_max_body_size=JSON_BODY_MAX_BYTES,
         logging_config=None,
     )
+    document_operations(app)
     app.state.runtime = runtime
     return app
 
@@ -204,7 +215,11 @@ def _openapi() -> OpenAPIConfig:
         description=(
             "Quote matching for marketplace product-liability insurance: risk profiles, quotes "
             "from many insurers, ranked offers, binding, and coverage checks for claims. "
-            "Errors are RFC 9457 problem documents."
+            "Errors are RFC 9457 problem documents (`application/problem+json`): each "
+            "operation lists the statuses and `code` values it can answer with. JSON bodies must "
+            f"be sent as `application/json`, at most {JSON_BODY_MAX_BYTES:,} bytes "
+            f"({BATCH_BODY_MAX_BYTES:,} for a batch of coverage checks; an insurer webhook's "
+            "limit is in its description); larger ones get a 413."
         ),
         path="/schema",
         render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],

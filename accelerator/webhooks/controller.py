@@ -11,7 +11,9 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from accelerator.auth.guards import requires
 from accelerator.auth.principal import Principal
+from accelerator.infra.openapi import declares
 from accelerator.infra.params import ProviderId
+from accelerator.webhooks.delivery_doc import WEBHOOK_BODY
 from accelerator.webhooks.models import InboxEvent
 from accelerator.webhooks.service import MAX_BODY_BYTES, WebhookService
 from schemas import InboxEntry, InboxStatus, ReprocessCount, ReprocessRange, WebhookAck
@@ -28,9 +30,20 @@ class WebhookController(Controller):
         "/{provider_id:str}",
         operation_id="receiveInsurerWebhook",
         summary="Signed insurer callbacks (Standard Webhooks)",
-        security=[],
+        description=(
+            "Authenticated by the signature, not an API key. Answers 200 once the delivery is "
+            "stored (a repeated `webhook-id` is acknowledged as a duplicate)."
+        ),
         status_code=HTTP_200_OK,
         request_max_body_size=MAX_BODY_BYTES,
+        opt=declares(
+            {
+                400: ["bad_webhook_headers"],
+                401: ["bad_webhook_signature"],
+                404: ["provider_not_found"],
+            },
+            raw_body=WEBHOOK_BODY,
+        ),
     )
     async def receive(
         self,
@@ -64,6 +77,7 @@ class InboxController(Controller):
         "/{inbox_id:int}",
         operation_id="getWebhookInboxEntry",
         summary="One stored delivery with its status, attempts and last error (admin)",
+        opt=declares({404: ["inbox_id_not_found"]}),
     )
     async def get_entry(
         self,
@@ -82,6 +96,7 @@ class InboxController(Controller):
             "idempotent: what was already recorded is not recorded twice."
         ),
         status_code=HTTP_202_ACCEPTED,
+        opt=declares({404: ["inbox_id_not_found"], 409: ["delivery_in_progress"]}),
     )
     async def reprocess(
         self,

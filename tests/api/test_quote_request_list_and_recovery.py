@@ -197,9 +197,15 @@ async def test_an_admin_reads_the_captured_attempts_as_they_were_stored(
     refused = await client.get("/v1/quote-requests/captured-1/attempts", headers=seller_headers)
 
     assert response.status_code == 200, response.text
-    # Each stored capture as it was stored (defaults left out), after its insurer's id.
+    # Each stored capture as it was stored (defaults left out), after its insurer's id; its
+    # start is an instant, served in UTC like every other.
     assert response.json() == [
-        {"provider_id": "harbor", **msgspec.to_builtins(attempt)} for attempt in attempts
+        {
+            "provider_id": "harbor",
+            **msgspec.to_builtins(attempt),
+            "started_at": attempt.started_at.replace("+00:00", "Z"),
+        }
+        for attempt in attempts
     ]
     assert [next(iter(item)) for item in response.json()] == ["provider_id", "provider_id"]
     assert refused.status_code == 403

@@ -72,6 +72,7 @@ SCHEMAS_ALL = [
     "BindBody",
     "BindFailure",
     "BindResponse",
+    "BreakerState",
     "BusinessModel",
     "CapturedMessage",
     "CategoryHazard",
@@ -91,6 +92,7 @@ SCHEMAS_ALL = [
     "CoverageType",
     "CurrencyCode",
     "Decision",
+    "DecodedAs",
     "DesiredCover",
     "FactorContribution",
     "FieldProblem",
@@ -171,6 +173,7 @@ SCHEMAS_ALL = [
     "SellerSnapshot",
     "UtcInstant",
     "WebhookAck",
+    "WebhookSignatureScheme",
     "YearMonth",
     "decode_event",
 ]
