@@ -49,6 +49,7 @@ class BindController(Controller):
                     "bind_in_progress",
                     "offer_expired",
                     "offer_indicative",
+                    "cover_start_passed",
                     "insurer_unavailable",
                     "bind_refused",
                 ],

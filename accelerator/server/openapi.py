@@ -89,6 +89,7 @@ TITLES: Mapping[str, str] = {
     "bind_in_progress": "A bind with this key is in progress",
     "offer_expired": "The offer has expired",
     "offer_indicative": "The offer is indicative only",
+    "cover_start_passed": "The cover would already have started",
     "insurer_unavailable": "The insurer is no longer configured",
     "bind_refused": "The insurer refused to bind",
     "idempotency_key_reused": "Idempotency-Key reused with a different request",
