@@ -6,6 +6,35 @@ may move (ruff's TID251 refuses imports of them from outside this package).
 """
 
 from schemas._auth import Principal, Role
+from schemas._bounds import (
+    EARLIEST_DATE,
+    EARLIEST_INSTANT,
+    LATEST_DATE,
+    LATEST_INSTANT,
+    LINES_PATTERN,
+    MAX_ADDITIONAL_INSUREDS,
+    MAX_AMOUNT,
+    MAX_AMOUNT_PLACES,
+    MAX_COVERED_CATEGORIES,
+    MAX_EXCLUSIONS,
+    MAX_OFFERS,
+    MAX_TERRITORIES,
+    MAX_TEXT_LENGTH,
+    ONE_LINE_PATTERN,
+    CalendarDate,
+    CategoryPath,
+    CountryCode,
+    CurrencyCode,
+    Instant,
+    MarketplaceCode,
+    Money,
+    OutOfBounds,
+    PositiveMoney,
+    ShortText,
+    Text,
+    YearMonth,
+    reading_stored,
+)
 from schemas._compliance import (
     ComplianceResult,
     Gap,
@@ -26,6 +55,7 @@ from schemas._coverage import (
     Reason,
     ReasonCode,
 )
+from schemas._currencies import ACTIVE_CURRENCIES
 from schemas._events import (
     InsurerEvent,
     PolicyBound,
@@ -41,7 +71,6 @@ from schemas._events import (
     decode_event,
 )
 from schemas._health import Health
-from schemas._money import CurrencyCode, Money
 from schemas._policies import (
     BindBody,
     BindResponse,
@@ -99,13 +128,10 @@ from schemas._quotes import (
 from schemas._sellers import (
     BusinessModel,
     CategoryHazard,
-    CategoryPath,
     CategoryShare,
     ClaimsHistory,
-    CountryCode,
     FactorContribution,
     Fulfilment,
-    MarketplaceCode,
     MinimumCover,
     MonthlySales,
     RecommendedCover,
@@ -114,7 +140,6 @@ from schemas._sellers import (
     RiskTier,
     RuleSetRef,
     SellerFacts,
-    YearMonth,
 )
 from schemas._webhooks import (
     InboxEntry,
@@ -125,12 +150,28 @@ from schemas._webhooks import (
 )
 
 __all__ = [
+    "ACTIVE_CURRENCIES",
+    "EARLIEST_DATE",
+    "EARLIEST_INSTANT",
+    "LATEST_DATE",
+    "LATEST_INSTANT",
+    "LINES_PATTERN",
+    "MAX_ADDITIONAL_INSUREDS",
+    "MAX_AMOUNT",
+    "MAX_AMOUNT_PLACES",
     "MAX_BATCH_CHECKS",
+    "MAX_COVERED_CATEGORIES",
+    "MAX_EXCLUSIONS",
+    "MAX_OFFERS",
+    "MAX_TERRITORIES",
+    "MAX_TEXT_LENGTH",
+    "ONE_LINE_PATTERN",
     "AdditionalInsured",
     "BatchItemError",
     "BindBody",
     "BindResponse",
     "BusinessModel",
+    "CalendarDate",
     "CapturedMessage",
     "CategoryHazard",
     "CategoryPath",
@@ -158,6 +199,7 @@ __all__ = [
     "Health",
     "InboxEntry",
     "InboxStatus",
+    "Instant",
     "InsurerAttempt",
     "InsurerEvent",
     "InsurerOutcomeView",
@@ -169,6 +211,7 @@ __all__ = [
     "MonthlySales",
     "Offer",
     "OfferStatus",
+    "OutOfBounds",
     "OutcomeStatus",
     "PolicyAdminView",
     "PolicyBound",
@@ -187,6 +230,7 @@ __all__ = [
     "PolicyTerms",
     "PolicyVerification",
     "PolicyVerified",
+    "PositiveMoney",
     "Principal",
     "Problem",
     "Progress",
@@ -227,8 +271,11 @@ __all__ = [
     "SellerFacts",
     "SellerProfileDocument",
     "SellerSnapshot",
+    "ShortText",
+    "Text",
     "UtcInstant",
     "WebhookAck",
     "YearMonth",
     "decode_event",
+    "reading_stored",
 ]
