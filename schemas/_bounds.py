@@ -396,6 +396,5 @@ __all__ = [
     "Territories",
     "Text",
     "YearMonth",
-    "enforced",
     "reading_stored",
 ]
