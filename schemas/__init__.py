@@ -6,6 +6,35 @@ may move (ruff's TID251 refuses imports of them from outside this package).
 """
 
 from schemas._auth import Principal, Role
+from schemas._bounds import (
+    EARLIEST_DATE,
+    EARLIEST_INSTANT,
+    LATEST_DATE,
+    LATEST_INSTANT,
+    LINES_PATTERN,
+    MAX_ADDITIONAL_INSUREDS,
+    MAX_AMOUNT,
+    MAX_AMOUNT_PLACES,
+    MAX_COVERED_CATEGORIES,
+    MAX_EXCLUSIONS,
+    MAX_OFFERS,
+    MAX_TERRITORIES,
+    MAX_TEXT_LENGTH,
+    ONE_LINE_PATTERN,
+    CalendarDate,
+    CategoryPath,
+    CountryCode,
+    CurrencyCode,
+    Instant,
+    MarketplaceCode,
+    Money,
+    OutOfBounds,
+    PositiveMoney,
+    ShortText,
+    Text,
+    YearMonth,
+    reading_stored,
+)
 from schemas._compliance import (
     ComplianceResult,
     Gap,
@@ -26,6 +55,7 @@ from schemas._coverage import (
     Reason,
     ReasonCode,
 )
+from schemas._currencies import ACTIVE_CURRENCIES
 from schemas._decoding import DecodedAs
 from schemas._events import (
     InsurerEvent,
@@ -42,7 +72,6 @@ from schemas._events import (
     decode_event,
 )
 from schemas._health import Health
-from schemas._money import CurrencyCode, Money
 from schemas._policies import (
     BindBody,
     BindResponse,
@@ -106,13 +135,10 @@ from schemas._quotes import (
 from schemas._sellers import (
     BusinessModel,
     CategoryHazard,
-    CategoryPath,
     CategoryShare,
     ClaimsHistory,
-    CountryCode,
     FactorContribution,
     Fulfilment,
-    MarketplaceCode,
     MinimumCover,
     MonthlySales,
     RecommendedCover,
@@ -121,7 +147,6 @@ from schemas._sellers import (
     RiskTier,
     RuleSetRef,
     SellerFacts,
-    YearMonth,
 )
 from schemas._webhooks import (
     InboxEntry,
@@ -132,7 +157,22 @@ from schemas._webhooks import (
 )
 
 __all__ = [
+    "ACTIVE_CURRENCIES",
+    "EARLIEST_DATE",
+    "EARLIEST_INSTANT",
+    "LATEST_DATE",
+    "LATEST_INSTANT",
+    "LINES_PATTERN",
+    "MAX_ADDITIONAL_INSUREDS",
+    "MAX_AMOUNT",
+    "MAX_AMOUNT_PLACES",
     "MAX_BATCH_CHECKS",
+    "MAX_COVERED_CATEGORIES",
+    "MAX_EXCLUSIONS",
+    "MAX_OFFERS",
+    "MAX_TERRITORIES",
+    "MAX_TEXT_LENGTH",
+    "ONE_LINE_PATTERN",
     "AdditionalInsured",
     "BatchItemError",
     "BindBody",
@@ -140,6 +180,7 @@ __all__ = [
     "BindResponse",
     "BreakerState",
     "BusinessModel",
+    "CalendarDate",
     "CapturedMessage",
     "CategoryHazard",
     "CategoryPath",
@@ -168,6 +209,7 @@ __all__ = [
     "Health",
     "InboxEntry",
     "InboxStatus",
+    "Instant",
     "InsurerAttempt",
     "InsurerEvent",
     "InsurerOutcomeView",
@@ -179,6 +221,7 @@ __all__ = [
     "MonthlySales",
     "Offer",
     "OfferStatus",
+    "OutOfBounds",
     "OutcomeStatus",
     "PolicyAdminView",
     "PolicyBound",
@@ -197,6 +240,7 @@ __all__ = [
     "PolicyTerms",
     "PolicyVerification",
     "PolicyVerified",
+    "PositiveMoney",
     "Principal",
     "Problem",
     "Progress",
@@ -237,9 +281,12 @@ __all__ = [
     "SellerFacts",
     "SellerProfileDocument",
     "SellerSnapshot",
+    "ShortText",
+    "Text",
     "UtcInstant",
     "WebhookAck",
     "WebhookSignatureScheme",
     "YearMonth",
     "decode_event",
+    "reading_stored",
 ]

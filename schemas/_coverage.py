@@ -5,25 +5,24 @@
 answers, in the same order, a decision or the item's validation errors.
 """
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
 
+from schemas._bounds import (
+    CategoryPath,
+    Instant,
+    MarketplaceCode,
+    PositiveMoney,
+    SellerRef,
+    check_instant,
+    enforced,
+)
 from schemas._decoding import DecodedAs
-from schemas._money import Money
 from schemas._problems import FieldProblem
-from schemas._sellers import CategoryPath, MarketplaceCode, RuleSetRef
+from schemas._sellers import RuleSetRef
 
-Instant = Annotated[
-    datetime,
-    Meta(
-        tz=True,
-        description="A timezone-aware instant (RFC 3339).",
-        examples=["2026-03-01T18:30:00Z"],
-    ),
-]
 Decision = Literal["exempt", "tender_to_insurer", "not_exempt"]
 ReasonCode = Literal[
     "no_policy",
@@ -50,15 +49,23 @@ class CoverageCheckRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unk
     """One claim to decide (``POST /v1/coverage/checks``).
 
     ``known_at`` replays the decision as the registry knew it at that instant (events recorded
-    later are ignored); omitted, everything known now counts.
+    later are ignored); omitted, everything known now counts. ``incident_at`` and ``known_at``
+    lie between 1970-01-01T00:00:00Z and 2200-12-31T23:59:59.999999Z; ``claim_amount`` is
+    greater than 0 (see ``PositiveMoney``).
     """
 
-    seller_id: Annotated[str, Meta(min_length=1, max_length=200, examples=["slr_01"])]
+    seller_id: SellerRef
     incident_at: Instant
     product_category: CategoryPath
     marketplace: MarketplaceCode
-    claim_amount: Money
+    claim_amount: PositiveMoney
     known_at: Instant | None = None
+
+    def __post_init__(self) -> None:
+        # Every check runs this (a batch, a thousand times): two comparisons each.
+        if enforced():
+            check_instant("incident_at", self.incident_at)
+            check_instant("known_at", self.known_at)
 
 
 class PolicyRef(msgspec.Struct, frozen=True, kw_only=True):

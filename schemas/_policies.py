@@ -1,18 +1,30 @@
 """Policy documents, seller-submitted certificates, and bind calls."""
 
 import enum
-from datetime import date, datetime
 from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta
 
+from schemas._bounds import (
+    LINES_PATTERN,
+    ONE_LINE_PATTERN,
+    AdditionalInsureds,
+    CalendarDate,
+    Code,
+    CoveredCategories,
+    Instant,
+    InsurerName,
+    Money,
+    Name,
+    PolicyNumber,
+    Territories,
+    check_date,
+    check_instant,
+    enforced,
+)
 from schemas._compliance import Gap
-from schemas._money import Money
 from schemas._quotes import InsurerRating, PolicyForm, PolicyTerms
-from schemas._sellers import CategoryPath, CountryCode
-
-Instant = Annotated[datetime, Meta(tz=True)]
 
 
 # How a policy entered the registry: bought through us, or a certificate the seller gave us.
@@ -82,14 +94,41 @@ class ReviewBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """``POST /v1/policies/{policy_id}/verify`` and ``/reject`` (admin): why. A rejection needs
     a reason."""
 
-    reason: Annotated[str, Meta(max_length=1000)] = ""
+    reason: Annotated[
+        str,
+        Meta(
+            max_length=1000,
+            pattern=LINES_PATTERN,
+            description=(
+                "At most 1000 characters; no control characters but tab, line feed and "
+                "carriage return."
+            ),
+        ),
+    ] = ""
 
 
 Reason = Annotated[
-    str, Meta(min_length=1, max_length=1000, examples=["Insurer's letter of 2 June"])
+    str,
+    Meta(
+        min_length=1,
+        max_length=1000,
+        pattern=LINES_PATTERN,
+        description=(
+            "Why: 1 to 1000 characters; no control characters but tab, line feed and "
+            "carriage return."
+        ),
+        examples=["Insurer's letter of 2 June"],
+    ),
 ]
 EvidenceReference = Annotated[
-    str, Meta(min_length=1, max_length=500, examples=["OPS-1432: insurer email, 2026-06-02"])
+    str,
+    Meta(
+        min_length=1,
+        max_length=500,
+        pattern=ONE_LINE_PATTERN,
+        description="What shows it: 1 to 500 characters, one line without control characters.",
+        examples=["OPS-1432: insurer email, 2026-06-02"],
+    ),
 ]
 
 
@@ -100,37 +139,42 @@ class _RecordedEvent(
     evidence_reference: EvidenceReference
 
 
-class RecordCancellation(_RecordedEvent, frozen=True, tag="cancelled"):
+class _RecordedChange(_RecordedEvent, frozen=True):
+    effective_at: Instant
+
+    def __post_init__(self) -> None:
+        if enforced():
+            check_instant("effective_at", self.effective_at)
+
+
+class RecordCancellation(_RecordedChange, frozen=True, tag="cancelled"):
     """Cover ends at ``effective_at`` (may lie in the past: a back-dated cancellation)."""
 
-    effective_at: Instant
 
-
-class RecordReinstatement(_RecordedEvent, frozen=True, tag="reinstated"):
+class RecordReinstatement(_RecordedChange, frozen=True, tag="reinstated"):
     """Cover resumes at ``effective_at`` after a cancellation or lapse."""
 
-    effective_at: Instant
 
-
-class RecordLapse(_RecordedEvent, frozen=True, tag="lapsed"):
+class RecordLapse(_RecordedChange, frozen=True, tag="lapsed"):
     """Cover ends at ``effective_at`` for non-payment or non-renewal."""
 
-    effective_at: Instant
 
-
-class RecordEndorsement(_RecordedEvent, frozen=True, tag="endorsed"):
+class RecordEndorsement(_RecordedChange, frozen=True, tag="endorsed"):
     """New terms from ``effective_at`` (same policy number; the period does not move)."""
 
-    effective_at: Instant
     policy: PolicyTerms
 
 
-class RecordRenewal(_RecordedEvent, frozen=True, tag="renewed"):
+class RecordRenewal(_RecordedChange, frozen=True, tag="renewed"):
     """Cover runs until ``expires_at``; continuous if ``effective_at`` is not after the end of
     the current term, else a new term from ``effective_at``."""
 
-    effective_at: Instant
     expires_at: Instant
+
+    def __post_init__(self) -> None:
+        if enforced():
+            check_instant("effective_at", self.effective_at)
+            check_instant("expires_at", self.expires_at)
 
 
 class RecordVerification(_RecordedEvent, frozen=True, tag="verified"):
@@ -158,7 +202,7 @@ class PolicyLinkBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     """``PUT /v1/admin/policies/{policy_id}/link``: whose insurer events reach the policy
     (``provider_id``, a configured insurer; null: none). Settles a review."""
 
-    provider_id: Annotated[str, Meta(min_length=1, max_length=64, examples=["harbor"])] | None
+    provider_id: Annotated[Code, Meta(examples=["harbor"])] | None
     reason: Reason
 
 
@@ -174,24 +218,46 @@ class PolicyAdminView(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class CertificateSubmission(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A policy bought elsewhere, as its certificate of insurance (ACORD 25) states it."""
+    """A policy bought elsewhere, as its certificate of insurance (ACORD 25) states it.
 
-    insurer_name: Annotated[str, Meta(min_length=1, max_length=200, examples=["Harbor Mutual"])]
+    Amounts are in the marketplace's currency (else ``currency_mismatch``); the dates lie
+    between 1970-01-01 and 2200-12-31, and the period they make (00:01 in the marketplace's time
+    zone) within the instants' bounds; ``covered_categories`` are paths of the product-category
+    taxonomy (else ``unknown_category``, with suggestions). ``certificate_holder`` may hold an
+    address on several lines; every other text is one line.
+    """
+
+    insurer_name: InsurerName
     insurer_rating: InsurerRating
-    policy_number: Annotated[str, Meta(min_length=1, max_length=100, examples=["HM-CGL-0042"])]
-    named_insured: Annotated[str, Meta(min_length=1, max_length=300)]
+    policy_number: PolicyNumber
+    named_insured: Name
     policy_form: PolicyForm
     each_occurrence: Money
     general_aggregate: Money
     products_completed_operations_aggregate: Money
     deductible: Money
-    additional_insureds: list[str] = msgspec.field(default_factory=list)
-    certificate_holder: str = ""
-    territories: Annotated[list[CountryCode], Meta(min_length=1)]
-    covered_categories: Annotated[list[CategoryPath], Meta(min_length=1)]
-    effective_date: date
-    expiry_date: date
+    additional_insureds: AdditionalInsureds = msgspec.field(default_factory=list)
+    certificate_holder: Annotated[
+        str,
+        Meta(
+            max_length=1000,
+            pattern=LINES_PATTERN,
+            description=(
+                "Who holds the certificate (name and address): at most 1000 characters; no "
+                "control characters but tab, line feed and carriage return."
+            ),
+        ),
+    ] = ""
+    territories: Annotated[Territories, Meta(min_length=1)]
+    covered_categories: Annotated[CoveredCategories, Meta(min_length=1)]
+    effective_date: CalendarDate
+    expiry_date: CalendarDate
     cancellation_notice_days: Annotated[int, Meta(ge=0, le=365)] = 30
+
+    def __post_init__(self) -> None:
+        if enforced():
+            check_date("effective_date", self.effective_date)
+            check_date("expiry_date", self.expiry_date)
 
 
 __all__ = [

@@ -1,16 +1,13 @@
 """Responses of the seller endpoints: a stored profile version and the compliance status."""
 
-from datetime import datetime
 from typing import Annotated
 
 import msgspec
 from msgspec import Meta
 
-from schemas._money import Money
+from schemas._bounds import Instant, Money
 from schemas._policies import PolicySource, PolicyVerification
 from schemas._sellers import Requirement, RiskProfile, RuleSetRef
-
-Instant = Annotated[datetime, Meta(tz=True)]
 
 
 class SellerProfileDocument(msgspec.Struct, frozen=True, kw_only=True):
@@ -18,7 +15,7 @@ class SellerProfileDocument(msgspec.Struct, frozen=True, kw_only=True):
 
     seller_id: str
     version: Annotated[int, Meta(ge=1)]
-    created_at: Annotated[datetime, Meta(tz=True)]
+    created_at: Instant
     profile: RiskProfile
 
 

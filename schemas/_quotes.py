@@ -4,24 +4,39 @@ The canonical request is ours, not any insurer's: adapters translate it to their
 """
 
 import enum
-from datetime import date, datetime
 from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta
 
-from schemas._compliance import ComplianceResult, ScoreBreakdown
-from schemas._money import Money
-from schemas._sellers import (
-    BusinessModel,
-    CategoryPath,
-    CategoryShare,
+from schemas._bounds import (
+    AdditionalInsureds,
+    CalendarDate,
+    Code,
     CountryCode,
+    CoveredCategories,
+    Exclusions,
+    Instant,
+    InsurerName,
     MarketplaceCode,
-    RiskTier,
+    Money,
+    Name,
+    PolicyNumber,
+    PositiveMoney,
+    Reference,
+    SellerRef,
+    ShortText,
+    Territories,
+    Text,
+    check_date,
+    check_instant,
+    enforced,
 )
+from schemas._compliance import ComplianceResult, ScoreBreakdown
+from schemas._sellers import BusinessModel, CategoryShare, RiskTier
 
-UtcInstant = Annotated[datetime, Meta(tz=True, description="A timezone-aware instant (RFC 3339).")]
+#: The name instants had first; the same type (bounded, see ``Instant``).
+UtcInstant = Instant
 PolicyForm = Literal["occurrence", "claims_made"]
 CoverageType = Literal["general_liability", "umbrella", "excess"]
 InsurerRating = Annotated[
@@ -71,16 +86,22 @@ class DesiredCover(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     """The cover the seller asks for; insurers may offer something else.
 
     ``effective_date`` is the first day of cover, a date in the marketplace's reference time
-    zone (for ``US``, America/Los_Angeles). Cover starts today at the earliest: a date before today
-    in that zone is refused with a 422 naming ``cover.effective_date`` (code
-    ``effective_date_in_past``), and nothing is stored.
+    zone (for ``US``, America/Los_Angeles), at most 2200-12-31. Cover starts today at the
+    earliest: a date before today in that zone is refused with a 422 naming
+    ``cover.effective_date`` (code ``effective_date_in_past``), and nothing is stored. The limits
+    are above 0, the deductible at least 0, all in the marketplace's currency (else
+    ``currency_mismatch``).
     """
 
-    per_occurrence: Money
-    aggregate: Money
+    per_occurrence: PositiveMoney
+    aggregate: PositiveMoney
     max_deductible: Money
-    effective_date: date
+    effective_date: CalendarDate
     term_months: Annotated[int, Meta(ge=1, le=24)] = 12
+
+    def __post_init__(self) -> None:
+        if enforced():
+            check_date("effective_date", self.effective_date)
 
 
 class QuoteRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -91,21 +112,27 @@ class QuoteRequest(msgspec.Struct, frozen=True, kw_only=True):
     cover: DesiredCover
 
 
+#: Days of notice of cancellation an insurer gives: up to ten years' worth.
+NoticeDays = Annotated[int, Meta(ge=0, le=3650)]
+
+
 class AdditionalInsured(msgspec.Struct, frozen=True, kw_only=True):
     """An additional-insured endorsement naming the marketplace operator."""
 
-    name: str
-    wording: str
-    endorsement_form: str = ""
+    name: Name
+    wording: Text
+    endorsement_form: ShortText = ""
 
 
 class Offer(msgspec.Struct, frozen=True, kw_only=True):
-    """One insurer's offer, in canonical form."""
+    """One insurer's offer, in canonical form. Held to the contract's bounds like what clients
+    send (amounts, dates from 1970-01-01 to 2200-12-31, text lengths, list sizes): an adapter's
+    offer out of them is an unreadable answer."""
 
-    provider_id: str
-    insurer_name: str
+    provider_id: Code
+    insurer_name: InsurerName
     insurer_rating: InsurerRating
-    quote_reference: str
+    quote_reference: Reference
     premium: Money
     taxes: Money
     fees: Money
@@ -119,36 +146,49 @@ class Offer(msgspec.Struct, frozen=True, kw_only=True):
     additional_insured: AdditionalInsured | None = None
     # A certificate-holder mention is not an additional-insured endorsement; kept to say so.
     certificate_holder_only: bool = False
-    territories: list[CountryCode]
-    covered_categories: list[CategoryPath]
-    exclusions: list[str] = msgspec.field(default_factory=list)
-    cancellation_notice_days: int
-    effective_date: date
-    expiry_date: date
-    valid_until: UtcInstant
+    territories: Territories
+    covered_categories: CoveredCategories
+    exclusions: Exclusions = msgspec.field(default_factory=list)
+    cancellation_notice_days: NoticeDays
+    effective_date: CalendarDate
+    expiry_date: CalendarDate
+    valid_until: Instant
     bindable: bool
+
+    def __post_init__(self) -> None:
+        if enforced():
+            check_date("effective_date", self.effective_date)
+            check_date("expiry_date", self.expiry_date)
+            check_instant("valid_until", self.valid_until)
 
 
 class PolicyTerms(msgspec.Struct, frozen=True, kw_only=True):
-    """A bound policy as the insurer issued it: everything the coverage check needs."""
+    """A bound policy as the insurer issued it: everything the coverage check needs. Held to
+    the contract's bounds (amounts, instants from 1970-01-01T00:00:00Z to
+    2200-12-31T23:59:59.999999Z, text lengths, list sizes) wherever it comes from."""
 
-    insurer_name: str
+    insurer_name: InsurerName
     insurer_rating: InsurerRating
-    policy_number: str
-    named_insured: str
+    policy_number: PolicyNumber
+    named_insured: Name
     coverage_type: CoverageType = "general_liability"
     policy_form: PolicyForm
     per_occurrence_limit: Money
     aggregate_limit: Money
     products_completed_operations_aggregate: Money
     deductible: Money
-    additional_insureds: list[str]
-    territories: list[CountryCode]
-    covered_categories: list[CategoryPath]
-    effective_at: UtcInstant
-    expires_at: UtcInstant
-    cancellation_notice_days: int = 30
+    additional_insureds: AdditionalInsureds
+    territories: Territories
+    covered_categories: CoveredCategories
+    effective_at: Instant
+    expires_at: Instant
+    cancellation_notice_days: NoticeDays = 30
     premium_total: Money | None = None
+
+    def __post_init__(self) -> None:
+        if enforced():
+            check_instant("effective_at", self.effective_at)
+            check_instant("expires_at", self.expires_at)
 
 
 class QuoteRequestStatus(enum.StrEnum):
@@ -183,7 +223,7 @@ class QuoteRequestBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     months). With it, cover may start today at the earliest (see ``DesiredCover``).
     """
 
-    seller_id: Annotated[str, Meta(min_length=1, max_length=64, examples=["s-1"])]
+    seller_id: SellerRef
     cover: DesiredCover | None = None
     deadline_seconds: Annotated[float, Meta(gt=0, le=120, examples=[10])] | None = None
 

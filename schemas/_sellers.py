@@ -3,7 +3,8 @@
 ``SellerFacts`` is the body of ``PUT /v1/sellers/{seller_id}/profile``; ``RiskProfile`` is the
 answer. Checks that need more than one field (category shares summing to 1, duplicate months,
 currencies matching the marketplace, known categories) are done by the service after decoding,
-so a client gets every problem at once with the field that caused it.
+so a client gets every problem at once with the field that caused it. The bounds of single
+values (amounts, months, names) are their types' (``schemas._bounds``), checked while decoding.
 """
 
 from datetime import date
@@ -13,41 +14,15 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-from schemas._money import Money
+from schemas._bounds import (
+    CategoryPath,
+    CountryCode,
+    MarketplaceCode,
+    Money,
+    Name,
+    YearMonth,
+)
 
-MarketplaceCode = Annotated[
-    str,
-    Meta(
-        pattern=r"^[A-Z]{2}$",
-        description="Marketplace code, e.g. US, CA, UK, DE, FR, JP.",
-        examples=["US"],
-    ),
-]
-CountryCode = Annotated[
-    str,
-    Meta(
-        pattern=r"^[A-Z]{2}$",
-        description="ISO 3166-1 alpha-2 country code.",
-        examples=["CN"],
-    ),
-]
-YearMonth = Annotated[
-    str,
-    Meta(
-        pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$",
-        description="A calendar month, YYYY-MM.",
-        examples=["2025-05"],
-    ),
-]
-CategoryPath = Annotated[
-    str,
-    Meta(
-        min_length=1,
-        max_length=200,
-        description="Slash path in the product-category taxonomy.",
-        examples=["electronics/power-banks"],
-    ),
-]
 # msgspec cannot bound a Decimal; the 0..1 range is checked with the other cross-field rules.
 RevenueShare = Annotated[
     Decimal,
@@ -82,7 +57,7 @@ class ClaimsHistory(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
 class SellerFacts(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """What a seller tells us about its business (``PUT /v1/sellers/{id}/profile``)."""
 
-    legal_name: Annotated[str, Meta(min_length=1, max_length=300, examples=["Volt Goods LLC"])]
+    legal_name: Name
     marketplace: MarketplaceCode
     monthly_sales: Annotated[list[MonthlySales], Meta(max_length=120)]
     categories: Annotated[list[CategoryShare], Meta(min_length=1, max_length=50)]

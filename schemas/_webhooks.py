@@ -9,6 +9,8 @@ from datetime import datetime
 
 import msgspec
 
+from schemas._bounds import Instant, check_instant, enforced
+
 
 # Where a stored delivery is: received -> processing (claimed under a lease) -> applied, or back
 # to retrying / parked (due again later), or failed for good (kept with its error).
@@ -48,12 +50,19 @@ class InboxEntry(msgspec.Struct, frozen=True):
     applied_at: datetime | None
 
 
-class ReprocessRange(msgspec.Struct, frozen=True, kw_only=True):
-    """Deliveries received in ``[received_from, received_to)``, optionally only of one status."""
+class ReprocessRange(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Deliveries received in ``[received_from, received_to)``, optionally only of one status.
+    Both are timezone-aware instants between 1970-01-01T00:00:00Z and
+    2200-12-31T23:59:59.999999Z."""
 
-    received_from: datetime
-    received_to: datetime
+    received_from: Instant
+    received_to: Instant
     status: InboxStatus | None = None
+
+    def __post_init__(self) -> None:
+        if enforced():
+            check_instant("received_from", self.received_from)
+            check_instant("received_to", self.received_to)
 
 
 class ReprocessCount(msgspec.Struct, frozen=True):

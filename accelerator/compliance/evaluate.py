@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Final, cast
-from zoneinfo import ZoneInfo
 
 from accelerator.compliance.text import entity_key, money, normalise
 from accelerator.rulesets.model import AM_BEST_SCALE, AmBestRating, RuleSetVersion, rating_at_least
+from accelerator.rulesets.zones import local_date
 from schemas import Gap, GapCode, Money, Offer, PolicyTerms
 
 #: Kinds of liability policy the marketplaces accept (DESIGN §3.1: "commercial general,
@@ -184,7 +184,7 @@ def evaluate_submission(
 
 def _local_date(value: date | datetime, timezone: str) -> date:
     if isinstance(value, datetime):
-        return value.astimezone(ZoneInfo(timezone)).date()
+        return local_date(value, timezone)
     return value
 
 

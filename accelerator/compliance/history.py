@@ -7,10 +7,10 @@ policy came from and the marketplace's reference time zone in; sentences out.
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Final
-from zoneinfo import ZoneInfo
 
 from accelerator.compliance.text import money
 from accelerator.coverage.state import POLICY_DAY_START, EventKind, PolicyEvent
+from accelerator.rulesets.zones import local_time
 from schemas import PolicySource, PolicyTerms
 
 #: A change recorded this long after it took effect is called back-dated in its summary.
@@ -38,7 +38,7 @@ _COMPARED: Final[tuple[tuple[str, Callable[[PolicyTerms], str]], ...]] = (
 def local_moment(instant: datetime, timezone: str) -> str:
     """``instant`` as people in the marketplace read it: the bare date when it is the start of a
     policy day (00:01 local), else the local date, time and zone abbreviation."""
-    local = instant.astimezone(ZoneInfo(timezone))
+    local = local_time(instant, timezone)
     if local.time() == POLICY_DAY_START:
         return local.date().isoformat()
     return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Final, NamedTuple
-from zoneinfo import ZoneInfo
 
 from accelerator.compliance.evaluate import evaluate_cover, terms_of_policy
 from accelerator.compliance.text import amount
 from accelerator.coverage.state import EventKind, PolicyState
 from accelerator.rulesets.loader import RuleBook
 from accelerator.rulesets.model import RuleSetVersion
+from accelerator.rulesets.zones import local_date
 from schemas import (
     CoverageCheckRequest,
     CoverageDecision,
@@ -77,7 +77,7 @@ class _Assessment:
 
 def incident_date(incident_at: datetime, timezone: str) -> date:
     """The calendar date of ``incident_at`` in the marketplace's reference time zone."""
-    return incident_at.astimezone(ZoneInfo(timezone)).date()
+    return local_date(incident_at, timezone)
 
 
 def rule_set_for_incident(

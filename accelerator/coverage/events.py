@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 
 from accelerator.coverage.state import EVENT_KINDS, PolicyEvent
-from schemas import PolicyTerms
+from schemas import PolicyTerms, reading_stored
 
 
 class _EventData(msgspec.Struct, frozen=True):
@@ -35,7 +35,9 @@ _DATA_DECODER = msgspec.json.Decoder(_EventData)
 def decode_event(
     event_id: str, kind: str, effective_at: datetime, recorded_at: datetime, data: str | None
 ) -> PolicyEvent:
-    """An event from its stored columns, ``data`` as the driver hands over the JSON text."""
+    """An event from its stored columns, ``data`` as the driver hands over the JSON text. Call
+    it inside ``schemas.reading_stored()`` (once for a whole read: a check decodes many), so
+    that terms recorded before a bound existed stay readable."""
     body = _DATA_DECODER.decode(data) if data else _NO_DATA
     return _event(event_id, kind, effective_at, recorded_at, body)
 
@@ -43,8 +45,12 @@ def decode_event(
 def to_event(
     event_id: str, kind: str, effective_at: datetime, recorded_at: datetime, data: dict[str, Any]
 ) -> PolicyEvent:
-    """An event from its stored columns, ``data`` as SQLAlchemy's JSON type decoded it."""
-    body = msgspec.convert(data, _EventData) if data else _NO_DATA
+    """An event from its stored columns, ``data`` as SQLAlchemy's JSON type decoded it (as it
+    was recorded, like :func:`decode_event`)."""
+    if not data:
+        return _event(event_id, kind, effective_at, recorded_at, _NO_DATA)
+    with reading_stored():
+        body = msgspec.convert(data, _EventData)
     return _event(event_id, kind, effective_at, recorded_at, body)
 
 

@@ -40,7 +40,7 @@ from accelerator.infra.database import ReadSession, WriteSession
 from accelerator.infra.lookups import Lookups
 from accelerator.infra.statements import DialectName, Statement
 from accelerator.sellers.models import Seller
-from schemas import PolicySource, PolicyTerms, PolicyVerification
+from schemas import PolicySource, PolicyTerms, PolicyVerification, reading_stored
 
 # --- the coverage check's read (the driver's read pool) --------------------------------------
 
@@ -88,15 +88,18 @@ async def sellers_with_events(
     found: dict[str, SellerPolicies] = defaultdict(dict)
     names: dict[str, str] = {}
     rows = await lookups.fetch(SELLERS_WITH_EVENTS, seller_ids=list(seller_ids))
-    for seller_id, legal_name, policy_id, source, event_id, kind, effective, recorded, data in rows:
-        names[seller_id] = legal_name
-        if policy_id is None:
-            continue  # a seller without policies
-        policies = found[seller_id]
-        held = policies.get(policy_id)
-        if held is None:
-            held = policies[policy_id] = (_SOURCES[source], [])
-        held[1].append(decode_event(event_id, kind, instant(effective), instant(recorded), data))
+    # Events as they were recorded: a bound added since must not make one unreadable.
+    with reading_stored():
+        for seller_id, name, policy_id, source, event_id, kind, effective, recorded, data in rows:
+            names[seller_id] = name
+            if policy_id is None:
+                continue  # a seller without policies
+            policies = found[seller_id]
+            held = policies.get(policy_id)
+            if held is None:
+                held = policies[policy_id] = (_SOURCES[source], [])
+            event = decode_event(event_id, kind, instant(effective), instant(recorded), data)
+            held[1].append(event)
     return found, names
 
 

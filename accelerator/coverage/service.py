@@ -20,6 +20,8 @@ from accelerator.rulesets.loader import NoRuleSetVersionError, RuleBook, Unknown
 from accelerator.rulesets.model import RuleSetVersion
 from accelerator.sellers import repository as sellers
 from schemas import (
+    EARLIEST_INSTANT,
+    LATEST_INSTANT,
     CertificateSubmission,
     CoverageCheckRequest,
     CoverageDecision,
@@ -76,6 +78,18 @@ class CoverageService:
             raise InvalidInput(problems)
         return version
 
+    def _unknown_categories(self, paths: Sequence[str]) -> list[FieldError]:
+        return [
+            FieldError(
+                f"covered_categories[{index}]",
+                "unknown_category",
+                f"Unknown product category {path!r}.",
+                self.taxonomy.suggest(path),
+            )
+            for index, path in enumerate(paths)
+            if path not in self.taxonomy
+        ]
+
     async def check_many(
         self, claims: Sequence[CoverageCheckRequest], now: datetime | None = None
     ) -> list[CoverageDecision | InvalidInput]:
@@ -130,6 +144,7 @@ class CoverageService:
                 raise NotFound("seller", f"Seller {seller_id!r} has no profile yet.")
             version = self.rulebook.version_at(seller.marketplace, now.date())
             problems = _certificate_problems(certificate, version.currency)
+            problems += self._unknown_categories(certificate.covered_categories)
             if certificate.expiry_date <= certificate.effective_date:
                 problems.append(
                     FieldError(
@@ -138,6 +153,8 @@ class CoverageService:
                         "The expiry date must be after the effective date.",
                     )
                 )
+            else:
+                problems += _period_problems(certificate, version.reference_timezone)
             if problems:
                 raise InvalidInput(problems)
             duplicate = await repository.sellers_policy_id(
@@ -253,9 +270,22 @@ def _certificate_problems(certificate: CertificateSubmission, currency: str) -> 
         for name, value in money_fields.items()
         if value.currency != currency
     ]
-    problems += [
-        FieldError(f"{name}.amount", "negative_amount", "Amounts cannot be negative.")
-        for name, value in money_fields.items()
-        if value.amount < 0 or not value.amount.is_finite()
-    ]
     return problems
+
+
+def _period_problems(certificate: CertificateSubmission, timezone: str) -> list[FieldError]:
+    """The dates are within bounds, but the instants they stand for (00:01 in the
+    marketplace's zone) must be too: 1970-01-01 in Berlin begins in 1969 in UTC."""
+    start, end = policy_period_from_dates(
+        certificate.effective_date, certificate.expiry_date, timezone
+    )
+    return [
+        FieldError(
+            name,
+            "out_of_range",
+            f"The policy's period must lie between {EARLIEST_INSTANT.isoformat()} and "
+            f"{LATEST_INSTANT.isoformat()}; 00:01 on this date in {timezone} does not.",
+        )
+        for name, at in (("effective_date", start), ("expiry_date", end))
+        if not EARLIEST_INSTANT <= at <= LATEST_INSTANT
+    ]

@@ -138,8 +138,10 @@ def _field_path(key: str | None, source: str | None) -> str:
 
 _MISSING_PARAMETER = re.compile(r"^Missing required (?P<kind>\w+ parameter) '(?P<name>[^']+)'")
 
-# msgspec names a missing or unknown field in its message, not in its path.
-_NAMED_FIELD = re.compile(r"^Object (?:missing required|contains unknown) field `([^`]+)`")
+# msgspec names a missing or unknown field in its message, not in its path; so do the bounds
+# checked after decoding (schemas.OutOfBounds: "`amount` must not be negative"), whose path is
+# the struct holding the field.
+_NAMED_FIELD = re.compile(r"^(?:Object (?:missing required|contains unknown) field )?`([^`]+)`")
 
 
 def decode_error_field(message: str, path: str = "") -> tuple[str, str]:

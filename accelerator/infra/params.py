@@ -7,10 +7,15 @@ from typing import Annotated
 
 from litestar.params import Parameter
 
+from schemas import ONE_LINE_PATTERN
+
 #: A seller id: the marketplace's, so a conservative alphabet (it appears in URLs and logs).
 SellerId = Annotated[str, Parameter(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
-#: Ids the service issues (UUIDs) or an insurer's provider id: bounded, otherwise opaque.
-PolicyId = Annotated[str, Parameter(min_length=1, max_length=64)]
-OfferId = Annotated[str, Parameter(min_length=1, max_length=64)]
-RequestId = Annotated[str, Parameter(min_length=1, max_length=64)]
+#: Ids the service issues (UUIDs): bounded, otherwise opaque but for control characters (a NUL
+#: would reach PostgreSQL's lookup and fail there, where SQLite finds nothing).
+PolicyId = Annotated[str, Parameter(min_length=1, max_length=64, pattern=ONE_LINE_PATTERN)]
+OfferId = Annotated[str, Parameter(min_length=1, max_length=64, pattern=ONE_LINE_PATTERN)]
+RequestId = Annotated[str, Parameter(min_length=1, max_length=64, pattern=ONE_LINE_PATTERN)]
+#: An insurer's provider id: bounded; looked up among the configured insurers, never in the
+#: database, so the webhook receive path pays for no pattern.
 ProviderId = Annotated[str, Parameter(min_length=1, max_length=64)]

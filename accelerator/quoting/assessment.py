@@ -9,9 +9,10 @@ from schemas import ComplianceResult, Offer, QuoteRequest, RuleSetRef
 
 def assess_offer(rulebook: RuleBook, request: QuoteRequest, offer: Offer) -> ComplianceResult:
     """Compliance of ``offer`` for the requesting seller, against the version in force on the
-    offer's effective date."""
+    offer's effective date (the nearest one for a date without rules: a stored offer must
+    always be shown)."""
     seller = request.seller
-    version = rulebook.version_at(seller.marketplace, offer.effective_date)
+    version = rulebook.version_nearest(seller.marketplace, offer.effective_date)
     gaps = evaluate_cover(
         terms_of_offer(offer, seller.legal_name),
         version,

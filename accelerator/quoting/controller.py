@@ -81,7 +81,11 @@ class QuoteRequestController(Controller):
         self,
         quoting: NamedDependency[QuotingService],
         request: Request[Principal, Any, Any],
-        seller_id: FromQuery[Annotated[str | None, Parameter(min_length=1, max_length=64)]] = None,
+        seller_id: FromQuery[
+            Annotated[
+                str | None, Parameter(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
+            ]
+        ] = None,
         status: FromQuery[QuoteRequestStatus | None] = None,
         limit: FromQuery[Annotated[int, Parameter(ge=1, le=100)]] = 20,
         # Bounded: a huge number failed in the database driver (a 500 the schemathesis drill found).

@@ -208,7 +208,22 @@ async def fan_out(
     results: list[InsurerResult] = []
     calls: list[Awaitable[InsurerResult]] = []
     for partner in partners.values():
-        reason = skipped_reason(request, partner)
+        try:
+            reason = skipped_reason(request, partner)
+        except Exception:
+            # An appetite that cannot judge this request (a partner's own check failing on it)
+            # must not leave every other insurer unasked: this one alone ends in error.
+            logger.exception("eligibility of %s failed", partner.adapter.provider_id)
+            result = InsurerResult(
+                provider_id=partner.adapter.provider_id,
+                insurer_name=partner.adapter.insurer_name,
+                status=OutcomeStatus.ERROR,
+                reason_code="eligibility_failed",
+                reason="the insurer's appetite could not be checked; see the service log",
+            )
+            results.append(result)
+            await on_result(result)
+            continue
         if reason is None:
             calls.append(quote_one(request, partner, deadline, policy))
             continue

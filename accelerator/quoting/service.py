@@ -11,7 +11,7 @@ from accelerator.auth.principal import Principal, Role, ensure_acts_for
 from accelerator.errors import InvalidInput, NotFound
 from accelerator.infra.database import Database
 from accelerator.quoting import repository
-from accelerator.quoting.cover import default_cover, start_date_error
+from accelerator.quoting.cover import currency_errors, default_cover, start_date_error
 from accelerator.quoting.repository import StoredRequest as StoredRequest  # the pages import it
 from accelerator.quoting.runner import QuoteRunner, record_request
 from accelerator.quoting.views import request_view
@@ -26,6 +26,7 @@ from schemas import (
     QuoteRequestSummary,
     QuoteRequestView,
     SellerSnapshot,
+    reading_stored,
 )
 
 
@@ -70,15 +71,20 @@ class QuotingService:
         """Persist the request (and an ``awaiting`` row per insurer), then start the fan-out.
 
         Cover that would start before today in the seller's marketplace is refused
-        (``cover.effective_date``), and nothing is stored.
+        (``cover.effective_date``), as are amounts in another currency than the marketplace's
+        (``currency_mismatch``), and nothing is stored.
         """
         ensure_acts_for(principal, body.seller_id)
         stored = await self.sellers.require_profile(body.seller_id)
         now = self.clock()
         today = self.rulebook.local_date(stored.facts.marketplace, now)
         cover = body.cover or default_cover(stored, today)
+        currency = self.rulebook.currency_of(stored.facts.marketplace)
+        errors = currency_errors(cover, currency)
         if (error := start_date_error(cover.effective_date, today)) is not None:
-            raise InvalidInput([error])
+            errors.append(error)
+        if errors:
+            raise InvalidInput(errors)
         request = QuoteRequest(request_id=str(uuid.uuid4()), seller=snapshot(stored), cover=cover)
         deadline = self.deadline_for(body.deadline_seconds)
         await record_request(
@@ -88,8 +94,10 @@ class QuotingService:
         return request, deadline
 
     async def load(self, principal: Principal, request_id: str) -> StoredRequest:
-        """The request with every outcome and offer; not found for another seller's (no leak)."""
-        stored = await repository.read_request(self.db, request_id)
+        """The request with every outcome and offer; not found for another seller's (no leak).
+        Read as it was stored: a bound added since must not make an older request unreadable."""
+        with reading_stored():
+            stored = await repository.read_request(self.db, request_id)
         if stored is None or not principal.may_act_for_seller(stored.row.seller_id):
             raise NotFound("quote_request", f"No quote request {request_id!r}.")
         return stored

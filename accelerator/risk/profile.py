@@ -14,6 +14,7 @@ from accelerator.rulesets.loader import RuleBook
 from accelerator.rulesets.model import RuleSetVersion
 from accelerator.rulesets.requirements import Month, evaluate_requirement
 from schemas import (
+    MAX_AMOUNT,
     CategoryHazard,
     FactorContribution,
     MinimumCover,
@@ -48,6 +49,18 @@ def build_risk_profile(
     sales = [(Month.parse(entry.month), entry.gross_sales) for entry in facts.monthly_sales]
     decision = evaluate_requirement(sales, facts.marketplace, today, rulebook)
     annual = estimate_annual_sales([(m, money.amount) for m, money in sales], today)
+    if annual > MAX_AMOUNT:
+        # Each month is within bounds, but twelve of them (or one, annualised) are not.
+        raise InvalidSellerFactsError(
+            [
+                FieldError(
+                    "monthly_sales",
+                    "annual_sales_too_large",
+                    f"These sales come to {annual} a year, more than the largest amount the "
+                    f"service takes ({MAX_AMOUNT}).",
+                )
+            ]
+        )
     exposure_unit = Decimal(version.trigger.threshold)
     categories = [
         CategoryExposure(taxonomy.get(entry.category), entry.revenue_share)

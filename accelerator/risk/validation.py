@@ -2,9 +2,11 @@
 
 Every problem is reported, not just the first, each with a JSON path to the field, a stable
 snake_case code and a sentence. Codes: ``unknown_marketplace``, ``no_rule_set_in_force``,
-``duplicate_month``, ``future_month``, ``negative_amount``, ``not_a_number``,
-``currency_mismatch``, ``unknown_category``, ``duplicate_category``, ``share_out_of_range``,
-``shares_do_not_sum_to_one``, ``claims_amount_without_count``.
+``duplicate_month``, ``future_month``, ``currency_mismatch``, ``unknown_category``,
+``duplicate_category``, ``share_out_of_range``, ``shares_do_not_sum_to_one``,
+``claims_amount_without_count``. An amount is a finite decimal from 0 to the maximum by its type
+(``schemas.Money``), and a month lies in the contract's window (``schemas.YearMonth``), before
+these checks run.
 """
 
 from datetime import date
@@ -30,12 +32,8 @@ def validate_seller_facts(
     _check_sales(facts, today, currency, errors)
     _check_categories(facts, taxonomy, errors)
     claims = facts.claims_last_5_years
-    _check_money(claims.amount_paid, "claims_last_5_years.amount_paid", currency, errors)
-    if (
-        claims.count == 0
-        and claims.amount_paid.amount.is_finite()
-        and claims.amount_paid.amount > 0
-    ):
+    _check_currency(claims.amount_paid, "claims_last_5_years.amount_paid", currency, errors)
+    if claims.count == 0 and claims.amount_paid.amount > 0:
         errors.append(
             FieldError(
                 "claims_last_5_years.amount_paid",
@@ -70,11 +68,7 @@ def _check_marketplace(
     return rulebook.currency_of(marketplace)
 
 
-def _check_money(money: Money, at: str, currency: str | None, errors: list[FieldError]) -> None:
-    if not money.amount.is_finite():
-        errors.append(FieldError(f"{at}.amount", "not_a_number", "The amount must be a number."))
-    elif money.amount < 0:
-        errors.append(FieldError(f"{at}.amount", "negative_amount", "The amount is negative."))
+def _check_currency(money: Money, at: str, currency: str | None, errors: list[FieldError]) -> None:
     if currency is not None and money.currency != currency:
         errors.append(
             FieldError(
@@ -111,7 +105,7 @@ def _check_sales(
                     f"Month {entry.month} is after the current month {this_month}.",
                 )
             )
-        _check_money(entry.gross_sales, f"{at}.gross_sales", currency, errors)
+        _check_currency(entry.gross_sales, f"{at}.gross_sales", currency, errors)
 
 
 def _check_categories(facts: SellerFacts, taxonomy: Taxonomy, errors: list[FieldError]) -> None:

@@ -37,6 +37,7 @@ from accelerator.rulesets.model import (
     RuleSetFile,
     RuleSetVersion,
 )
+from accelerator.rulesets.zones import local_date
 
 DATA_DIR: Final = Path(__file__).resolve().parent / "data"
 _PROJECT_ROOT: Final = Path(__file__).resolve().parents[2]
@@ -133,7 +134,7 @@ class RuleBook:
         its policy dates are read in. The zone is stated once per marketplace in its rule-set
         file, so every version has the same. Raises UnknownMarketplaceError."""
         timezone = self.versions(marketplace)[0].reference_timezone
-        return instant.astimezone(zoneinfo.ZoneInfo(timezone)).date()
+        return local_date(instant, timezone)
 
     def version_at(self, marketplace: str, day: date) -> RuleSetVersion:
         """The version in force on ``day``.
@@ -144,6 +145,17 @@ class RuleBook:
             if version.in_force_on(day):
                 return version
         raise NoRuleSetVersionError(marketplace, day)
+
+    def version_nearest(self, marketplace: str, day: date) -> RuleSetVersion:
+        """The version in force on ``day``, else the first one if ``day`` is before it, else the
+        last. For judging what was stored, which must always be shown: an offer starting on a
+        day without rules (year 1, written before the contract's bounds) is judged by the
+        nearest rules rather than failing the read. Raises UnknownMarketplaceError."""
+        versions = self.versions(marketplace)
+        for version in versions:
+            if version.in_force_on(day):
+                return version
+        return versions[0] if day < versions[0].effective_from else versions[-1]
 
 
 def load_rulesets(

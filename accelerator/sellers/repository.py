@@ -19,7 +19,7 @@ from accelerator.infra.database import ReadSession, WriteSession
 from accelerator.infra.lookups import Lookups, Row
 from accelerator.infra.statements import Statement
 from accelerator.sellers.models import Seller, SellerProfile
-from schemas import RiskProfile, SellerFacts
+from schemas import RiskProfile, SellerFacts, reading_stored
 
 
 @dataclass(frozen=True)
@@ -73,13 +73,15 @@ async def profile_version(lookups: Lookups, seller_id: str, version: int) -> Sto
 
 def _stored(seller_id: str, row: Row) -> StoredProfile:
     version, facts, profile, created_at = row
-    return StoredProfile(
-        seller_id=seller_id,
-        version=version,
-        facts=_facts_decoder.decode(facts),
-        profile=_profile_decoder.decode(profile),
-        created_at=instant(created_at),
-    )
+    # As written: a bound added since must not make a stored profile unreadable.
+    with reading_stored():
+        return StoredProfile(
+            seller_id=seller_id,
+            version=version,
+            facts=_facts_decoder.decode(facts),
+            profile=_profile_decoder.decode(profile),
+            created_at=instant(created_at),
+        )
 
 
 async def store_profile(

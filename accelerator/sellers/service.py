@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from accelerator.auth.principal import Principal, ensure_acts_for
 from accelerator.errors import Conflict, InvalidInput, NotFound
 from accelerator.infra.database import Database
-from accelerator.risk.profile import build_risk_profile
+from accelerator.risk.profile import InvalidSellerFactsError, build_risk_profile
 from accelerator.risk.taxonomy import Taxonomy
 from accelerator.risk.validation import validate_seller_facts
 from accelerator.rulesets.loader import RuleBook
@@ -30,7 +30,10 @@ class SellerService:
         errors = validate_seller_facts(facts, today, self.rulebook, self.taxonomy)
         if errors:
             raise InvalidInput(errors)
-        return build_risk_profile(facts, today, self.rulebook, self.taxonomy)
+        try:
+            return build_risk_profile(facts, today, self.rulebook, self.taxonomy)
+        except InvalidSellerFactsError as invalid:  # what only the whole profile shows
+            raise InvalidInput(invalid.errors) from invalid
 
     async def put_profile(
         self, principal: Principal, seller_id: str, facts: SellerFacts

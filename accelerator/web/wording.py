@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Final
-from zoneinfo import ZoneInfo
 
+from accelerator.rulesets.zones import local_time
 from schemas import Money
 
 SYMBOLS: Final = {"USD": "$", "CAD": "CA$", "GBP": "£", "EUR": "€", "JPY": "¥"}
@@ -97,7 +97,7 @@ def long_date(value: date | datetime | None, timezone: str | None = None) -> str
     if value is None:
         return "—"
     if isinstance(value, datetime) and timezone:
-        value = value.astimezone(ZoneInfo(timezone))
+        value = local_time(value, timezone)
     return f"{value.day} {value:%B %Y}"
 
 

@@ -1,7 +1,8 @@
 """Applying canonical insurer events to quote requests and the coverage registry, idempotently.
 
 Each event gets a stable id (provider, the delivery's dedupe key from ``providers.dedupe_key``,
-position), so re-processing a delivery adds nothing twice: policy events are unique by event id,
+position; the key's digest for a key too long for the column: :func:`event_id`), so
+re-processing a delivery adds nothing twice: policy events are unique by event id,
 and a quote outcome takes an event only if it is still open or the event happened after the one
 that settled it. Policy state is derived from its events in the world's order
 (accelerator.coverage.state), so their arrival order does not matter either; policy events carry
@@ -12,6 +13,7 @@ known yet, or a number an operator must first review
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -44,6 +46,21 @@ OPEN_OUTCOMES = (OutcomeStatus.AWAITING, OutcomeStatus.PENDING)
 
 class UnmatchedEvent(Exception):
     """The event names a quote or policy we do not know (yet)."""
+
+
+#: The width of ``policy_events.event_id``, which PostgreSQL enforces and SQLite does not.
+EVENT_ID_LENGTH = 200
+
+
+def event_id(provider_id: str, dedupe_key: str, position: int) -> str:
+    """The stable id of the event at ``position`` of a delivery: ``provider:key:position``, or,
+    when a partner's long ``webhook-id`` would not fit the column, the same with the key's
+    SHA-256 (an id the same delivery always gets again, on either database)."""
+    readable = f"{provider_id}:{dedupe_key}:{position}"
+    if len(readable) <= EVENT_ID_LENGTH:
+        return readable
+    digest = hashlib.sha256(dedupe_key.encode()).hexdigest()
+    return f"{provider_id}:sha256:{digest}:{position}"
 
 
 async def _outcome(session: WriteSession, provider_id: str, reference: str) -> quotes.LockedOutcome:

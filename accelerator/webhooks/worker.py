@@ -6,7 +6,9 @@ same row. A worker that dies leaves its rows ``processing`` until the lease expi
 worker takes them over. Applying an event and marking it applied happen in one transaction that
 first re-checks the lease, so a worker whose lease was taken over cannot apply it a second time.
 A claimed batch is applied in one such transaction when every delivery in it applies, and one by
-one when any cannot (see ``_apply_together``).
+one when any cannot (see ``_apply_together``). An event out of the contract's bounds
+(``schemas._bounds``: a date in year 1, text too long to store) is refused when it is parsed
+(:class:`RefusedEvent`): the delivery fails at once with the reason, and nothing of it applies.
 On SQLite, writers are serialised and the service's own in-process worker is the only one.
 """
 
@@ -16,21 +18,24 @@ import asyncio
 import logging
 import os
 import random
+import re
 import socket
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+
+import msgspec
 
 from accelerator.coverage.repository import load_policies
 from accelerator.infra.database import Database, WriteSession
 from accelerator.insurers.partners import Partner
-from accelerator.webhooks.apply import UnmatchedEvent, apply_event, policy_number
+from accelerator.webhooks.apply import UnmatchedEvent, apply_event, event_id, policy_number
 from accelerator.webhooks.models import InboxEvent
 from accelerator.webhooks.repository import InboxRepository
 from accelerator.webhooks.turns import ReceivesFirst
 from providers import MalformedResponse
-from schemas import InboxStatus, InsurerEvent, PolicyBound
+from schemas import InboxStatus, InsurerEvent, OutOfBounds, PolicyBound, decode_event
 
 logger = logging.getLogger("accelerator.webhooks.worker")
 
@@ -56,6 +61,36 @@ def worker_name() -> str:
 
 class LeaseLost(Exception):
     """Another worker took the row over (our lease expired): leave it to them."""
+
+
+class RefusedEvent(Exception):
+    """An authentic event that breaks the contract's bounds (schemas._bounds): a date in year 1,
+    an amount that is not a number, a policy number too long to store. Applying it again cannot
+    help, so it is not retried; the reason is kept for an admin."""
+
+
+def held_to_contract(events: Sequence[InsurerEvent]) -> Sequence[InsurerEvent]:
+    """``events`` if every one keeps the contract's bounds, else RefusedEvent saying where.
+
+    An adapter builds canonical events in code, where msgspec checks only ``__post_init__``:
+    decoding each one again checks the constraints too (lengths, patterns, list sizes). Here in
+    the worker, not on the receive path, which only verifies and stores."""
+    for event in events:
+        try:
+            decode_event(msgspec.json.encode(event))
+        except msgspec.ValidationError as exc:
+            raise RefusedEvent(f"{type(event).__name__}: {exc}") from exc
+    return events
+
+
+# C0 controls but tab and line feed, DEL and C1 controls: the kept error is text a PostgreSQL
+# column must be able to hold (no NUL) and an admin must be able to read.
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(error: str) -> str:
+    """``error`` with every control character but tab and line feed written as an escape."""
+    return _UNPRINTABLE.sub(lambda found: f"\\x{ord(found[0]):02x}", error)
 
 
 @dataclass
@@ -161,14 +196,20 @@ class InboxWorker:
         except MalformedResponse as exc:
             # Authentic but unreadable: retrying cannot help. Kept for an admin to look at.
             return await self._settle(row, InboxStatus.FAILED, f"unreadable event: {exc}")
+        except RefusedEvent as exc:  # readable, but out of bounds: no more use trying again
+            return await self._settle(row, InboxStatus.FAILED, f"event refused: {exc}")
         except Exception as exc:  # an adapter's bug: it may be fixed before the next attempt
             return await self._retry_later(row, exc)
         try:
             async with self.db.writing() as session:
                 await self._hold_lease(session, inbox_id)
                 for position, event in events:
-                    event_id = f"{row.provider_id}:{row.webhook_id}:{position}"
-                    await apply_event(session, row.provider_id, event_id, event)
+                    await apply_event(
+                        session,
+                        row.provider_id,
+                        event_id(row.provider_id, row.webhook_id, position),
+                        event,
+                    )
                 await self.inbox.mark_applied(session, [inbox_id], datetime.now(UTC))
         except LeaseLost:
             logger.warning("inbox %s: lease lost to another worker", inbox_id)
@@ -207,8 +248,12 @@ class InboxWorker:
                 await self._load_policies(session, parsed)
                 for row, events in parsed:
                     for position, event in events:
-                        event_id = f"{row.provider_id}:{row.webhook_id}:{position}"
-                        await apply_event(session, row.provider_id, event_id, event)
+                        await apply_event(
+                            session,
+                            row.provider_id,
+                            event_id(row.provider_id, row.webhook_id, position),
+                            event,
+                        )
                 await self.inbox.mark_applied(session, claimed, datetime.now(UTC))
         except Exception as exc:  # rolled back: nothing of the batch was applied
             # Not an error in itself: applied one by one, each delivery settles (and logs) its own.
@@ -241,7 +286,10 @@ class InboxWorker:
         partner = self.partners.get(row.provider_id)
         if partner is None:
             raise MalformedResponse(f"provider {row.provider_id} is no longer configured")
-        events = partner.adapter.parse_events(row.body, row.headers)
+        try:
+            events = held_to_contract(partner.adapter.parse_events(row.body, row.headers))
+        except OutOfBounds as exc:  # the adapter built an event its own checks refuse
+            raise RefusedEvent(str(exc)) from exc
         return sorted(enumerate(events), key=lambda e: (e[1].occurred_at, e[1].sequence or 0, e[0]))
 
     async def _retry_later(self, row: InboxEvent, exc: Exception) -> str:
@@ -269,8 +317,18 @@ class InboxWorker:
         self, row: InboxEvent, status: InboxStatus, error: str, *, retry_in: float | None = None
     ) -> str:
         next_attempt_at = datetime.now(UTC) + timedelta(seconds=retry_in or 0)
-        settled = await self.inbox.settle(row.id, self.owner, status, error, next_attempt_at)
+        settled = await self.inbox.settle(
+            row.id, self.owner, status, printable(error), next_attempt_at
+        )
         return status if settled else "lost"
 
 
-__all__ = ["InboxWorker", "LeaseLost", "retry_delay", "worker_name"]
+__all__ = [
+    "InboxWorker",
+    "LeaseLost",
+    "RefusedEvent",
+    "held_to_contract",
+    "printable",
+    "retry_delay",
+    "worker_name",
+]

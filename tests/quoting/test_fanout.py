@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -205,6 +206,30 @@ async def test_an_insurer_outside_its_appetite_is_skipped_unasked(router: respx.
     assert results["uk"].status == "skipped"
     assert results["uk"].reason_code == "marketplace_not_written"
     assert route.call_count == 0
+
+
+async def test_an_appetite_that_cannot_judge_the_request_fails_its_insurer_alone(
+    router: respx.MockRouter,
+) -> None:
+    # Comparing a limit with NaN raises: so did a quote request's NaN limit, and it left every
+    # insurer of the request awaiting for good.
+    broken = Appetite(
+        marketplaces=frozenset({"US"}),
+        categories=("",),
+        revenue_bands=(RevenueBand("USD", Decimal(0), Decimal(10**9)),),
+        max_per_occurrence=Decimal("NaN"),
+    )
+    router.post("https://ok.test/quote").respond(200, json={"premium": "1"})
+    broken_route = router.post("https://broken.test/quote").respond(200, json={"premium": "1"})
+
+    results, _ = await run([partner(router, "broken", appetite=broken), partner(router, "ok")])
+
+    assert (results["broken"].status, results["broken"].reason_code) == (
+        "error",
+        "eligibility_failed",
+    )
+    assert broken_route.call_count == 0
+    assert results["ok"].status == "offered"
 
 
 async def test_captured_attempts_hide_credentials(router: respx.MockRouter) -> None:
