@@ -41,9 +41,9 @@ from schemas import FieldProblem
 #: The body limit of the JSON API (the app's ``request_max_body_size``): a seller's facts with
 #: ten years of monthly sales take about 20 kB.
 JSON_BODY_MAX_BYTES = 1_000_000
-#: ``POST /v1/coverage/checks/batch``: 1,000 checks of up to 3 kB each, the longest a check
-#: can be (a 200-character seller id and category path written as ``\u`` escapes, the rest at
-#: full length, pretty-printed).
+#: ``POST /v1/coverage/checks/batch``: 1,000 checks of up to 3 kB each, more than the longest
+#: a check can be (a 200-character category path written as ``\u`` escapes, a 64-character
+#: seller id, the rest at full length, pretty-printed: about 1.7 kB).
 BATCH_BODY_MAX_BYTES = 3_000_000
 
 

@@ -187,10 +187,10 @@ async def test_a_body_over_the_json_limit_is_a_413_naming_the_limit(
 
 
 def longest_check(index: int) -> dict[str, Any]:
-    """A check with every field as long as its type allows: 200-character seller id and
-    category path, which ``json.dumps`` writes as 6-byte escapes."""
+    """A check with every field as long as its type allows: a 64-character seller id and a
+    200-character category path, which ``json.dumps`` writes as 6-byte escapes."""
     return {
-        "seller_id": f"{index:04d}-" + "é" * 195,
+        "seller_id": f"{index:04d}-" + "x" * 59,
         "incident_at": "2026-03-01T18:30:00.123456+00:00",
         "product_category": "é" * 200,
         "marketplace": "US",
