@@ -40,6 +40,17 @@ LATEST_DATE: Final = date(2200, 12, 31)
 EARLIEST_INSTANT: Final = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST_INSTANT: Final = datetime(2200, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
 
+# The document states the bounds as patterns too, so that a client (or a fuzzer) generating
+# from the schema sends what is accepted: the years of the window, the form of an amount.
+_YEARS = r"(?:19[7-9][0-9]|2[01][0-9]{2}|2200)"
+_WHOLE = r"(?:0|[1-9][0-9]{0,14})"
+_PLACES_4 = r"(?:\.[0-9]{1,4})?"
+_MAX_AMOUNT_TEXT = r"1000000000000000(?:\.0{1,4})?"
+AMOUNT_PATTERN = rf"^(?:{_WHOLE}{_PLACES_4}|{_MAX_AMOUNT_TEXT})$"
+POSITIVE_AMOUNT_PATTERN = (
+    rf"^(?:[1-9][0-9]{{0,14}}{_PLACES_4}|0\.(?=[0-9]*[1-9])[0-9]{{1,4}}|{_MAX_AMOUNT_TEXT})$"
+)
+
 Instant = Annotated[
     datetime,
     Meta(
@@ -49,6 +60,7 @@ Instant = Annotated[
             "2200-12-31T23:59:59.999999Z."
         ),
         examples=["2026-03-01T18:30:00Z"],
+        extra_json_schema={"pattern": rf"^{_YEARS}-"},
     ),
 ]
 CalendarDate = Annotated[
@@ -56,6 +68,7 @@ CalendarDate = Annotated[
     Meta(
         description="A calendar date (YYYY-MM-DD) from 1970-01-01 to 2200-12-31.",
         examples=["2026-03-01"],
+        extra_json_schema={"pattern": rf"^{_YEARS}-"},
     ),
 ]
 YearMonth = Annotated[
@@ -82,6 +95,7 @@ Amount = Annotated[
     Meta(
         description=("A decimal string from 0 to 1000000000000000, with at most 4 decimal places."),
         examples=["1234.50"],
+        extra_json_schema={"pattern": AMOUNT_PATTERN},
     ),
 ]
 PositiveAmount = Annotated[
@@ -92,6 +106,7 @@ PositiveAmount = Annotated[
             "decimal places."
         ),
         examples=["1234.50"],
+        extra_json_schema={"pattern": POSITIVE_AMOUNT_PATTERN},
     ),
 ]
 CurrencyCode = Annotated[
@@ -100,6 +115,8 @@ CurrencyCode = Annotated[
         pattern=r"^[A-Z]{3}$",
         description="An active ISO 4217 currency code.",
         examples=["USD"],
+        # The list itself, so that the document names exactly the codes accepted.
+        extra_json_schema={"enum": sorted(ACTIVE_CURRENCIES)},
     ),
 ]
 

@@ -26,7 +26,11 @@ from schemas._bounds import (
 # msgspec cannot bound a Decimal; the 0..1 range is checked with the other cross-field rules.
 RevenueShare = Annotated[
     Decimal,
-    Meta(description="Share of the seller's revenue, 0..1.", examples=["0.75"]),
+    Meta(
+        description="Share of the seller's revenue, a decimal string from 0 to 1.",
+        examples=["0.75"],
+        extra_json_schema={"pattern": r"^(?:0(?:\.[0-9]+)?|1(?:\.0+)?)$"},
+    ),
 ]
 BusinessModel = Literal["reseller", "private_label", "importer", "manufacturer"]
 Fulfilment = Literal["marketplace_fulfilled", "merchant_fulfilled", "mixed"]

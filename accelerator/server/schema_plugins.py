@@ -80,6 +80,11 @@ def _apply_meta(schema: Schema, meta: msgspec.Meta) -> None:
     schema.exclusive_minimum = _first(meta.gt, schema.exclusive_minimum)
     schema.exclusive_maximum = _first(meta.lt, schema.exclusive_maximum)
     schema.multiple_of = _first(meta.multiple_of, schema.multiple_of)
+    # What Meta cannot state (the window of an instant, the form of a decimal string, the list
+    # of currencies) travels as JSON Schema in extra_json_schema: its "pattern" and "enum".
+    extra = meta.extra_json_schema or {}
+    schema.pattern = extra.get("pattern", schema.pattern)
+    schema.enum = extra.get("enum", schema.enum)
     schema.title = _first(meta.title, schema.title)
     schema.description = _first(meta.description, schema.description)
     if meta.examples:

@@ -56,6 +56,13 @@ KNOWN_FALSE_POSITIVES = (
         "them hold their errors (documented), not a refusal of the whole batch.",
     ),
     Exclusion(
+        "putSellerProfile",
+        "negative_data_rejection",
+        "An amount sent as a JSON number (1234.5) instead of the documented decimal string is "
+        "accepted: msgspec decodes a Decimal from either, and the number is then held to the same "
+        "bounds. Lenient, not wrong; refusing numbers needs a decimal type of our own.",
+    ),
+    Exclusion(
         "receiveInsurerWebhook",
         "positive_data_acceptance",
         "Generated bodies and headers are never signed with the partner's secret: the 400/401 "
@@ -92,10 +99,16 @@ RULE_REFUSALS: dict[str, frozenset[str]] = {
             "unknown_marketplace",
         }
     ),
+    # Cover starts today at the earliest (a date schema cannot know), in the marketplace's
+    # currency.
+    "createQuoteRequest": frozenset({"effective_date_in_past", "currency_mismatch"}),
     # The category must be in the taxonomy, the marketplace must have a rule set at the time.
     "checkCoverage": frozenset({"unknown_category", "unknown_marketplace", "no_rule_set_in_force"}),
     # Expiry after the effective date; amounts in the marketplace's currency.
-    "submitSellerPolicy": frozenset({"expiry_before_effective", "currency_mismatch"}),
+    # and the categories in the taxonomy.
+    "submitSellerPolicy": frozenset(
+        {"expiry_before_effective", "currency_mismatch", "unknown_category"}
+    ),
     # An endorsement keeps the policy's number; a renewal runs past its effective date.
     "recordPolicyEvent": frozenset({"policy_number_mismatch", "expiry_before_effective"}),
     # `received_to` must come after `received_from`.
