@@ -80,8 +80,20 @@ class BindReconciler:
             taken += 1
             try:
                 await self._finish(claim)
-            except Exception:  # its claim ages again, and the next sweep sends it again
+            except Exception as exc:  # its claim ages again, and the next sweep sends it again
                 logger.exception("could not finish the bind of quote request %s", request_id)
+                if claim.attempts >= MAX_BIND_ATTEMPTS:
+                    # Not forever (a conflict recording the policy would fail every time): the
+                    # seller gets the request back with the reason, as after failed sends.
+                    failure = BindUnconfirmed(
+                        "unexpected_error", type(exc).__name__, transient=False
+                    )
+                    await self._give_up(
+                        claim,
+                        unconfirmed_failure(
+                            claim.offer_id, failure, self.clock(), attempts=claim.attempts
+                        ),
+                    )
         return taken
 
     async def _finish(self, claim: quotes.BindClaim) -> None:

@@ -15,8 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta
 
 import msgspec
 
@@ -37,7 +36,7 @@ from accelerator.insurers.partners import Partner
 from accelerator.quoting import repository as quotes
 from accelerator.quoting.assessment import assess_offer
 from accelerator.rulesets.loader import RuleBook
-from schemas import BindBody, BindFailure, OfferStatus, QuoteRequest, QuoteRequestStatus
+from schemas import BindBody, BindFailure, OfferStatus, QuoteRequestStatus
 
 
 def _already_bound() -> Conflict:
@@ -54,14 +53,6 @@ def _in_progress() -> Conflict:
 
 def _fingerprint(offer_id: str, body: BindBody) -> str:
     return hashlib.sha256(offer_id.encode() + b"\0" + msgspec.json.encode(body)).hexdigest()
-
-
-def local_today(rulebook: RuleBook, request: QuoteRequest, now: datetime) -> tuple[date, str]:
-    """Today's date where the request's marketplace judges cover dates, and that time zone."""
-    zone = rulebook.version_at(
-        request.seller.marketplace, request.cover.effective_date
-    ).reference_timezone
-    return now.astimezone(ZoneInfo(zone)).date(), zone
 
 
 @dataclass(frozen=True)
@@ -177,8 +168,10 @@ class BindingService:
                 "The insurer must firm it up before it can be bound.",
             )
         starts = target.request.cover.effective_date
-        today, zone = local_today(self.rulebook, target.request, now)
+        marketplace = target.request.seller.marketplace
+        today = self.rulebook.local_date(marketplace, now)
         if starts < today:
+            zone = self.rulebook.versions(marketplace)[0].reference_timezone
             # Cover bought after it should have started could be bought after a loss.
             raise Conflict(
                 "cover_start_passed",
@@ -227,4 +220,4 @@ class BindingService:
         raise _in_progress()
 
 
-__all__ = ["BindOutcome", "BindingService", "local_today"]
+__all__ = ["BindOutcome", "BindingService"]

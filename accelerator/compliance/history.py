@@ -59,6 +59,8 @@ def summarise(events: Sequence[PolicyEvent], *, source: PolicySource, timezone: 
     sentences: list[str] = []
     terms: PolicyTerms | None = None
     for event in events:
+        if event.kind in (EventKind.LINKED, EventKind.UNLINKED):
+            continue  # operators' bookkeeping, not a fact about cover (coverage.linking)
         sentences.append(_sentence(event, terms, source, timezone))
         if event.terms is not None:
             terms = event.terms
@@ -91,9 +93,6 @@ def _sentence(
         case EventKind.VERIFICATION_REJECTED:
             note = f": {event.reason}" if event.reason else ""
             return f"Verification rejected on {when}{note}."
-        case EventKind.LINKED | EventKind.UNLINKED:
-            whose = "now reach" if event.kind == EventKind.LINKED else "no longer reach"
-            return f"On {when} an operator decided that the insurer's notices {whose} it."
     return f"{event.kind.replace('_', ' ').capitalize()} with effect from {when}."
 
 

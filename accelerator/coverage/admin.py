@@ -21,12 +21,13 @@ from accelerator.coverage.linking import InsurerDirectory
 from accelerator.coverage.models import PolicyRow
 from accelerator.coverage.service import policy_document, recorded_by
 from accelerator.coverage.state import EventKind
-from accelerator.errors import FieldError, InvalidInput, NotFound
+from accelerator.errors import Conflict, FieldError, InvalidInput, NotFound
 from accelerator.infra.database import Database, ReadSession, WriteSession
 from accelerator.rulesets.loader import RuleBook
 from schemas import (
     PolicyAdminView,
     PolicyLinkBody,
+    PolicySource,
     RecordCancellation,
     RecordedPolicyEvent,
     RecordEndorsement,
@@ -97,7 +98,7 @@ class PolicyAdminService:
         self, session: ReadSession | WriteSession, policy: PolicyRow, now: datetime
     ) -> PolicyAdminView:
         return PolicyAdminView(
-            policy=await policy_document(session, policy.id, self.rulebook, now),
+            policy=await policy_document(session, policy.id, self.rulebook, now, operator=True),
             provider_id=policy.provider_id,
             review_reason=policy.review_reason,
             namesakes=[other.id for other in await repository.namesakes(session, policy)],
@@ -164,6 +165,13 @@ class PolicyAdminService:
         now = datetime.now(UTC)
         async with self.db.writing() as session:
             policy = await self._policy(session, policy_id)
+            if policy.source == PolicySource.BOUND:
+                raise Conflict(
+                    "policy_bound_here",
+                    "A policy bound here keeps its insurer",
+                    "Its insurer's events reach it by the bind; only a submitted policy is "
+                    "linked or unlinked.",
+                )
             previous = policy.provider_id
             repository.set_link(session, policy, body.provider_id)
             await repository.add_event(

@@ -254,7 +254,7 @@ class PolicyAdminController(Controller):
         "/{policy_id:str}/link",
         operation_id="linkPolicy",
         summary="Decide which insurer's events reach a policy; settles its review (admin)",
-        opt=declares({404: ["policy_not_found"]}),
+        opt=declares({404: ["policy_not_found"], 409: ["policy_bound_here"]}),
     )
     async def link(
         self,

@@ -240,6 +240,16 @@ async def namesakes(session: ReadSession | WriteSession, policy: PolicyRow) -> S
 # --- writes in the caller's transaction ------------------------------------------------------
 
 
+async def hold_number(session: WriteSession, insurer_key: str, policy_number: str) -> None:
+    """Hold one insurer's policy number until the caller's transaction ends, so that two
+    registrations of it (a double-clicked submission, two sellers at once) see each other.
+    PostgreSQL reads only committed rows, so without it each would miss the other; SQLite's
+    transactions already take the one write lock when they begin."""
+    if session.get_bind().dialect.name == "postgresql":
+        number = f"{insurer_key}|{policy_number}"
+        await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(number))))
+
+
 async def add_event(
     session: WriteSession,
     policy: PolicyRow,
@@ -290,11 +300,13 @@ async def create_policy(
     insurer says it bound it, if it said. A policy sharing its insurer and number with another
     goes to review as :mod:`coverage.linking` says (never a bound one, which is always recorded).
     """
+    key = insurer_key(terms.insurer_name)
+    await hold_number(session, key, terms.policy_number)
     policy = PolicyRow(
         id=str(uuid.uuid4()),
         seller_id=seller_id,
         insurer_name=terms.insurer_name,
-        insurer_key=insurer_key(terms.insurer_name),
+        insurer_key=key,
         policy_number=terms.policy_number,
         provider_id=provider_id,
         review_reason=None,

@@ -32,16 +32,22 @@ from schemas import (
 
 
 async def policy_document(
-    session: ReadSession | WriteSession, policy_id: str, rulebook: RuleBook, now: datetime
+    session: ReadSession | WriteSession,
+    policy_id: str,
+    rulebook: RuleBook,
+    now: datetime,
+    *,
+    operator: bool = False,
 ) -> PolicyDocument:
     """The policy's document as of ``now``, read in the caller's session (binding shows the
-    policy it has just registered, before committing); NotFound when there is no such policy."""
+    policy it has just registered, before committing); NotFound when there is no such policy.
+    Only the ``operator`` view shows the operators' own bookkeeping (links and their notes)."""
     policy = await repository.policy(session, policy_id)
     if policy is None:
         raise NotFound("policy", f"No policy {policy_id!r}.")
     seller = await sellers.seller(session, policy.seller_id)
     events = await repository.policy_events(session, policy_id)
-    return render_policy(policy, events, seller, rulebook, now)
+    return render_policy(policy, events, seller, rulebook, now, operator=operator)
 
 
 def recorded_by(principal: Principal) -> str:
@@ -157,8 +163,10 @@ class CoverageService:
                 problems += _period_problems(certificate, version.reference_timezone)
             if problems:
                 raise InvalidInput(problems)
+            key = insurer_key(certificate.insurer_name)
+            await repository.hold_number(session, key, certificate.policy_number)
             duplicate = await repository.sellers_policy_id(
-                session, seller_id, insurer_key(certificate.insurer_name), certificate.policy_number
+                session, seller_id, key, certificate.policy_number
             )
             if duplicate is not None:
                 raise Conflict(

@@ -17,6 +17,8 @@ from accelerator.rulesets.loader import RuleBook
 from accelerator.sellers.repository import SellerRecord
 from schemas import PolicyDocument, PolicyEventView, PolicySource, PolicyVerification
 
+_OPERATOR_ONLY = (EventKind.LINKED, EventKind.UNLINKED)
+
 
 def _detail(kind: str, data: dict[str, object]) -> str:
     if kind == EventKind.RENEWED and "expires_at" in data:
@@ -36,6 +38,8 @@ def render_policy(
     seller: SellerRecord | None,
     rulebook: RuleBook,
     now: datetime,
+    *,
+    operator: bool = False,
 ) -> PolicyDocument:
     """The document of ``policy`` as of ``now``; ``rows`` are its events in the order they take
     effect. Its gaps are judged against the seller's marketplace rules in force today; its
@@ -86,5 +90,8 @@ def render_policy(
                 recorded_by=str(row.data.get("recorded_by", "")),
             )
             for event, row in history
+            # Links are operators' bookkeeping, and their notes may name another seller's
+            # policy (a review of a shared number): never in a seller's view.
+            if operator or event.kind not in _OPERATOR_ONLY
         ],
     )

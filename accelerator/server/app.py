@@ -170,7 +170,8 @@ async def _start_background_work(services: Services) -> list[asyncio.Task[None]]
         if linked := await services.policy_admin.link_submissions():
             logger.info("linked %d submitted policies to the insurers they name", linked)
     except Exception:
-        logger.exception("start-up housekeeping failed (the sweeps try again)")
+        # The sweeps retry abandoned requests and binds; submissions are linked at next start.
+        logger.exception("start-up housekeeping failed")
         binds_waiting = False  # the first sweep looks again
     background = [
         asyncio.create_task(_sweep(services), name="sweeper"),

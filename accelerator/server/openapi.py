@@ -96,6 +96,7 @@ TITLES: Mapping[str, str] = {
     "gaps_not_acknowledged": "The offer does not meet the marketplace's requirements",
     "insurer_bind_failed": "The insurer did not confirm the bind",
     "policy_already_registered": "This policy is already in the registry",
+    "policy_bound_here": "A policy bound here keeps its insurer",
     "delivery_in_progress": "Delivery in progress",
     "bad_webhook_headers": "Webhook headers missing or malformed",
     "bad_webhook_signature": "Webhook signature not valid",

@@ -403,6 +403,32 @@ async def test_an_insurer_that_keeps_failing_is_asked_again_until_the_request_is
     assert set(insurers.keys) == {f"{stranded.offer_id}.bind"}
 
 
+async def test_a_bind_whose_answer_cannot_be_recorded_is_not_sent_forever(
+    database: Database,
+    partners: dict[str, Partner],
+    insurers: FakeInsurers,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The insurer binds, but recording its policy fails every time (say, a number the insurer
+    # reused): the sweeps give up after as many sends as for an insurer that keeps failing.
+    async def cannot_record(*_: object, **__: object) -> None:
+        raise RuntimeError("the policy cannot be recorded")
+
+    monkeypatch.setattr("accelerator.binding.reconcile.record_result", cannot_record)
+    stranded = await stranded_bind(database, claimed_ago=timedelta(minutes=5))
+    sweeps = reconciler(database, partners)
+    for _ in range(MAX_BIND_ATTEMPTS - 1):
+        await sweeps.run_once()
+        await age_claim(database, stranded.request_id)
+
+    row = await request_row(database, stranded.request_id)
+    assert (row.status, row.bind_attempts) == ("complete", MAX_BIND_ATTEMPTS)
+    assert row.bind_failure is not None
+    assert row.bind_failure["reason_code"] == "unexpected_error"
+    await sweeps.run_once()
+    assert len(insurers.keys) == MAX_BIND_ATTEMPTS - 1  # no more sends once reopened
+
+
 async def age_claim(database: Database, request_id: str) -> None:
     """As if the sweep that last sent the bind ran minutes ago."""
     async with database.writing() as session:

@@ -4,6 +4,7 @@ neither block that policy nor learn anything about it."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import uuid
@@ -17,15 +18,17 @@ from sqlalchemy import func, select
 
 from accelerator.auth.principal import Principal, Role
 from accelerator.coverage import repository
+from accelerator.coverage.linking import insurer_key
 from accelerator.coverage.models import PolicyEventRow
+from accelerator.errors import Conflict
 from accelerator.infra.database import Database
 from accelerator.server import runtime_of
 from accelerator.settings import Settings
 from accelerator.webhooks.models import InboxEvent
 from accelerator.webhooks.worker import InboxWorker
-from schemas import PolicyLinkBody, PolicySource
+from schemas import CertificateSubmission, PolicyLinkBody, PolicySource
 from tests.api.conftest import Client, Headers, power_bank_body
-from tests.api.policies import certificate, claim, la_today, us_terms
+from tests.api.policies import bind_policy, certificate, claim, la_today, us_terms
 from tests.webhooks.callbacks import NEW_SECRET, signed_headers
 
 pytestmark = pytest.mark.anyio
@@ -244,6 +247,23 @@ async def test_an_operator_links_a_policy_so_its_insurers_events_reach_it_and_un
     assert await decision(client, claims_headers) == ("exempt", [])
     kinds = [e["kind"] for e in unlinked.json()["policy"]["events"]]
     assert (kinds.count("linked"), kinds.count("unlinked")) == (1, 1)
+    # Links are operators' bookkeeping: the seller's view has neither them nor their notes.
+    seen = await client.get(f"/v1/policies/{policy['id']}", headers=seller_headers)
+    assert {e["kind"] for e in seen.json()["events"]} == {"issued", "verified"}
+    assert "Wrong insurer" not in seen.text
+
+
+async def test_a_policy_bound_here_cannot_be_linked_elsewhere_or_unlinked(
+    client: Client, database: Database, admin_headers: Headers, profiled_seller: dict[str, Any]
+) -> None:
+    bound = await bind_policy(database, us_terms(la_today(), la_today() + timedelta(days=365)))
+    for provider in ("harbor", None):
+        answer = await client.put(
+            f"/v1/admin/policies/{bound}/link",
+            json={"provider_id": provider, "reason": "x"},
+            headers=admin_headers,
+        )
+        assert (answer.status_code, answer.json()["code"]) == (409, "policy_bound_here")
 
 
 def fact(kind: str, **fields: Any) -> dict[str, Any]:
@@ -457,3 +477,36 @@ async def test_at_start_up_submissions_naming_a_newly_configured_insurer_are_lin
     assert (await admin.view(ids[0])).provider_id == "harbor"
     assert (await admin.view(ids[1])).provider_id is None  # the operator's decision stands
     assert await admin.link_submissions() == 0
+
+
+async def test_a_submission_sent_twice_at_once_is_registered_once(
+    app: Litestar, database: Database, profiled_seller: dict[str, Any]
+) -> None:
+    # Two submissions of one policy at once (a double click): the second waits for the first
+    # and sees it. (On PostgreSQL each would otherwise miss the other's uncommitted row.)
+    coverage = dataclasses.replace(runtime_of(app).services.coverage, db=database)
+    seller = Principal(key_id="k-1", role=Role.SELLER, seller_id="s-1")
+    body = msgspec.convert(
+        certificate(insurer_name=HARBOR, policy_number=NUMBER), CertificateSubmission
+    )
+    async with database.writing() as first:
+        await repository.hold_number(first, insurer_key(HARBOR), NUMBER)
+        await repository.create_policy(
+            first,
+            seller_id="s-1",
+            terms=us_terms(
+                la_today(),
+                la_today() + timedelta(days=365),
+                insurer_name=HARBOR,
+                policy_number=NUMBER,
+            ),
+            source=PolicySource.SUBMITTED,
+            recorded_at=datetime.now(UTC),
+            event_id="submitted.first",
+        )
+        second = asyncio.ensure_future(coverage.submit(seller, "s-1", body))
+        await asyncio.sleep(0.2)
+        assert not second.done()  # it waits for the first to commit
+    with pytest.raises(Conflict) as refused:
+        await second
+    assert refused.value.code == "policy_already_registered"
