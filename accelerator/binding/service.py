@@ -171,7 +171,7 @@ class BindingService:
         marketplace = target.request.seller.marketplace
         today = self.rulebook.local_date(marketplace, now)
         if starts < today:
-            zone = self.rulebook.versions(marketplace)[0].reference_timezone
+            zone = self.rulebook.timezone(marketplace)
             # Cover bought after it should have started could be bought after a loss.
             raise Conflict(
                 "cover_start_passed",

@@ -85,7 +85,7 @@ def rule_set_for_incident(
 ) -> RuleSetVersion:
     """The rule-set version in force on the incident's local date in the marketplace's
     reference time zone. Raises UnknownMarketplaceError or NoRuleSetVersionError."""
-    timezone = book.versions(marketplace)[0].reference_timezone
+    timezone = book.timezone(marketplace)
     return book.version_at(marketplace, incident_date(incident_at, timezone))
 
 

@@ -129,12 +129,16 @@ class RuleBook:
         """The currency in which ``marketplace``'s rules are stated."""
         return self.versions(marketplace)[0].currency
 
+    def timezone(self, marketplace: str) -> str:
+        """``marketplace``'s reference time zone, the one its policy dates are read in. It is
+        stated once per marketplace in its rule-set file, so every version has the same.
+        Raises UnknownMarketplaceError."""
+        return self.versions(marketplace)[0].reference_timezone
+
     def local_date(self, marketplace: str, instant: datetime) -> date:
-        """The calendar date at ``instant`` in ``marketplace``'s reference time zone, the date
-        its policy dates are read in. The zone is stated once per marketplace in its rule-set
-        file, so every version has the same. Raises UnknownMarketplaceError."""
-        timezone = self.versions(marketplace)[0].reference_timezone
-        return local_date(instant, timezone)
+        """The calendar date at ``instant`` in ``marketplace``'s reference time zone.
+        Raises UnknownMarketplaceError."""
+        return local_date(instant, self.timezone(marketplace))
 
     def version_at(self, marketplace: str, day: date) -> RuleSetVersion:
         """The version in force on ``day``.

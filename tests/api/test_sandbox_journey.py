@@ -100,6 +100,27 @@ async def quote(client: httpx.AsyncClient) -> tuple[dict[str, Any], float]:
     return response.json(), loop.time() - started
 
 
+async def bind_best_offer(client: httpx.AsyncClient, idempotency_key: str) -> dict[str, Any]:
+    """Quote, bind the best compliant bindable offer, and wait for its policy in the registry
+    (an asynchronous insurer confirms by callback); the policy."""
+    view, _ = await quote(client)
+    best = next(
+        o for o in view["offers"] if o["compliance"]["compliant"] and o["offer"]["bindable"]
+    )
+    bound = await client.post(
+        f"/v1/offers/{best['id']}/bind", json={}, headers={"Idempotency-Key": idempotency_key}
+    )
+    assert bound.status_code in (201, 202), bound.text
+    for _ in range(60):
+        policies = (await client.get("/v1/sellers/s-1/policies")).json()
+        if policies:
+            break
+        await asyncio.sleep(0.1)
+    [policy] = policies
+    policy_document: dict[str, Any] = policy
+    return policy_document
+
+
 async def test_every_sandbox_insurer_answers_and_compliant_offers_rank_first(service: Any) -> None:
     client, _ = service
     view, elapsed = await quote(client)
@@ -236,20 +257,7 @@ async def test_a_policy_bound_here_exempts_the_seller_from_recovery(
     service: Any, database: Database
 ) -> None:
     client, _ = service
-    view, _ = await quote(client)
-    best = next(
-        o for o in view["offers"] if o["compliance"]["compliant"] and o["offer"]["bindable"]
-    )
-    bound = await client.post(
-        f"/v1/offers/{best['id']}/bind", json={}, headers={"Idempotency-Key": "exempt-1"}
-    )
-    assert bound.status_code in (201, 202), bound.text
-    for _ in range(60):  # an asynchronous insurer confirms by callback
-        policies = (await client.get("/v1/sellers/s-1/policies")).json()
-        if policies:
-            break
-        await asyncio.sleep(0.1)
-    [policy] = policies
+    policy = await bind_best_offer(client, "exempt-1")
     claims = await create_key(database, Role.CLAIMS)
     incident = datetime.fromisoformat(policy["terms"]["effective_at"]) + timedelta(days=30)
     check = await client.post(
@@ -314,20 +322,7 @@ async def test_a_seller_squatting_the_insurers_next_numbers_blocks_no_bind_and_l
         )
         assert submitted.status_code == 201, submitted.text
 
-    view, _ = await quote(client)
-    best = next(
-        o for o in view["offers"] if o["compliance"]["compliant"] and o["offer"]["bindable"]
-    )
-    bound = await client.post(
-        f"/v1/offers/{best['id']}/bind", json={}, headers={"Idempotency-Key": "squat-1"}
-    )
-    assert bound.status_code in (201, 202), bound.text
-    for _ in range(60):  # an asynchronous insurer confirms by callback
-        policies = (await client.get("/v1/sellers/s-1/policies")).json()
-        if policies:
-            break
-        await asyncio.sleep(0.1)
-    [policy] = policies
+    policy = await bind_best_offer(client, "squat-1")
     assert (policy["terms"]["insurer_name"], policy["terms"]["policy_number"]) in squatted
     assert policy["verification"] == "verified"
     # The squatter's view of its own certificates says nothing of the real policy.
