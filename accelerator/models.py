@@ -1,5 +1,11 @@
 """Every table of the service, gathered so Alembic compares the migrations against all of them."""
 
+from accelerator.audit.models import (
+    AuditHeadRow,
+    DecisionEffectRow,
+    DecisionReceiptRow,
+    PendingEventRow,
+)
 from accelerator.auth.models import ApiKey
 from accelerator.binding.models import BindRecord
 from accelerator.coverage.models import PolicyEventRow, PolicyRow
@@ -13,10 +19,14 @@ metadata = Base.metadata
 __all__ = [
     "ApiKey",
     "AttemptRow",
+    "AuditHeadRow",
     "BindRecord",
+    "DecisionEffectRow",
+    "DecisionReceiptRow",
     "InboxEvent",
     "InsurerOutcomeRow",
     "OfferRow",
+    "PendingEventRow",
     "PolicyEventRow",
     "PolicyRow",
     "QuoteRequestRow",

@@ -11,6 +11,7 @@ import msgspec
 from msgspec import Meta
 
 from schemas._bounds import (
+    ONE_LINE_PATTERN,
     CategoryPath,
     Instant,
     MarketplaceCode,
@@ -41,6 +42,23 @@ ReasonCode = Literal[
     "policy_form_not_accepted",
     "notice_period_too_short",
 ]
+FlagCode = Literal["recorded_after_incident"]
+#: The facts a decision can rest on, as flags name them.
+FlagFact = Literal["bind", "submission", "verification", "endorsement", "reinstatement", "renewal"]
+ClaimReference = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=200,
+        pattern=ONE_LINE_PATTERN,
+        description=(
+            "The claims engine's own reference for the claim: 1 to 200 characters on one line. "
+            "Kept on the decision's receipt, which can be found by it."
+        ),
+        examples=["CLM-2026-000123"],
+    ),
+]
+
 #: Batch requests are capped so one call stays within the service's latency budget.
 MAX_BATCH_CHECKS = 1000
 
@@ -60,6 +78,7 @@ class CoverageCheckRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unk
     marketplace: MarketplaceCode
     claim_amount: PositiveMoney
     known_at: Instant | None = None
+    claim_reference: ClaimReference | None = None
 
     def __post_init__(self) -> None:
         # Every check runs this (a batch, a thousand times): two comparisons each.
@@ -83,6 +102,24 @@ class Reason(msgspec.Struct, frozen=True, kw_only=True):
     message: str
 
 
+class DecisionFlag(msgspec.Struct, frozen=True, kw_only=True):
+    """Something about a decision a fraud review should look at; it never changes the decision
+    (docs/audit.md lists each flag).
+
+    ``recorded_after_incident``: the policy the decision relies on, or a fact that made it
+    qualify (``fact``), was first recorded after the incident: at ``recorded_at``,
+    ``lag_seconds`` after it.
+    """
+
+    code: FlagCode
+    fact: FlagFact
+    policy_id: str
+    event_id: str
+    recorded_at: Instant
+    lag_seconds: int
+    message: str
+
+
 class CoverageDecision(
     msgspec.Struct, frozen=True, kw_only=True, tag_field="result", tag="decision"
 ):
@@ -91,7 +128,9 @@ class CoverageDecision(
     ``covered`` says a qualifying policy was in force at the incident; ``exempt_from_recovery``
     is true exactly when ``decision`` is ``exempt``. ``reasons`` is empty unless ``decision`` is
     ``not_exempt``. ``result`` is always ``"decision"``: it tells a decision from an item error
-    in batch responses.
+    in batch responses. ``receipt_id`` names the stored receipt of this decision
+    (``GET /v1/coverage/decisions/{id}``); ``flags`` are for fraud review and never change the
+    decision.
     """
 
     decision: Decision
@@ -103,6 +142,9 @@ class CoverageDecision(
     incident_at: Instant
     known_at: Instant | None
     evaluated_at: Instant
+    flags: list[DecisionFlag] = msgspec.field(default_factory=list)
+    claim_reference: str | None = None
+    receipt_id: str | None = None
 
 
 class BatchItemError(msgspec.Struct, frozen=True, tag_field="result", tag="error"):

@@ -22,9 +22,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from accelerator.infra import migrations
 from accelerator.infra.database import Database, open_database
-from accelerator.models import metadata
 from accelerator.server import create_app
 from accelerator.settings import Settings
+from tests.storage import empty_all_tables
 
 POSTGRES_SERVER_URL = os.environ.get(
     "ACCELERATOR_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -76,21 +76,15 @@ def database_url(request: pytest.FixtureRequest) -> str:
     return str(request.getfixturevalue(f"{request.param}_url"))
 
 
-async def _empty_all_tables(db: Database) -> None:
-    async with db.writing() as session:
-        for table in reversed(metadata.sorted_tables):
-            await session.execute(table.delete())
-
-
 @pytest.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:
     """An open Database on a migrated, empty schema; emptied again afterwards."""
     db = open_database(database_url)
-    await _empty_all_tables(db)
+    await empty_all_tables(db)
     try:
         yield db
     finally:
-        await _empty_all_tables(db)
+        await empty_all_tables(db)
         await db.dispose()
 
 

@@ -60,12 +60,17 @@ class PolicyRow(Base):
 
 
 class PolicyEventRow(Base):
-    """One change to a policy: when it takes effect in the world and when we learned it."""
+    """One change to a policy: when it takes effect in the world and when we learned it.
+
+    Append-only (``audit.guard``), and each seller's events form a hash chain (``audit.chain``):
+    ``chain_position``, ``prev_hash`` and ``row_hash`` are the chain's, over the other columns.
+    """
 
     __tablename__ = "policy_events"
     __table_args__ = (
         # The coverage check reads every event of a seller's policies in one range scan.
         Index("ix_policy_events_seller_recorded", "seller_id", "recorded_at"),
+        Index("uq_policy_events_chain", "seller_id", "chain_position", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -76,3 +81,6 @@ class PolicyEventRow(Base):
     effective_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    chain_position: Mapped[int] = mapped_column(Integer)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64))

@@ -25,6 +25,9 @@ from typing import Any, Final
 import msgspec
 from sqlalchemy import ARRAY, String, any_, bindparam, exists, func, select, update
 
+from accelerator.audit import heads
+from accelerator.audit.chain import Chain, event_content
+from accelerator.audit.models import PendingEventRow
 from accelerator.coverage.decision import PolicyCandidate
 from accelerator.coverage.events import decode_event, to_event
 from accelerator.coverage.linking import (
@@ -34,7 +37,7 @@ from accelerator.coverage.linking import (
     policy_for_event,
 )
 from accelerator.coverage.models import PolicyEventRow, PolicyRow
-from accelerator.coverage.state import EventKind, PolicyEvent, derive_state
+from accelerator.coverage.state import BOOKKEEPING_KINDS, EventKind, PolicyEvent, derive_state
 from accelerator.infra.codec import instant
 from accelerator.infra.database import ReadSession, WriteSession
 from accelerator.infra.lookups import Lookups
@@ -266,6 +269,17 @@ async def add_event(
     )
     if exists is not None:
         return False
+    data = data or {}
+    content = event_content(
+        event_id=event_id,
+        policy_id=policy.id,
+        seller_id=policy.seller_id,
+        kind=kind,
+        effective_at=effective_at,
+        recorded_at=recorded_at,
+        data=data,
+    )
+    place = await heads.next_link(session, Chain.EVENTS, policy.seller_id, content)
     session.add(
         PolicyEventRow(
             event_id=event_id,
@@ -274,9 +288,18 @@ async def add_event(
             kind=kind,
             effective_at=effective_at,
             recorded_at=recorded_at,
-            data=data or {},
+            data=data,
+            chain_position=place.position,
+            prev_hash=place.prev_hash,
+            row_hash=place.row_hash,
         )
     )
+    if kind not in BOOKKEEPING_KINDS:
+        # Examined for the earlier decisions it would change (audit.affected), in this
+        # transaction: no event can be recorded and forgotten by that examination.
+        session.add(
+            PendingEventRow(event_id=event_id, seller_id=policy.seller_id, recorded_at=recorded_at)
+        )
     return True
 
 

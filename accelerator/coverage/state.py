@@ -35,6 +35,9 @@ class EventKind(enum.StrEnum):
     UNLINKED = "unlinked"
 
 
+#: The kinds that record operators' bookkeeping and change nothing about cover.
+BOOKKEEPING_KINDS: Final = frozenset({EventKind.LINKED, EventKind.UNLINKED})
+
 #: Each kind by its stored text: reading an event is a dict look-up, not an enum call.
 EVENT_KINDS: Final[dict[str, EventKind]] = {kind.value: kind for kind in EventKind}
 

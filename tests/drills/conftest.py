@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from accelerator.infra.database import open_database
-from accelerator.models import metadata
 from bench.drills import DrillResult
+from tests.storage import empty_all_tables
 
 Drill = Callable[[str, Path], DrillResult]
 
@@ -25,9 +25,7 @@ Drill = Callable[[str, Path], DrillResult]
 async def _empty(url: str) -> None:
     db = open_database(url)
     try:
-        async with db.writing() as session:
-            for table in reversed(metadata.sorted_tables):
-                await session.execute(table.delete())
+        await empty_all_tables(db)
     finally:
         await db.dispose()
 

@@ -17,7 +17,6 @@ import msgspec
 import uvicorn
 
 from accelerator.infra.database import Database, open_database
-from accelerator.models import metadata
 from accelerator.server import create_app
 from accelerator.settings import Settings
 from providers.sandbox import (
@@ -26,6 +25,7 @@ from providers.sandbox import (
     default_sandbox_provider_settings,
     start_sandbox,
 )
+from tests.storage import empty_all_tables
 
 T = TypeVar("T")
 SECRET = "whsec_" + "d2ViLXBhZ2VzLWJyb3dzZXItdGVzdC1zZWNyZXQ="
@@ -41,12 +41,6 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-async def empty_all_tables(db: Database) -> None:
-    async with db.writing() as session:
-        for table in reversed(metadata.sorted_tables):
-            await session.execute(table.delete())
 
 
 class LiveService:

@@ -1,0 +1,75 @@
+"""The audit trail's tables: decision receipts, the marks of affected decisions, the events
+waiting to be examined for them, and where each seller's chains end."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from accelerator.infra.database import Base, UtcDateTime
+
+
+class DecisionReceiptRow(Base):
+    """One coverage decision as given: ``document`` is its canonical content (schemas
+    ``ReceiptContent``), the columns beside it what the decisions are looked up by.
+    Append-only (``audit.guard``) and chained per seller (``audit.chain``)."""
+
+    __tablename__ = "decision_receipts"
+    __table_args__ = (
+        Index("uq_decision_receipts_chain", "seller_id", "chain_position", unique=True),
+        Index("ix_decision_receipts_claim_reference", "claim_reference"),
+        Index("ix_decision_receipts_evaluated", "evaluated_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    seller_id: Mapped[str] = mapped_column(String(64))
+    claim_reference: Mapped[str | None] = mapped_column(String(200))
+    incident_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    evaluated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    decision: Mapped[str] = mapped_column(String(32))  # a schemas.Decision
+    document: Mapped[str] = mapped_column(Text)
+    chain_position: Mapped[int] = mapped_column(Integer)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64))
+
+
+class DecisionEffectRow(Base):
+    """A receipt's decision would now be another: the event recorded later that changes it and
+    the decision it would get with that event known (``document``, a CoverageDecision).
+    Append-only: a receipt is never changed, only marked."""
+
+    __tablename__ = "decision_effects"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    receipt_id: Mapped[str] = mapped_column(ForeignKey("decision_receipts.id"), index=True)
+    seller_id: Mapped[str] = mapped_column(String(64), index=True)
+    event_id: Mapped[str] = mapped_column(String(200))
+    decision: Mapped[str] = mapped_column(String(32))
+    document: Mapped[str] = mapped_column(Text)
+    detected_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class PendingEventRow(Base):
+    """A policy event recorded but not yet examined for the receipts it affects: written in the
+    event's own transaction, removed once examined (``audit.affected``)."""
+
+    __tablename__ = "audit_pending_events"
+
+    event_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    seller_id: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AuditHeadRow(Base):
+    """Where one of a seller's chains ends: the position and hash of its last row. Only a
+    writer's shortcut, locked while a transaction extends the chain; verification never trusts
+    it, but reports a head the rows do not reach (rows removed from the end)."""
+
+    __tablename__ = "audit_heads"
+
+    chain: Mapped[str] = mapped_column(String(16), primary_key=True)  # an audit.chain.Chain
+    seller_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    row_hash: Mapped[str] = mapped_column(String(64))
