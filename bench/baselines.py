@@ -36,11 +36,18 @@ from litestar.di import NamedDependency
 from sqlalchemy.engine import make_url
 
 from accelerator.coverage.service import CoverageService
+from accelerator.errors import InvalidInput
+from accelerator.infra.bodies import BATCH_BODY_MAX_BYTES
 from accelerator.infra.database import SQLITE_BUSY_TIMEOUT_MS, is_sqlite_url
 from accelerator.infra.lookups import asyncpg_dsn, no_reset
 from accelerator.settings import Settings
 from providers import SignatureError, verify
-from schemas import CoverageCheckRequest, CoverageDecision
+from schemas import (
+    CoverageBatchBody,
+    CoverageBatchResult,
+    CoverageCheckRequest,
+    CoverageDecision,
+)
 
 RAW_STATUS = "bench-raw"
 _POOL_SIZE = 10  # the service's own pool: 10 connections (plus overflow)
@@ -221,6 +228,33 @@ async def check_without_key(
     return await coverage.check(data)
 
 
+# The check and the batch as the service answers them, deciding the same way but keeping no
+# receipt: what the receipts cost is the difference (docs/performance.md). Authenticated like
+# the real endpoints.
+@post("/bench/check-without-receipt", include_in_schema=False, status_code=200)
+async def check_without_receipt(
+    coverage: NamedDependency[CoverageService], data: CoverageCheckRequest
+) -> CoverageDecision:
+    [outcome] = await coverage.decide_many([data])
+    if isinstance(outcome, InvalidInput):
+        raise outcome
+    return outcome.decision
+
+
+@post(
+    "/bench/batch-without-receipts",
+    include_in_schema=False,
+    status_code=200,
+    request_max_body_size=BATCH_BODY_MAX_BYTES,
+)
+async def batch_without_receipts(
+    coverage: NamedDependency[CoverageService], data: CoverageBatchBody
+) -> CoverageBatchResult:
+    claims = [msgspec.convert(raw, CoverageCheckRequest) for raw in data.checks]
+    decided = await coverage.decide_many(claims)
+    return CoverageBatchResult([o.decision for o in decided if not isinstance(o, InvalidInput)])
+
+
 def add_baselines(app: Litestar, settings: Settings) -> None:
     """Register the baseline endpoints and the raw connections they use."""
 
@@ -233,7 +267,14 @@ def add_baselines(app: Litestar, settings: Settings) -> None:
         if store is not None:
             await store.close()
 
-    for handler in (bare, raw_lookup, raw_webhook, check_without_key):
+    for handler in (
+        bare,
+        raw_lookup,
+        raw_webhook,
+        check_without_key,
+        check_without_receipt,
+        batch_without_receipts,
+    ):
         app.register(handler)
     app.on_startup.append(open_store)
     app.on_shutdown.insert(0, close_store)

@@ -46,6 +46,7 @@ from schemas._compliance import (
 from schemas._coverage import (
     MAX_BATCH_CHECKS,
     BatchItemError,
+    ClaimReference,
     CoverageBatchBody,
     CoverageBatchResult,
     CoverageCheckRequest,
@@ -199,6 +200,7 @@ __all__ = [
     "CategoryShare",
     "CertificateSubmission",
     "ChainLink",
+    "ClaimReference",
     "ClaimsHistory",
     "ComplianceGap",
     "ComplianceHistoryEntry",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from accelerator.infra.database import Base, UtcDateTime
@@ -38,7 +38,9 @@ class DecisionReceiptRow(Base):
 class DecisionEffectRow(Base):
     """A receipt's decision would now be another: the event recorded later that changes it and
     the decision it would get with that event known (``document``, a CoverageDecision).
-    Append-only: a receipt is never changed, only marked."""
+    ``changed`` is false on the mark of a later event that brings the decision back to the
+    receipt's own (a reinstatement after a cancellation). Append-only: a receipt is never
+    changed, only marked; its latest mark says whether it is affected now."""
 
     __tablename__ = "decision_effects"
 
@@ -47,6 +49,7 @@ class DecisionEffectRow(Base):
     seller_id: Mapped[str] = mapped_column(String(64), index=True)
     event_id: Mapped[str] = mapped_column(String(200))
     decision: Mapped[str] = mapped_column(String(32))
+    changed: Mapped[bool] = mapped_column(Boolean)
     document: Mapped[str] = mapped_column(Text)
     detected_at: Mapped[datetime] = mapped_column(UtcDateTime())
 

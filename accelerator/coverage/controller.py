@@ -10,6 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from accelerator.audit.decisions import DecisionService
 from accelerator.auth.guards import requires
 from accelerator.auth.principal import Principal, Role
 from accelerator.coverage.admin import PolicyAdminService
@@ -18,14 +19,17 @@ from accelerator.errors import InvalidInput
 from accelerator.infra.bodies import BATCH_BODY_MAX_BYTES
 from accelerator.infra.errors import decode_error_field, problem_for
 from accelerator.infra.openapi import declares
-from accelerator.infra.params import PolicyId, SellerId
+from accelerator.infra.params import PolicyId, ReceiptId, SellerId
 from schemas import (
     BatchItemError,
     CertificateSubmission,
+    ClaimReference,
     CoverageBatchBody,
     CoverageBatchResult,
     CoverageCheckRequest,
     CoverageDecision,
+    DecisionReceipt,
+    DecisionReplay,
     FieldProblem,
     PolicyAdminView,
     PolicyDocument,
@@ -96,6 +100,69 @@ class CoverageController(Controller):
                 else outcome
             )
         return CoverageBatchResult(results)
+
+
+class DecisionController(Controller):
+    """Receipts of past decisions (docs/audit.md): fetch, find, replay."""
+
+    path = "/v1/coverage/decisions"
+    tags = ["coverage"]
+    guards = [requires(Role.CLAIMS)]
+
+    @get(
+        operation_id="listDecisions",
+        summary="Receipts of past decisions, newest first (paginated)",
+        description=(
+            "Filter by `seller_id`, by the claims engine's `claim_reference`, or with "
+            "`affected=true` to the decisions a fact recorded since would change (false: those "
+            "it would not). Filters combine."
+        ),
+    )
+    async def list_decisions(
+        self,
+        decisions: NamedDependency[DecisionService],
+        seller_id: FromQuery[SellerId | None] = None,
+        claim_reference: FromQuery[ClaimReference | None] = None,
+        affected: FromQuery[bool | None] = None,
+        limit: FromQuery[Annotated[int, Parameter(ge=1, le=100)]] = 20,
+        offset: FromQuery[Annotated[int, Parameter(ge=0, le=2**31 - 1)]] = 0,
+    ) -> list[DecisionReceipt]:
+        return await decisions.page(
+            seller_id=seller_id,
+            claim_reference=claim_reference,
+            affected=affected,
+            limit=limit,
+            offset=offset,
+        )
+
+    @get(
+        "/{receipt_id:str}",
+        operation_id="getDecision",
+        summary="A decision as it was given: inputs, rule set, reasons, events, later marks",
+        opt=declares({404: ["decision_not_found"]}),
+    )
+    async def read(
+        self, decisions: NamedDependency[DecisionService], receipt_id: FromPath[ReceiptId]
+    ) -> DecisionReceipt:
+        return await decisions.receipt(receipt_id)
+
+    @post(
+        "/{receipt_id:str}/replay",
+        operation_id="replayDecision",
+        summary="Decide the claim again as known then; is it the same decision?",
+        description=(
+            "Re-decides the receipt's claim as the registry knew it at the receipt's `known_at`, "
+            "with today's code, rule sets and records. `same` is true when the decision, "
+            "reasons, policy, rule set and flags are as recorded; otherwise `differences` and "
+            "`explanation` say what differs and why. Records nothing."
+        ),
+        status_code=HTTP_200_OK,
+        opt=declares({404: ["decision_not_found"]}),
+    )
+    async def replay(
+        self, decisions: NamedDependency[DecisionService], receipt_id: FromPath[ReceiptId]
+    ) -> DecisionReplay:
+        return await decisions.replay(receipt_id)
 
 
 class SellerPolicyController(Controller):

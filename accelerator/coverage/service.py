@@ -6,11 +6,18 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import NamedTuple
 
+import msgspec
+
+from accelerator import __version__
+from accelerator.audit.receipts import ReceiptWriter
 from accelerator.auth.principal import Principal, Role, ensure_acts_for
 from accelerator.coverage import repository
 from accelerator.coverage.decision import decide, rule_set_for_incident
+from accelerator.coverage.flags import recorded_after_incident
 from accelerator.coverage.linking import InsurerDirectory, insurer_key
+from accelerator.coverage.repository import SellerPolicies
 from accelerator.coverage.state import EventKind, derive_state, policy_period_from_dates
 from accelerator.coverage.views import render_policy
 from accelerator.errors import Conflict, FieldError, InvalidInput, NotFound
@@ -25,9 +32,11 @@ from schemas import (
     CertificateSubmission,
     CoverageCheckRequest,
     CoverageDecision,
+    DecisionFlag,
     PolicyDocument,
     PolicySource,
     PolicyTerms,
+    ReceiptContent,
 )
 
 
@@ -55,11 +64,44 @@ def recorded_by(principal: Principal) -> str:
     return f"admin:{principal.key_id}"
 
 
+class Decided(NamedTuple):
+    """A claim decided: the decision and its flags, the events of the policy it names (in the
+    order they apply) and every event of the seller's policies it was decided on."""
+
+    decision: CoverageDecision
+    flags: list[DecisionFlag]
+    relied_on: list[str]
+    considered: list[str]
+
+    def receipt(self, claim: CoverageCheckRequest, receipt_id: str) -> ReceiptContent:
+        """The receipt of this decision, which then carries the receipt's id."""
+        decision = msgspec.structs.replace(
+            self.decision,
+            flags=self.flags,
+            claim_reference=claim.claim_reference,
+            receipt_id=receipt_id,
+        )
+        return ReceiptContent(
+            id=receipt_id,
+            seller_id=claim.seller_id,
+            claim_reference=claim.claim_reference,
+            request=claim,
+            known_at=claim.known_at or decision.evaluated_at,
+            evaluated_at=decision.evaluated_at,
+            decision=decision,
+            event_ids=self.relied_on,
+            considered_event_ids=self.considered,
+            service_version=__version__,
+        )
+
+
 @dataclass(frozen=True)
 class CoverageService:
     db: Database
     rulebook: RuleBook
     taxonomy: Taxonomy
+    # Where every decision's receipt is kept (accelerator.audit.receipts).
+    receipts: ReceiptWriter
     # The configured insurers, to link a submitted policy to the one it names.
     insurers: InsurerDirectory = field(default_factory=InsurerDirectory)
 
@@ -96,35 +138,77 @@ class CoverageService:
             if path not in self.taxonomy
         ]
 
-    async def check_many(
+    def _decide(
+        self,
+        claim: CoverageCheckRequest,
+        held: SellerPolicies,
+        legal_name: str | None,
+        evaluated_at: datetime,
+    ) -> Decided:
+        """Decide one claim on the seller's policies; raises the InvalidInput naming the
+        claim's fields when it cannot be decided."""
+        version = self._version_for(claim)
+        known_at = claim.known_at
+        candidates = [
+            (policy_id, source, derive_state(events, known_at=known_at))
+            for policy_id, (source, events) in sorted(held.items())
+        ]
+        decision = decide(
+            claim, candidates, version, legal_name=legal_name, evaluated_at=evaluated_at
+        )
+        relied_on: list[str] = []
+        flags: list[DecisionFlag] = []
+        if decision.policy is not None:
+            named = next(c for c in candidates if c[0] == decision.policy.id)
+            _, source, state = named
+            if state is not None:
+                relied_on = [event.event_id for event in state.events]
+                if decision.covered:
+                    flags = recorded_after_incident(
+                        decision.policy.id, source, state, claim.incident_at
+                    )
+        considered = sorted(
+            event.event_id
+            for _, events in held.values()
+            for event in events
+            if known_at is None or event.recorded_at <= known_at
+        )
+        return Decided(decision, flags, relied_on, considered)
+
+    async def decide_many(
         self, claims: Sequence[CoverageCheckRequest], now: datetime | None = None
-    ) -> list[CoverageDecision | InvalidInput]:
-        """Decide each claim (same order); a claim that cannot be decided gets the
-        InvalidInput naming its fields."""
+    ) -> list[Decided | InvalidInput]:
+        """Decide each claim (same order) on what the registry holds now, recording nothing;
+        a claim that cannot be decided gets the InvalidInput naming its fields."""
         evaluated_at = now or datetime.now(UTC)
         seller_ids = {c.seller_id for c in claims}
         policies, names = await repository.sellers_with_events(self.db.lookups, seller_ids)
-        results: list[CoverageDecision | InvalidInput] = []
+        results: list[Decided | InvalidInput] = []
         for claim in claims:
             try:
-                version = self._version_for(claim)
+                held = policies.get(claim.seller_id, {})
+                results.append(self._decide(claim, held, names.get(claim.seller_id), evaluated_at))
             except InvalidInput as error:
                 results.append(error)
+        return results
+
+    async def check_many(
+        self, claims: Sequence[CoverageCheckRequest], now: datetime | None = None
+    ) -> list[CoverageDecision | InvalidInput]:
+        """Decide each claim (same order) and keep each decision's receipt, answering only once
+        the receipts are committed; a claim that cannot be decided gets the InvalidInput
+        naming its fields (and no receipt)."""
+        decided = await self.decide_many(claims, now)
+        results: list[CoverageDecision | InvalidInput] = []
+        receipts: list[ReceiptContent] = []
+        for claim, outcome in zip(claims, decided, strict=True):
+            if isinstance(outcome, InvalidInput):
+                results.append(outcome)
                 continue
-            held = policies.get(claim.seller_id, {})
-            candidates = [
-                (policy_id, source, derive_state(events, known_at=claim.known_at))
-                for policy_id, (source, events) in sorted(held.items())
-            ]
-            results.append(
-                decide(
-                    claim,
-                    candidates,
-                    version,
-                    legal_name=names.get(claim.seller_id),
-                    evaluated_at=evaluated_at,
-                )
-            )
+            receipt = outcome.receipt(claim, str(uuid.uuid4()))
+            receipts.append(receipt)
+            results.append(receipt.decision)
+        await self.receipts.write(receipts)
         return results
 
     async def check(self, claim: CoverageCheckRequest) -> CoverageDecision:

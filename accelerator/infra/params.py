@@ -15,6 +15,7 @@ SellerId = Annotated[str, Parameter(min_length=1, max_length=64, pattern=r"^[A-Z
 #: would reach PostgreSQL's lookup and fail there, where SQLite finds nothing).
 PolicyId = Annotated[str, Parameter(min_length=1, max_length=64, pattern=ONE_LINE_PATTERN)]
 OfferId = Annotated[str, Parameter(min_length=1, max_length=64, pattern=ONE_LINE_PATTERN)]
+ReceiptId = Annotated[str, Parameter(min_length=1, max_length=64, pattern=ONE_LINE_PATTERN)]
 RequestId = Annotated[str, Parameter(min_length=1, max_length=64, pattern=ONE_LINE_PATTERN)]
 #: An insurer's provider id: bounded; looked up among the configured insurers, never in the
 #: database, so the webhook receive path pays for no pattern.

@@ -27,6 +27,7 @@ from accelerator.binding.controller import BindController
 from accelerator.compliance.controller import ComplianceController
 from accelerator.coverage.controller import (
     CoverageController,
+    DecisionController,
     PolicyAdminController,
     PolicyController,
     SellerPolicyController,
@@ -65,6 +66,7 @@ ROUTES: list[ControllerRouterHandler] = [
     ProviderController,
     BindController,
     CoverageController,
+    DecisionController,
     SellerPolicyController,
     PolicyAdminController,
     PolicyController,
@@ -154,6 +156,7 @@ def _dependencies(runtime: Runtime) -> dict[str, Provide]:
         "sellers": provide(lambda s: s.sellers),
         "quoting": provide(lambda s: s.quoting),
         "coverage": provide(lambda s: s.coverage),
+        "decisions": provide(lambda s: s.decisions),
         "policy_admin": provide(lambda s: s.policy_admin),
         "compliance": provide(lambda s: s.compliance),
         "binding": provide(lambda s: s.binding),
@@ -187,13 +190,18 @@ async def _start_background_work(services: Services) -> list[asyncio.Task[None]]
 
 
 async def _sweep(services: Services) -> None:
-    """Now and then: finish quote requests abandoned by another process that died mid fan-out."""
+    """Now and then: finish quote requests abandoned by another process that died mid fan-out,
+    and mark the decisions that events recorded since would change (audit.affected)."""
     while True:
         await asyncio.sleep(services.configured.settings.sweep_interval_seconds)
         try:
             await finish_abandoned(services.db)
         except Exception:  # a failed sweep is retried at the next tick
             logger.exception("sweep failed")
+        try:
+            await services.affected.run_until_idle()
+        except Exception:  # the events stay queued for the next tick
+            logger.exception("marking affected decisions failed")
 
 
 async def _reconcile_binds(services: Services, *, at_once: bool) -> None:

@@ -14,6 +14,9 @@ from typing import Any
 
 import httpx
 
+from accelerator.audit.affected import AffectedSweep
+from accelerator.audit.decisions import DecisionService
+from accelerator.audit.receipts import ReceiptWriter
 from accelerator.binding.reconcile import BindReconciler
 from accelerator.binding.service import BindingService
 from accelerator.compliance.service import ComplianceService
@@ -58,6 +61,8 @@ class Services:
     sellers: SellerService
     quoting: QuotingService
     coverage: CoverageService
+    decisions: DecisionService
+    affected: AffectedSweep
     policy_admin: PolicyAdminService
     compliance: ComplianceService
     binding: BindingService
@@ -109,6 +114,9 @@ def open_services(
         else WebhookService(db, partners, turns=turns)
     )
     abandoned_binds = timedelta(seconds=settings.bind_abandoned_after_seconds)
+    coverage = CoverageService(
+        db, configured.rulebook, configured.taxonomy, ReceiptWriter(db), insurers
+    )
     return Services(
         configured=configured,
         db=db,
@@ -124,7 +132,9 @@ def open_services(
             default_deadline_seconds=settings.quote_deadline_seconds,
             max_deadline_seconds=settings.quote_deadline_max_seconds,
         ),
-        coverage=CoverageService(db, configured.rulebook, configured.taxonomy, insurers),
+        coverage=coverage,
+        decisions=DecisionService(db, coverage),
+        affected=AffectedSweep(db, coverage),
         policy_admin=PolicyAdminService(db, configured.rulebook, insurers),
         compliance=ComplianceService(db, sellers, configured.rulebook),
         binding=BindingService(

@@ -52,6 +52,7 @@ def upgrade() -> None:
         sa.Column("seller_id", sa.String(length=64), nullable=False),
         sa.Column("event_id", sa.String(length=200), nullable=False),
         sa.Column("decision", sa.String(length=32), nullable=False),
+        sa.Column("changed", sa.Boolean(), nullable=False),
         sa.Column("document", sa.Text(), nullable=False),
         sa.Column("detected_at", UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
