@@ -71,7 +71,8 @@ async def test_a_check_is_kept_as_a_receipt_with_its_inputs_rule_set_reasons_and
     assert kept["event_ids"] == ["bind.GL-100.verified", "bind.GL-100"]
     assert sorted(kept["considered_event_ids"]) == ["bind.GL-100", "bind.GL-100.verified"]
     assert kept["chain"]["position"] == 1
-    assert kept["affected"] is False and kept["affected_by"] == []
+    assert kept["affected"] is False
+    assert kept["affected_by"] == []
 
 
 async def test_every_decided_item_of_a_batch_gets_its_receipt_and_a_bad_item_none(
@@ -138,7 +139,8 @@ async def test_a_replay_gives_the_same_decision_as_known_at_the_receipt(
     body = replay.json()
     assert body["same"] is True, body
     assert body["replayed"]["decision"] == "tender_to_insurer"
-    assert body["differences"] == [] and body["explanation"] == []
+    assert body["differences"] == []
+    assert body["explanation"] == []
 
 
 async def test_a_back_dated_cancellation_marks_exactly_the_receipts_it_changes(
@@ -174,12 +176,14 @@ async def test_a_back_dated_cancellation_marks_exactly_the_receipts_it_changes(
     marked = await receipt(client, claims_headers, after_cut["receipt_id"])
     assert marked["affected"] is True
     [mark] = marked["affected_by"]
-    assert mark["event_id"] == "cancel-1" and mark["changed"] is True
+    assert mark["event_id"] == "cancel-1"
+    assert mark["changed"] is True
     assert mark["decision"]["decision"] == "not_exempt"
     assert [r["code"] for r in mark["decision"]["reasons"]] == ["policy_cancelled"]
     for untouched in (before_cut, no_cover):
         kept = await receipt(client, claims_headers, untouched["receipt_id"])
-        assert kept["affected"] is False and kept["affected_by"] == []
+        assert kept["affected"] is False
+        assert kept["affected_by"] == []
     # Examined once: the sweep has nothing left.
     assert await sweep(app, database).run_until_idle() == 0
 
