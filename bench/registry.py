@@ -16,7 +16,7 @@ import asyncio
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -25,6 +25,7 @@ import asyncpg  # type: ignore[import-untyped]  # no stubs published
 import msgspec
 from sqlalchemy.engine import make_url
 
+from accelerator.audit.chain import GENESIS, Chain, event_content, link
 from accelerator.coverage.linking import insurer_key
 from accelerator.infra.database import is_sqlite_url
 from accelerator.infra.lookups import asyncpg_dsn
@@ -51,6 +52,8 @@ _POLICY_COLUMNS = (
     "created_at",
 )
 _EVENT_COLUMNS = ("event_id", "policy_id", "seller_id", "kind", "effective_at", "recorded_at")
+_CHAIN_COLUMNS = ("chain_position", "prev_hash", "row_hash")
+_HEAD_COLUMNS = ("chain", "seller_id", "position", "row_hash")
 
 
 def seller_id(number: int) -> str:
@@ -109,6 +112,8 @@ class _Rows:
     first: int
     count: int
     now: datetime
+    # Each seller's chain of events so far (audit.chain): position and last hash.
+    chains: dict[str, tuple[int, str]] = field(default_factory=dict)
 
     def numbers(self) -> range:
         return range(self.first, self.first + self.count)
@@ -142,22 +147,41 @@ class _Rows:
         recorded = start - timedelta(days=5) if kind == "issued" else start - timedelta(days=4)
         for n in self.numbers():
             data = {"terms": _terms(n, year, start)} if kind == "issued" else {}
-            yield (
+            row = (
                 f"bench.{policy_id(n, year)}.{kind}",
                 policy_id(n, year),
                 seller_id(n),
                 kind,
                 start if kind == "issued" else recorded,
                 recorded,
-                json.dumps(data),
             )
+            # Chained as the service chains what it records (coverage.repository.add_event).
+            position, prev = self.chains.get(row[2], (0, GENESIS))
+            content = event_content(
+                event_id=row[0],
+                policy_id=row[1],
+                seller_id=row[2],
+                kind=kind,
+                effective_at=row[4],
+                recorded_at=recorded,
+                data=data,
+            )
+            row_hash = link(prev, content)
+            self.chains[row[2]] = (position + 1, row_hash)
+            yield (*row, json.dumps(data), position + 1, prev, row_hash)
+
+    def heads(self) -> Iterator[tuple[Any, ...]]:
+        for seller, (position, row_hash) in self.chains.items():
+            yield (Chain.EVENTS.value, seller, position, row_hash)
 
     def passes(self) -> Iterator[tuple[str, Sequence[str], Iterator[tuple[Any, ...]]]]:
         yield "sellers", (*_SELLER_COLUMNS, *_SELLER_TIMES), self.sellers()
         for year in (0, 1):
             yield "policies", _POLICY_COLUMNS, self.policies(year)
             for kind in ("issued", "verified"):
-                yield "policy_events", (*_EVENT_COLUMNS, "data"), self.events(year, kind)
+                columns = (*_EVENT_COLUMNS, "data", *_CHAIN_COLUMNS)
+                yield "policy_events", columns, self.events(year, kind)
+        yield "audit_heads", _HEAD_COLUMNS, self.heads()
 
 
 def _chunks(rows: Iterator[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:

@@ -6,7 +6,8 @@ check its speed. So receipts are group-committed: :meth:`ReceiptWriter.write` qu
 receipts and waits; one flush at a time writes everything queued in one transaction, and the
 calls that arrive meanwhile are the next flush. An idle service flushes at once (no timer); a
 busy one writes many checks' receipts per commit. Each seller's receipts join its chain
-(``audit.chain``) under the lock of its head (``audit.heads``).
+(``audit.chain``) under the lock of its head (the ``audit_heads`` row, as ``audit.heads``
+explains, taken here with the driver's own statements).
 """
 
 from __future__ import annotations
@@ -16,12 +17,26 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 import msgspec
-from sqlalchemy import and_, func, insert, select
+from sqlalchemy import (
+    ARRAY,
+    String,
+    and_,
+    any_,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from accelerator.audit import heads
-from accelerator.audit.chain import Chain
-from accelerator.audit.models import DecisionEffectRow, DecisionReceiptRow
+from accelerator.audit.chain import GENESIS, Chain, link
+from accelerator.audit.models import AuditHeadRow, DecisionEffectRow, DecisionReceiptRow
+from accelerator.infra.codec import json_text, stored_instant
 from accelerator.infra.database import Database, ReadSession, WriteSession
+from accelerator.infra.driver_writes import run_batch, sqlite_transaction, write_connection
+from accelerator.infra.statements import BatchWrite, DialectName, Part, Statement
 from schemas import (
     AffectedBy,
     ChainLink,
@@ -70,8 +85,7 @@ class ReceiptWriter:
                 taken += 1
             batch, self._queued = self._queued[:taken], self._queued[taken:]
             try:
-                async with self._db.writing() as session:
-                    await _store(session, [r for receipts, _ in batch for r in receipts])
+                await _store(self._db, [r for receipts, _ in batch for r in receipts])
             except Exception as exc:
                 for _, done in batch:
                     if not done.done():
@@ -82,27 +96,166 @@ class ReceiptWriter:
                     done.set_result(None)
 
 
-async def _store(session: WriteSession, receipts: Sequence[ReceiptContent]) -> None:
-    await heads.lock(session, Chain.RECEIPTS, {r.seller_id for r in receipts})
-    rows: list[dict[str, Any]] = []
+# The writes run on the driver (infra.driver_writes): a batch check keeps a thousand receipts,
+# and SQLAlchemy's per-row work cost more than deciding them (docs/performance.md). Three
+# statements per flush whatever its size (SQLite: one per row, in one transaction): open the
+# heads of sellers new to the chain, lock the heads in seller order, then insert the receipts
+# and move the heads.
+def _heads(dialect: DialectName) -> Any:
+    if dialect == "postgresql":
+        wanted = AuditHeadRow.seller_id == any_(bindparam("seller_ids", type_=ARRAY(String)))
+    else:
+        ids = func.json_each(bindparam("seller_ids", type_=String)).table_valued("value")
+        wanted = AuditHeadRow.seller_id.in_(select(ids.c.value))
+    return (
+        select(AuditHeadRow.seller_id, AuditHeadRow.position, AuditHeadRow.row_hash)
+        .where(AuditHeadRow.chain == bindparam("chain"), wanted)
+        .order_by(AuditHeadRow.seller_id)
+        .with_for_update()
+    )
+
+
+_LOCK_HEADS = Statement("lock_audit_heads", _heads)
+
+_OPEN_HEADS = BatchWrite(
+    "open_audit_heads",
+    [
+        Part(
+            "head",
+            ("chain", "seller_id", "row_hash"),
+            Statement(
+                "open_audit_heads.head",
+                sqlite_insert(AuditHeadRow)
+                .values(
+                    chain=bindparam("chain"),
+                    seller_id=bindparam("seller_id"),
+                    position=literal_column("0"),
+                    row_hash=bindparam("row_hash"),
+                )
+                .on_conflict_do_nothing(),
+                dialects=("sqlite",),
+            ),
+        )
+    ],
+    postgresql="""
+INSERT INTO audit_heads (chain, seller_id, position, row_hash)
+SELECT v.chain, v.seller_id, 0, v.row_hash
+FROM unnest(CAST(:head_chain AS text[]), CAST(:head_seller_id AS text[]),
+            CAST(:head_row_hash AS text[])) AS v(chain, seller_id, row_hash)
+ORDER BY v.seller_id
+ON CONFLICT DO NOTHING
+""",
+)
+
+_RECEIPT_COLUMNS = (
+    "id",
+    "seller_id",
+    "claim_reference",
+    "incident_at",
+    "evaluated_at",
+    "decision",
+    "document",
+    "chain_position",
+    "prev_hash",
+    "row_hash",
+)
+_STORE = BatchWrite(
+    "store_receipts",
+    [
+        Part(
+            "receipt",
+            _RECEIPT_COLUMNS,
+            Statement(
+                "store_receipts.receipt",
+                insert(DecisionReceiptRow).values({c: bindparam(c) for c in _RECEIPT_COLUMNS}),
+                dialects=("sqlite",),
+            ),
+        ),
+        Part(
+            "head",
+            ("chain", "seller_id", "position", "row_hash"),
+            Statement(
+                "store_receipts.head",
+                update(AuditHeadRow)
+                .where(
+                    AuditHeadRow.chain == bindparam("chain"),
+                    AuditHeadRow.seller_id == bindparam("seller_id"),
+                )
+                .values(position=bindparam("position"), row_hash=bindparam("row_hash")),
+                dialects=("sqlite",),
+            ),
+        ),
+    ],
+    postgresql="""
+WITH stored AS (
+    INSERT INTO decision_receipts (id, seller_id, claim_reference, incident_at, evaluated_at,
+                                   decision, document, chain_position, prev_hash, row_hash)
+    SELECT * FROM unnest(
+        CAST(:receipt_id AS text[]), CAST(:receipt_seller_id AS text[]),
+        CAST(:receipt_claim_reference AS text[]), CAST(:receipt_incident_at AS timestamptz[]),
+        CAST(:receipt_evaluated_at AS timestamptz[]), CAST(:receipt_decision AS text[]),
+        CAST(:receipt_document AS text[]), CAST(:receipt_chain_position AS integer[]),
+        CAST(:receipt_prev_hash AS text[]), CAST(:receipt_row_hash AS text[]))
+)
+UPDATE audit_heads AS h SET position = v.position, row_hash = v.row_hash
+FROM unnest(CAST(:head_chain AS text[]), CAST(:head_seller_id AS text[]),
+            CAST(:head_position AS integer[]), CAST(:head_row_hash AS text[]))
+     AS v(chain, seller_id, position, row_hash)
+WHERE h.chain = v.chain AND h.seller_id = v.seller_id
+""",
+)
+
+_CHAIN = Chain.RECEIPTS.value
+
+
+def _rows(
+    receipts: Sequence[ReceiptContent], heads: dict[str, tuple[int, str]], *, sqlite: bool
+) -> list[tuple[Any, ...]]:
+    """The receipts' rows (laid out as ``_RECEIPT_COLUMNS``), each linked to the one before it
+    in its seller's chain; ``heads`` (seller -> position, hash) is moved past them."""
+    rows: list[tuple[Any, ...]] = []
     for receipt in receipts:
         document = encode(receipt)
-        place = await heads.next_link(session, Chain.RECEIPTS, receipt.seller_id, document.encode())
+        position, prev = heads[receipt.seller_id]
+        row_hash = link(prev, document.encode())
+        heads[receipt.seller_id] = (position + 1, row_hash)
         rows.append(
-            {
-                "id": receipt.id,
-                "seller_id": receipt.seller_id,
-                "claim_reference": receipt.claim_reference,
-                "incident_at": receipt.request.incident_at,
-                "evaluated_at": receipt.evaluated_at,
-                "decision": receipt.decision.decision,
-                "document": document,
-                "chain_position": place.position,
-                "prev_hash": place.prev_hash,
-                "row_hash": place.row_hash,
-            }
+            (
+                receipt.id,
+                receipt.seller_id,
+                receipt.claim_reference,
+                stored_instant(receipt.request.incident_at, sqlite=sqlite),
+                stored_instant(receipt.evaluated_at, sqlite=sqlite),
+                receipt.decision.decision,
+                document,
+                position + 1,
+                prev,
+                row_hash,
+            )
         )
-    await session.execute(insert(DecisionReceiptRow), rows)
+    return rows
+
+
+async def _store(db: Database, receipts: Sequence[ReceiptContent]) -> None:
+    sqlite = db.is_sqlite
+    dialect: DialectName = "sqlite" if sqlite else "postgresql"
+    sellers = sorted({r.seller_id for r in receipts})
+    lock = _LOCK_HEADS.compiled(dialect)
+    async with (
+        write_connection(db) as driver,
+        sqlite_transaction(driver) if sqlite else driver.transaction(),
+    ):
+        opened = [(_CHAIN, seller, GENESIS) for seller in sellers]
+        await run_batch(driver, _OPEN_HEADS, [opened], sqlite=sqlite)
+        ids = json_text(sellers) if sqlite else sellers
+        args = lock.args({"chain": _CHAIN, "seller_ids": ids})
+        locked = await (
+            driver.execute_fetchall(lock.sql, args) if sqlite else driver.fetch(lock.sql, *args)
+        )
+        heads = {seller: (position, row_hash) for seller, position, row_hash in locked}
+        rows = _rows(receipts, heads, sqlite=sqlite)
+        moved = [(_CHAIN, seller, p, h) for seller, (p, h) in heads.items()]
+        await run_batch(driver, _STORE, [rows, moved], sqlite=sqlite)
 
 
 # --- reads -------------------------------------------------------------------------------------

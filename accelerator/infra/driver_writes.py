@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
 import aiosqlite
@@ -102,20 +103,15 @@ def open_driver_writes(url: str, *, size: int = POSTGRES_POOL_SIZE) -> DriverWri
     return PostgresWrites(url, size)
 
 
-async def write_batch(
-    db: Database, batch: BatchWrite, rows: Sequence[Sequence[tuple[Any, ...]]]
-) -> None:
-    """Write each of ``batch``'s parts' ``rows`` (tuples laid out as the part's columns)
-    atomically, on a connection of the write engine's own pool: its size and SQLite's pragmas
-    stay the engine's, and only SQLAlchemy's execution layer is skipped."""
+@asynccontextmanager
+async def write_connection(db: Database) -> AsyncIterator[Any]:
+    """A driver connection (asyncpg's or aiosqlite's) of the write engine's own pool, so that
+    its size and SQLite's pragmas stay the engine's and only SQLAlchemy's execution layer is
+    skipped. The caller runs its statements and its transaction on it."""
     async with db.write_engine.connect() as connection:
         driver: Any = (await connection.get_raw_connection()).driver_connection
         try:
-            if db.is_sqlite:
-                await _sqlite_transaction(driver, batch, rows)
-                return
-            compiled = batch.postgresql.compiled("postgresql")
-            await driver.execute(compiled.sql, *compiled.args(batch.postgresql_arrays(rows)))
+            yield driver
         except BaseException as exc:
             # SQLAlchemy did not run the statement, so it cannot notice a lost connection and
             # invalidate it as it would its own: unless the database itself refused the
@@ -124,6 +120,36 @@ async def write_batch(
             if not _refused_by_database(exc, driver, db.is_sqlite):
                 await connection.invalidate()
             raise
+
+
+async def write_batch(
+    db: Database, batch: BatchWrite, rows: Sequence[Sequence[tuple[Any, ...]]]
+) -> None:
+    """Write each of ``batch``'s parts' ``rows`` (tuples laid out as the part's columns)
+    atomically, on a connection of the write engine's own pool."""
+    async with write_connection(db) as driver:
+        if db.is_sqlite:
+            async with sqlite_transaction(driver):
+                await run_batch(driver, batch, rows, sqlite=True)
+        else:
+            await run_batch(driver, batch, rows, sqlite=False)
+
+
+async def run_batch(
+    driver: Any, batch: BatchWrite, rows: Sequence[Sequence[tuple[Any, ...]]], *, sqlite: bool
+) -> None:
+    """Run ``batch``'s statements for ``rows`` on ``driver``, in the caller's transaction if it
+    has one: on PostgreSQL its one statement (atomic by itself), on SQLite each part's statement
+    once per row (atomic only within the caller's transaction)."""
+    if not sqlite:
+        compiled = batch.postgresql.compiled("postgresql")
+        await driver.execute(compiled.sql, *compiled.args(batch.postgresql_arrays(rows)))
+        return
+    for part, positions, part_rows in zip(batch.parts, batch.sqlite_positions, rows, strict=True):
+        if part_rows:
+            if positions != tuple(range(len(positions))):  # laid out as the SQL numbers them
+                part_rows = [tuple(row[i] for i in positions) for row in part_rows]
+            await driver.executemany(part.sqlite.compiled("sqlite").sql, part_rows)
 
 
 def _refused_by_database(exc: BaseException, driver: Any, sqlite: bool) -> bool:
@@ -143,23 +169,17 @@ def _refused_by_database(exc: BaseException, driver: Any, sqlite: bool) -> bool:
     )
 
 
-async def _sqlite_transaction(
-    driver: Any, batch: BatchWrite, rows: Sequence[Sequence[tuple[Any, ...]]]
-) -> None:
-    # The engine's SQLite connections are in autocommit mode (transactions are begun
-    # explicitly, see infra.database): begin as every write transaction there does.
+@asynccontextmanager
+async def sqlite_transaction(driver: Any) -> AsyncIterator[None]:
+    """A write transaction on an aiosqlite connection of the write engine, begun as every write
+    transaction there is (``BEGIN IMMEDIATE``: the engine's connections are in autocommit mode,
+    see infra.database), committed when the block ends, rolled back if it raises."""
     # A cancellation during BEGIN may leave the transaction begun: it is then ended with the
-    # connection, which write_batch invalidates (or else by SQLAlchemy's rollback on return to
-    # the pool).
+    # connection, which write_connection invalidates (or else by SQLAlchemy's rollback on
+    # return to the pool).
     await driver.execute("BEGIN IMMEDIATE")
     try:
-        for part, positions, part_rows in zip(
-            batch.parts, batch.sqlite_positions, rows, strict=True
-        ):
-            if part_rows:
-                if positions != tuple(range(len(positions))):  # laid out as the SQL numbers them
-                    part_rows = [tuple(row[i] for i in positions) for row in part_rows]
-                await driver.executemany(part.sqlite.compiled("sqlite").sql, part_rows)
+        yield
         await driver.execute("COMMIT")
     except BaseException:
         # After some errors (SQLITE_FULL, I/O errors) SQLite has rolled back already, and a
