@@ -143,6 +143,12 @@ from schemas._receipts import (
     ReceiptContent,
     ReplayDifference,
 )
+from schemas._retention import (
+    AuditRecord,
+    DecisionEffectRecord,
+    DecisionReceiptRecord,
+    PolicyEventRecord,
+)
 from schemas._sellers import (
     BusinessModel,
     CategoryHazard,
@@ -186,6 +192,7 @@ __all__ = [
     "ONE_LINE_PATTERN",
     "AdditionalInsured",
     "AffectedBy",
+    "AuditRecord",
     "BatchItemError",
     "BindBody",
     "BindFailure",
@@ -212,8 +219,10 @@ __all__ = [
     "CoverageType",
     "CurrencyCode",
     "Decision",
+    "DecisionEffectRecord",
     "DecisionFlag",
     "DecisionReceipt",
+    "DecisionReceiptRecord",
     "DecisionReplay",
     "DecodedAs",
     "DesiredCover",
@@ -246,6 +255,7 @@ __all__ = [
     "PolicyCancelled",
     "PolicyDocument",
     "PolicyEndorsed",
+    "PolicyEventRecord",
     "PolicyEventView",
     "PolicyForm",
     "PolicyLapsed",

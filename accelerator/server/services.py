@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 
+from accelerator.audit.export import AuditExportService
+from accelerator.audit.retention import RetentionService
 from accelerator.binding.reconcile import BindReconciler
 from accelerator.binding.service import BindingService
 from accelerator.compliance.service import ComplianceService
@@ -64,6 +66,8 @@ class Services:
     bind_reconciler: BindReconciler
     webhooks: WebhookService
     inbox_worker: InboxWorker
+    audit_export: AuditExportService
+    retention: RetentionService
 
     @property
     def in_process_worker(self) -> bool:
@@ -143,6 +147,8 @@ def open_services(
         ),
         webhooks=webhooks,
         inbox_worker=inbox_worker,
+        audit_export=AuditExportService(db),
+        retention=RetentionService(db, timedelta(days=settings.capture_retention_days)),
     )
 
 
