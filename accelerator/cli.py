@@ -1,5 +1,5 @@
 """The ``accelerator`` command line: serve, migrate, manage API keys, run the sandbox insurers
-and the inbox worker."""
+and the inbox worker, purge what is past its retention."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 import click
@@ -369,3 +370,29 @@ def keys_revoke(key: str) -> None:
         click.echo(f"no single key matches {key!r}", err=True)
         sys.exit(1)
     click.echo(f"revoked {info.id} ({info.prefix}, {info.role.value})")
+
+
+@main.group()
+def retention() -> None:
+    """Purge captured insurer exchanges and webhook bodies past their retention."""
+
+
+@retention.command("purge")
+@click.option("--dry-run", is_flag=True, help="Only count what would be purged; change nothing.")
+def retention_purge(dry_run: bool) -> None:
+    """Purge what is older than ACCELERATOR_CAPTURE_RETENTION_DAYS (docs/retention.md).
+
+    Insurer captures lose their headers and bodies, applied webhook deliveries their body and
+    headers; receipts and policy events are never touched. The running service does this on
+    its own at most once an hour.
+    """
+    from accelerator.audit.retention import RetentionService
+
+    settings = _settings()
+    configure_logging(settings.log_level, json_logs=settings.json_logs)
+    retention_period = timedelta(days=settings.capture_retention_days)
+    report = _with_database(
+        settings,
+        lambda db: RetentionService(db, retention_period).purge(datetime.now(UTC), dry_run=dry_run),
+    )
+    click.echo(report.describe())

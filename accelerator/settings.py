@@ -42,6 +42,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     # and sent again. Keep it above the bind timeout (20 s) plus a margin; lower only where no
     # live bind can be under way (the crash drill).
     bind_abandoned_after_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30.0
+    # Captured insurer exchanges and the bodies of applied webhook deliveries are purged this
+    # many days after they were captured (applied); receipts and policy events are kept for good
+    # (docs/retention.md).
+    capture_retention_days: Annotated[int, msgspec.Meta(gt=0)] = 90
     # The operator entity sellers must name as additional insured when binding.
     additional_insured_name: str = "Amazon.com Services LLC"
     # Offer ranking weights (cost, deductible, rating, firmness); see docs/ranking.md.

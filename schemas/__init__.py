@@ -144,6 +144,12 @@ from schemas._receipts import (
     ReceiptContent,
     ReplayDifference,
 )
+from schemas._retention import (
+    AuditRecord,
+    DecisionEffectRecord,
+    DecisionReceiptRecord,
+    PolicyEventRecord,
+)
 from schemas._sellers import (
     BusinessModel,
     CategoryHazard,
@@ -187,6 +193,7 @@ __all__ = [
     "ONE_LINE_PATTERN",
     "AdditionalInsured",
     "AffectedBy",
+    "AuditRecord",
     "BatchItemError",
     "BindBody",
     "BindFailure",
@@ -214,8 +221,10 @@ __all__ = [
     "CoverageType",
     "CurrencyCode",
     "Decision",
+    "DecisionEffectRecord",
     "DecisionFlag",
     "DecisionReceipt",
+    "DecisionReceiptRecord",
     "DecisionReplay",
     "DecodedAs",
     "DesiredCover",
@@ -248,6 +257,7 @@ __all__ = [
     "PolicyCancelled",
     "PolicyDocument",
     "PolicyEndorsed",
+    "PolicyEventRecord",
     "PolicyEventView",
     "PolicyForm",
     "PolicyLapsed",

@@ -322,7 +322,9 @@ class CapturedMessage(msgspec.Struct, omit_defaults=True):
 
 class InsurerAttempt(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """One HTTP attempt to an insurer for a quote request, as captured (secrets removed):
-    ``GET /v1/quote-requests/{id}/attempts`` (admin) lists them oldest first."""
+    ``GET /v1/quote-requests/{id}/attempts`` (admin) lists them oldest first. Once the
+    retention purge has passed (``purged_at``), the request's and response's headers and
+    bodies are gone: ``request`` is empty and ``response`` absent; the rest is kept."""
 
     provider_id: str
     number: int
@@ -335,6 +337,7 @@ class InsurerAttempt(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tr
     response_status: int | None = None
     response: CapturedMessage | None = None
     error: str | None = None
+    purged_at: UtcInstant | None = None
 
 
 __all__ = [

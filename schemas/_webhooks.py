@@ -37,7 +37,9 @@ class WebhookAck(msgspec.Struct, frozen=True):
 class InboxEntry(msgspec.Struct, frozen=True):
     """A stored delivery. ``webhook_id`` is its dedupe key: the partner's ``webhook-id``, or
     under a scheme that signs no id, ``hex-hmac-sha256:`` and the SHA-256 of what it signs.
-    ``next_attempt_at`` is when a waiting one is tried again."""
+    ``next_attempt_at`` is when a waiting one is tried again. ``purged_at`` is when the
+    retention purge removed the body and headers of this applied delivery (it can no longer
+    be reprocessed; its ``webhook_id`` still recognises a redelivery)."""
 
     id: int
     provider_id: str
@@ -48,6 +50,7 @@ class InboxEntry(msgspec.Struct, frozen=True):
     received_at: datetime
     next_attempt_at: datetime
     applied_at: datetime | None
+    purged_at: datetime | None = None
 
 
 class ReprocessRange(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

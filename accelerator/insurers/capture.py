@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 import msgspec
 
@@ -33,6 +35,8 @@ class AttemptCapture(msgspec.Struct, omit_defaults=True):
     response_status: int | None = None
     response: CapturedMessage | None = None
     error: str | None = None
+    # Set by the retention purge, which keeps the rest and empties ``request`` and ``response``.
+    purged_at: str | None = None
 
 
 def redact_headers(
@@ -62,3 +66,14 @@ def capture_message(
     items = headers.items() if isinstance(headers, Mapping) else headers
     text, truncated = capture_body(body, secret_values)
     return CapturedMessage(redact_headers(items, secret_names), text, truncated)
+
+
+def purged_capture(capture: Mapping[str, Any], purged_at: datetime) -> dict[str, Any]:
+    """A stored capture as the retention purge leaves it: what was attempted, when, how long
+    it took and how it ended, without the headers and bodies of either side."""
+    kept = msgspec.convert(capture, AttemptCapture)
+    kept.request = CapturedMessage(headers={})
+    kept.response = None
+    kept.purged_at = purged_at.astimezone(UTC).isoformat()
+    purged: dict[str, Any] = msgspec.to_builtins(kept)
+    return purged

@@ -14,7 +14,9 @@ Who calls what:
   :func:`bind_waits_for_key`;
 - the webhook worker applies insurers' answers in its own transaction: :func:`lock_outcome`,
   :func:`takes_quote_events`, :func:`withdraw_offers`, :func:`note_event`,
-  :func:`settle_outcome`, :func:`add_offers`, :func:`pending_bind`, :func:`finish_bind`.
+  :func:`settle_outcome`, :func:`add_offers`, :func:`pending_bind`, :func:`finish_bind`;
+- the retention purge (``audit.retention``) empties old captures: :func:`captures_to_purge`,
+  :func:`count_captures_to_purge`, :func:`replace_captures`.
 
 Every function is named for what it does. One that takes a ``Database`` runs its own
 transaction (or read); one that takes a ``WriteSession`` joins its caller's, so that another
@@ -39,7 +41,7 @@ from sqlalchemy import bindparam, case, func, insert, literal_column, null, sele
 from sqlalchemy.orm import load_only
 
 from accelerator.infra.codec import instant, json_text, optional_instant, stored_instant
-from accelerator.infra.database import Database, WriteSession
+from accelerator.infra.database import Database, ReadSession, WriteSession
 from accelerator.infra.driver_writes import write_batch
 from accelerator.infra.lookups import Row
 from accelerator.infra.statements import BatchWrite, Part, Statement
@@ -985,3 +987,52 @@ async def pending_bind(session: WriteSession, bind_reference: str) -> PendingBin
         offer_id=row.bound_offer_id,
         bound=row.status == QuoteRequestStatus.BOUND,
     )
+
+
+# --- Retention ------------------------------------------------------------------------------
+#
+# A capture is old when its request was created before the cut-off (its attempts were made
+# within the request's deadline, seconds later). A purged capture carries ``purged_at``
+# (insurers.capture.purged_capture); there is no column for it, so "not yet purged" is read
+# from the JSON on both databases.
+
+_NOT_PURGED = AttemptRow.capture["purged_at"].as_string().is_(None)
+
+
+def _asked_before(cutoff: datetime) -> Any:
+    return AttemptRow.request_id.in_(
+        select(QuoteRequestRow.id).where(QuoteRequestRow.created_at < cutoff)
+    )
+
+
+async def captures_to_purge(
+    session: WriteSession, *, asked_before: datetime, after_id: int, limit: int
+) -> list[tuple[int, dict[str, Any]]]:
+    """Up to ``limit`` captures not yet purged, of requests created before ``asked_before``,
+    with ids above ``after_id``, by id; locked until the caller's transaction ends
+    (PostgreSQL: rows another purge holds are skipped)."""
+    rows = await session.execute(
+        select(AttemptRow.id, AttemptRow.capture)
+        .where(AttemptRow.id > after_id, _asked_before(asked_before), _NOT_PURGED)
+        .order_by(AttemptRow.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return [(attempt_id, capture) for attempt_id, capture in rows]
+
+
+async def count_captures_to_purge(session: ReadSession, *, asked_before: datetime) -> int:
+    """How many captures :func:`captures_to_purge` would hand out, in all."""
+    count = await session.scalar(
+        select(func.count()).select_from(AttemptRow).where(_asked_before(asked_before), _NOT_PURGED)
+    )
+    return int(count or 0)
+
+
+async def replace_captures(session: WriteSession, captures: Mapping[int, dict[str, Any]]) -> None:
+    """In the caller's transaction: store each attempt's capture as given (by attempt id)."""
+    if captures:
+        await session.execute(
+            update(AttemptRow),
+            [{"id": attempt_id, "capture": capture} for attempt_id, capture in captures.items()],
+        )

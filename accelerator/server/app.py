@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Final
 
 import httpx
 from litestar import Litestar
@@ -19,6 +21,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler
 
 from accelerator import __version__
+from accelerator.audit.export_controller import AuditExportController
 from accelerator.auth.controller import MeController
 from accelerator.auth.guards import api_key_middleware
 from accelerator.auth.keys import resolve_key
@@ -57,6 +60,9 @@ from accelerator.webhooks.controller import InboxController, WebhookController
 
 logger = logging.getLogger("accelerator.server")
 
+#: The least time between two retention purges of one process.
+RETENTION_INTERVAL_SECONDS: Final = 3600.0
+
 ROUTES: list[ControllerRouterHandler] = [
     HealthController,
     MeController,
@@ -68,6 +74,7 @@ ROUTES: list[ControllerRouterHandler] = [
     CoverageController,
     DecisionController,
     SellerPolicyController,
+    AuditExportController,
     PolicyAdminController,
     PolicyController,
     WebhookController,
@@ -161,6 +168,7 @@ def _dependencies(runtime: Runtime) -> dict[str, Provide]:
         "compliance": provide(lambda s: s.compliance),
         "binding": provide(lambda s: s.binding),
         "webhooks": provide(lambda s: s.webhooks),
+        "audit_export": provide(lambda s: s.audit_export),
     }
 
 
@@ -183,6 +191,8 @@ async def _start_background_work(services: Services) -> list[asyncio.Task[None]]
         asyncio.create_task(
             _reconcile_binds(services, at_once=binds_waiting), name="bind-reconciler"
         ),
+        # Each process purges old captures at most hourly; several at once skip each other's rows.
+        asyncio.create_task(_purge_expired(services), name="retention"),
     ]
     if services.in_process_worker:
         background.append(asyncio.create_task(services.inbox_worker.run(), name="inbox-worker"))
@@ -202,6 +212,22 @@ async def _sweep(services: Services) -> None:
             await services.affected.run_until_idle()
         except Exception:  # the events stay queued for the next tick
             logger.exception("marking affected decisions failed")
+
+
+async def _purge_expired(services: Services) -> None:
+    """At the first sweep tick and then at most once an hour: purge captures and webhook bodies
+    past their retention (audit/retention.py). A failed purge is retried at the next tick."""
+    next_due = 0.0
+    while True:
+        await asyncio.sleep(services.configured.settings.sweep_interval_seconds)
+        if time.monotonic() < next_due:
+            continue
+        try:
+            await services.retention.purge(datetime.now(UTC))
+        except Exception:  # retried at the next tick
+            logger.exception("retention purge failed")
+        else:
+            next_due = time.monotonic() + RETENTION_INTERVAL_SECONDS
 
 
 async def _reconcile_binds(services: Services, *, at_once: bool) -> None:

@@ -98,6 +98,7 @@ TITLES: Mapping[str, str] = {
     "policy_already_registered": "This policy is already in the registry",
     "policy_bound_here": "A policy bound here keeps its insurer",
     "delivery_in_progress": "Delivery in progress",
+    "delivery_purged": "Delivery purged",
     "bad_webhook_headers": "Webhook headers missing or malformed",
     "bad_webhook_signature": "Webhook signature not valid",
 }

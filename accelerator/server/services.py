@@ -16,7 +16,9 @@ import httpx
 
 from accelerator.audit.affected import AffectedSweep
 from accelerator.audit.decisions import DecisionService
+from accelerator.audit.export import AuditExportService
 from accelerator.audit.receipts import ReceiptWriter
+from accelerator.audit.retention import RetentionService
 from accelerator.binding.reconcile import BindReconciler
 from accelerator.binding.service import BindingService
 from accelerator.compliance.service import ComplianceService
@@ -69,6 +71,8 @@ class Services:
     bind_reconciler: BindReconciler
     webhooks: WebhookService
     inbox_worker: InboxWorker
+    audit_export: AuditExportService
+    retention: RetentionService
 
     @property
     def in_process_worker(self) -> bool:
@@ -153,6 +157,8 @@ def open_services(
         ),
         webhooks=webhooks,
         inbox_worker=inbox_worker,
+        audit_export=AuditExportService(db),
+        retention=RetentionService(db, timedelta(days=settings.capture_retention_days)),
     )
 
 

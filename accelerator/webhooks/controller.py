@@ -15,6 +15,7 @@ from accelerator.infra.openapi import declares
 from accelerator.infra.params import ProviderId
 from accelerator.webhooks.delivery_doc import WEBHOOK_BODY
 from accelerator.webhooks.models import InboxEvent
+from accelerator.webhooks.repository import purged_at
 from accelerator.webhooks.service import MAX_BODY_BYTES, WebhookService
 from schemas import InboxEntry, InboxStatus, ReprocessCount, ReprocessRange, WebhookAck
 
@@ -96,7 +97,9 @@ class InboxController(Controller):
             "idempotent: what was already recorded is not recorded twice."
         ),
         status_code=HTTP_202_ACCEPTED,
-        opt=declares({404: ["inbox_id_not_found"], 409: ["delivery_in_progress"]}),
+        opt=declares(
+            {404: ["inbox_id_not_found"], 409: ["delivery_in_progress", "delivery_purged"]}
+        ),
     )
     async def reprocess(
         self,
@@ -133,4 +136,5 @@ def _entry(row: InboxEvent) -> InboxEntry:
         row.received_at,
         row.next_attempt_at,
         row.applied_at,
+        purged_at(row),
     )

@@ -9,20 +9,26 @@
   row (PostgreSQL; SQLite has one writer anyway). The lease checks and the mark of an applied
   batch run in the caller's :class:`WriteSession`, the transaction that applies the events.
 - The admin's reads and requeues go through the ORM.
+- The retention purge (``audit.retention``) empties the body and headers of deliveries applied
+  long ago, in the caller's transaction: :meth:`InboxRepository.bodies_to_purge`,
+  :meth:`InboxRepository.purge_bodies`. A purged row keeps its id, partner, ``webhook_id``
+  (dedupe goes on working), status and instants; its headers become ``{"purged_at": …}``, a
+  key no kept header can have (``webhooks.service`` keeps ``webhook-*``, ``x-*`` and
+  ``content-type``). A purged delivery is never made due again: it has nothing to apply.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from accelerator.infra.codec import json_text, stored_instant
-from accelerator.infra.database import Database, WriteSession
+from accelerator.infra.database import Database, ReadSession, WriteSession
 from accelerator.infra.driver_writes import DriverWrites, open_driver_writes
 from accelerator.infra.statements import DialectName, Statement
 from accelerator.webhooks.models import InboxEvent
@@ -30,6 +36,16 @@ from schemas import InboxStatus
 
 #: The statuses of a delivery waiting for its next attempt.
 WAITING = (InboxStatus.RECEIVED, InboxStatus.RETRYING, InboxStatus.PARKED)
+
+#: The headers' key that marks a purged delivery (with the instant of the purge).
+PURGED_KEY = "purged_at"
+_NOT_PURGED = InboxEvent.headers[PURGED_KEY].as_string().is_(None)
+
+
+def purged_at(row: InboxEvent) -> datetime | None:
+    """When the retention purge emptied this delivery, or None if it has its body."""
+    marker = row.headers.get(PURGED_KEY) if isinstance(row.headers, dict) else None
+    return datetime.fromisoformat(marker) if isinstance(marker, str) else None
 
 
 def _store(dialect: DialectName) -> Any:
@@ -132,8 +148,8 @@ class InboxRepository:
         status: InboxStatus | None = None,
     ) -> int:
         """Make the matching deliveries due ``now`` with no attempts counted; how many.
-        Deliveries a worker holds (``processing``) are left alone."""
-        query = update(InboxEvent).where(InboxEvent.status != InboxStatus.PROCESSING)
+        Deliveries a worker holds (``processing``) and purged ones are left alone."""
+        query = update(InboxEvent).where(InboxEvent.status != InboxStatus.PROCESSING, _NOT_PURGED)
         if inbox_id is not None:
             query = query.where(InboxEvent.id == inbox_id)
         if received_from is not None:
@@ -253,6 +269,58 @@ class InboxRepository:
                 .values(next_attempt_at=now)
             )
 
+    # -- retention -------------------------------------------------------------------------
+    #
+    # Only an applied delivery is purged: one waiting, held, or failed (an admin may reprocess
+    # it) keeps its body whatever its age.
+
+    @staticmethod
+    async def bodies_to_purge(
+        session: WriteSession, *, applied_before: datetime, after_id: int, limit: int
+    ) -> list[int]:
+        """Up to ``limit`` ids above ``after_id`` of deliveries applied before
+        ``applied_before`` and not yet purged, ascending; locked until the caller's transaction
+        ends (PostgreSQL: rows another purge or a requeue holds are skipped)."""
+        ids = await session.scalars(
+            select(InboxEvent.id)
+            .where(_purgeable(applied_before), InboxEvent.id > after_id)
+            .order_by(InboxEvent.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list(ids.all())
+
+    @staticmethod
+    async def count_bodies_to_purge(session: ReadSession, *, applied_before: datetime) -> int:
+        """How many deliveries :meth:`bodies_to_purge` would hand out, in all."""
+        count = await session.scalar(
+            select(func.count()).select_from(InboxEvent).where(_purgeable(applied_before))
+        )
+        return int(count or 0)
+
+    @staticmethod
+    async def purge_bodies(
+        session: WriteSession, inbox_ids: Sequence[int], *, applied_before: datetime, now: datetime
+    ) -> int:
+        """In the caller's transaction: empty the body and headers of these deliveries if they
+        are still applied before ``applied_before`` (a requeue may have come first); how many."""
+        if not inbox_ids:
+            return 0
+        purged = await session.execute(
+            update(InboxEvent)
+            .where(_among(inbox_ids), _purgeable(applied_before))
+            .values(body=b"", headers={PURGED_KEY: now.astimezone(UTC).isoformat()})
+        )
+        return _rowcount(purged)
+
+
+def _purgeable(applied_before: datetime) -> ColumnElement[bool]:
+    return and_(
+        InboxEvent.status == InboxStatus.APPLIED,
+        InboxEvent.applied_at < applied_before,
+        _NOT_PURGED,
+    )
+
 
 def _among(inbox_ids: Sequence[int]) -> ColumnElement[bool]:
     # One row is matched by `id = ?`, as applying a single delivery always did.
@@ -266,4 +334,4 @@ def _rowcount(result: Any) -> int:
     return count
 
 
-__all__ = ["WAITING", "InboxRepository"]
+__all__ = ["PURGED_KEY", "WAITING", "InboxRepository", "purged_at"]

@@ -27,7 +27,7 @@ from accelerator.errors import (
 from accelerator.infra.database import Database
 from accelerator.insurers.partners import Partner
 from accelerator.webhooks.models import InboxEvent
-from accelerator.webhooks.repository import InboxRepository
+from accelerator.webhooks.repository import InboxRepository, purged_at
 from accelerator.webhooks.turns import ReceivesFirst
 from providers import (
     BadSignature,
@@ -140,8 +140,8 @@ class WebhookService:
         """Make stored deliveries due again (admin re-processing); returns how many.
 
         Applying is idempotent (stable event ids), so re-processing an applied delivery changes
-        nothing that was already recorded. Rows a worker holds right now are left alone.
-        """
+        nothing that was already recorded. Rows a worker holds right now are left alone, and so
+        are purged ones (docs/retention.md)."""
         # A fresh start: the attempts that gave up on it do not count against it.
         count = await self.inbox.requeue(
             now=datetime.now(UTC),
@@ -155,8 +155,14 @@ class WebhookService:
 
     async def reprocess(self, inbox_id: int) -> InboxEvent:
         """Make one stored delivery due now; it as it is then. A delivery a worker holds right
-        now is a conflict (try again once it is settled)."""
-        await self.get(inbox_id)
+        now is a conflict (try again once it is settled), and so is a purged one (its body is
+        gone: there is nothing left to apply)."""
+        if purged_at(await self.get(inbox_id)) is not None:
+            raise Conflict(
+                "delivery_purged",
+                "Delivery purged",
+                "Its body was removed by the retention purge; it cannot be applied again.",
+            )
         if not await self.requeue(inbox_id=inbox_id):
             raise Conflict(
                 "delivery_in_progress", "Delivery in progress", "A worker holds it right now."

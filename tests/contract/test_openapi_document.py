@@ -143,7 +143,10 @@ async def test_declared_codes_are_documented_where_the_service_raises_them(
     assert "offer_not_found" in problem_codes(bind, 404)
     assert set(bind["responses"]) >= {"201", "202"}
     assert set(by_id["createQuoteRequest"]["responses"]) >= {"200", "202"}
-    assert problem_codes(by_id["reprocessWebhook"], 409) == ["delivery_in_progress"]
+    assert problem_codes(by_id["reprocessWebhook"], 409) == [
+        "delivery_in_progress",
+        "delivery_purged",
+    ]
     # Its body may be left out (it has a default); the others' may not.
     assert by_id["bindOffer"]["requestBody"]["required"] is False
     assert by_id["checkCoverage"]["requestBody"]["required"] is True
