@@ -45,14 +45,17 @@ class DecisionEffectRecord(
     msgspec.Struct, frozen=True, kw_only=True, tag_field="record", tag="decision_effect"
 ):
     """A receipt marked affected: the event recorded later that would change its decision,
-    and the decision it would get now (``document``, a ``CoverageDecision`` as stored). Marks
-    are not chained; each names the receipt (chained) and the event (chained) it joins."""
+    and the decision it would get now (``document``, a ``CoverageDecision`` as stored);
+    ``changed`` is false on a mark that brings the decision back to the receipt's own (see
+    docs/audit.md). Marks are not chained; each names the receipt (chained) and the event
+    (chained) it joins."""
 
     effect_id: int
     receipt_id: str
     seller_id: str
     event_id: str
     decision: Decision
+    changed: bool
     detected_at: Instant
     document: str
 

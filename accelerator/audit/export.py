@@ -128,6 +128,7 @@ def effect_record(row: DecisionEffectRow) -> DecisionEffectRecord:
         seller_id=row.seller_id,
         event_id=row.event_id,
         decision=cast("Decision", row.decision),
+        changed=row.changed,
         detected_at=row.detected_at,
         document=row.document,
     )

@@ -91,6 +91,7 @@ async def add_effect(database: Database, seller_id: str, receipt_id: str, event_
                 seller_id=seller_id,
                 event_id=event_id,
                 decision="exempt",
+                changed=True,
                 document=decision,
                 detected_at=datetime.now(UTC),
             )
