@@ -5,6 +5,7 @@ Depends on nothing else in this project. Import from ``schemas`` only; the priva
 may move (ruff's TID251 refuses imports of them from outside this package).
 """
 
+from schemas._audit import AuditVerification, BrokenLink, ChainName, ChainProblem
 from schemas._auth import Principal, Role
 from schemas._bounds import (
     EARLIEST_DATE,
@@ -186,11 +187,13 @@ __all__ = [
     "ONE_LINE_PATTERN",
     "AdditionalInsured",
     "AffectedBy",
+    "AuditVerification",
     "BatchItemError",
     "BindBody",
     "BindFailure",
     "BindResponse",
     "BreakerState",
+    "BrokenLink",
     "BusinessModel",
     "CalendarDate",
     "CapturedMessage",
@@ -199,6 +202,8 @@ __all__ = [
     "CategoryShare",
     "CertificateSubmission",
     "ChainLink",
+    "ChainName",
+    "ChainProblem",
     "ClaimsHistory",
     "ComplianceGap",
     "ComplianceHistoryEntry",

@@ -19,6 +19,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler
 
 from accelerator import __version__
+from accelerator.audit.controller import AuditAdminController
 from accelerator.auth.controller import MeController
 from accelerator.auth.guards import api_key_middleware
 from accelerator.auth.keys import resolve_key
@@ -70,6 +71,7 @@ ROUTES: list[ControllerRouterHandler] = [
     PolicyController,
     WebhookController,
     InboxController,
+    AuditAdminController,
 ]
 
 
@@ -158,6 +160,7 @@ def _dependencies(runtime: Runtime) -> dict[str, Provide]:
         "compliance": provide(lambda s: s.compliance),
         "binding": provide(lambda s: s.binding),
         "webhooks": provide(lambda s: s.webhooks),
+        "chain_verifier": provide(lambda s: s.chain_verifier),
     }
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from accelerator.audit.verify import ChainVerifier
 from accelerator.binding.reconcile import BindReconciler
 from accelerator.binding.service import BindingService
 from accelerator.compliance.service import ComplianceService
@@ -64,6 +65,7 @@ class Services:
     bind_reconciler: BindReconciler
     webhooks: WebhookService
     inbox_worker: InboxWorker
+    chain_verifier: ChainVerifier
 
     @property
     def in_process_worker(self) -> bool:
@@ -143,6 +145,7 @@ def open_services(
         ),
         webhooks=webhooks,
         inbox_worker=inbox_worker,
+        chain_verifier=ChainVerifier(db),
     )
 
 
