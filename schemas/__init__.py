@@ -5,6 +5,7 @@ Depends on nothing else in this project. Import from ``schemas`` only; the priva
 may move (ruff's TID251 refuses imports of them from outside this package).
 """
 
+from schemas._audit import AuditVerification, BrokenLink, ChainName, ChainProblem
 from schemas._auth import Principal, Role
 from schemas._bounds import (
     EARLIEST_DATE,
@@ -194,11 +195,13 @@ __all__ = [
     "AdditionalInsured",
     "AffectedBy",
     "AuditRecord",
+    "AuditVerification",
     "BatchItemError",
     "BindBody",
     "BindFailure",
     "BindResponse",
     "BreakerState",
+    "BrokenLink",
     "BusinessModel",
     "CalendarDate",
     "CapturedMessage",
@@ -207,6 +210,8 @@ __all__ = [
     "CategoryShare",
     "CertificateSubmission",
     "ChainLink",
+    "ChainName",
+    "ChainProblem",
     "ClaimReference",
     "ClaimsHistory",
     "ComplianceGap",

@@ -8,8 +8,8 @@ each page in its own short read, so memory stays bounded whatever the trail's le
 chains are append-only, so a page read later continues the same chain (rows appended while the
 export runs may or may not be in it).
 
-The reads of ``policy_events`` here are the audit's view of the events' chain: named
-statements in this module, which reads nothing else of them.
+The rows come through their tables' repositories (``coverage.repository``,
+``audit.receipts``).
 """
 
 from __future__ import annotations
@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from typing import TypeVar, cast
 
 import msgspec
-from sqlalchemy import select
 
 from accelerator.audit.chain import event_content
 from accelerator.audit.models import DecisionEffectRow, DecisionReceiptRow
+from accelerator.audit.receipts import marks_in_order, receipts_in_chain_order
 from accelerator.auth.principal import Principal, Role, ensure_acts_for
 from accelerator.coverage.models import PolicyEventRow
+from accelerator.coverage.repository import events_in_chain_order
 from accelerator.infra.database import Database, ReadSession
 from schemas import (
     AuditRecord,
@@ -41,52 +42,6 @@ PAGE_SIZE = 500
 
 _ENCODER = msgspec.json.Encoder()
 R = TypeVar("R")
-
-
-async def events_in_chain_order(
-    session: ReadSession, seller_id: str, *, after_position: int, limit: int
-) -> Sequence[PolicyEventRow]:
-    """Up to ``limit`` of the seller's policy events past ``after_position``, in chain order."""
-    rows = await session.scalars(
-        select(PolicyEventRow)
-        .where(
-            PolicyEventRow.seller_id == seller_id, PolicyEventRow.chain_position > after_position
-        )
-        .order_by(PolicyEventRow.chain_position)
-        .limit(limit)
-    )
-    return rows.all()
-
-
-async def receipts_in_chain_order(
-    session: ReadSession, seller_id: str, *, after_position: int, limit: int
-) -> Sequence[DecisionReceiptRow]:
-    """Up to ``limit`` of the seller's decision receipts past ``after_position``, in chain
-    order."""
-    rows = await session.scalars(
-        select(DecisionReceiptRow)
-        .where(
-            DecisionReceiptRow.seller_id == seller_id,
-            DecisionReceiptRow.chain_position > after_position,
-        )
-        .order_by(DecisionReceiptRow.chain_position)
-        .limit(limit)
-    )
-    return rows.all()
-
-
-async def effects_in_order(
-    session: ReadSession, seller_id: str, *, after_id: int, limit: int
-) -> Sequence[DecisionEffectRow]:
-    """Up to ``limit`` of the marks of the seller's affected decisions past ``after_id``,
-    oldest first."""
-    rows = await session.scalars(
-        select(DecisionEffectRow)
-        .where(DecisionEffectRow.seller_id == seller_id, DecisionEffectRow.id > after_id)
-        .order_by(DecisionEffectRow.id)
-        .limit(limit)
-    )
-    return rows.all()
 
 
 def event_record(row: PolicyEventRow) -> PolicyEventRecord:
@@ -168,7 +123,7 @@ class AuditExportService:
             )
 
         async def effects(session: ReadSession, after: int) -> Sequence[DecisionEffectRow]:
-            return await effects_in_order(session, seller_id, after_id=after, limit=limit)
+            return await marks_in_order(session, seller_id, after_id=after, limit=limit)
 
         async for event_rows in self._pages(events, lambda row: row.chain_position):
             yield [event_record(row) for row in event_rows]
@@ -200,9 +155,6 @@ __all__ = [
     "PAGE_SIZE",
     "AuditExportService",
     "effect_record",
-    "effects_in_order",
     "event_record",
-    "events_in_chain_order",
     "receipt_record",
-    "receipts_in_chain_order",
 ]

@@ -389,3 +389,50 @@ async def latest_marks(
     for row in rows:
         latest[row.receipt_id] = row
     return latest
+
+
+async def receipts_in_chain_order(
+    session: ReadSession | WriteSession, seller_id: str, *, after_position: int, limit: int
+) -> Sequence[DecisionReceiptRow]:
+    """Up to ``limit`` of the seller's receipts past ``after_position``, in chain order."""
+    return (
+        await session.scalars(
+            select(DecisionReceiptRow)
+            .where(
+                DecisionReceiptRow.seller_id == seller_id,
+                DecisionReceiptRow.chain_position > after_position,
+            )
+            .order_by(DecisionReceiptRow.chain_position)
+            .limit(limit)
+        )
+    ).all()
+
+
+async def receipt_at_position(
+    session: ReadSession | WriteSession, seller_id: str, position: int
+) -> str | None:
+    """The id of the seller's receipt at ``position`` of its chain, if one is there."""
+    return (
+        await session.scalars(
+            select(DecisionReceiptRow.id)
+            .where(
+                DecisionReceiptRow.seller_id == seller_id,
+                DecisionReceiptRow.chain_position == position,
+            )
+            .limit(1)
+        )
+    ).first()
+
+
+async def marks_in_order(
+    session: ReadSession | WriteSession, seller_id: str, *, after_id: int, limit: int
+) -> Sequence[DecisionEffectRow]:
+    """Up to ``limit`` marks of the seller's receipts past ``after_id``, oldest first."""
+    return (
+        await session.scalars(
+            select(DecisionEffectRow)
+            .where(DecisionEffectRow.seller_id == seller_id, DecisionEffectRow.id > after_id)
+            .order_by(DecisionEffectRow.id)
+            .limit(limit)
+        )
+    ).all()

@@ -138,6 +138,37 @@ async def policy_events(
     ).all()
 
 
+async def events_in_chain_order(
+    session: ReadSession | WriteSession, seller_id: str, *, after_position: int, limit: int
+) -> Sequence[PolicyEventRow]:
+    """Up to ``limit`` of the seller's events past ``after_position`` in its hash chain, in
+    chain order (the audit trail's export and verification read them so)."""
+    return (
+        await session.scalars(
+            select(PolicyEventRow)
+            .where(
+                PolicyEventRow.seller_id == seller_id,
+                PolicyEventRow.chain_position > after_position,
+            )
+            .order_by(PolicyEventRow.chain_position)
+            .limit(limit)
+        )
+    ).all()
+
+
+async def event_at_position(
+    session: ReadSession | WriteSession, seller_id: str, position: int
+) -> str | None:
+    """The id of the seller's event at ``position`` of its chain, if one is there."""
+    return (
+        await session.scalars(
+            select(PolicyEventRow.event_id)
+            .where(PolicyEventRow.seller_id == seller_id, PolicyEventRow.chain_position == position)
+            .limit(1)
+        )
+    ).first()
+
+
 async def sellers_policy_id(
     session: ReadSession | WriteSession, seller_id: str, insurer_key: str, policy_number: str
 ) -> str | None:

@@ -21,6 +21,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler
 
 from accelerator import __version__
+from accelerator.audit.controller import AuditAdminController
 from accelerator.audit.export_controller import AuditExportController
 from accelerator.auth.controller import MeController
 from accelerator.auth.guards import api_key_middleware
@@ -79,6 +80,7 @@ ROUTES: list[ControllerRouterHandler] = [
     PolicyController,
     WebhookController,
     InboxController,
+    AuditAdminController,
 ]
 
 
@@ -169,6 +171,7 @@ def _dependencies(runtime: Runtime) -> dict[str, Provide]:
         "binding": provide(lambda s: s.binding),
         "webhooks": provide(lambda s: s.webhooks),
         "audit_export": provide(lambda s: s.audit_export),
+        "chain_verifier": provide(lambda s: s.chain_verifier),
     }
 
 

@@ -19,6 +19,7 @@ from accelerator.audit.decisions import DecisionService
 from accelerator.audit.export import AuditExportService
 from accelerator.audit.receipts import ReceiptWriter
 from accelerator.audit.retention import RetentionService
+from accelerator.audit.verify import ChainVerifier
 from accelerator.binding.reconcile import BindReconciler
 from accelerator.binding.service import BindingService
 from accelerator.compliance.service import ComplianceService
@@ -73,6 +74,7 @@ class Services:
     inbox_worker: InboxWorker
     audit_export: AuditExportService
     retention: RetentionService
+    chain_verifier: ChainVerifier
 
     @property
     def in_process_worker(self) -> bool:
@@ -159,6 +161,7 @@ def open_services(
         inbox_worker=inbox_worker,
         audit_export=AuditExportService(db),
         retention=RetentionService(db, timedelta(days=settings.capture_retention_days)),
+        chain_verifier=ChainVerifier(db),
     )
 
 
