@@ -3,14 +3,17 @@ decision's receipt, with the event and the decision the claim would get now.
 
 Every event that can change cover is queued (``audit_pending_events``) in the transaction that
 records it (``coverage.repository.add_event``), so none is missed whichever process recorded it.
-The sweep takes queued events (``FOR UPDATE SKIP LOCKED``: several processes share the work),
+The sweep takes queued events once they have settled (:data:`SETTLE`) (``FOR UPDATE SKIP
+LOCKED``: several processes share the work),
 decides again, as known now, the seller's receipts each event can reach, and marks those whose
 decision would differ from the last one on record: the receipt's own, or its latest mark's. A
 mark and the removal of its queued events commit together.
 
-An event can reach a receipt decided before it was recorded (``known_at`` earlier than its
-``recorded_at``) about an incident at or after the event takes effect; a verification, which
-has no effect date, reaches all of them.
+An event reaches a receipt that did not consider it (not among its ``considered_event_ids``:
+recorded after the registry was read, or committed after) about an incident at or after the
+event takes effect; a verification, which has no effect date, reaches whatever the incident.
+An event is examined once, soon after it is recorded, so only receipts that exist by then are
+reached.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 import msgspec
@@ -35,6 +38,10 @@ from schemas import CoverageDecision, ReceiptContent
 
 #: Events taken per transaction.
 BATCH: Final = 200
+#: How long an event waits before it is examined: a check that read the registry just before
+#: the event was committed may still be writing its receipt, which the examination must see.
+#: Receipts are written within their request, in milliseconds; this leaves a wide margin.
+SETTLE: Final = timedelta(seconds=10)
 
 _WHATEVER_THE_INCIDENT: Final = (EventKind.VERIFIED, EventKind.VERIFICATION_REJECTED)
 
@@ -50,8 +57,8 @@ def same_outcome(a: CoverageDecision, b: CoverageDecision) -> bool:
     )
 
 
-def _reaches(event: PolicyEventRow, receipt: ReceiptContent) -> bool:
-    if event.recorded_at <= receipt.known_at:
+def _reaches(event: PolicyEventRow, receipt: ReceiptContent, seen: frozenset[str]) -> bool:
+    if event.event_id in seen:
         return False
     return event.kind in _WHATEVER_THE_INCIDENT or receipt.request.incident_at >= event.effective_at
 
@@ -60,14 +67,17 @@ def _reaches(event: PolicyEventRow, receipt: ReceiptContent) -> bool:
 class AffectedSweep:
     db: Database
     coverage: CoverageService
+    settle: timedelta = SETTLE
 
     async def run_once(self, now: datetime | None = None) -> int:
-        """Examine up to :data:`BATCH` queued events; how many were taken."""
+        """Examine up to :data:`BATCH` queued events recorded at least ``settle`` ago; how
+        many were taken."""
         detected_at = now or datetime.now(UTC)
         async with self.db.writing() as session:
             queued = (
                 await session.scalars(
                     select(PendingEventRow)
+                    .where(PendingEventRow.recorded_at <= detected_at - self.settle)
                     .order_by(PendingEventRow.recorded_at, PendingEventRow.event_id)
                     .limit(BATCH)
                     .with_for_update(skip_locked=True)
@@ -106,7 +116,8 @@ class AffectedSweep:
         reached: list[tuple[DecisionReceiptRow, ReceiptContent, PolicyEventRow]] = []
         for row in await receipts.sellers_receipts(session, seller_id):
             content = receipts.content_of(row)
-            reaching = [e for e in events if _reaches(e, content)]
+            seen = frozenset(content.considered_event_ids)
+            reaching = [e for e in events if _reaches(e, content, seen)]
             if reaching:
                 # The mark names the latest of them: with it known, the decision is as marked.
                 latest = max(reaching, key=lambda e: (e.recorded_at, e.id))

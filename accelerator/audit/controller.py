@@ -10,11 +10,9 @@ from litestar.params import FromQuery, Parameter
 
 from accelerator.audit.verify import MAX_SELLERS_PER_PAGE, ChainVerifier
 from accelerator.auth.guards import requires
+from accelerator.infra.params import SellerIdFilter
 from schemas import ONE_LINE_PATTERN, AuditVerification
 
-SellerIdQuery = Annotated[
-    str | None, Parameter(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
-]
 #: A cursor the previous page handed out (``next_after``): a seller id as stored.
 AfterQuery = Annotated[str | None, Parameter(min_length=1, max_length=64, pattern=ONE_LINE_PATTERN)]
 
@@ -42,7 +40,7 @@ class AuditAdminController(Controller):
     async def verify(
         self,
         chain_verifier: NamedDependency[ChainVerifier],
-        seller_id: FromQuery[SellerIdQuery] = None,
+        seller_id: FromQuery[SellerIdFilter] = None,
         limit: FromQuery[Annotated[int, Parameter(ge=1, le=MAX_SELLERS_PER_PAGE)]] = 100,
         after: FromQuery[AfterQuery] = None,
     ) -> AuditVerification:

@@ -19,11 +19,11 @@ from accelerator.errors import InvalidInput
 from accelerator.infra.bodies import BATCH_BODY_MAX_BYTES
 from accelerator.infra.errors import decode_error_field, problem_for
 from accelerator.infra.openapi import declares
-from accelerator.infra.params import PolicyId, ReceiptId, SellerId
+from accelerator.infra.params import PolicyId, ReceiptId, SellerId, SellerIdFilter
 from schemas import (
+    ONE_LINE_PATTERN,
     BatchItemError,
     CertificateSubmission,
-    ClaimReference,
     CoverageBatchBody,
     CoverageBatchResult,
     CoverageCheckRequest,
@@ -102,6 +102,12 @@ class CoverageController(Controller):
         return CoverageBatchResult(results)
 
 
+#: A claim reference as an optional query filter (constraints inside, as for SellerIdFilter).
+ClaimReferenceFilter = Annotated[
+    str | None, Parameter(min_length=1, max_length=200, pattern=ONE_LINE_PATTERN)
+]
+
+
 class DecisionController(Controller):
     """Receipts of past decisions (docs/audit.md): fetch, find, replay."""
 
@@ -121,8 +127,8 @@ class DecisionController(Controller):
     async def list_decisions(
         self,
         decisions: NamedDependency[DecisionService],
-        seller_id: FromQuery[SellerId | None] = None,
-        claim_reference: FromQuery[ClaimReference | None] = None,
+        seller_id: FromQuery[SellerIdFilter] = None,
+        claim_reference: FromQuery[ClaimReferenceFilter] = None,
         affected: FromQuery[bool | None] = None,
         limit: FromQuery[Annotated[int, Parameter(ge=1, le=100)]] = 20,
         offset: FromQuery[Annotated[int, Parameter(ge=0, le=2**31 - 1)]] = 0,

@@ -11,6 +11,11 @@ from schemas import ONE_LINE_PATTERN
 
 #: A seller id: the marketplace's, so a conservative alphabet (it appears in URLs and logs).
 SellerId = Annotated[str, Parameter(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
+#: A seller id as an optional query filter: ``str | None`` inside the annotation, so that the
+#: constraints hold (outside it, Litestar documents them without enforcing them).
+SellerIdFilter = Annotated[
+    str | None, Parameter(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
+]
 #: Ids the service issues (UUIDs): bounded, otherwise opaque but for control characters (a NUL
 #: would reach PostgreSQL's lookup and fail there, where SQLite finds nothing).
 PolicyId = Annotated[str, Parameter(min_length=1, max_length=64, pattern=ONE_LINE_PATTERN)]

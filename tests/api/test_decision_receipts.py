@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from litestar import Litestar
 
-from accelerator.audit.affected import AffectedSweep
+from accelerator.audit.affected import SETTLE, AffectedSweep
 from accelerator.auth.principal import Role
 from accelerator.coverage.state import EventKind
 from accelerator.infra.database import Database
@@ -28,7 +28,9 @@ def sweep(app: Litestar, database: Database) -> AffectedSweep:
     """The app's sweep on the test's own database connections."""
     services = runtime_of(app).services
     coverage = dataclasses.replace(services.coverage, db=database)
-    return dataclasses.replace(services.affected, db=database, coverage=coverage)
+    return dataclasses.replace(
+        services.affected, db=database, coverage=coverage, settle=timedelta(0)
+    )
 
 
 @pytest.fixture
@@ -198,7 +200,7 @@ async def test_a_reinstatement_brings_a_marked_receipt_back_to_its_own_decision(
         database, bound, EventKind.CANCELLED, cut, recorded_at=recorded, event_id="c"
     )
     await sweep(app, database).run_until_idle()
-    later = recorded + timedelta(seconds=1)
+    later = datetime.now(UTC)
     await record_event(database, bound, EventKind.REINSTATED, cut, recorded_at=later, event_id="r")
     await sweep(app, database).run_until_idle()
 
@@ -268,3 +270,15 @@ async def test_an_unknown_receipt_is_a_404_and_a_seller_key_may_not_read_receipt
     seller = await key_for(Role.SELLER, "s-1")
     refused = await client.get(f"/v1/coverage/decisions/{decision['receipt_id']}", headers=seller)
     assert refused.status_code == 403
+
+
+async def test_an_event_is_examined_once_it_has_settled(
+    app: Litestar, database: Database, bound: str
+) -> None:
+    quick = sweep(app, database)
+    await quick.run_until_idle()  # the bind's own events
+    patient = dataclasses.replace(quick, settle=SETTLE)
+    recorded = datetime.now(UTC)
+    await record_event(database, bound, EventKind.CANCELLED, NOW, recorded_at=recorded)
+    assert await patient.run_once(now=recorded + SETTLE - timedelta(seconds=1)) == 0
+    assert await patient.run_once(now=recorded + SETTLE) == 1

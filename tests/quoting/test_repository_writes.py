@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import QueuePool
 
 from accelerator.infra.database import Database
-from accelerator.infra.driver_writes import _sqlite_transaction
+from accelerator.infra.driver_writes import run_batch, sqlite_transaction
 from accelerator.infra.statements import BatchWrite, Part, Statement
 from accelerator.quoting.models import InsurerOutcomeRow
 from accelerator.quoting.repository import store_results
@@ -75,6 +75,7 @@ async def test_an_error_after_which_sqlite_rolled_back_itself_is_raised_as_it_is
             register=False,
         )
         with pytest.raises(sqlite3.IntegrityError):
-            await _sqlite_transaction(driver, batch, [[(2,), (1,)]])
+            async with sqlite_transaction(driver):
+                await run_batch(driver, batch, [[(2,), (1,)]], sqlite=True)
         assert not driver.in_transaction
         assert list(await driver.execute_fetchall("SELECT id FROM t")) == [(1,)]
