@@ -132,7 +132,6 @@ class AffectedSweep:
                 continue  # its rule set or category is gone: a replay explains that
             now = msgspec.structs.replace(
                 outcome.decision,
-                flags=outcome.flags,
                 claim_reference=content.claim_reference,
                 receipt_id=row.id,
             )

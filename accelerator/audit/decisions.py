@@ -95,7 +95,6 @@ class DecisionService:
             )
         replayed = msgspec.structs.replace(
             outcome.decision,
-            flags=outcome.flags,
             known_at=original.decision.known_at,
             claim_reference=original.claim_reference,
             receipt_id=receipt_id,

@@ -32,7 +32,6 @@ from schemas import (
     CertificateSubmission,
     CoverageCheckRequest,
     CoverageDecision,
-    DecisionFlag,
     PolicyDocument,
     PolicySource,
     PolicyTerms,
@@ -65,21 +64,17 @@ def recorded_by(principal: Principal) -> str:
 
 
 class Decided(NamedTuple):
-    """A claim decided: the decision and its flags, the events of the policy it names (in the
-    order they apply) and every event of the seller's policies it was decided on."""
+    """A claim decided: the decision (with its flags), the events of the policy it names (in
+    the order they apply) and every event of the seller's policies it was decided on."""
 
     decision: CoverageDecision
-    flags: list[DecisionFlag]
     relied_on: list[str]
     considered: list[str]
 
     def receipt(self, claim: CoverageCheckRequest, receipt_id: str) -> ReceiptContent:
         """The receipt of this decision, which then carries the receipt's id."""
         decision = msgspec.structs.replace(
-            self.decision,
-            flags=self.flags,
-            claim_reference=claim.claim_reference,
-            receipt_id=receipt_id,
+            self.decision, claim_reference=claim.claim_reference, receipt_id=receipt_id
         )
         return ReceiptContent(
             id=receipt_id,
@@ -157,23 +152,22 @@ class CoverageService:
             claim, candidates, version, legal_name=legal_name, evaluated_at=evaluated_at
         )
         relied_on: list[str] = []
-        flags: list[DecisionFlag] = []
         if decision.policy is not None:
-            named = next(c for c in candidates if c[0] == decision.policy.id)
-            _, source, state = named
+            _, source, state = next(c for c in candidates if c[0] == decision.policy.id)
             if state is not None:
                 relied_on = [event.event_id for event in state.events]
                 if decision.covered:
                     flags = recorded_after_incident(
                         decision.policy.id, source, state, claim.incident_at
                     )
+                    decision = msgspec.structs.replace(decision, flags=flags)
         considered = sorted(
             event.event_id
             for _, events in held.values()
             for event in events
             if known_at is None or event.recorded_at <= known_at
         )
-        return Decided(decision, flags, relied_on, considered)
+        return Decided(decision, relied_on, considered)
 
     async def decide_many(
         self, claims: Sequence[CoverageCheckRequest], now: datetime | None = None
