@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from accelerator.infra.database import Base, UtcDateTime
+
+_HAS_REFERENCE = text("claim_reference IS NOT NULL")
 
 
 class DecisionReceiptRow(Base):
@@ -19,7 +21,13 @@ class DecisionReceiptRow(Base):
     __tablename__ = "decision_receipts"
     __table_args__ = (
         Index("uq_decision_receipts_chain", "seller_id", "chain_position", unique=True),
-        Index("ix_decision_receipts_claim_reference", "claim_reference"),
+        # Most checks carry no reference: those are left out of its index.
+        Index(
+            "ix_decision_receipts_claim_reference",
+            "claim_reference",
+            postgresql_where=_HAS_REFERENCE,
+            sqlite_where=_HAS_REFERENCE,
+        ),
         Index("ix_decision_receipts_evaluated", "evaluated_at", "id"),
     )
 

@@ -59,12 +59,19 @@ def encode(content: ReceiptContent) -> str:
 
 
 class ReceiptWriter:
-    """Writes receipts durably, many calls' at a time (see the module's docstring)."""
+    """Writes receipts durably, many calls' at a time (see the module's docstring).
+
+    On PostgreSQL two flushes may be in flight, so that the next one is assembled and sent
+    while the last waits for its commit; a seller in both waits for the first (its chain's
+    head is locked). SQLite takes one writer at a time: one flush."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
         self._queued: list[tuple[Sequence[ReceiptContent], asyncio.Future[None]]] = []
-        self._flushing: asyncio.Task[None] | None = None
+        self._flushes = 0
+        self._most_flushes = 1 if db.is_sqlite else 2
+        # Referenced until done: the event loop keeps only weak references to tasks.
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def write(self, receipts: Sequence[ReceiptContent]) -> None:
         """Return once ``receipts`` are committed; raise what the commit raised."""
@@ -72,28 +79,37 @@ class ReceiptWriter:
             return
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queued.append((receipts, done))
-        if self._flushing is None or self._flushing.done():
-            self._flushing = asyncio.create_task(self._flush(), name="receipt-writer")
+        if self._flushes < self._most_flushes:
+            self._flushes += 1
+            task = asyncio.create_task(self._flush(), name="receipt-writer")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         # Shielded: a caller that stops waiting must not cancel the flush others wait on.
         await asyncio.shield(done)
 
     async def _flush(self) -> None:
-        while self._queued:
-            taken, count = 0, 0
-            while taken < len(self._queued) and count < MAX_RECEIPTS_PER_COMMIT:
-                count += len(self._queued[taken][0])
-                taken += 1
-            batch, self._queued = self._queued[:taken], self._queued[taken:]
-            try:
-                await _store(self._db, [r for receipts, _ in batch for r in receipts])
-            except Exception as exc:
-                for _, done in batch:
-                    if not done.done():
-                        done.set_exception(exc)
-                continue
+        try:
+            while self._queued:
+                await self._flush_once()
+        finally:
+            self._flushes -= 1
+
+    async def _flush_once(self) -> None:
+        taken, count = 0, 0
+        while taken < len(self._queued) and count < MAX_RECEIPTS_PER_COMMIT:
+            count += len(self._queued[taken][0])
+            taken += 1
+        batch, self._queued = self._queued[:taken], self._queued[taken:]
+        try:
+            await _store(self._db, [r for receipts, _ in batch for r in receipts])
+        except Exception as exc:
             for _, done in batch:
                 if not done.done():
-                    done.set_result(None)
+                    done.set_exception(exc)
+            return
+        for _, done in batch:
+            if not done.done():
+                done.set_result(None)
 
 
 # The writes run on the driver (infra.driver_writes): a batch check keeps a thousand receipts,

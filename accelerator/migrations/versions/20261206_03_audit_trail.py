@@ -42,7 +42,11 @@ def upgrade() -> None:
         unique=True,
     )
     op.create_index(
-        "ix_decision_receipts_claim_reference", "decision_receipts", ["claim_reference"]
+        "ix_decision_receipts_claim_reference",
+        "decision_receipts",
+        ["claim_reference"],
+        postgresql_where=sa.text("claim_reference IS NOT NULL"),
+        sqlite_where=sa.text("claim_reference IS NOT NULL"),
     )
     op.create_index("ix_decision_receipts_evaluated", "decision_receipts", ["evaluated_at", "id"])
     op.create_table(
