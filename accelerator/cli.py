@@ -376,26 +376,29 @@ def keys_revoke(key: str) -> None:
 
 @main.group()
 def retention() -> None:
-    """Purge captured insurer exchanges and webhook bodies past their retention."""
+    """Purge captures, webhook bodies and the audit trail past their retention."""
 
 
 @retention.command("purge")
 @click.option("--dry-run", is_flag=True, help="Only count what would be purged; change nothing.")
 def retention_purge(dry_run: bool) -> None:
-    """Purge what is older than ACCELERATOR_CAPTURE_RETENTION_DAYS (docs/retention.md).
+    """Purge what is past its retention (docs/retention.md).
 
     Insurer captures lose their headers and bodies, applied webhook deliveries their body and
-    headers; receipts and policy events are never touched. The running service does this on
-    its own at most once an hour.
+    headers, after ACCELERATOR_CAPTURE_RETENTION_DAYS; receipts (with their marks) and policy
+    events (with policies left without events) go after ACCELERATOR_AUDIT_RETENTION_DAYS, from
+    the start of each seller's chain, leaving an anchor. The running service does this on its
+    own at most once an hour.
     """
     from accelerator.audit.retention import RetentionService
 
     settings = _settings()
     configure_logging(settings.log_level, json_logs=settings.json_logs)
-    retention_period = timedelta(days=settings.capture_retention_days)
+    captures = timedelta(days=settings.capture_retention_days)
+    audit = timedelta(days=settings.audit_retention_days)
     report = _with_database(
         settings,
-        lambda db: RetentionService(db, retention_period).purge(datetime.now(UTC), dry_run=dry_run),
+        lambda db: RetentionService(db, captures, audit).purge(datetime.now(UTC), dry_run=dry_run),
     )
     click.echo(report.describe())
 

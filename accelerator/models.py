@@ -1,10 +1,12 @@
 """Every table of the service, gathered so Alembic compares the migrations against all of them."""
 
 from accelerator.audit.models import (
+    AuditAnchorRow,
     AuditHeadRow,
     DecisionEffectRow,
     DecisionReceiptRow,
     PendingEventRow,
+    PurgePermitRow,
 )
 from accelerator.auth.models import ApiKey
 from accelerator.binding.models import BindRecord
@@ -19,6 +21,7 @@ metadata = Base.metadata
 __all__ = [
     "ApiKey",
     "AttemptRow",
+    "AuditAnchorRow",
     "AuditHeadRow",
     "BindRecord",
     "DecisionEffectRow",
@@ -29,6 +32,7 @@ __all__ = [
     "PendingEventRow",
     "PolicyEventRow",
     "PolicyRow",
+    "PurgePermitRow",
     "QuoteRequestRow",
     "Seller",
     "SellerProfile",

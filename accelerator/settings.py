@@ -43,9 +43,12 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     # live bind can be under way (the crash drill).
     bind_abandoned_after_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30.0
     # Captured insurer exchanges and the bodies of applied webhook deliveries are purged this
-    # many days after they were captured (applied); receipts and policy events are kept for good
-    # (docs/retention.md).
+    # many days after they were captured (applied) (docs/retention.md).
     capture_retention_days: Annotated[int, msgspec.Meta(gt=0)] = 90
+    # Decision receipts (with their marks) and policy events are kept this many days (7 years),
+    # then purged from the start of each seller's chain (docs/retention.md). At least
+    # capture_retention_days.
+    audit_retention_days: Annotated[int, msgspec.Meta(gt=0)] = 2557
     # The operator entity sellers must name as additional insured when binding.
     additional_insured_name: str = "Amazon.com Services LLC"
     # Offer ranking weights (cost, deductible, rating, firmness); see docs/ranking.md.
@@ -60,6 +63,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     # Run the sandbox insurers inside `accelerator serve` and point the adapters at it.
     sandbox_enabled: bool = True
     sandbox_port: int = 8765
+
+    def __post_init__(self) -> None:
+        if self.audit_retention_days < self.capture_retention_days:
+            raise ValueError(
+                f"audit_retention_days ({self.audit_retention_days}) must be at least "
+                f"capture_retention_days ({self.capture_retention_days})"
+            )
 
     @property
     def is_sqlite(self) -> bool:

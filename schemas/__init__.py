@@ -147,6 +147,7 @@ from schemas._receipts import (
 )
 from schemas._retention import (
     AuditRecord,
+    ChainAnchorRecord,
     DecisionEffectRecord,
     DecisionReceiptRecord,
     PolicyEventRecord,
@@ -209,6 +210,7 @@ __all__ = [
     "CategoryPath",
     "CategoryShare",
     "CertificateSubmission",
+    "ChainAnchorRecord",
     "ChainLink",
     "ChainName",
     "ChainProblem",

@@ -8,6 +8,7 @@ text its hash covers: ``row_hash`` is the SHA-256 (hex) of ``prev_hash``, a line
 
 import msgspec
 
+from schemas._audit import ChainName
 from schemas._bounds import Instant
 from schemas._coverage import Decision
 
@@ -60,7 +61,29 @@ class DecisionEffectRecord(
     document: str
 
 
-#: One line of an audit export.
-AuditRecord = PolicyEventRecord | DecisionReceiptRecord | DecisionEffectRecord
+class ChainAnchorRecord(
+    msgspec.Struct, frozen=True, kw_only=True, tag_field="record", tag="chain_anchor"
+):
+    """Where one of the seller's chains begins: a retention purge removed its positions 1 to
+    ``position`` (rows older than ``cutoff``) at ``purged_at``, and ``row_hash`` is the hash of
+    the row that stood at ``position``. The chain's first exported row, at ``position`` + 1,
+    links to it (its ``prev_hash``). Comes first among its chain's lines."""
 
-__all__ = ["AuditRecord", "DecisionEffectRecord", "DecisionReceiptRecord", "PolicyEventRecord"]
+    chain: ChainName
+    seller_id: str
+    position: int
+    row_hash: str
+    cutoff: Instant
+    purged_at: Instant
+
+
+#: One line of an audit export.
+AuditRecord = ChainAnchorRecord | PolicyEventRecord | DecisionReceiptRecord | DecisionEffectRecord
+
+__all__ = [
+    "AuditRecord",
+    "ChainAnchorRecord",
+    "DecisionEffectRecord",
+    "DecisionReceiptRecord",
+    "PolicyEventRecord",
+]

@@ -9,7 +9,9 @@ from typing import Any
 import msgspec
 
 from accelerator import __version__
-from accelerator.audit import receipts
+from accelerator.audit import anchors, receipts
+from accelerator.audit.chain import Chain
+from accelerator.audit.models import AuditAnchorRow
 from accelerator.coverage.service import CoverageService
 from accelerator.errors import InvalidInput, NotFound
 from accelerator.infra.database import Database
@@ -75,6 +77,11 @@ class DecisionService:
         evaluation instant, by the code and data of today; compared and explained."""
         async with self.db.reading() as session:
             original = await receipts.content(session, receipt_id)
+            purged = (
+                None
+                if original is None
+                else await anchors.latest(session, Chain.EVENTS, original.seller_id)
+            )
         if original is None:
             raise NotFound("decision", f"No decision receipt {receipt_id!r}.")
         claim = msgspec.structs.replace(original.request, known_at=original.known_at)
@@ -108,7 +115,9 @@ class DecisionService:
             for name, read in _COMPARED.items()
             if read(original.decision) != read(replayed)
         ]
-        explanation = _explain(original, outcome.considered, replayed) if differences else []
+        explanation = (
+            _explain(original, outcome.considered, replayed, purged) if differences else []
+        )
         return DecisionReplay(
             receipt_id=receipt_id,
             same=not differences,
@@ -121,16 +130,32 @@ class DecisionService:
 
 
 def _explain(
-    original: ReceiptContent, considered_now: list[str], replayed: CoverageDecision
+    original: ReceiptContent,
+    considered_now: list[str],
+    replayed: CoverageDecision,
+    events_anchor: AuditAnchorRow | None,
 ) -> list[str]:
-    """Why a replay differs, from what the receipt recorded and what the registry holds now."""
+    """Why a replay differs, from what the receipt recorded and what the registry holds now
+    (``events_anchor``: the seller's events chain's latest anchor, if retention purged some)."""
     said: list[str] = []
     then, now = set(original.considered_event_ids), set(considered_now)
     if missing := sorted(then - now):
-        said.append(
-            f"Events the decision was made on are no longer in the registry: {', '.join(missing)}. "
-            "Events are append-only: `accelerator audit verify` shows where the chain is broken."
+        gone = (
+            f"Events the decision was made on are no longer in the registry: {', '.join(missing)}."
         )
+        if events_anchor is not None:
+            said.append(
+                f"{gone} They may have been purged by retention: the seller's events chain begins "
+                f"after position {events_anchor.position} (events of policies over before "
+                f"{events_anchor.cutoff.isoformat()} purged at "
+                f"{events_anchor.purged_at.isoformat()}); `accelerator audit verify` shows "
+                "whether the rest of the chain is intact."
+            )
+        else:
+            said.append(
+                f"{gone} Events are append-only: `accelerator audit verify` shows where the "
+                "chain is broken."
+            )
     if extra := sorted(now - then):
         said.append(
             f"Events recorded by {original.known_at.isoformat()} that the decision did not see: "

@@ -2,7 +2,9 @@
 
 The export is every policy event of the seller in chain order, then every decision receipt in
 chain order, then every mark of an affected decision (oldest first), one ``schemas.AuditRecord``
-per line. A chained line's ``content`` is the exact text its hash covers: an event's canonical
+per line. A chain whose first rows a retention purge removed begins with its latest anchor (a
+``chain_anchor`` line): its first row links to the anchor's hash. A chained line's
+``content`` is the exact text its hash covers: an event's canonical
 content (``chain.event_content``), a receipt's stored document. Rows are read a page at a time,
 each page in its own short read, so memory stays bounded whatever the trail's length; the
 chains are append-only, so a page read later continues the same chain (rows appended while the
@@ -20,8 +22,9 @@ from typing import TypeVar, cast
 
 import msgspec
 
-from accelerator.audit.chain import event_content
-from accelerator.audit.models import DecisionEffectRow, DecisionReceiptRow
+from accelerator.audit import anchors
+from accelerator.audit.chain import Chain, event_content
+from accelerator.audit.models import AuditAnchorRow, DecisionEffectRow, DecisionReceiptRow
 from accelerator.audit.receipts import marks_in_order, receipts_in_chain_order
 from accelerator.auth.principal import Principal, Role, ensure_acts_for
 from accelerator.coverage.models import PolicyEventRow
@@ -29,6 +32,8 @@ from accelerator.coverage.repository import events_in_chain_order
 from accelerator.infra.database import Database, ReadSession
 from schemas import (
     AuditRecord,
+    ChainAnchorRecord,
+    ChainName,
     Decision,
     DecisionEffectRecord,
     DecisionReceiptRecord,
@@ -73,6 +78,17 @@ def receipt_record(row: DecisionReceiptRow) -> DecisionReceiptRecord:
         prev_hash=row.prev_hash,
         row_hash=row.row_hash,
         content=row.document,
+    )
+
+
+def anchor_record(row: AuditAnchorRow) -> ChainAnchorRecord:
+    return ChainAnchorRecord(
+        chain=cast("ChainName", row.chain),
+        seller_id=row.seller_id,
+        position=row.position,
+        row_hash=row.row_hash,
+        cutoff=row.cutoff,
+        purged_at=row.purged_at,
     )
 
 
@@ -125,21 +141,30 @@ class AuditExportService:
         async def effects(session: ReadSession, after: int) -> Sequence[DecisionEffectRow]:
             return await marks_in_order(session, seller_id, after_id=after, limit=limit)
 
-        async for event_rows in self._pages(events, lambda row: row.chain_position):
+        async with self.db.reading() as session:
+            events_anchor = await anchors.latest(session, Chain.EVENTS, seller_id)
+            receipts_anchor = await anchors.latest(session, Chain.RECEIPTS, seller_id)
+        if events_anchor is not None:
+            yield [anchor_record(events_anchor)]
+        after = 0 if events_anchor is None else events_anchor.position
+        async for event_rows in self._pages(events, lambda row: row.chain_position, after):
             yield [event_record(row) for row in event_rows]
-        async for receipt_rows in self._pages(receipts, lambda row: row.chain_position):
+        if receipts_anchor is not None:
+            yield [anchor_record(receipts_anchor)]
+        after = 0 if receipts_anchor is None else receipts_anchor.position
+        async for receipt_rows in self._pages(receipts, lambda row: row.chain_position, after):
             yield [receipt_record(row) for row in receipt_rows]
-        async for effect_rows in self._pages(effects, lambda row: row.id):
+        async for effect_rows in self._pages(effects, lambda row: row.id, 0):
             yield [effect_record(row) for row in effect_rows]
 
     async def _pages(
         self,
         read: Callable[[ReadSession, int], Awaitable[Sequence[R]]],
         key: Callable[[R], int],
+        after: int,
     ) -> AsyncIterator[Sequence[R]]:
-        """Pages of rows from ``read`` (given the key of the last row read, 0 at first), each
-        read in its own short read session, until a page comes back short."""
-        after = 0
+        """Pages of rows from ``read`` (given the key of the last row read, ``after`` at
+        first), each read in its own short read session, until a page comes back short."""
         while True:
             async with self.db.reading() as session:
                 rows = await read(session, after)
@@ -154,6 +179,7 @@ __all__ = [
     "NDJSON",
     "PAGE_SIZE",
     "AuditExportService",
+    "anchor_record",
     "effect_record",
     "event_record",
     "receipt_record",

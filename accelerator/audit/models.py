@@ -1,5 +1,6 @@
 """The audit trail's tables: decision receipts, the marks of affected decisions, the events
-waiting to be examined for them, and where each seller's chains end."""
+waiting to be examined for them, where each seller's chains end, where they begin after a
+retention purge (anchors), and the permit a purge holds while it deletes."""
 
 from __future__ import annotations
 
@@ -84,3 +85,31 @@ class AuditHeadRow(Base):
     seller_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     position: Mapped[int] = mapped_column(Integer)
     row_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditAnchorRow(Base):
+    """Where one of a seller's chains begins after a retention purge removed its positions 1
+    to ``position``: the hash of the row that was there, so the next row still links to it.
+    Append-only (``audit.guard``); the latest anchor of a chain is where verification starts."""
+
+    __tablename__ = "audit_anchors"
+    __table_args__ = (Index("ix_audit_anchors_chain", "chain", "seller_id", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    chain: Mapped[str] = mapped_column(String(16))  # an audit.chain.Chain
+    seller_id: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(Integer)
+    row_hash: Mapped[str] = mapped_column(String(64))
+    cutoff: Mapped[datetime] = mapped_column(UtcDateTime())
+    purged_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class PurgePermitRow(Base):
+    """A retention purge's permit to delete from the append-only tables: inserted at the start
+    of the purge's transaction and deleted before it commits, so no other session ever sees
+    one (``audit.guard.purge_permit``)."""
+
+    __tablename__ = "audit_purge_permits"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    granted_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -1,5 +1,6 @@
 """Decision receipts' storage: the only code that reads or writes ``decision_receipts`` and
-``decision_effects``.
+``decision_effects`` (the retention purge removes a chain's old prefix through
+:func:`purge_receipts`).
 
 An answer is given only once its receipt is committed, yet a commit per check would cost the
 check its speed. So receipts are group-committed: :meth:`ReceiptWriter.write` queues a call's
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, Final
 
 import msgspec
@@ -23,6 +25,7 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    delete,
     func,
     insert,
     literal_column,
@@ -31,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from accelerator.audit.anchors import ChainPrefix
 from accelerator.audit.chain import GENESIS, Chain, link
 from accelerator.audit.models import AuditHeadRow, DecisionEffectRow, DecisionReceiptRow
 from accelerator.infra.codec import json_text, stored_instant
@@ -452,3 +456,110 @@ async def marks_in_order(
             .limit(limit)
         )
     ).all()
+
+
+# --- the retention purge (audit.retention) ---------------------------------------------------
+
+
+async def sellers_with_receipts_before(
+    session: ReadSession | WriteSession, evaluated_before: datetime, *, after: str, limit: int
+) -> Sequence[str]:
+    """Up to ``limit`` seller ids after ``after``, in order, with a receipt evaluated before
+    ``evaluated_before``."""
+    return (
+        await session.scalars(
+            select(DecisionReceiptRow.seller_id)
+            .where(
+                DecisionReceiptRow.evaluated_at < evaluated_before,
+                DecisionReceiptRow.seller_id > after,
+            )
+            .group_by(DecisionReceiptRow.seller_id)
+            .order_by(DecisionReceiptRow.seller_id)
+            .limit(limit)
+        )
+    ).all()
+
+
+async def receipt_prefix(
+    session: ReadSession | WriteSession,
+    seller_id: str,
+    *,
+    after_position: int,
+    evaluated_before: datetime,
+    limit: int | None,
+) -> ChainPrefix | None:
+    """The longest run of the seller's receipts right after ``after_position`` (its chain's
+    latest anchor) all evaluated before ``evaluated_before``, at most ``limit`` of them; None
+    when there is none (or the chain has no row where that run ends: a broken chain is never
+    purged across)."""
+    in_chain = and_(
+        DecisionReceiptRow.seller_id == seller_id,
+        DecisionReceiptRow.chain_position > after_position,
+    )
+    first_young = await session.scalar(
+        select(func.min(DecisionReceiptRow.chain_position)).where(
+            in_chain, DecisionReceiptRow.evaluated_at >= evaluated_before
+        )
+    )
+    last = (
+        first_young - 1
+        if first_young is not None
+        else await session.scalar(
+            select(func.max(DecisionReceiptRow.chain_position)).where(in_chain)
+        )
+    )
+    if last is not None and limit is not None:
+        last = min(last, after_position + limit)
+    if last is None or last <= after_position:
+        return None
+    row_hash = await session.scalar(
+        select(DecisionReceiptRow.row_hash).where(
+            DecisionReceiptRow.seller_id == seller_id, DecisionReceiptRow.chain_position == last
+        )
+    )
+    if row_hash is None:
+        return None
+    rows = await session.scalar(
+        select(func.count()).where(in_chain, DecisionReceiptRow.chain_position <= last)
+    )
+    return ChainPrefix(last, row_hash, int(rows or 0))
+
+
+def _prefix_ids(seller_id: str, after_position: int, through_position: int) -> Any:
+    return select(DecisionReceiptRow.id).where(
+        DecisionReceiptRow.seller_id == seller_id,
+        DecisionReceiptRow.chain_position > after_position,
+        DecisionReceiptRow.chain_position <= through_position,
+    )
+
+
+async def count_prefix_marks(
+    session: ReadSession | WriteSession, seller_id: str, *, after_position: int, prefix: ChainPrefix
+) -> int:
+    """How many marks the receipts of ``prefix`` have."""
+    ids = _prefix_ids(seller_id, after_position, prefix.position)
+    found = await session.scalar(select(func.count()).where(DecisionEffectRow.receipt_id.in_(ids)))
+    return int(found or 0)
+
+
+async def purge_receipts(
+    session: WriteSession, seller_id: str, *, after_position: int, prefix: ChainPrefix
+) -> tuple[int, int]:
+    """Delete the seller's receipts of ``prefix`` and their marks; how many of each. The
+    transaction must hold a purge permit (``audit.guard.purge_permit``)."""
+    ids = _prefix_ids(seller_id, after_position, prefix.position)
+    marks_deleted = await session.execute(
+        delete(DecisionEffectRow)
+        .where(DecisionEffectRow.receipt_id.in_(ids))
+        .execution_options(synchronize_session=False)
+    )
+    receipts_deleted = await session.execute(
+        delete(DecisionReceiptRow)
+        .where(
+            DecisionReceiptRow.seller_id == seller_id,
+            DecisionReceiptRow.chain_position > after_position,
+            DecisionReceiptRow.chain_position <= prefix.position,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(receipts_deleted.rowcount), int(marks_deleted.rowcount)  # type: ignore[attr-defined]

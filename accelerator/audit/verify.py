@@ -1,12 +1,14 @@
 """Tamper evidence: walk the sellers' hash chains (``audit.chain``) and name the first broken
 link of each broken chain.
 
-For each of a seller's chains, rows in ``chain_position`` order:
+For each of a seller's chains, rows in ``chain_position`` order from where the chain begins:
+position 1, or the position after its latest anchor when a retention purge removed its first
+rows (``audit.anchors``):
 
-1. the positions run 1, 2, … with none skipped (``position_gap``) or repeated
-   (``position_repeated``);
-2. each row's ``prev_hash`` is the ``row_hash`` of the row before it, :data:`GENESIS` for the
-   first (``link_broken``);
+1. the positions run 1, 2, … (P + 1, P + 2, … after an anchor at P) with none skipped
+   (``position_gap``) or repeated (``position_repeated``);
+2. each row's ``prev_hash`` is the ``row_hash`` of the row before it; for the first,
+   :data:`GENESIS`, or the anchor's ``row_hash`` (``link_broken``);
 3. each row's ``row_hash`` is ``link(prev_hash, content)``: an event's content is
    :func:`chain.event_content` of its columns, a receipt's its stored document
    (``content_altered``);
@@ -14,7 +16,8 @@ For each of a seller's chains, rows in ``chain_position`` order:
    not a receipt's content is ``document_unreadable``);
 5. the chain's head (``audit_heads``) is its last row: a head beyond the last row means rows
    removed from the end (``rows_missing_at_end``), a head whose hash is not its row's is
-   ``head_mismatch``, rows after the head are ``rows_beyond_head``.
+   ``head_mismatch``, rows after the head are ``rows_beyond_head``. A chain purged to its
+   end (no rows, its head at its anchor's position and hash) is intact.
 
 A chain's walk stops at its first broken link: what follows a break is not vouched for by the
 rows before it, and every later link would repeat the one finding. Reads only, a page of rows
@@ -33,6 +36,7 @@ from typing import Any, Final
 import msgspec
 from sqlalchemy import select, union
 
+from accelerator.audit import anchors
 from accelerator.audit.chain import GENESIS, Chain, event_content, link
 from accelerator.audit.models import AuditHeadRow, DecisionReceiptRow
 from accelerator.audit.receipts import receipt_at_position, receipts_in_chain_order
@@ -75,10 +79,12 @@ class ChainWalk:
 
     seller_id: str
     chain: Chain
-    #: The position and hash of the last row that held.
+    #: The position and hash of the last row that held (the anchor's, before the first row).
     position: int = 0
     last_hash: str = GENESIS
     rows: int = 0
+    #: Where the chain begins: after this position (0: at GENESIS; else a purge's anchor).
+    start: int = 0
 
     def broken(
         self, position: int, row_id: str | None, problem: ChainProblem, why: str
@@ -111,7 +117,12 @@ class ChainWalk:
                 f"no row holds it; the next row, {self._name(row)}, is at position {row.position}",
             )
         if row.prev_hash != self.last_hash:
-            before = "the chain's start (GENESIS)" if expected == 1 else f"position {self.position}"
+            if expected == 1:
+                before = "the chain's start (GENESIS)"
+            elif self.position == self.start:
+                before = f"the chain's anchor at position {self.start} (where a purge left it)"
+            else:
+                before = f"position {self.position}"
             return self.broken(
                 expected,
                 row.row_id,
@@ -241,9 +252,15 @@ async def _verify_chain(
     # The head first: rows only ever follow it, so a row appended while we read is never
     # mistaken for one missing at the end.
     head = await chain_head(session, chain, seller_id)
+    # Then where the chain begins: rows before its latest anchor were purged, and the first row
+    # after it links to the anchor's hash.
+    anchor = await anchors.latest(session, chain, seller_id)
     walk = ChainWalk(seller_id, chain)
-    hash_at_head: str | None = None
-    after = 0
+    if anchor is not None:
+        walk.position = walk.start = anchor.position
+        walk.last_hash = anchor.row_hash
+    hash_at_head = walk.last_hash if head is not None and head.position == walk.position else None
+    after = walk.position
     while True:
         page = await chain_rows(session, chain, seller_id, after=after, limit=ROWS_PER_PAGE)
         for row, columns in page:

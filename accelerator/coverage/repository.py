@@ -1,5 +1,6 @@
 """The coverage registry's storage: the only code that reads or writes ``policies`` and
-``policy_events``.
+``policy_events`` (the audit retention purge removes a chain's old prefix through
+:func:`purge_events`).
 
 Module functions, each taking what it runs on: the driver's read pool (:class:`Lookups`) for the
 coverage check and a seller's holdings, or the caller's session for everything else. Writes take
@@ -19,13 +20,15 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
 import msgspec
-from sqlalchemy import ARRAY, String, any_, bindparam, exists, func, select, update
+from sqlalchemy import ARRAY, String, any_, bindparam, delete, exists, func, select, update
 
 from accelerator.audit import heads
+from accelerator.audit.anchors import ChainPrefix
 from accelerator.audit.chain import Chain, event_content
 from accelerator.audit.models import PendingEventRow
 from accelerator.coverage.decision import PolicyCandidate
@@ -37,7 +40,13 @@ from accelerator.coverage.linking import (
     policy_for_event,
 )
 from accelerator.coverage.models import PolicyEventRow, PolicyRow
-from accelerator.coverage.state import BOOKKEEPING_KINDS, EventKind, PolicyEvent, derive_state
+from accelerator.coverage.state import (
+    BOOKKEEPING_KINDS,
+    EventKind,
+    PolicyEvent,
+    derive_state,
+    over_before,
+)
 from accelerator.infra.codec import instant
 from accelerator.infra.database import ReadSession, WriteSession
 from accelerator.infra.lookups import Lookups
@@ -452,3 +461,110 @@ def set_link(session: WriteSession, policy: PolicyRow, provider_id: str | None) 
     policy.provider_id = provider_id
     policy.review_reason = None
     session.info.get(_LOADED, {}).clear()
+
+
+# --- the audit retention purge (audit.retention) ---------------------------------------------
+
+#: Events read per query while looking for the prefix a purge may remove.
+_PREFIX_PAGE: Final = 500
+
+
+@dataclass(frozen=True)
+class EventPrefix:
+    """The first events of a seller's chain a purge may remove, and the policies that have no
+    event left once they are gone."""
+
+    prefix: ChainPrefix
+    emptied_policy_ids: frozenset[str]
+
+
+async def sellers_with_events_before(
+    session: ReadSession | WriteSession, recorded_before: datetime, *, after: str, limit: int
+) -> Sequence[str]:
+    """Up to ``limit`` seller ids after ``after``, in order, with an event recorded before
+    ``recorded_before``."""
+    return (
+        await session.scalars(
+            select(PolicyEventRow.seller_id)
+            .where(PolicyEventRow.recorded_at < recorded_before, PolicyEventRow.seller_id > after)
+            .group_by(PolicyEventRow.seller_id)
+            .order_by(PolicyEventRow.seller_id)
+            .limit(limit)
+        )
+    ).all()
+
+
+async def event_prefix(
+    session: ReadSession | WriteSession,
+    seller_id: str,
+    *,
+    after_position: int,
+    cutoff: datetime,
+    limit: int | None,
+) -> EventPrefix | None:
+    """The longest run of the seller's events right after ``after_position`` (its chain's
+    latest anchor) whose every event belongs to a policy over before ``cutoff``
+    (:func:`state.over_before`, judged on all the policy's events), at most ``limit`` of them;
+    None when there is none. The run stops at the first event of a policy not over, and at a
+    gap in the positions (a broken chain is never purged across). Memory: a page of events and
+    the events of one policy at a time."""
+    over: dict[str, bool] = {}
+    last_position: dict[str, int] = {}
+    position, row_hash, rows = after_position, "", 0
+    more = True
+    while more:
+        page = await events_in_chain_order(
+            session, seller_id, after_position=position, limit=_PREFIX_PAGE
+        )
+        more = len(page) == _PREFIX_PAGE
+        for row in page:
+            if (limit is not None and rows >= limit) or row.chain_position != position + 1:
+                more = False
+                break
+            if row.policy_id not in over:
+                events = await policy_events(session, row.policy_id)
+                stated = [
+                    to_event(e.event_id, e.kind, e.effective_at, e.recorded_at, e.data)
+                    for e in events
+                ]
+                over[row.policy_id] = over_before(stated, cutoff)
+                last_position[row.policy_id] = max(e.chain_position for e in events)
+            if not over[row.policy_id]:
+                more = False
+                break
+            position, row_hash, rows = row.chain_position, row.row_hash, rows + 1
+    if rows == 0:
+        return None
+    emptied = frozenset(p for p, last in last_position.items() if over[p] and last <= position)
+    return EventPrefix(ChainPrefix(position, row_hash, rows), emptied)
+
+
+async def purge_events(
+    session: WriteSession, seller_id: str, *, after_position: int, found: EventPrefix
+) -> tuple[int, int]:
+    """Delete the seller's events of ``found``, their pending examinations and the policies
+    left without events; how many events and policies. The transaction must hold a purge
+    permit (``audit.guard.purge_permit``)."""
+    in_prefix = (
+        PolicyEventRow.seller_id == seller_id,
+        PolicyEventRow.chain_position > after_position,
+        PolicyEventRow.chain_position <= found.prefix.position,
+    )
+    await session.execute(
+        delete(PendingEventRow)
+        .where(PendingEventRow.event_id.in_(select(PolicyEventRow.event_id).where(*in_prefix)))
+        .execution_options(synchronize_session=False)
+    )
+    events = await session.execute(
+        delete(PolicyEventRow).where(*in_prefix).execution_options(synchronize_session=False)
+    )
+    policies = 0
+    if found.emptied_policy_ids:
+        left = exists().where(PolicyEventRow.policy_id == PolicyRow.id)
+        result = await session.execute(
+            delete(PolicyRow)
+            .where(PolicyRow.id.in_(sorted(found.emptied_policy_ids)), ~left)
+            .execution_options(synchronize_session=False)
+        )
+        policies = int(result.rowcount)  # type: ignore[attr-defined]
+    return int(events.rowcount), policies  # type: ignore[attr-defined]

@@ -212,6 +212,17 @@ def derive_state(
     return _replay(applied)
 
 
+def over_before(events: Iterable[PolicyEvent], cutoff: datetime) -> bool:
+    """Whether a policy was over before ``cutoff`` (the audit retention purge's test), from
+    all its events: every one recorded before ``cutoff`` and its cover (:attr:`PolicyState.
+    period`) ended before it. A policy never issued is over once all its events are old."""
+    events = list(events)
+    if any(event.recorded_at >= cutoff for event in events):
+        return False
+    state = derive_state(events)
+    return state is None or state.period.end < cutoff
+
+
 def event_order(event: PolicyEvent) -> tuple[datetime, datetime, int, str]:
     """Where an event stands in the world's order (DESIGN §3.2): when it takes effect, then when
     it occurred by the insurer's own account and its number in the insurer's sequence, then

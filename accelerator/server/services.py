@@ -160,7 +160,11 @@ def open_services(
         webhooks=webhooks,
         inbox_worker=inbox_worker,
         audit_export=AuditExportService(db),
-        retention=RetentionService(db, timedelta(days=settings.capture_retention_days)),
+        retention=RetentionService(
+            db,
+            timedelta(days=settings.capture_retention_days),
+            timedelta(days=settings.audit_retention_days),
+        ),
         chain_verifier=ChainVerifier(db),
     )
 

@@ -99,6 +99,7 @@ SCHEMAS_ALL = [
     "CategoryPath",
     "CategoryShare",
     "CertificateSubmission",
+    "ChainAnchorRecord",
     "ChainLink",
     "ClaimReference",
     "ChainName",

@@ -1,4 +1,5 @@
-"""audit trail: decision receipts and their marks, per-seller hash chains, append-only tables
+"""audit trail: decision receipts and their marks, per-seller hash chains, append-only tables,
+anchors where a retention purge left a chain and the permit it deletes under
 
 Revision ID: 20261206_03
 Revises: 20261206_02
@@ -87,6 +88,24 @@ def upgrade() -> None:
         sa.Column("row_hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("chain", "seller_id", name=op.f("pk_audit_heads")),
     )
+    op.create_table(
+        "audit_anchors",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("chain", sa.String(length=16), nullable=False),
+        sa.Column("seller_id", sa.String(length=64), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("row_hash", sa.String(length=64), nullable=False),
+        sa.Column("cutoff", UtcDateTime(timezone=True), nullable=False),
+        sa.Column("purged_at", UtcDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_anchors")),
+    )
+    op.create_index("ix_audit_anchors_chain", "audit_anchors", ["chain", "seller_id", "position"])
+    op.create_table(
+        "audit_purge_permits",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("granted_at", UtcDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_purge_permits")),
+    )
     with op.batch_alter_table("policy_events", schema=None) as batch_op:
         batch_op.add_column(sa.Column("chain_position", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("prev_hash", sa.String(length=64), nullable=True))
@@ -170,6 +189,9 @@ def downgrade() -> None:
         batch_op.drop_column("row_hash")
         batch_op.drop_column("prev_hash")
         batch_op.drop_column("chain_position")
+    op.drop_table("audit_purge_permits")
+    op.drop_index("ix_audit_anchors_chain", table_name="audit_anchors")
+    op.drop_table("audit_anchors")
     op.drop_table("audit_heads")
     op.drop_table("audit_pending_events")
     op.drop_index(op.f("ix_decision_effects_seller_id"), table_name="decision_effects")
