@@ -254,21 +254,37 @@ async def _verify_chain(
     head = await chain_head(session, chain, seller_id)
     # Then where the chain begins: rows before its latest anchor were purged, and the first row
     # after it links to the anchor's hash.
-    anchor = await anchors.latest(session, chain, seller_id)
-    walk = ChainWalk(seller_id, chain)
-    if anchor is not None:
-        walk.position = walk.start = anchor.position
-        walk.last_hash = anchor.row_hash
+    start = await anchors.latest(session, chain, seller_id)
+    while True:
+        walk = ChainWalk(seller_id, chain)
+        if start is not None:
+            walk.position = walk.start = start.position
+            walk.last_hash = start.row_hash
+        broken = await _walk(session, walk, head)
+        if broken is None:
+            return walk.rows, None
+        # A purge that committed while we walked moved the chain's start: what looked broken
+        # may be its prefix leaving. Walk again from the new anchor (anchors only move on).
+        now = await anchors.latest(session, chain, seller_id)
+        if now is None or (start is not None and now.position <= start.position):
+            return walk.rows, broken
+        start = now
+
+
+async def _walk(session: ReadSession, walk: ChainWalk, head: Head | None) -> BrokenLink | None:
+    """Walk the chain from where ``walk`` stands to its end; its first broken link."""
     hash_at_head = walk.last_hash if head is not None and head.position == walk.position else None
     after = walk.position
     while True:
-        page = await chain_rows(session, chain, seller_id, after=after, limit=ROWS_PER_PAGE)
+        page = await chain_rows(
+            session, walk.chain, walk.seller_id, after=after, limit=ROWS_PER_PAGE
+        )
         for row, columns in page:
             if (broken := walk.step(row)) is not None:
-                return walk.rows, broken
+                return broken
             if columns is not None and (found := receipt_disagreement(columns, row.content)):
                 problem, why = found
-                return walk.rows, walk.broken(
+                return walk.broken(
                     row.position, row.row_id, problem, f"receipt {row.row_id}: {why}"
                 )
             if head is not None and row.position == head.position:
@@ -276,7 +292,7 @@ async def _verify_chain(
         if len(page) < ROWS_PER_PAGE:
             break
         after = page[-1][0].position
-    return walk.rows, await _head_problem(session, walk, head, hash_at_head)
+    return await _head_problem(session, walk, head, hash_at_head)
 
 
 async def _head_problem(

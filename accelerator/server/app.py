@@ -194,7 +194,8 @@ async def _start_background_work(services: Services) -> list[asyncio.Task[None]]
         asyncio.create_task(
             _reconcile_binds(services, at_once=binds_waiting), name="bind-reconciler"
         ),
-        # Each process purges old captures at most hourly; several at once skip each other's rows.
+        # Each process purges old captures and audit prefixes at most hourly; several at once
+        # skip each other's capture rows and wait for each other on a chain's head.
         asyncio.create_task(_purge_expired(services), name="retention"),
     ]
     if services.in_process_worker:
@@ -218,8 +219,9 @@ async def _sweep(services: Services) -> None:
 
 
 async def _purge_expired(services: Services) -> None:
-    """At the first sweep tick and then at most once an hour: purge captures and webhook bodies
-    past their retention (audit/retention.py). A failed purge is retried at the next tick."""
+    """At the first sweep tick and then at most once an hour: purge captures and webhook bodies,
+    and the prefixes of the audit trail's chains, past their retention (audit/retention.py). A
+    failed purge is retried at the next tick."""
     next_due = 0.0
     while True:
         await asyncio.sleep(services.configured.settings.sweep_interval_seconds)

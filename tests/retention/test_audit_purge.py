@@ -16,7 +16,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from accelerator.audit import anchors
+from accelerator.audit import anchors, verify
 from accelerator.audit.chain import Chain
 from accelerator.audit.decisions import _explain
 from accelerator.audit.models import AuditAnchorRow, PurgePermitRow
@@ -286,3 +286,26 @@ async def test_two_purges_at_once_remove_each_row_once_and_leave_the_chains_inta
     verified = await ChainVerifier(database).verify_page(after=None, limit=10)
     assert verified.intact, verified.broken
     assert verified.sellers_checked == 3
+
+
+async def test_a_purge_while_a_chain_is_verified_is_not_taken_for_tampering(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await add_seller(database, "s-1")
+    old = years_ago(8)
+    await receipts_evaluated(database, "s-1", old, old + timedelta(minutes=1), NOW)
+    read_rows = verify.chain_rows
+    purged: list[AuditPurged] = []
+
+    async def purge_first(*args: Any, **kwargs: Any) -> Any:
+        # The purge commits after the verifier read where the chain begins, before its rows.
+        if args[1] == Chain.RECEIPTS and not purged:
+            purged.append((await purge_service(database).purge(NOW)).audit)
+        return await read_rows(*args, **kwargs)
+
+    monkeypatch.setattr(verify, "chain_rows", purge_first)
+
+    verified = await ChainVerifier(database).verify_seller("s-1")
+
+    assert purged == [AuditPurged(receipts=2)]
+    assert verified.intact, verified.broken

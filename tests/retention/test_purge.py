@@ -213,6 +213,8 @@ async def test_the_command_purges_and_its_dry_run_only_reports(
     # The command runs its own event loop: in a thread of its own.
     dry = await anyio.to_thread.run_sync(run, "--dry-run")
     assert dry.startswith("would purge 2 insurer capture(s) and 1 webhook body(ies)")
+    # The audit trail is recent: the line says none of it would go.
+    assert "; 0 receipt(s) with 0 mark(s), 0 policy event(s) and 0 policy(ies)" in dry
     assert (await inbox(database))["old-applied"].body != b""
 
     done = await anyio.to_thread.run_sync(run)
