@@ -84,8 +84,10 @@ class DecisionService:
             )
         if original is None:
             raise NotFound("decision", f"No decision receipt {receipt_id!r}.")
-        claim = msgspec.structs.replace(original.request, known_at=original.known_at)
-        [outcome] = await self.coverage.decide_many([claim], now=original.evaluated_at)
+        # The claim as it was asked (its wording depends on it), read as known then.
+        [outcome] = await self.coverage.decide_many(
+            [original.request], now=original.evaluated_at, read_as_of=original.known_at
+        )
         if isinstance(outcome, InvalidInput):
             problems = problem_for(outcome).errors or []
             return DecisionReplay(
@@ -102,7 +104,6 @@ class DecisionService:
             )
         replayed = msgspec.structs.replace(
             outcome.decision,
-            known_at=original.decision.known_at,
             claim_reference=original.claim_reference,
             receipt_id=receipt_id,
         )

@@ -139,11 +139,13 @@ class CoverageService:
         held: SellerPolicies,
         legal_name: str | None,
         evaluated_at: datetime,
+        read_as_of: datetime | None,
     ) -> Decided:
-        """Decide one claim on the seller's policies; raises the InvalidInput naming the
-        claim's fields when it cannot be decided."""
+        """Decide one claim on the seller's policies as known at its ``known_at``, else at
+        ``read_as_of``, else now; raises the InvalidInput naming the claim's fields when it
+        cannot be decided."""
         version = self._version_for(claim)
-        known_at = claim.known_at
+        known_at = claim.known_at or read_as_of
         candidates = [
             (policy_id, source, derive_state(events, known_at=known_at))
             for policy_id, (source, events) in sorted(held.items())
@@ -170,10 +172,16 @@ class CoverageService:
         return Decided(decision, relied_on, considered)
 
     async def decide_many(
-        self, claims: Sequence[CoverageCheckRequest], now: datetime | None = None
+        self,
+        claims: Sequence[CoverageCheckRequest],
+        now: datetime | None = None,
+        *,
+        read_as_of: datetime | None = None,
     ) -> list[Decided | InvalidInput]:
         """Decide each claim (same order) on what the registry holds now, recording nothing;
-        a claim that cannot be decided gets the InvalidInput naming its fields."""
+        a claim that cannot be decided gets the InvalidInput naming its fields.
+        ``read_as_of`` reads the registry as known at that instant for the claims that name
+        no ``known_at`` of their own, leaving the claims as they were asked (a replay)."""
         evaluated_at = now or datetime.now(UTC)
         seller_ids = {c.seller_id for c in claims}
         policies, names = await repository.sellers_with_events(self.db.lookups, seller_ids)
@@ -181,7 +189,8 @@ class CoverageService:
         for claim in claims:
             try:
                 held = policies.get(claim.seller_id, {})
-                results.append(self._decide(claim, held, names.get(claim.seller_id), evaluated_at))
+                name = names.get(claim.seller_id)
+                results.append(self._decide(claim, held, name, evaluated_at, read_as_of))
             except InvalidInput as error:
                 results.append(error)
         return results

@@ -282,3 +282,18 @@ async def test_an_event_is_examined_once_it_has_settled(
     await record_event(database, bound, EventKind.CANCELLED, NOW, recorded_at=recorded)
     assert await patient.run_once(now=recorded + SETTLE - timedelta(seconds=1)) == 0
     assert await patient.run_once(now=recorded + SETTLE) == 1
+
+
+async def test_a_decision_without_any_policy_replays_the_same_to_the_word(
+    client: Client, claims_headers: Headers
+) -> None:
+    # Its reason's sentence names the known_at only when the check asked for one: the replay
+    # reads the registry as known then without asking differently.
+    decision = await check(client, claims_headers, seller_id="nobody")
+    assert [r["code"] for r in decision["reasons"]] == ["no_policy"]
+    replay = await client.post(
+        f"/v1/coverage/decisions/{decision['receipt_id']}/replay", headers=claims_headers
+    )
+    body = replay.json()
+    assert body["same"] is True, body
+    assert body["replayed"]["reasons"] == decision["reasons"]
