@@ -114,7 +114,10 @@ class AffectedSweep:
         detected_at: datetime,
     ) -> None:
         reached: list[tuple[DecisionReceiptRow, ReceiptContent, PolicyEventRow]] = []
-        for row in await receipts.sellers_receipts(session, seller_id):
+        every = await receipts.receipts_in_chain_order(
+            session, seller_id, after_position=0, limit=None
+        )
+        for row in every:
             content = receipts.content_of(row)
             seen = frozenset(content.considered_event_ids)
             reaching = [e for e in events if _reaches(e, content, seen)]

@@ -23,12 +23,12 @@ from typing import TypeVar, cast
 import msgspec
 
 from accelerator.audit import anchors
-from accelerator.audit.chain import Chain, event_content
+from accelerator.audit.chain import Chain
 from accelerator.audit.models import AuditAnchorRow, DecisionEffectRow, DecisionReceiptRow
 from accelerator.audit.receipts import marks_in_order, receipts_in_chain_order
 from accelerator.auth.principal import Principal, Role, ensure_acts_for
 from accelerator.coverage.models import PolicyEventRow
-from accelerator.coverage.repository import events_in_chain_order
+from accelerator.coverage.repository import chained_content, events_in_chain_order
 from accelerator.infra.database import Database, ReadSession
 from schemas import (
     AuditRecord,
@@ -50,15 +50,6 @@ R = TypeVar("R")
 
 
 def event_record(row: PolicyEventRow) -> PolicyEventRecord:
-    content = event_content(
-        event_id=row.event_id,
-        policy_id=row.policy_id,
-        seller_id=row.seller_id,
-        kind=row.kind,
-        effective_at=row.effective_at,
-        recorded_at=row.recorded_at,
-        data=row.data,
-    )
     return PolicyEventRecord(
         event_id=row.event_id,
         policy_id=row.policy_id,
@@ -66,7 +57,7 @@ def event_record(row: PolicyEventRow) -> PolicyEventRecord:
         chain_position=row.chain_position,
         prev_hash=row.prev_hash,
         row_hash=row.row_hash,
-        content=content.decode(),
+        content=chained_content(row).decode(),
     )
 
 

@@ -332,13 +332,24 @@ async def marks(
     session: ReadSession | WriteSession, receipt_id: str
 ) -> Sequence[DecisionEffectRow]:
     """The receipt's marks, oldest first."""
-    return (
-        await session.scalars(
-            select(DecisionEffectRow)
-            .where(DecisionEffectRow.receipt_id == receipt_id)
-            .order_by(DecisionEffectRow.id)
-        )
-    ).all()
+    return (await marks_of(session, [receipt_id])).get(receipt_id, [])
+
+
+async def marks_of(
+    session: ReadSession | WriteSession, receipt_ids: Sequence[str]
+) -> dict[str, list[DecisionEffectRow]]:
+    """The marks of each of these receipts that has any, oldest first, in one query."""
+    found: dict[str, list[DecisionEffectRow]] = {}
+    if not receipt_ids:
+        return found
+    rows = await session.scalars(
+        select(DecisionEffectRow)
+        .where(DecisionEffectRow.receipt_id.in_(receipt_ids))
+        .order_by(DecisionEffectRow.id)
+    )
+    for row in rows:
+        found.setdefault(row.receipt_id, []).append(row)
+    return found
 
 
 def _latest_mark_changed() -> Any:
@@ -380,41 +391,22 @@ async def page(
             .offset(offset)
         )
     ).all()
-    return [_receipt(row, await marks(session, row.id)) for row in rows]
-
-
-async def sellers_receipts(session: WriteSession, seller_id: str) -> Sequence[DecisionReceiptRow]:
-    """Every receipt of the seller, in its chain's order."""
-    return (
-        await session.scalars(
-            select(DecisionReceiptRow)
-            .where(DecisionReceiptRow.seller_id == seller_id)
-            .order_by(DecisionReceiptRow.chain_position)
-        )
-    ).all()
+    marked = await marks_of(session, [row.id for row in rows])
+    return [_receipt(row, marked.get(row.id, [])) for row in rows]
 
 
 async def latest_marks(
     session: WriteSession, receipt_ids: Sequence[str]
 ) -> dict[str, DecisionEffectRow]:
     """The latest mark of each of these receipts that has one."""
-    latest: dict[str, DecisionEffectRow] = {}
-    if not receipt_ids:
-        return latest
-    rows = await session.scalars(
-        select(DecisionEffectRow)
-        .where(DecisionEffectRow.receipt_id.in_(receipt_ids))
-        .order_by(DecisionEffectRow.id)
-    )
-    for row in rows:
-        latest[row.receipt_id] = row
-    return latest
+    return {rid: rows[-1] for rid, rows in (await marks_of(session, receipt_ids)).items()}
 
 
 async def receipts_in_chain_order(
-    session: ReadSession | WriteSession, seller_id: str, *, after_position: int, limit: int
+    session: ReadSession | WriteSession, seller_id: str, *, after_position: int, limit: int | None
 ) -> Sequence[DecisionReceiptRow]:
-    """Up to ``limit`` of the seller's receipts past ``after_position``, in chain order."""
+    """Up to ``limit`` (None: all) of the seller's receipts past ``after_position``, in chain
+    order."""
     return (
         await session.scalars(
             select(DecisionReceiptRow)

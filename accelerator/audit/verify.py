@@ -37,11 +37,15 @@ import msgspec
 from sqlalchemy import select, union
 
 from accelerator.audit import anchors
-from accelerator.audit.chain import GENESIS, Chain, event_content, link
+from accelerator.audit.chain import GENESIS, Chain, link
 from accelerator.audit.models import AuditHeadRow, DecisionReceiptRow
 from accelerator.audit.receipts import receipt_at_position, receipts_in_chain_order
 from accelerator.coverage.models import PolicyEventRow
-from accelerator.coverage.repository import event_at_position, events_in_chain_order
+from accelerator.coverage.repository import (
+    chained_content,
+    event_at_position,
+    events_in_chain_order,
+)
 from accelerator.infra.database import Database, ReadSession
 from schemas import (
     AuditVerification,
@@ -390,21 +394,7 @@ async def chain_rows(
         events = await events_in_chain_order(session, seller_id, after_position=after, limit=limit)
         return [
             (
-                ChainRow(
-                    e.chain_position,
-                    e.event_id,
-                    e.prev_hash,
-                    e.row_hash,
-                    event_content(
-                        event_id=e.event_id,
-                        policy_id=e.policy_id,
-                        seller_id=seller_id,
-                        kind=e.kind,
-                        effective_at=e.effective_at,
-                        recorded_at=e.recorded_at,
-                        data=e.data,
-                    ),
-                ),
+                ChainRow(e.chain_position, e.event_id, e.prev_hash, e.row_hash, chained_content(e)),
                 None,
             )
             for e in events

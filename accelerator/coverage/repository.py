@@ -147,6 +147,20 @@ async def policy_events(
     ).all()
 
 
+def chained_content(row: PolicyEventRow) -> bytes:
+    """The canonical content a stored event's hash covers (``audit.chain.event_content`` of
+    its columns), as the audit's verifier and export recompute it."""
+    return event_content(
+        event_id=row.event_id,
+        policy_id=row.policy_id,
+        seller_id=row.seller_id,
+        kind=row.kind,
+        effective_at=row.effective_at,
+        recorded_at=row.recorded_at,
+        data=row.data,
+    )
+
+
 async def events_in_chain_order(
     session: ReadSession | WriteSession, seller_id: str, *, after_position: int, limit: int
 ) -> Sequence[PolicyEventRow]:

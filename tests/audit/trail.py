@@ -11,9 +11,8 @@ from typing import Any
 import msgspec
 from sqlalchemy import Executable, text
 
-from accelerator.audit import guard, heads
-from accelerator.audit.chain import Chain
-from accelerator.audit.models import DecisionReceiptRow
+from accelerator.audit import guard
+from accelerator.audit.receipts import ReceiptWriter
 from accelerator.coverage.state import EventKind
 from accelerator.infra.database import Database
 from accelerator.sellers.models import Seller
@@ -87,26 +86,8 @@ def receipt_content(
 
 
 async def add_receipt(database: Database, content: ReceiptContent) -> str:
-    """Store a receipt as the receipt writer does: its canonical document, chained."""
-    document = msgspec.json.encode(content).decode()
-    async with database.writing() as session:
-        place = await heads.next_link(
-            session, Chain.RECEIPTS, content.seller_id, document.encode("utf-8")
-        )
-        session.add(
-            DecisionReceiptRow(
-                id=content.id,
-                seller_id=content.seller_id,
-                claim_reference=content.claim_reference,
-                incident_at=content.request.incident_at,
-                evaluated_at=content.evaluated_at,
-                decision=content.decision.decision,
-                document=document,
-                chain_position=place.position,
-                prev_hash=place.prev_hash,
-                row_hash=place.row_hash,
-            )
-        )
+    """Store a receipt as every decision's is stored: by the receipt writer, chained."""
+    await ReceiptWriter(database).write([content])
     return content.id
 
 

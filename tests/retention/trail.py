@@ -14,32 +14,21 @@ import msgspec
 from sqlalchemy import select
 
 import accelerator.server
-from accelerator.audit import heads
-from accelerator.audit.chain import Chain
 from accelerator.audit.models import DecisionEffectRow, DecisionReceiptRow
 from accelerator.coverage.models import PolicyEventRow
 from accelerator.coverage.state import EventKind
 from accelerator.infra.database import Database
-from accelerator.sellers.models import Seller
 from schemas import CoverageCheckRequest, CoverageDecision, ReceiptContent
 from tests.api.policies import bind_policy, record_event, us_terms
+from tests.audit.trail import add_receipt as store_receipt
+from tests.audit.trail import add_seller
 
 EXAMPLES = Path(accelerator.server.__file__).parent / "examples"
 
 
 async def add_sellers(database: Database, *seller_ids: str) -> None:
-    now = datetime.now(UTC)
-    async with database.writing() as session:
-        for seller_id in seller_ids:
-            session.add(
-                Seller(
-                    id=seller_id,
-                    legal_name="Volt Goods LLC",
-                    marketplace="US",
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
+    for seller_id in seller_ids:
+        await add_seller(database, seller_id)
 
 
 async def add_receipt(database: Database, seller_id: str) -> str:
@@ -62,23 +51,7 @@ async def add_receipt(database: Database, seller_id: str) -> str:
         event_ids=[],
         considered_event_ids=[],
     )
-    document = msgspec.json.encode(content).decode()
-    async with database.writing() as session:
-        place = await heads.next_link(session, Chain.RECEIPTS, seller_id, document.encode())
-        session.add(
-            DecisionReceiptRow(
-                id=receipt_id,
-                seller_id=seller_id,
-                claim_reference=content.claim_reference,
-                incident_at=decision.incident_at,
-                evaluated_at=decision.evaluated_at,
-                decision=decision.decision,
-                document=document,
-                chain_position=place.position,
-                prev_hash=place.prev_hash,
-                row_hash=place.row_hash,
-            )
-        )
+    await store_receipt(database, content)
     return receipt_id
 
 
