@@ -20,10 +20,8 @@ from typing import Any, Final
 
 import msgspec
 from sqlalchemy import (
-    ARRAY,
     String,
     and_,
-    any_,
     bindparam,
     delete,
     func,
@@ -39,8 +37,8 @@ from accelerator.audit.chain import GENESIS, Chain, link
 from accelerator.audit.models import AuditHeadRow, DecisionEffectRow, DecisionReceiptRow
 from accelerator.infra.codec import json_text, stored_instant
 from accelerator.infra.database import Database, ReadSession, WriteSession
-from accelerator.infra.driver_writes import run_batch, sqlite_transaction, write_connection
-from accelerator.infra.statements import BatchWrite, DialectName, Part, Statement
+from accelerator.infra.driver_writes import sqlite_transaction, write_connection
+from accelerator.infra.statements import Statement
 from schemas import (
     AffectedBy,
     ChainLink,
@@ -65,15 +63,19 @@ def encode(content: ReceiptContent) -> str:
 class ReceiptWriter:
     """Writes receipts durably, many calls' at a time (see the module's docstring).
 
-    On PostgreSQL two flushes may be in flight, so that the next one is assembled and sent
-    while the last waits for its commit; a seller in both waits for the first (its chain's
-    head is locked). SQLite takes one writer at a time: one flush."""
+    On PostgreSQL several flushes may be in flight, so that the next ones are assembled and
+    sent while the last waits for its commit. Flushes in flight never share a seller: a call
+    naming a seller whose head another flush holds waits for the next flush (as do later calls
+    naming its sellers, so each seller's receipts are chained in the order they came), where it
+    would otherwise wait on the head's lock, holding the locks of all its other sellers.
+    SQLite takes one writer at a time: one flush."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._queued: list[tuple[Sequence[ReceiptContent], asyncio.Future[None]]] = []
+        self._queued: list[_Call] = []
         self._flushes = 0
-        self._most_flushes = 1 if db.is_sqlite else 2
+        self._most_flushes = 1 if db.is_sqlite else 3
+        self._in_flight: set[str] = set()  # the sellers of the flushes in flight
         # Referenced until done: the event loop keeps only weak references to tasks.
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -81,90 +83,132 @@ class ReceiptWriter:
         """Return once ``receipts`` are committed; raise what the commit raised."""
         if not receipts:
             return
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queued.append((receipts, done))
+        call = _Call(receipts, asyncio.get_running_loop().create_future())
+        self._queued.append(call)
         if self._flushes < self._most_flushes:
             self._flushes += 1
             task = asyncio.create_task(self._flush(), name="receipt-writer")
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         # Shielded: a caller that stops waiting must not cancel the flush others wait on.
-        await asyncio.shield(done)
+        await asyncio.shield(call.done)
 
     async def _flush(self) -> None:
+        """Flush until nothing queued can go: what waits for a seller in flight is taken by
+        the flush holding it, once that one is done."""
         try:
-            while self._queued:
-                await self._flush_once()
+            while batch := self._take():
+                sellers = {seller for call in batch for seller in call.sellers}
+                self._in_flight |= sellers
+                try:
+                    await self._flush_once(batch)
+                finally:
+                    self._in_flight -= sellers
         finally:
             self._flushes -= 1
 
-    async def _flush_once(self) -> None:
-        taken, count = 0, 0
-        while taken < len(self._queued) and count < MAX_RECEIPTS_PER_COMMIT:
-            count += len(self._queued[taken][0])
-            taken += 1
-        batch, self._queued = self._queued[:taken], self._queued[taken:]
+    def _take(self) -> list[_Call]:
+        """The queued calls the next flush writes, in order, up to MAX_RECEIPTS_PER_COMMIT."""
+        taken: list[_Call] = []
+        kept: list[_Call] = []
+        blocked = set(self._in_flight)
+        count = 0
+        for call in self._queued:
+            if count >= MAX_RECEIPTS_PER_COMMIT or not blocked.isdisjoint(call.sellers):
+                blocked |= call.sellers
+                kept.append(call)
+            else:
+                taken.append(call)
+                count += len(call.receipts)
+        self._queued = kept
+        return taken
+
+    async def _flush_once(self, batch: Sequence[_Call]) -> None:
         try:
-            await _store(self._db, [r for receipts, _ in batch for r in receipts])
+            await _store(self._db, [r for call in batch for r in call.receipts])
         except Exception as exc:
-            for _, done in batch:
-                if not done.done():
-                    done.set_exception(exc)
+            for call in batch:
+                if not call.done.done():
+                    call.done.set_exception(exc)
             return
-        for _, done in batch:
-            if not done.done():
-                done.set_result(None)
+        for call in batch:
+            if not call.done.done():
+                call.done.set_result(None)
+
+
+class _Call:
+    """One call's receipts, waiting to be written, and how it learns they were."""
+
+    __slots__ = ("done", "receipts", "sellers")
+
+    def __init__(self, receipts: Sequence[ReceiptContent], done: asyncio.Future[None]) -> None:
+        self.receipts = receipts
+        self.done = done
+        self.sellers = frozenset(r.seller_id for r in receipts)
 
 
 # The writes run on the driver (infra.driver_writes): a batch check keeps a thousand receipts,
-# and SQLAlchemy's per-row work cost more than deciding them (docs/performance.md). Three
-# statements per flush whatever its size (SQLite: one per row, in one transaction): open the
-# heads of sellers new to the chain, lock the heads in seller order, then insert the receipts
-# and move the heads.
-def _heads(dialect: DialectName) -> Any:
-    if dialect == "postgresql":
-        wanted = AuditHeadRow.seller_id == any_(bindparam("seller_ids", type_=ARRAY(String)))
-    else:
-        ids = func.json_each(bindparam("seller_ids", type_=String)).table_valued("value")
-        wanted = AuditHeadRow.seller_id.in_(select(ids.c.value))
-    return (
-        select(AuditHeadRow.seller_id, AuditHeadRow.position, AuditHeadRow.row_hash)
-        .where(AuditHeadRow.chain == bindparam("chain"), wanted)
-        .order_by(AuditHeadRow.seller_id)
-        .with_for_update()
-    )
-
-
-_LOCK_HEADS = Statement("lock_audit_heads", _heads)
-
-_OPEN_HEADS = BatchWrite(
-    "open_audit_heads",
-    [
-        Part(
-            "head",
-            ("chain", "seller_id", "row_hash"),
-            Statement(
-                "open_audit_heads.head",
-                sqlite_insert(AuditHeadRow)
-                .values(
-                    chain=bindparam("chain"),
-                    seller_id=bindparam("seller_id"),
-                    position=literal_column("0"),
-                    row_hash=bindparam("row_hash"),
-                )
-                .on_conflict_do_nothing(),
-                dialects=("sqlite",),
-            ),
-        )
-    ],
+# and SQLAlchemy's per-row work cost more than deciding them (docs/performance.md). Per flush,
+# whatever its size: take the sellers' heads (opening those new to the chain), insert the
+# receipts, move the heads.
+#
+# PostgreSQL takes the heads in one statement that opens the missing ones and locks them all in
+# seller order (an INSERT's ON CONFLICT DO UPDATE locks the row it meets; the update is a no-op):
+# any two flushes, of any processes, lock shared sellers in the same order, so they cannot
+# deadlock, and a seller's first receipt costs no extra round trip.
+_TAKE_HEADS_POSTGRESQL = Statement.text(
+    "take_audit_heads",
     postgresql="""
-INSERT INTO audit_heads (chain, seller_id, position, row_hash)
-SELECT v.chain, v.seller_id, 0, v.row_hash
-FROM unnest(CAST(:head_chain AS text[]), CAST(:head_seller_id AS text[]),
-            CAST(:head_row_hash AS text[])) AS v(chain, seller_id, row_hash)
-ORDER BY v.seller_id
-ON CONFLICT DO NOTHING
+INSERT INTO audit_heads AS h (chain, seller_id, position, row_hash)
+SELECT CAST(:chain AS text), s.seller_id, 0, CAST(:genesis AS text)
+FROM unnest(CAST(:seller_ids AS text[])) AS s(seller_id)
+ORDER BY s.seller_id
+ON CONFLICT (chain, seller_id) DO UPDATE SET position = h.position
+RETURNING h.seller_id, h.position, h.row_hash
 """,
+)
+_MOVE_HEADS_POSTGRESQL = Statement.text(
+    "move_audit_heads",
+    postgresql="""
+UPDATE audit_heads AS h SET position = v.position, row_hash = v.row_hash
+FROM unnest(CAST(:seller_ids AS text[]), CAST(:positions AS integer[]),
+            CAST(:row_hashes AS text[])) AS v(seller_id, position, row_hash)
+WHERE h.chain = CAST(:chain AS text) AND h.seller_id = v.seller_id
+""",
+)
+
+# SQLite has one writer at a time (the flush's BEGIN IMMEDIATE): no lock to take, only the
+# missing heads to open.
+_SQLITE_HEADS = func.json_each(bindparam("seller_ids", type_=String)).table_valued("value")
+_READ_HEADS_SQLITE = Statement(
+    "read_audit_heads",
+    select(AuditHeadRow.seller_id, AuditHeadRow.position, AuditHeadRow.row_hash).where(
+        AuditHeadRow.chain == bindparam("chain"),
+        AuditHeadRow.seller_id.in_(select(_SQLITE_HEADS.c.value)),
+    ),
+    dialects=("sqlite",),
+)
+_OPEN_HEAD_SQLITE = Statement(
+    "open_audit_head",
+    sqlite_insert(AuditHeadRow)
+    .values(
+        chain=bindparam("chain"),
+        seller_id=bindparam("seller_id"),
+        position=literal_column("0"),
+        row_hash=bindparam("row_hash"),
+    )
+    .on_conflict_do_nothing(),
+    dialects=("sqlite",),
+)
+_MOVE_HEAD_SQLITE = Statement(
+    "move_audit_head",
+    update(AuditHeadRow)
+    .where(
+        AuditHeadRow.chain == bindparam("chain"),
+        AuditHeadRow.seller_id == bindparam("seller_id"),
+    )
+    .values(position=bindparam("position"), row_hash=bindparam("row_hash")),
+    dialects=("sqlite",),
 )
 
 _RECEIPT_COLUMNS = (
@@ -179,50 +223,10 @@ _RECEIPT_COLUMNS = (
     "prev_hash",
     "row_hash",
 )
-_STORE = BatchWrite(
-    "store_receipts",
-    [
-        Part(
-            "receipt",
-            _RECEIPT_COLUMNS,
-            Statement(
-                "store_receipts.receipt",
-                insert(DecisionReceiptRow).values({c: bindparam(c) for c in _RECEIPT_COLUMNS}),
-                dialects=("sqlite",),
-            ),
-        ),
-        Part(
-            "head",
-            ("chain", "seller_id", "position", "row_hash"),
-            Statement(
-                "store_receipts.head",
-                update(AuditHeadRow)
-                .where(
-                    AuditHeadRow.chain == bindparam("chain"),
-                    AuditHeadRow.seller_id == bindparam("seller_id"),
-                )
-                .values(position=bindparam("position"), row_hash=bindparam("row_hash")),
-                dialects=("sqlite",),
-            ),
-        ),
-    ],
-    postgresql="""
-WITH stored AS (
-    INSERT INTO decision_receipts (id, seller_id, claim_reference, incident_at, evaluated_at,
-                                   decision, document, chain_position, prev_hash, row_hash)
-    SELECT * FROM unnest(
-        CAST(:receipt_id AS text[]), CAST(:receipt_seller_id AS text[]),
-        CAST(:receipt_claim_reference AS text[]), CAST(:receipt_incident_at AS timestamptz[]),
-        CAST(:receipt_evaluated_at AS timestamptz[]), CAST(:receipt_decision AS text[]),
-        CAST(:receipt_document AS text[]), CAST(:receipt_chain_position AS integer[]),
-        CAST(:receipt_prev_hash AS text[]), CAST(:receipt_row_hash AS text[]))
-)
-UPDATE audit_heads AS h SET position = v.position, row_hash = v.row_hash
-FROM unnest(CAST(:head_chain AS text[]), CAST(:head_seller_id AS text[]),
-            CAST(:head_position AS integer[]), CAST(:head_row_hash AS text[]))
-     AS v(chain, seller_id, position, row_hash)
-WHERE h.chain = v.chain AND h.seller_id = v.seller_id
-""",
+_INSERT_RECEIPT_SQLITE = Statement(
+    "insert_receipt",
+    insert(DecisionReceiptRow).values({c: bindparam(c) for c in _RECEIPT_COLUMNS}),
+    dialects=("sqlite",),
 )
 
 _CHAIN = Chain.RECEIPTS.value
@@ -257,25 +261,81 @@ def _rows(
 
 
 async def _store(db: Database, receipts: Sequence[ReceiptContent]) -> None:
-    sqlite = db.is_sqlite
-    dialect: DialectName = "sqlite" if sqlite else "postgresql"
     sellers = sorted({r.seller_id for r in receipts})
-    lock = _LOCK_HEADS.compiled(dialect)
-    async with (
-        write_connection(db) as driver,
-        sqlite_transaction(driver) if sqlite else driver.transaction(),
-    ):
-        opened = [(_CHAIN, seller, GENESIS) for seller in sellers]
-        await run_batch(driver, _OPEN_HEADS, [opened], sqlite=sqlite)
-        ids = json_text(sellers) if sqlite else sellers
-        args = lock.args({"chain": _CHAIN, "seller_ids": ids})
-        locked = await (
-            driver.execute_fetchall(lock.sql, args) if sqlite else driver.fetch(lock.sql, *args)
+    async with write_connection(db) as driver:
+        if db.is_sqlite:
+            async with sqlite_transaction(driver):
+                heads = await _sqlite_heads(driver, sellers)
+                await _append_sqlite(driver, receipts, heads)
+        else:
+            async with driver.transaction():
+                take = _TAKE_HEADS_POSTGRESQL.compiled("postgresql")
+                taken = await driver.fetch(
+                    take.sql,
+                    *take.args({"chain": _CHAIN, "genesis": GENESIS, "seller_ids": sellers}),
+                )
+                heads = {seller: (position, row_hash) for seller, position, row_hash in taken}
+                await _append_postgresql(driver, receipts, heads)
+
+
+async def _sqlite_heads(driver: Any, sellers: Sequence[str]) -> dict[str, tuple[int, str]]:
+    read = _READ_HEADS_SQLITE.compiled("sqlite")
+    args = read.args({"chain": _CHAIN, "seller_ids": json_text(sellers)})
+    heads = {s: (p, h) for s, p, h in await driver.execute_fetchall(read.sql, args)}
+    missing = [seller for seller in sellers if seller not in heads]
+    if missing:
+        opening = _OPEN_HEAD_SQLITE.compiled("sqlite")
+        await driver.executemany(
+            opening.sql,
+            [opening.args({"chain": _CHAIN, "seller_id": s, "row_hash": GENESIS}) for s in missing],
         )
-        heads = {seller: (position, row_hash) for seller, position, row_hash in locked}
-        rows = _rows(receipts, heads, sqlite=sqlite)
-        moved = [(_CHAIN, seller, p, h) for seller, (p, h) in heads.items()]
-        await run_batch(driver, _STORE, [rows, moved], sqlite=sqlite)
+        heads |= {seller: (0, GENESIS) for seller in missing}
+    return heads
+
+
+async def _append_sqlite(
+    driver: Any, receipts: Sequence[ReceiptContent], heads: dict[str, tuple[int, str]]
+) -> None:
+    """Insert the receipts, each linked to its seller's chain, and move the heads."""
+    rows = _rows(receipts, heads, sqlite=True)
+    inserting = _INSERT_RECEIPT_SQLITE.compiled("sqlite")
+    await driver.executemany(
+        inserting.sql,
+        [inserting.args(dict(zip(_RECEIPT_COLUMNS, row, strict=True))) for row in rows],
+    )
+    moving = _MOVE_HEAD_SQLITE.compiled("sqlite")
+    await driver.executemany(
+        moving.sql,
+        [
+            moving.args({"chain": _CHAIN, "seller_id": s, "position": p, "row_hash": h})
+            for s, (p, h) in heads.items()
+        ],
+    )
+
+
+async def _append_postgresql(
+    driver: Any, receipts: Sequence[ReceiptContent], heads: dict[str, tuple[int, str]]
+) -> None:
+    """Insert the receipts, each linked to its seller's chain, and move the locked heads."""
+    rows = _rows(receipts, heads, sqlite=False)
+    # COPY: the rows go as they are, where an array parameter is checked and encoded value by
+    # value (about half the client's CPU per receipt).
+    await driver.copy_records_to_table(
+        DecisionReceiptRow.__tablename__, records=rows, columns=_RECEIPT_COLUMNS
+    )
+    moving = _MOVE_HEADS_POSTGRESQL.compiled("postgresql")
+    sellers = list(heads)
+    await driver.execute(
+        moving.sql,
+        *moving.args(
+            {
+                "chain": _CHAIN,
+                "seller_ids": sellers,
+                "positions": [heads[s][0] for s in sellers],
+                "row_hashes": [heads[s][1] for s in sellers],
+            }
+        ),
+    )
 
 
 # --- reads -------------------------------------------------------------------------------------

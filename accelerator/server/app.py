@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -107,9 +108,16 @@ def create_app(
         services = open_services(configured, insurer_transport=insurer_transport)
         runtime.start(services)
         background = await _start_background_work(services)
+        # What is built by now lives as long as the app: frozen, the collector's full passes
+        # stop walking it again and again (they were a fifth of a batch check's CPU,
+        # docs/performance.md). Unfrozen at the end, so that an app that stops (a test's) can
+        # still be collected; no collection first, which would cost each test's app a pass
+        # over the whole test process.
+        gc.freeze()
         try:
             yield
         finally:
+            gc.unfreeze()
             for task in background:
                 task.cancel()
             for task in background:

@@ -1,6 +1,7 @@
 """The receipt writer (accelerator/audit/receipts.py): many callers' receipts group-committed,
 each seller's chained in one unbroken line, a failure given to every caller of its flush and
-to no other. Both databases."""
+to no other; a seller whose head is held elsewhere holds up no other seller. Both databases
+(the held head: PostgreSQL, where flushes run side by side)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import asyncio
 
 import msgspec
 import pytest
+from sqlalchemy import text
 
 from accelerator.audit.receipts import ReceiptWriter, receipts_in_chain_order
 from accelerator.audit.verify import ChainVerifier
@@ -55,3 +57,77 @@ async def test_a_failed_flush_fails_its_callers_and_the_next_write_succeeds(
         s2 = await receipts_in_chain_order(session, "s-2", after_position=0, limit=10)
     # Nothing of the refused flush was kept: s-2's chain starts with the later receipt.
     assert [(row.id, row.chain_position) for row in s2] == [(later.id, 1)]
+
+
+async def test_two_writers_opening_the_same_new_sellers_at_once_chain_every_receipt(
+    database: Database,
+) -> None:
+    # Two processes' writers, each taking the heads of sellers new to the chain, in opposite
+    # orders: on PostgreSQL the heads are opened and locked in one statement in seller order,
+    # so neither deadlocks nor loses a receipt.
+    sellers = [f"new-{n}" for n in range(12)]
+    writers = (ReceiptWriter(database), ReceiptWriter(database))
+    calls = [
+        (writers[call % 2], [receipt_content(s) for s in (sellers if call % 2 else sellers[::-1])])
+        for call in range(8)
+    ]
+    await asyncio.gather(*(writer.write(receipts) for writer, receipts in calls))
+
+    async with database.reading() as session:
+        for seller in sellers:
+            rows = await receipts_in_chain_order(session, seller, after_position=0, limit=100)
+            assert [row.chain_position for row in rows] == list(range(1, 9))
+    verified = await ChainVerifier(database).verify_page(after=None, limit=100)
+    assert verified.broken == []
+    assert verified.rows_checked == 8 * len(sellers)
+
+
+async def _lock_waiters(database: Database) -> int:
+    async with database.write_engine.connect() as connection:
+        waiting = await connection.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
+    return int(waiting or 0)
+
+
+async def test_a_seller_whose_head_is_held_holds_up_no_other_seller(database: Database) -> None:
+    if database.is_sqlite:
+        pytest.skip("SQLite takes one writer at a time: its flushes never run side by side")
+    writer = ReceiptWriter(database)
+    first = receipt_content("s-held")
+    await writer.write([first])  # the seller's head now exists
+
+    async with database.write_engine.connect() as holder:
+        # Another process's flush holds s-held's head until this block ends.
+        await holder.execute(
+            text(
+                "SELECT 1 FROM audit_heads WHERE chain = 'receipts' AND seller_id = 's-held' "
+                "FOR UPDATE"
+            )
+        )
+        held = receipt_content("s-held")
+        waiting = asyncio.create_task(writer.write([held]))
+        for _ in range(1000):  # until its flush waits on the lock (a guard, not a timing)
+            if await _lock_waiters(database):
+                break
+            await asyncio.sleep(0.01)
+        assert not waiting.done()
+
+        # A second receipt of the held seller and one of another seller, queued together:
+        # the other seller's is committed meanwhile, by a flush of its own, and the held
+        # seller's waits for the first one's flush.
+        after, free = receipt_content("s-held"), receipt_content("s-free")
+        following = asyncio.create_task(writer.write([after]))
+        await asyncio.wait_for(writer.write([free]), timeout=60)
+        assert not waiting.done() and not following.done()
+        await holder.rollback()
+
+    await asyncio.wait_for(asyncio.gather(waiting, following), timeout=60)
+    async with database.reading() as session:
+        held_chain = await receipts_in_chain_order(session, "s-held", after_position=0, limit=10)
+    # The held seller's receipts in the order they came, unbroken.
+    assert [row.id for row in held_chain] == [first.id, held.id, after.id]
+    assert [row.chain_position for row in held_chain] == [1, 2, 3]
