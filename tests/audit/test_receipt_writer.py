@@ -122,7 +122,8 @@ async def test_a_seller_whose_head_is_held_holds_up_no_other_seller(database: Da
         after, free = receipt_content("s-held"), receipt_content("s-free")
         following = asyncio.create_task(writer.write([after]))
         await asyncio.wait_for(writer.write([free]), timeout=60)
-        assert not waiting.done() and not following.done()
+        assert not waiting.done()
+        assert not following.done()
         await holder.rollback()
 
     await asyncio.wait_for(asyncio.gather(waiting, following), timeout=60)
