@@ -11,7 +11,7 @@ from typing import NamedTuple
 import msgspec
 
 from accelerator import __version__
-from accelerator.audit.receipts import ReceiptWriter
+from accelerator.audit.receipts import ReceiptWriter, new_receipt_id
 from accelerator.auth.principal import Principal, Role, ensure_acts_for
 from accelerator.coverage import repository
 from accelerator.coverage.decision import decide, rule_set_for_incident
@@ -208,7 +208,7 @@ class CoverageService:
             if isinstance(outcome, InvalidInput):
                 results.append(outcome)
                 continue
-            receipt = outcome.receipt(claim, str(uuid.uuid4()))
+            receipt = outcome.receipt(claim, new_receipt_id())
             receipts.append(receipt)
             results.append(receipt.decision)
         await self.receipts.write(receipts)
