@@ -11,7 +11,7 @@ from typing import NamedTuple
 import msgspec
 
 from accelerator import __version__
-from accelerator.audit.receipts import ReceiptWriter, new_receipt_id
+from accelerator.audit.receipts import ReceiptWriter, new_receipt_ids
 from accelerator.auth.principal import Principal, Role, ensure_acts_for
 from accelerator.coverage import repository
 from accelerator.coverage.decision import decide, rule_set_for_incident
@@ -204,11 +204,12 @@ class CoverageService:
         decided = await self.decide_many(claims, now)
         results: list[CoverageDecision | InvalidInput] = []
         receipts: list[ReceiptContent] = []
+        ids = iter(new_receipt_ids(len(claims)))
         for claim, outcome in zip(claims, decided, strict=True):
             if isinstance(outcome, InvalidInput):
                 results.append(outcome)
                 continue
-            receipt = outcome.receipt(claim, new_receipt_id())
+            receipt = outcome.receipt(claim, next(ids))
             receipts.append(receipt)
             results.append(receipt.decision)
         await self.receipts.write(receipts)
