@@ -201,6 +201,31 @@ FROM unnest(CAST(:seller_ids AS text[]), CAST(:positions AS integer[]),
 WHERE h.chain = CAST(:chain AS text) AND h.seller_id = v.seller_id
 """,
 )
+# A small flush (single checks share flushes of a few receipts) inserts its receipts and moves
+# the heads in this one statement: one round trip, where COPY then an UPDATE take three.
+_STORE_POSTGRESQL = Statement.text(
+    "store_receipts",
+    postgresql="""
+WITH stored AS (
+    INSERT INTO decision_receipts (id, seller_id, claim_reference, incident_at, evaluated_at,
+                                   decision, document, chain_position, prev_hash, row_hash)
+    SELECT * FROM unnest(
+        CAST(:id AS text[]), CAST(:seller_id AS text[]), CAST(:claim_reference AS text[]),
+        CAST(:incident_at AS timestamptz[]), CAST(:evaluated_at AS timestamptz[]),
+        CAST(:decision AS text[]), CAST(:document AS text[]),
+        CAST(:chain_position AS integer[]), CAST(:prev_hash AS text[]),
+        CAST(:row_hash AS text[]))
+)
+UPDATE audit_heads AS h SET position = v.position, row_hash = v.row_hash
+FROM unnest(CAST(:seller_ids AS text[]), CAST(:positions AS integer[]),
+            CAST(:row_hashes AS text[])) AS v(seller_id, position, row_hash)
+WHERE h.chain = CAST(:chain AS text) AND h.seller_id = v.seller_id
+""",
+)
+#: From this many receipts a flush inserts them with COPY, whose rows go as they are where an
+#: array parameter is checked and encoded value by value (about half the client's CPU per
+#: receipt, docs/performance.md): worth its two extra round trips.
+_COPY_FROM: Final = 64
 
 # SQLite has one writer at a time (the flush's BEGIN IMMEDIATE): no lock to take, only the
 # missing heads to open.
@@ -342,24 +367,23 @@ async def _append_postgresql(
 ) -> None:
     """Insert the receipts, each linked to its seller's chain, and move the locked heads."""
     rows = _rows(receipts, heads, sqlite=False)
-    # COPY: the rows go as they are, where an array parameter is checked and encoded value by
-    # value (about half the client's CPU per receipt).
+    sellers = list(heads)
+    moved = {
+        "chain": _CHAIN,
+        "seller_ids": sellers,
+        "positions": [heads[s][0] for s in sellers],
+        "row_hashes": [heads[s][1] for s in sellers],
+    }
+    if len(rows) < _COPY_FROM:
+        storing = _STORE_POSTGRESQL.compiled("postgresql")
+        columns = dict(zip(_RECEIPT_COLUMNS, map(list, zip(*rows, strict=True)), strict=True))
+        await driver.execute(storing.sql, *storing.args(columns | moved))
+        return
     await driver.copy_records_to_table(
         DecisionReceiptRow.__tablename__, records=rows, columns=_RECEIPT_COLUMNS
     )
     moving = _MOVE_HEADS_POSTGRESQL.compiled("postgresql")
-    sellers = list(heads)
-    await driver.execute(
-        moving.sql,
-        *moving.args(
-            {
-                "chain": _CHAIN,
-                "seller_ids": sellers,
-                "positions": [heads[s][0] for s in sellers],
-                "row_hashes": [heads[s][1] for s in sellers],
-            }
-        ),
-    )
+    await driver.execute(moving.sql, *moving.args(moved))
 
 
 # --- reads -------------------------------------------------------------------------------------
