@@ -4,9 +4,10 @@
 
 An answer is given only once its receipt is committed, yet a commit per check would cost the
 check its speed. So receipts are group-committed: :meth:`ReceiptWriter.write` queues a call's
-receipts and waits; one flush at a time writes everything queued in one transaction, and the
-calls that arrive meanwhile are the next flush. An idle service flushes at once (no timer); a
-busy one writes many checks' receipts per commit. Each seller's receipts join its chain
+receipts and waits; a flush writes everything queued in one transaction, and the calls that
+arrive meanwhile are the next flush (several flushes may be in flight on PostgreSQL: see
+:class:`ReceiptWriter`). An idle service flushes at once (no timer); a busy one writes many
+checks' receipts per commit. Each seller's receipts join its chain
 (``audit.chain``) under the lock of its head (the ``audit_heads`` row, as ``audit.heads``
 explains, taken here with the driver's own statements).
 """
