@@ -259,6 +259,10 @@ def run(
         if not webhooks_at_kill:
             traffic.webhooks_stop.set()
             wait_for(lambda: inbox_by_status(database_url).get("processing", 0) == 0, 10, 0.05)
+        # The kill waits for a fan-out in flight rather than trusting the sleep above: on a
+        # busy machine the requests sent by then may all have finished (the traffic keeps
+        # starting new ones, each collecting for the deadline).
+        wait_for(lambda: requests_by_status(database_url).get("collecting", 0) > 0, 20, 0.02)
         stack.server.kill()  # type: ignore[union-attr]
         traffic.stop.set()
         traffic.webhooks_stop.set()
