@@ -144,7 +144,8 @@ def _alternating(
         suffix = f" (round {number} of {_ROUNDS})"
         without = measure(baseline[0] + suffix, baseline[1])
         rounds.append((measure(served[0] + suffix, served[1]), without))
-    rounds.sort(key=lambda pair: pair[0].throughput / pair[1].throughput)
+    # A baseline that answered nothing sorts last rather than dividing by zero.
+    rounds.sort(key=lambda pair: pair[0].throughput / max(pair[1].throughput, 1e-9))
     return rounds[len(rounds) // 2]
 
 
