@@ -16,21 +16,23 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 import msgspec
 from sqlalchemy.engine import make_url
 
-from accelerator.audit.verify import MAX_SELLERS_PER_PAGE, ChainVerifier
 from accelerator.auth.keys import KeyRequestError, create_key, list_keys, revoke_key
 from accelerator.auth.principal import Role
-from accelerator.infra import migrations
 from accelerator.infra.database import Database, open_database
-from accelerator.infra.logging import configure_logging
 from accelerator.settings import Settings, SettingsError, load_settings
-from providers import ProviderSettings
-from schemas import BrokenLink
+
+# Only what every command needs is imported here: `keys create` is typed by hand and should
+# answer at once. Alembic, Litestar (through the logging set-up), the audit trail and the
+# adapters are imported by the commands that use them.
+if TYPE_CHECKING:
+    from providers import ProviderSettings
+    from schemas import BrokenLink
 
 T = TypeVar("T")
 logger = logging.getLogger("accelerator.cli")
@@ -52,6 +54,12 @@ def _with_database(settings: Settings, work: Callable[[Database], Awaitable[T]])
             await db.dispose()
 
     return asyncio.run(run())
+
+
+def _configure_logging(level: str, *, json_logs: bool = False) -> None:
+    from accelerator.infra.logging import configure_logging  # imports Litestar: only when used
+
+    configure_logging(level, json_logs=json_logs)
 
 
 def _describe_database(url: str) -> str:
@@ -81,8 +89,10 @@ def serve(host: str, port: int, workers: int) -> None:
     import uvicorn
 
     settings = _settings()
-    configure_logging(settings.log_level, json_logs=settings.json_logs)
+    _configure_logging(settings.log_level, json_logs=settings.json_logs)
     if settings.auto_migrate:
+        from accelerator.infra import migrations
+
         migrations.upgrade(settings.database_url)
         logger.info("database migrated to %s", migrations.head_revision())
     logger.info("database: %s", _describe_database(settings.database_url))
@@ -200,7 +210,7 @@ def sandbox(host: str, port: int, callback_url: str, secret: str | None) -> None
     """Run the simulated insurers (faults switchable at /_control)."""
     from providers.sandbox import SandboxConfig, run_sandbox
 
-    configure_logging("INFO")
+    _configure_logging("INFO")
     signing_secret = secret or "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
     if secret is None:
         click.echo(f"callbacks signed with {signing_secret}", err=True)
@@ -235,7 +245,7 @@ def worker(lease_seconds: float, batch_size: int, poll_interval: float, until_id
     the service's own in-process worker applies the inbox and this command refuses to start.
     """
     settings = _settings()
-    configure_logging(settings.log_level, json_logs=settings.json_logs)
+    _configure_logging(settings.log_level, json_logs=settings.json_logs)
     if settings.is_sqlite:
         raise click.ClickException(
             "on SQLite the service applies webhooks itself (one writer); "
@@ -303,6 +313,8 @@ def _worker_provider_settings(settings: Settings) -> dict[str, ProviderSettings]
 @click.option("--check", is_flag=True, help="Only verify the models match the migrations.")
 def migrate(check: bool) -> None:
     """Apply database migrations (or, with --check, compare models and migrations)."""
+    from accelerator.infra import migrations
+
     settings = _settings()
     where = _describe_database(settings.database_url)
     if check:
@@ -393,7 +405,7 @@ def retention_purge(dry_run: bool) -> None:
     from accelerator.audit.retention import RetentionService
 
     settings = _settings()
-    configure_logging(settings.log_level, json_logs=settings.json_logs)
+    _configure_logging(settings.log_level, json_logs=settings.json_logs)
     captures = timedelta(days=settings.capture_retention_days)
     audit = timedelta(days=settings.audit_retention_days)
     report = _with_database(
@@ -414,7 +426,8 @@ def audit() -> None:
     "--page-size",
     default=100,
     show_default=True,
-    type=click.IntRange(1, MAX_SELLERS_PER_PAGE),
+    type=click.IntRange(min=1),
+    callback=lambda _ctx, _param, value: _at_most_a_page(value),
     help="Sellers verified at a time; progress goes to stderr after each page.",
 )
 def audit_verify(seller_id: str | None, page_size: int) -> None:
@@ -440,6 +453,14 @@ def audit_verify(seller_id: str | None, page_size: int) -> None:
     sys.exit(1)
 
 
+def _at_most_a_page(page_size: int) -> int:
+    from accelerator.audit.verify import MAX_SELLERS_PER_PAGE
+
+    if page_size > MAX_SELLERS_PER_PAGE:
+        raise click.BadParameter(f"{page_size} is more than {MAX_SELLERS_PER_PAGE}")
+    return page_size
+
+
 def _count(number: int, thing: str) -> str:
     return f"{number} {thing}{'' if number == 1 else 's'}"
 
@@ -449,6 +470,8 @@ async def _verify_chains(
 ) -> tuple[int, int, int]:
     """The sellers and rows verified and the chains found broken, each broken link printed as
     it is found (a page of sellers at a time, so memory stays bounded)."""
+    from accelerator.audit.verify import ChainVerifier
+
     verifier = ChainVerifier(db)
     if seller_id is not None:
         checked = await verifier.verify_seller(seller_id)
