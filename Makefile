@@ -15,8 +15,11 @@ $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet uv==$(UV_VERSION)
 
+# --compile-bytecode: uv leaves the dependencies' bytecode to their first import, and where
+# bytecode is not written (PYTHONDONTWRITEBYTECODE, a read-only tree) every command compiled
+# SQLAlchemy & co. again, seconds before `accelerator keys create` could answer.
 $(VENV)/.synced: $(UV) pyproject.toml uv.lock
-	$(UV) sync --locked --python $(PYTHON)
+	$(UV) sync --locked --compile-bytecode --python $(PYTHON)
 	@touch $@
 
 install: $(VENV)/.synced  ## create .venv with the locked dependencies
