@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
@@ -88,8 +88,26 @@ def serve(host: str, port: int, workers: int) -> None:
     """Run the API on uvicorn (uvloop + httptools), migrating the database first."""
     import uvicorn
 
+    from accelerator.server.services import configure
+
     settings = _settings()
     _configure_logging(settings.log_level, json_logs=settings.json_logs)
+    try:
+        configured = configure(settings)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    with_sandbox = settings.sandbox_enabled and not configured.providers
+    # Both ports before anything is migrated, printed or started: a port taken is found now,
+    # not by uvicorn after the sandbox has started and the other service's URL was printed.
+    _ensure_port_free(
+        host, port, "the API", "choose another port with --port (make run PORT=<port>)"
+    )
+    if with_sandbox:
+        _ensure_port_free(
+            "127.0.0.1", settings.sandbox_port, "the sandbox insurers",
+            "an earlier sandbox still running? Stop it or set ACCELERATOR_SANDBOX_PORT "
+            "(make run SANDBOX_PORT=<port>)",
+        )  # fmt: skip
     if settings.auto_migrate:
         from accelerator.infra import migrations
 
@@ -102,8 +120,10 @@ def serve(host: str, port: int, workers: int) -> None:
     url = pages_url(host, port)
     click.echo(_with_database(settings, lambda db: welcome(db, url, embedded=settings.is_sqlite)))
     with contextlib.ExitStack() as stack:
-        if settings.sandbox_enabled and not settings.providers:
+        if with_sandbox:
             stack.enter_context(_sandbox_for(settings, api_port=port))
+        else:
+            _log_insurers(configured.providers)
         logger.info(
             "API docs: http://%s:%d/schema  (OpenAPI JSON at /schema/openapi.json)", host, port
         )
@@ -127,17 +147,34 @@ def _exit_on_sigterm(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-def _ensure_port_free(port: int) -> None:
-    with socket.socket() as probe:
-        # As uvicorn and aiohttp bind: a port in TIME_WAIT after the last sandbox stopped is free.
+def _ensure_port_free(host: str, port: int, whom: str, remedy: str) -> None:
+    """Unless ``host:port`` can be listened on, stop with one line: why, and ``remedy``."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET  # as uvicorn chooses
+    with socket.socket(family) as probe:
+        # As uvicorn and aiohttp bind: a port in TIME_WAIT after the last run stopped is free.
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            probe.bind(("127.0.0.1", port))
+            probe.bind((host, port))
         except OSError as exc:
             raise click.ClickException(
-                f"port {port} for the sandbox insurers is taken (an earlier sandbox still "
-                "running?); stop it or set ACCELERATOR_SANDBOX_PORT"
+                f"cannot listen on {host}:{port} for {whom} ({exc.strerror}); {remedy}"
             ) from exc
+
+
+def _log_insurers(providers: Mapping[str, ProviderSettings]) -> None:
+    """Say once, in the serving process, which insurers each quote request will ask."""
+    if not providers:
+        logger.warning(
+            "no insurers configured: quote requests get no offers (ACCELERATOR_PROVIDERS)"
+        )
+    for provider_id, partner in sorted(providers.items()):
+        logger.info(
+            "insurer %s: adapter %s at %s%s",
+            provider_id,
+            partner.adapter or provider_id,
+            partner.base_url,
+            "" if partner.enabled else " (disabled: never asked)",
+        )
 
 
 def _wait_until_listening(port: int, process: subprocess.Popen[bytes], timeout: float) -> None:
@@ -164,7 +201,6 @@ def _sandbox_for(settings: Settings, *, api_port: int) -> Iterator[None]:
     """
     from providers.sandbox import default_sandbox_provider_settings
 
-    _ensure_port_free(settings.sandbox_port)
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
     sandbox_url = f"http://127.0.0.1:{settings.sandbox_port}"
     callback_url = f"http://127.0.0.1:{api_port}/v1/webhooks/insurers"
@@ -183,7 +219,8 @@ def _sandbox_for(settings: Settings, *, api_port: int) -> Iterator[None]:
         raise
     provider_map = default_sandbox_provider_settings(sandbox_url, callback_url, [secret])
     os.environ["ACCELERATOR_PROVIDERS"] = msgspec.json.encode(provider_map).decode()
-    logger.info("sandbox insurers at %s: %s", sandbox_url, ", ".join(sorted(provider_map)))
+    logger.info("sandbox insurers at %s", sandbox_url)
+    _log_insurers(provider_map)
     try:
         yield
     finally:
