@@ -31,6 +31,7 @@ from accelerator.settings import Settings, SettingsError, load_settings
 # answer at once. Alembic, Litestar (through the logging set-up), the audit trail and the
 # adapters are imported by the commands that use them.
 if TYPE_CHECKING:
+    from accelerator.server.services import Configured
     from providers import ProviderSettings
     from schemas import BrokenLink
 
@@ -54,6 +55,16 @@ def _with_database(settings: Settings, work: Callable[[Database], Awaitable[T]])
             await db.dispose()
 
     return asyncio.run(run())
+
+
+def _configured(settings: Settings) -> Configured:
+    """What the settings name, loaded and checked (adapters, rule-set overrides, weights)."""
+    from accelerator.server.services import configure
+
+    try:
+        return configure(settings)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def _configure_logging(level: str, *, json_logs: bool = False) -> None:
@@ -85,17 +96,13 @@ def main() -> None:
     "--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes."
 )
 def serve(host: str, port: int, workers: int) -> None:
-    """Run the API on uvicorn (uvloop + httptools), migrating the database first."""
+    """Run the API on uvicorn (uvloop + httptools): check the settings and the ports, migrate
+    the database, then start."""
     import uvicorn
-
-    from accelerator.server.services import configure
 
     settings = _settings()
     _configure_logging(settings.log_level, json_logs=settings.json_logs)
-    try:
-        configured = configure(settings)
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from exc
+    configured = _configured(settings)
     with_sandbox = settings.sandbox_enabled and not configured.providers
     # Both ports before anything is migrated, printed or started: a port taken is found now,
     # not by uvicorn after the sandbox has started and the other service's URL was printed.
@@ -288,6 +295,7 @@ def worker(lease_seconds: float, batch_size: int, poll_interval: float, until_id
             "on SQLite the service applies webhooks itself (one writer); "
             "`accelerator worker` needs ACCELERATOR_DATABASE_URL to name PostgreSQL"
         )
+    _configured(settings)  # an unknown adapter: one line now, not a traceback from the worker
     asyncio.run(_run_worker(settings, lease_seconds, batch_size, poll_interval, until_idle))
 
 

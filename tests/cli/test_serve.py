@@ -1,6 +1,6 @@
 """`accelerator serve` on a first start: a port taken or a bad setting stops it at once, in one
 line that says what to change, before anything is migrated or started; a start that goes ahead
-names the insurers it will ask."""
+names the insurers it will ask. The inbox worker checks its adapters the same way."""
 
 from __future__ import annotations
 
@@ -129,3 +129,13 @@ async def test_the_start_names_each_configured_insurer_once(
     ):
         assert sum(line.endswith(expected) for line in lines) == 1, result.output
     assert len(server_runs) == 1
+
+
+@pytest.mark.postgres
+def test_the_inbox_worker_names_an_unknown_adapter_in_one_line_too(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ACCELERATOR_DATABASE_URL", postgres_url)
+    monkeypatch.setenv("ACCELERATOR_PROVIDERS", '{"acme": {"base_url": "http://a.test"}}')
+    result = CliRunner().invoke(main, ["worker", "--until-idle"])
+    assert_one_line_error(result, "ACCELERATOR_PROVIDERS", "'acme'")
