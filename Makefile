@@ -15,14 +15,19 @@ $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet uv==$(UV_VERSION)
 
+# --compile-bytecode: uv leaves the dependencies' bytecode to their first import, and where
+# bytecode is not written (PYTHONDONTWRITEBYTECODE, a read-only tree) every command compiled
+# SQLAlchemy & co. again, seconds before `accelerator keys create` could answer.
 $(VENV)/.synced: $(UV) pyproject.toml uv.lock
-	$(UV) sync --locked --python $(PYTHON)
+	$(UV) sync --locked --compile-bytecode --python $(PYTHON)
 	@touch $@
 
 install: $(VENV)/.synced  ## create .venv with the locked dependencies
 
-run: install  ## start the service on the embedded SQLite database (with the sandbox insurers)
-	$(VENV)/bin/accelerator serve
+# PORT: the API's port; SANDBOX_PORT: the sandbox insurers' (else ACCELERATOR_SANDBOX_PORT, 8765).
+PORT ?= 8000
+run: install  ## start the service on the embedded SQLite database, with the sandbox insurers (PORT=8000, SANDBOX_PORT=8765)
+	$(if $(SANDBOX_PORT),ACCELERATOR_SANDBOX_PORT=$(SANDBOX_PORT) )$(VENV)/bin/accelerator serve --port $(PORT)
 
 test: install  ## run the whole test suite (SQLite and PostgreSQL)
 	scripts/ensure-chromium  # Debian's Chromium for the browser tests (apt, first run only)

@@ -14,23 +14,26 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 import msgspec
 from sqlalchemy.engine import make_url
 
-from accelerator.audit.verify import MAX_SELLERS_PER_PAGE, ChainVerifier
 from accelerator.auth.keys import KeyRequestError, create_key, list_keys, revoke_key
 from accelerator.auth.principal import Role
-from accelerator.infra import migrations
 from accelerator.infra.database import Database, open_database
-from accelerator.infra.logging import configure_logging
 from accelerator.settings import Settings, SettingsError, load_settings
-from providers import ProviderSettings
-from schemas import BrokenLink
+
+# Only what every command needs is imported here: `keys create` is typed by hand and should
+# answer at once. Alembic, Litestar (through the logging set-up), the audit trail and the
+# adapters are imported by the commands that use them.
+if TYPE_CHECKING:
+    from accelerator.server.services import Configured
+    from providers import ProviderSettings
+    from schemas import BrokenLink
 
 T = TypeVar("T")
 logger = logging.getLogger("accelerator.cli")
@@ -52,6 +55,22 @@ def _with_database(settings: Settings, work: Callable[[Database], Awaitable[T]])
             await db.dispose()
 
     return asyncio.run(run())
+
+
+def _configured(settings: Settings) -> Configured:
+    """What the settings name, loaded and checked (adapters, rule-set overrides, weights)."""
+    from accelerator.server.services import configure
+
+    try:
+        return configure(settings)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _configure_logging(level: str, *, json_logs: bool = False) -> None:
+    from accelerator.infra.logging import configure_logging  # imports Litestar: only when used
+
+    configure_logging(level, json_logs=json_logs)
 
 
 def _describe_database(url: str) -> str:
@@ -77,12 +96,28 @@ def main() -> None:
     "--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes."
 )
 def serve(host: str, port: int, workers: int) -> None:
-    """Run the API on uvicorn (uvloop + httptools), migrating the database first."""
+    """Run the API on uvicorn (uvloop + httptools): check the settings and the ports, migrate
+    the database, then start."""
     import uvicorn
 
     settings = _settings()
-    configure_logging(settings.log_level, json_logs=settings.json_logs)
+    _configure_logging(settings.log_level, json_logs=settings.json_logs)
+    configured = _configured(settings)
+    with_sandbox = settings.sandbox_enabled and not configured.providers
+    # Both ports before anything is migrated, printed or started: a port taken is found now,
+    # not by uvicorn after the sandbox has started and the other service's URL was printed.
+    _ensure_port_free(
+        host, port, "the API", "choose another port with --port (make run PORT=<port>)"
+    )
+    if with_sandbox:
+        _ensure_port_free(
+            "127.0.0.1", settings.sandbox_port, "the sandbox insurers",
+            "an earlier sandbox still running? Stop it or set ACCELERATOR_SANDBOX_PORT "
+            "(make run SANDBOX_PORT=<port>)",
+        )  # fmt: skip
     if settings.auto_migrate:
+        from accelerator.infra import migrations
+
         migrations.upgrade(settings.database_url)
         logger.info("database migrated to %s", migrations.head_revision())
     logger.info("database: %s", _describe_database(settings.database_url))
@@ -92,8 +127,10 @@ def serve(host: str, port: int, workers: int) -> None:
     url = pages_url(host, port)
     click.echo(_with_database(settings, lambda db: welcome(db, url, embedded=settings.is_sqlite)))
     with contextlib.ExitStack() as stack:
-        if settings.sandbox_enabled and not settings.providers:
+        if with_sandbox:
             stack.enter_context(_sandbox_for(settings, api_port=port))
+        else:
+            _log_insurers(configured.providers)
         logger.info(
             "API docs: http://%s:%d/schema  (OpenAPI JSON at /schema/openapi.json)", host, port
         )
@@ -117,17 +154,34 @@ def _exit_on_sigterm(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-def _ensure_port_free(port: int) -> None:
-    with socket.socket() as probe:
-        # As uvicorn and aiohttp bind: a port in TIME_WAIT after the last sandbox stopped is free.
+def _ensure_port_free(host: str, port: int, whom: str, remedy: str) -> None:
+    """Unless ``host:port`` can be listened on, stop with one line: why, and ``remedy``."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET  # as uvicorn chooses
+    with socket.socket(family) as probe:
+        # As uvicorn and aiohttp bind: a port in TIME_WAIT after the last run stopped is free.
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            probe.bind(("127.0.0.1", port))
+            probe.bind((host, port))
         except OSError as exc:
             raise click.ClickException(
-                f"port {port} for the sandbox insurers is taken (an earlier sandbox still "
-                "running?); stop it or set ACCELERATOR_SANDBOX_PORT"
+                f"cannot listen on {host}:{port} for {whom} ({exc.strerror}); {remedy}"
             ) from exc
+
+
+def _log_insurers(providers: Mapping[str, ProviderSettings]) -> None:
+    """Say once, in the serving process, which insurers each quote request will ask."""
+    if not providers:
+        logger.warning(
+            "no insurers configured: quote requests get no offers (ACCELERATOR_PROVIDERS)"
+        )
+    for provider_id, partner in sorted(providers.items()):
+        logger.info(
+            "insurer %s: adapter %s at %s%s",
+            provider_id,
+            partner.adapter or provider_id,
+            partner.base_url,
+            "" if partner.enabled else " (disabled: never asked)",
+        )
 
 
 def _wait_until_listening(port: int, process: subprocess.Popen[bytes], timeout: float) -> None:
@@ -154,7 +208,6 @@ def _sandbox_for(settings: Settings, *, api_port: int) -> Iterator[None]:
     """
     from providers.sandbox import default_sandbox_provider_settings
 
-    _ensure_port_free(settings.sandbox_port)
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
     sandbox_url = f"http://127.0.0.1:{settings.sandbox_port}"
     callback_url = f"http://127.0.0.1:{api_port}/v1/webhooks/insurers"
@@ -173,7 +226,8 @@ def _sandbox_for(settings: Settings, *, api_port: int) -> Iterator[None]:
         raise
     provider_map = default_sandbox_provider_settings(sandbox_url, callback_url, [secret])
     os.environ["ACCELERATOR_PROVIDERS"] = msgspec.json.encode(provider_map).decode()
-    logger.info("sandbox insurers at %s: %s", sandbox_url, ", ".join(sorted(provider_map)))
+    logger.info("sandbox insurers at %s", sandbox_url)
+    _log_insurers(provider_map)
     try:
         yield
     finally:
@@ -200,7 +254,7 @@ def sandbox(host: str, port: int, callback_url: str, secret: str | None) -> None
     """Run the simulated insurers (faults switchable at /_control)."""
     from providers.sandbox import SandboxConfig, run_sandbox
 
-    configure_logging("INFO")
+    _configure_logging("INFO")
     signing_secret = secret or "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
     if secret is None:
         click.echo(f"callbacks signed with {signing_secret}", err=True)
@@ -235,12 +289,13 @@ def worker(lease_seconds: float, batch_size: int, poll_interval: float, until_id
     the service's own in-process worker applies the inbox and this command refuses to start.
     """
     settings = _settings()
-    configure_logging(settings.log_level, json_logs=settings.json_logs)
+    _configure_logging(settings.log_level, json_logs=settings.json_logs)
     if settings.is_sqlite:
         raise click.ClickException(
             "on SQLite the service applies webhooks itself (one writer); "
             "`accelerator worker` needs ACCELERATOR_DATABASE_URL to name PostgreSQL"
         )
+    _configured(settings)  # an unknown adapter: one line now, not a traceback from the worker
     asyncio.run(_run_worker(settings, lease_seconds, batch_size, poll_interval, until_idle))
 
 
@@ -303,6 +358,8 @@ def _worker_provider_settings(settings: Settings) -> dict[str, ProviderSettings]
 @click.option("--check", is_flag=True, help="Only verify the models match the migrations.")
 def migrate(check: bool) -> None:
     """Apply database migrations (or, with --check, compare models and migrations)."""
+    from accelerator.infra import migrations
+
     settings = _settings()
     where = _describe_database(settings.database_url)
     if check:
@@ -393,7 +450,7 @@ def retention_purge(dry_run: bool) -> None:
     from accelerator.audit.retention import RetentionService
 
     settings = _settings()
-    configure_logging(settings.log_level, json_logs=settings.json_logs)
+    _configure_logging(settings.log_level, json_logs=settings.json_logs)
     captures = timedelta(days=settings.capture_retention_days)
     audit = timedelta(days=settings.audit_retention_days)
     report = _with_database(
@@ -414,7 +471,8 @@ def audit() -> None:
     "--page-size",
     default=100,
     show_default=True,
-    type=click.IntRange(1, MAX_SELLERS_PER_PAGE),
+    type=click.IntRange(min=1),
+    callback=lambda _ctx, _param, value: _at_most_a_page(value),
     help="Sellers verified at a time; progress goes to stderr after each page.",
 )
 def audit_verify(seller_id: str | None, page_size: int) -> None:
@@ -440,6 +498,14 @@ def audit_verify(seller_id: str | None, page_size: int) -> None:
     sys.exit(1)
 
 
+def _at_most_a_page(page_size: int) -> int:
+    from accelerator.audit.verify import MAX_SELLERS_PER_PAGE
+
+    if page_size > MAX_SELLERS_PER_PAGE:
+        raise click.BadParameter(f"{page_size} is more than {MAX_SELLERS_PER_PAGE}")
+    return page_size
+
+
 def _count(number: int, thing: str) -> str:
     return f"{number} {thing}{'' if number == 1 else 's'}"
 
@@ -449,6 +515,8 @@ async def _verify_chains(
 ) -> tuple[int, int, int]:
     """The sellers and rows verified and the chains found broken, each broken link printed as
     it is found (a page of sellers at a time, so memory stays bounded)."""
+    from accelerator.audit.verify import ChainVerifier
+
     verifier = ChainVerifier(db)
     if seller_id is not None:
         checked = await verifier.verify_seller(seller_id)

@@ -7,6 +7,7 @@ the defaults below. Every setting is documented in ``docs/configuration.md``.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -62,7 +63,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     inbox_worker: Literal["in_process", "external"] = "in_process"
     # Run the sandbox insurers inside `accelerator serve` and point the adapters at it.
     sandbox_enabled: bool = True
-    sandbox_port: int = 8765
+    sandbox_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8765
 
     def __post_init__(self) -> None:
         if self.audit_retention_days < self.capture_retention_days:
@@ -86,12 +87,30 @@ def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
         if name not in fields:
             continue  # ACCELERATOR_CONFIG_FILE, ACCELERATOR_TEST_* and friends are not settings
         # Structured settings travel as JSON in one variable; scalars as plain strings.
-        values[name] = (
-            msgspec.json.decode(raw)
-            if name in {"providers", "ruleset_overrides", "ranking_weights"}
-            else raw
-        )
+        if name in {"providers", "ruleset_overrides", "ranking_weights"}:
+            try:
+                values[name] = msgspec.json.decode(raw)
+            except msgspec.DecodeError as exc:
+                raise SettingsError(f"{key} is not valid JSON: {exc}") from exc
+        else:
+            values[name] = raw
     return values
+
+
+def _invalid(exc: msgspec.ValidationError) -> SettingsError:
+    # msgspec ends its message with the path, " - at `$.quote_deadline_seconds`": name the
+    # setting first, the way it is set, so the one line says what to change.
+    problem, _, path = str(exc).partition(" - at `$.")
+    if not path:  # a rule across settings, or an unknown key in the file: named in the problem
+        return SettingsError(f"invalid setting: {problem}")
+    return invalid_setting(path.rstrip("`"), problem)
+
+
+def invalid_setting(path: str, problem: object) -> SettingsError:
+    """The one-line error for a setting (``path`` may go inside it: ``providers.harbor``), named
+    as the TOML key and as the environment variable, so it says what to change either way."""
+    name = re.split(r"[.\[]", path, maxsplit=1)[0]
+    return SettingsError(f"invalid setting {path} ({ENV_PREFIX}{name.upper()}): {problem}")
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -104,14 +123,9 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
             values.update(tomllib.loads(Path(config_file).read_text()))
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise SettingsError(f"{config_file}: {exc}") from exc
-    try:
-        values.update(_from_environment(env))
-    except msgspec.DecodeError as exc:
-        raise SettingsError(
-            f"an ACCELERATOR_ variable holding JSON is not valid JSON: {exc}"
-        ) from exc
+    values.update(_from_environment(env))
     values.update(overrides)
     try:
         return msgspec.convert(values, Settings, strict=False)
     except msgspec.ValidationError as exc:
-        raise SettingsError(f"invalid setting: {exc}") from exc
+        raise _invalid(exc) from exc

@@ -41,12 +41,8 @@ from accelerator.health.controller import HealthController
 from accelerator.infra.bodies import BATCH_BODY_MAX_BYTES, JSON_BODY_MAX_BYTES, ApiRequest
 from accelerator.infra.errors import EXCEPTION_HANDLERS
 from accelerator.infra.logging import configure_logging, request_id_middleware
-from accelerator.insurers.partners import provider_settings
 from accelerator.quoting.controller import ProviderController, QuoteRequestController
 from accelerator.quoting.runner import finish_abandoned
-from accelerator.ranking.score import RankingWeights, WeightedScore
-from accelerator.risk.taxonomy import load_taxonomy
-from accelerator.rulesets.loader import load_rulesets
 from accelerator.sellers.controller import SellerController
 from accelerator.server.openapi import document_operations
 from accelerator.server.schema_plugins import (
@@ -54,7 +50,7 @@ from accelerator.server.schema_plugins import (
     DecodedAsSchema,
     MetaConstraintsSchema,
 )
-from accelerator.server.services import Configured, Runtime, Services, open_services
+from accelerator.server.services import Runtime, Services, configure, open_services
 from accelerator.settings import Settings, load_settings
 from accelerator.web import seller_pages
 from accelerator.web.session import SellerSession, resolve_session
@@ -94,13 +90,7 @@ def create_app(
     """
     settings = settings or load_settings()
     configure_logging(settings.log_level, json_logs=settings.json_logs)
-    configured = Configured(
-        settings=settings,
-        rulebook=load_rulesets(settings.ruleset_overrides),
-        taxonomy=load_taxonomy(),
-        ranking=WeightedScore(RankingWeights(**settings.ranking_weights)),
-        providers=provider_settings(settings.providers),
-    )
+    configured = configure(settings)
     runtime = Runtime()
 
     @asynccontextmanager

@@ -27,19 +27,19 @@ from accelerator.coverage.admin import PolicyAdminService
 from accelerator.coverage.linking import InsurerDirectory
 from accelerator.coverage.service import CoverageService
 from accelerator.infra.database import Database, open_database
-from accelerator.insurers.partners import Partner, close_partners, open_partners
+from accelerator.insurers.partners import Partner, close_partners, open_partners, provider_settings
 from accelerator.quoting.fanout import FanOutPolicy
 from accelerator.quoting.runner import QuoteRunner
 from accelerator.quoting.service import QuotingService
-from accelerator.ranking.score import RankingStrategy
-from accelerator.risk.taxonomy import Taxonomy
-from accelerator.rulesets.loader import RuleBook
+from accelerator.ranking.score import RankingStrategy, RankingWeights, WeightedScore
+from accelerator.risk.taxonomy import Taxonomy, load_taxonomy
+from accelerator.rulesets.loader import RuleBook, RuleSetOverrideError, load_rulesets
 from accelerator.sellers.service import SellerService
-from accelerator.settings import Settings
+from accelerator.settings import Settings, invalid_setting
 from accelerator.webhooks.service import WebhookService
 from accelerator.webhooks.turns import ReceivesFirst
 from accelerator.webhooks.worker import InboxWorker
-from providers import ProviderSettings
+from providers import InvalidAdapter, ProviderSettings, UnknownAdapter, build_adapters
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,35 @@ class Configured:
     taxonomy: Taxonomy
     ranking: RankingStrategy
     providers: Mapping[str, ProviderSettings]
+
+
+def configure(settings: Settings) -> Configured:
+    """Load what the settings name: rule sets, ranking weights, insurers and their adapters.
+
+    Raises SettingsError, one line naming the setting, for a value that would only fail later
+    (an unknown adapter in each worker's lifespan, as a traceback): ``accelerator serve`` calls
+    this before it migrates or starts anything.
+    """
+    try:
+        rulebook = load_rulesets(settings.ruleset_overrides)
+    except RuleSetOverrideError as exc:
+        raise invalid_setting("ruleset_overrides", exc) from exc
+    try:
+        ranking = WeightedScore(RankingWeights(**settings.ranking_weights))
+    except (TypeError, ValueError) as exc:
+        raise invalid_setting("ranking_weights", exc) from exc
+    try:
+        providers = provider_settings(settings.providers)
+        build_adapters(providers)  # only to find out now that each one can be built
+    except (ValueError, UnknownAdapter, InvalidAdapter) as exc:
+        raise invalid_setting("providers", exc) from exc
+    return Configured(
+        settings=settings,
+        rulebook=rulebook,
+        taxonomy=load_taxonomy(),
+        ranking=ranking,
+        providers=providers,
+    )
 
 
 @dataclass(frozen=True)
