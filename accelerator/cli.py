@@ -91,7 +91,9 @@ def main() -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option("--port", default=8000, show_default=True, type=int, help="TCP port.")
+@click.option(
+    "--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="TCP port."
+)
 @click.option(
     "--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes."
 )
@@ -237,7 +239,9 @@ def _sandbox_for(settings: Settings, *, api_port: int) -> Iterator[None]:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option("--port", default=8765, show_default=True, type=int, help="TCP port.")
+@click.option(
+    "--port", default=8765, show_default=True, type=click.IntRange(1, 65535), help="TCP port."
+)
 @click.option(
     "--callback-url",
     default="http://127.0.0.1:8000/v1/webhooks/insurers",

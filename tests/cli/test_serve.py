@@ -55,6 +55,15 @@ def taken_port() -> Iterator[int]:
         yield other.getsockname()[1]
 
 
+@pytest.fixture
+def free_port() -> int:
+    """A port nothing listens on (uvicorn is never started, so only serve's check sees it)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
 def serve(*args: str) -> Result:
     return CliRunner().invoke(main, ["serve", *args])
 
@@ -73,6 +82,17 @@ def test_a_taken_api_port_names_the_flag_before_anything_is_migrated(
 ) -> None:
     result = serve("--port", str(taken_port))
     assert_one_line_error(result, f"127.0.0.1:{taken_port}", "--port", "make run PORT=")
+    assert not sqlite_file.exists()
+    assert server_runs == []
+
+
+@pytest.mark.parametrize("port", ["0", "65536", "99999", "-1"])
+def test_a_port_no_socket_can_have_is_refused_in_one_line(
+    sqlite_file: Path, server_runs: list[dict[str, Any]], port: str
+) -> None:
+    result = CliRunner().invoke(main, ["serve", "--port", port])
+    assert result.exit_code == 2  # click's usage error, not a traceback from bind()
+    assert "Invalid value for '--port'" in result.output
     assert not sqlite_file.exists()
     assert server_runs == []
 
@@ -102,15 +122,22 @@ def test_a_taken_sandbox_port_names_the_setting_before_anything_is_migrated(
     ],
 )
 def test_a_bad_setting_is_one_line_naming_it_before_anything_is_migrated(
-    sqlite_file: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+    sqlite_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    free_port: int,
+    variable: str,
+    value: str,
 ) -> None:
     monkeypatch.setenv(variable, value)
-    assert_one_line_error(serve("--port", "0"), variable)
+    assert_one_line_error(serve("--port", str(free_port)), variable)
     assert not sqlite_file.exists()
 
 
 async def test_the_start_names_each_configured_insurer_once(
-    database: Database, monkeypatch: pytest.MonkeyPatch, server_runs: list[dict[str, Any]]
+    database: Database,
+    monkeypatch: pytest.MonkeyPatch,
+    server_runs: list[dict[str, Any]],
+    free_port: int,
 ) -> None:
     monkeypatch.setenv("ACCELERATOR_DATABASE_URL", database.url)
     providers = {
@@ -119,7 +146,7 @@ async def test_the_start_names_each_configured_insurer_once(
         "acorn": {"base_url": "https://acorn.test", "adapter": "acord", "enabled": False},
     }
     monkeypatch.setenv("ACCELERATOR_PROVIDERS", msgspec.json.encode(providers).decode())
-    result = await anyio.to_thread.run_sync(lambda: serve("--port", "0"))
+    result = await anyio.to_thread.run_sync(lambda: serve("--port", str(free_port)))
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     for expected in (
