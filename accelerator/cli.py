@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 import msgspec
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from accelerator.auth.keys import KeyRequestError, create_key, list_keys, revoke_key
 from accelerator.auth.principal import Role
@@ -50,11 +52,28 @@ def _with_database(settings: Settings, work: Callable[[Database], Awaitable[T]])
     async def run() -> T:
         db = open_database(settings.database_url)
         try:
+            await _ensure_usable(db, _describe_database(settings.database_url))
             return await work(db)
         finally:
             await db.dispose()
 
     return asyncio.run(run())
+
+
+async def _ensure_usable(db: Database, where: str) -> None:
+    """Stop with one line when the database cannot be reached or was never migrated: a first
+    `keys create` before the first `make run` ended in SQLAlchemy's 20-line "no such table"."""
+    try:
+        async with db.write_engine.connect() as connection:
+            await connection.execute(text("SELECT version_num FROM alembic_version"))
+    except (OSError, DBAPIError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        if "alembic_version" in reason:  # reached, but no migration ever ran there
+            raise click.ClickException(
+                f"the database ({where}) has no tables yet: run `accelerator migrate` "
+                "(`make run` and `accelerator serve` migrate as they start)"
+            ) from exc
+        raise click.ClickException(f"cannot use the database ({where}): {reason}") from exc
 
 
 def _configured(settings: Settings) -> Configured:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import sys
+from pathlib import Path
 
 import anyio
 import pytest
+from click.testing import CliRunner
 
 from accelerator.auth.keys import resolve_key
 from accelerator.auth.principal import Role
+from accelerator.cli import main
 from accelerator.infra.database import Database
 
 pytestmark = pytest.mark.anyio
@@ -34,3 +38,32 @@ async def test_keys_create_issues_a_key_without_loading_the_app(database: Databa
     principal = await resolve_key(database, done.stdout.decode().strip(), None)
     assert principal is not None
     assert (principal.role, principal.seller_id) == (Role.SELLER, "s-1")
+
+
+def _keys_create(database_url: str) -> tuple[int, str]:
+    result = CliRunner().invoke(
+        main,
+        ["keys", "create", "--role", "seller", "--seller-id", "s-1"],
+        env={"ACCELERATOR_DATABASE_URL": database_url},
+    )
+    return result.exit_code, result.output
+
+
+def test_keys_create_before_any_migration_says_what_to_run(tmp_path: Path) -> None:
+    code, output = _keys_create(f"sqlite+aiosqlite:///{tmp_path}/never-migrated.db")
+    assert code == 1
+    [line] = output.strip().splitlines()
+    assert line.startswith("Error: the database (SQLite file ")
+    assert "has no tables yet: run `accelerator migrate`" in line
+
+
+def test_keys_create_against_a_database_it_cannot_reach_says_so_in_one_line() -> None:
+    with socket.socket() as nothing_listens:  # a port bound but never listened on
+        nothing_listens.bind(("127.0.0.1", 0))
+        port = nothing_listens.getsockname()[1]
+        code, output = _keys_create(f"postgresql+asyncpg://postgres@127.0.0.1:{port}/x")
+    assert code == 1
+    [line] = output.strip().splitlines()
+    assert line.startswith(
+        f"Error: cannot use the database (postgresql+asyncpg://postgres@127.0.0.1:{port}/x)"
+    )
