@@ -64,6 +64,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     # Run the sandbox insurers inside `accelerator serve` and point the adapters at it.
     sandbox_enabled: bool = True
     sandbox_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8765
+    # Directories of plugin distributions (adapters installed with `pip install --target DIR`),
+    # added to sys.path before adapters are looked up: outside .venv, so `uv sync` keeps them.
+    plugin_paths: list[str] = msgspec.field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.audit_retention_days < self.capture_retention_days:
@@ -92,9 +95,21 @@ def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
                 values[name] = msgspec.json.decode(raw)
             except msgspec.DecodeError as exc:
                 raise SettingsError(f"{key} is not valid JSON: {exc}") from exc
+        elif name == "plugin_paths":
+            values[name] = _path_list(key, raw)
         else:
             values[name] = raw
     return values
+
+
+def _path_list(key: str, raw: str) -> list[str]:
+    # Like PATH (separated by os.pathsep), or a JSON array like the other structured settings.
+    if raw.lstrip().startswith("["):
+        try:
+            return list(msgspec.json.decode(raw, type=list[str]))
+        except msgspec.DecodeError as exc:  # ValidationError included: a list of strings only
+            raise SettingsError(f"{key} is not a JSON array of paths: {exc}") from exc
+    return [part for part in raw.split(os.pathsep) if part.strip()]
 
 
 def _invalid(exc: msgspec.ValidationError) -> SettingsError:

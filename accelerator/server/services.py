@@ -28,6 +28,7 @@ from accelerator.coverage.linking import InsurerDirectory
 from accelerator.coverage.service import CoverageService
 from accelerator.infra.database import Database, open_database
 from accelerator.insurers.partners import Partner, close_partners, open_partners, provider_settings
+from accelerator.insurers.plugins import use_plugin_paths
 from accelerator.quoting.fanout import FanOutPolicy
 from accelerator.quoting.runner import QuoteRunner
 from accelerator.quoting.service import QuotingService
@@ -68,6 +69,7 @@ def configure(settings: Settings) -> Configured:
         ranking = WeightedScore(RankingWeights(**settings.ranking_weights))
     except (TypeError, ValueError) as exc:
         raise invalid_setting("ranking_weights", exc) from exc
+    use_plugin_paths(settings.plugin_paths)  # before any adapter is looked up
     try:
         providers = provider_settings(settings.providers)
         build_adapters(providers)  # only to find out now that each one can be built

@@ -32,6 +32,7 @@ import defusedxml.ElementTree as SafeET
 import msgspec
 import pytest
 
+import providers
 from providers import (
     AdapterFactory,
     BindRequest,
@@ -44,7 +45,8 @@ from providers import (
 )
 from schemas import Offer, QuoteRequest
 
-FIXTURES = Path(__file__).parent / "fixtures"
+# Inside the providers package, so the conformance check finds them from an installed service.
+FIXTURES = Path(providers.__file__).parent / "fixtures"
 EXTRA_ADAPTERS: dict[str, AdapterFactory] = {}
 DEFAULT_SETTINGS: dict[str, Any] = {
     "base_url": "https://insurer.test",
@@ -161,8 +163,13 @@ def _run_step(
 
 @pytest.mark.parametrize("path", _fixture_files())
 def test_adapter_fixture(path: Path) -> None:
-    fixture = json.loads(path.read_text())
     name, factory = _adapter_for(path)
+    check_fixture(path, name, factory)
+
+
+def check_fixture(path: Path, name: str, factory: AdapterFactory) -> None:
+    """Run one fixture file against the adapter ``factory`` registered as ``name``."""
+    fixture = json.loads(path.read_text())
     settings = msgspec.convert(
         {**DEFAULT_SETTINGS, **fixture.get("settings", {})}, ProviderSettings
     )
