@@ -32,6 +32,7 @@ import defusedxml.ElementTree as SafeET
 import msgspec
 import pytest
 
+import providers
 from providers import (
     AdapterFactory,
     BindRequest,
@@ -44,7 +45,7 @@ from providers import (
 )
 from schemas import Offer, QuoteRequest
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(providers.__file__).parent / "fixtures"
 EXTRA_ADAPTERS: dict[str, AdapterFactory] = {}
 DEFAULT_SETTINGS: dict[str, Any] = {
     "base_url": "https://insurer.test",
