@@ -387,6 +387,12 @@ class AcordAdapter:
         # ACORD's convention for data the standard has no element for: com.<company>_<Name>.
         _add(line, "com.accelerator_RiskScore", seller.risk_score)
         _add(line, "com.accelerator_RiskTier", seller.risk_tier)
+        if (required := request.additional_insured) is not None:
+            # The endorsement the marketplace requires, asked for as in a bind's interest.
+            interest = _add(inquiry, "AdditionalInterest")
+            _add(interest, "NatureInterestCd", "AI")
+            _add(interest, "Name", required.name)
+            _add(interest, "Wording", required.wording)
         return HttpCall("POST", "/acord/quote", self._headers(settings), _serialize(root))
 
     def parse_quote(self, request: QuoteRequest, reply: HttpReply) -> QuoteResult:

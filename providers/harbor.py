@@ -355,6 +355,8 @@ class HarborAdapter:
                 "term_months": cover.term_months,
             },
         }
+        if (required := request.additional_insured) is not None:
+            body["additional_insured"] = {"name": required.name, "wording": required.wording}
         return HttpCall("POST", "/quotes", self._headers(settings), msgspec.json.encode(body))
 
     def parse_quote(self, request: QuoteRequest, reply: HttpReply) -> QuoteResult:

@@ -367,6 +367,8 @@ class MeridianAdapter:
                 "termMonths": cover.term_months,
             },
         }
+        if (required := request.additional_insured) is not None:
+            body["additionalInsured"] = {"name": required.name, "wording": required.wording}
         return HttpCall("POST", "/submissions", self._headers(settings), msgspec.json.encode(body))
 
     def parse_quote(self, request: QuoteRequest, reply: HttpReply) -> QuoteResult:

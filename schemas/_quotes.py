@@ -104,24 +104,32 @@ class DesiredCover(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
             check_date("effective_date", self.effective_date)
 
 
-class QuoteRequest(msgspec.Struct, frozen=True, kw_only=True):
-    """The canonical quote request handed to every eligible adapter."""
-
-    request_id: str
-    seller: SellerSnapshot
-    cover: DesiredCover
-
-
-#: Days of notice of cancellation an insurer gives: up to ten years' worth.
-NoticeDays = Annotated[int, Meta(ge=0, le=3650)]
-
-
 class AdditionalInsured(msgspec.Struct, frozen=True, kw_only=True):
     """An additional-insured endorsement naming the marketplace operator."""
 
     name: Name
     wording: Text
     endorsement_form: ShortText = ""
+
+
+class QuoteRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """The canonical quote request handed to every eligible adapter.
+
+    ``additional_insured`` is the endorsement the seller's marketplace requires on the policy:
+    the operator's entity ``name`` and the full ``wording`` to print (from the rule set in force
+    on ``cover.effective_date``). An offer that names it is one the marketplace accepts; an
+    adapter passes both to its insurer rather than hard-coding an operator. It is absent only
+    from requests stored before it was sent.
+    """
+
+    request_id: str
+    seller: SellerSnapshot
+    cover: DesiredCover
+    additional_insured: AdditionalInsured | None = None
+
+
+#: Days of notice of cancellation an insurer gives: up to ten years' worth.
+NoticeDays = Annotated[int, Meta(ge=0, le=3650)]
 
 
 class Offer(msgspec.Struct, frozen=True, kw_only=True):

@@ -77,8 +77,12 @@ async def send_bind(
         seller_id=request.seller.seller_id,
         named_insured=request.seller.legal_name,
         # The endorsement exactly as offered (name and wording): the policy must carry the
-        # wording the rule set requires, not only the operator's name.
-        additional_insured_name=endorsement_phrase(offer) or additional_insured_name,
+        # wording the rule set requires, not only the operator's name. An offer without one
+        # names the operator the request asked for (the setting, for requests stored before
+        # requests carried it).
+        additional_insured_name=endorsement_phrase(offer)
+        or (request.additional_insured.name if request.additional_insured else "")
+        or additional_insured_name,
     )
     loop_deadline = asyncio.get_running_loop().time() + BIND_TIMEOUT_SECONDS
     try:

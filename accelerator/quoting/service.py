@@ -19,6 +19,8 @@ from accelerator.ranking.score import RankingStrategy
 from accelerator.rulesets.loader import RuleBook
 from accelerator.sellers.service import SellerService, StoredProfile
 from schemas import (
+    AdditionalInsured,
+    DesiredCover,
     InsurerAttempt,
     QuoteRequest,
     QuoteRequestBody,
@@ -85,13 +87,23 @@ class QuotingService:
             errors.append(error)
         if errors:
             raise InvalidInput(errors)
-        request = QuoteRequest(request_id=str(uuid.uuid4()), seller=snapshot(stored), cover=cover)
+        request = QuoteRequest(
+            request_id=str(uuid.uuid4()),
+            seller=snapshot(stored),
+            cover=cover,
+            additional_insured=self.required_endorsement(stored.facts.marketplace, cover),
+        )
         deadline = self.deadline_for(body.deadline_seconds)
         await record_request(
             self.db, request, self.runner.partners, now + timedelta(seconds=deadline)
         )
         self.runner.start(request, deadline)
         return request, deadline
+
+    def required_endorsement(self, marketplace: str, cover: DesiredCover) -> AdditionalInsured:
+        """The additional-insured endorsement the marketplace requires of cover starting then."""
+        rule = self.rulebook.version_nearest(marketplace, cover.effective_date).additional_insured
+        return AdditionalInsured(name=rule.entity_name, wording=rule.wording)
 
     async def load(self, principal: Principal, request_id: str) -> StoredRequest:
         """The request with every outcome and offer; not found for another seller's (no leak).

@@ -202,10 +202,19 @@ def _application(root: Element) -> tuple[str, Application]:
                 _need(inquiry, "CommlPolicy/ContractTerm/EffectiveDt")
             ),
             term_months=int(_need(inquiry, "CommlPolicy/ContractTerm/DurationPeriod/NumUnits")),
+            additional_insured=_required_interest(inquiry),
         )
     except (KeyError, ValueError) as exc:
         raise _BadRequest(f"incomplete quote inquiry: {exc}") from exc
     return rq_uid, application
+
+
+def _required_interest(inquiry: Element) -> tuple[str, str] | None:
+    """The additional insured the inquiry asks for (``NatureInterestCd`` AI), if any."""
+    for interest in inquiry.findall("AdditionalInterest"):
+        if interest.findtext("NatureInterestCd") == "AI":
+            return _need(interest, "Name"), _need(interest, "Wording")
+    return None
 
 
 def _unauthorized() -> web.Response:

@@ -55,10 +55,16 @@ class _Coverage(msgspec.Struct):
     term_months: int
 
 
+class _Endorsement(msgspec.Struct):
+    name: str
+    wording: str
+
+
 class _QuoteRequest(msgspec.Struct):
     reference: str
     applicant: _Applicant
     coverage: _Coverage
+    additional_insured: _Endorsement | None = None
 
 
 class _BindRequest(msgspec.Struct):
@@ -154,6 +160,9 @@ def _application(body: _QuoteRequest) -> Application:
         max_deductible=coverage.max_deductible,
         effective_date=coverage.inception_date,
         term_months=coverage.term_months,
+        additional_insured=None
+        if body.additional_insured is None
+        else (body.additional_insured.name, body.additional_insured.wording),
     )
 
 

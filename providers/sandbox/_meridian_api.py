@@ -71,6 +71,11 @@ class _Requested(msgspec.Struct, rename="camel"):
     term_months: int
 
 
+class _Endorsement(msgspec.Struct):
+    name: str
+    wording: str
+
+
 class _Submission(msgspec.Struct, rename="camel"):
     client_reference: str
     applicant: _Applicant
@@ -78,6 +83,7 @@ class _Submission(msgspec.Struct, rename="camel"):
     lines: list[_Line]
     requested: _Requested
     callback_url: str = ""
+    additional_insured: _Endorsement | None = None
 
 
 class _BindRequest(msgspec.Struct, rename="camel"):
@@ -105,6 +111,9 @@ def _application(body: _Submission) -> Application:
         max_deductible=from_minor(requested.max_deductible_minor, requested.ccy),
         effective_date=requested.inception,
         term_months=requested.term_months,
+        additional_insured=None
+        if body.additional_insured is None
+        else (body.additional_insured.name, body.additional_insured.wording),
     )
 
 

@@ -74,6 +74,9 @@ class Application:
     max_deductible: Decimal
     effective_date: date
     term_months: int
+    # The additional insured the applicant's marketplace requires: (name, full wording). Without
+    # it the sandbox's own configured operator is named, as before the request carried it.
+    additional_insured: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -242,7 +245,10 @@ def underwrite(
     if app.years_in_business < profile.refer_below_years:
         return Review("new venture: fewer years in business than our guidelines require")
     aggregate = max(app.aggregate, app.per_occurrence)
-    wording = f"{additional_insured_name} and its affiliates and assignees"
+    if app.additional_insured is not None:
+        additional_insured_name, wording = app.additional_insured
+    else:
+        wording = f"{additional_insured_name} and its affiliates and assignees"
     offers = []
     for variant in profile.variants:
         if not _applies(variant, categories):

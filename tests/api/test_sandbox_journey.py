@@ -46,8 +46,9 @@ def free_port() -> int:
 
 @pytest.fixture
 async def service(
-    database_url: str, database: Database
+    request: pytest.FixtureRequest, database_url: str, database: Database
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
+    """The service and the sandbox; parametrise indirectly with rule-set overrides."""
     api_port = free_port()
     api_url = f"http://127.0.0.1:{api_port}"
     sandbox = await start_sandbox(
@@ -63,14 +64,13 @@ async def service(
     providers = default_sandbox_provider_settings(
         sandbox.url, f"{api_url}/v1/webhooks/insurers", [SECRET]
     )
-    import msgspec
-
     settings = Settings(
         database_url=database_url,
         sandbox_enabled=False,
         providers=msgspec.to_builtins(providers),
         quote_deadline_seconds=DEADLINE,
         insurer_timeout_seconds=DEADLINE,
+        ruleset_overrides=getattr(request, "param", {}),
     )
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=api_port, log_config=None)
@@ -133,6 +133,24 @@ async def test_every_sandbox_insurer_answers_and_compliant_offers_rank_first(ser
     compliant = [o["compliance"]["compliant"] for o in offers]
     assert compliant == sorted(compliant, reverse=True)
     assert any(compliant), msgspec.json.encode(view["outcomes"]).decode()
+
+
+@pytest.mark.parametrize(
+    "service", [{"US.additional_insured_name": "Example Marketplace Inc."}], indirect=True
+)
+async def test_insurers_endorse_the_operator_the_marketplace_names(service: Any) -> None:
+    # The quote request carries the rule set's endorsement, so another operator than the
+    # sandbox's default is named on the offers, and they comply with the marketplace.
+    client, _ = service
+    view, _ = await quote(client)
+    offers = [o["offer"] for o in view["offers"]]
+    endorsements = [o["additional_insured"] for o in offers if o["additional_insured"]]
+    assert endorsements
+    assert {e["name"] for e in endorsements} == {"Example Marketplace Inc."}
+    assert {e["wording"] for e in endorsements} == {
+        "Example Marketplace Inc. and its affiliates and assignees"
+    }
+    assert any(o["compliance"]["compliant"] for o in view["offers"])
 
 
 async def test_a_hanging_and_a_failing_insurer_still_finish_on_time(service: Any) -> None:

@@ -45,7 +45,6 @@ from providers import (
 )
 from schemas import Offer, QuoteRequest
 
-# Inside the providers package, so the conformance check finds them from an installed service.
 FIXTURES = Path(providers.__file__).parent / "fixtures"
 EXTRA_ADAPTERS: dict[str, AdapterFactory] = {}
 DEFAULT_SETTINGS: dict[str, Any] = {

@@ -357,6 +357,10 @@ class AcmeAdapter:
                 "months": cover.term_months,
             },
         }
+        # The endorsement the marketplace requires, worded as it must be printed: Acme copies it
+        # onto its offer instead of naming an operator of its own choosing.
+        if (required := request.additional_insured) is not None:
+            body["additional_insured"] = {"name": required.name, "wording": required.wording}
         return HttpCall("POST", "/v2/quotes", self._headers(settings), msgspec.json.encode(body))
 
     def parse_quote(self, request: QuoteRequest, reply: HttpReply) -> QuoteResult:
