@@ -82,9 +82,13 @@ def test_a_missing_plugin_directory_is_one_line_naming_the_setting(tmp_path: Pat
     )
 
 
-def test_plugin_paths_are_read_as_a_json_array_too(tmp_path: Path) -> None:
+def test_plugin_paths_are_read_as_a_json_array_and_from_the_toml_file(tmp_path: Path) -> None:
     settings = load_settings({"ACCELERATOR_PLUGIN_PATHS": f'["{tmp_path}"]'})
     assert settings.plugin_paths == [str(tmp_path)]
+    config = tmp_path / "accelerator.toml"
+    config.write_text(f'plugin_paths = ["{tmp_path}"]\n')
+    assert load_settings({"ACCELERATOR_CONFIG_FILE": str(config)}).plugin_paths == [str(tmp_path)]
+    assert load_settings({}).plugin_paths == []
 
 
 def _example_fixtures() -> list[Any]:
