@@ -31,7 +31,7 @@ from datetime import time as day_time
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from aiohttp import ClientSession, ClientTimeout, web
+from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
 from providers import signature_headers
 
@@ -238,7 +238,8 @@ async def cancel(request: web.Request) -> web.Response:
 
 
 async def _deliver(config: AcmeConfig, event: dict[str, Any]) -> int:
-    """POST one signed event to the callback URL; the status it got (three tries on 5xx)."""
+    """POST one signed event to the callback URL; the status it got (three tries on 5xx), or 0
+    if the URL could not be reached."""
     body = json.dumps(event).encode()
     headers = {
         **signature_headers([config.secret], event["event_id"], int(time.time()), body),
@@ -247,9 +248,12 @@ async def _deliver(config: AcmeConfig, event: dict[str, Any]) -> int:
     status = 0
     async with ClientSession(timeout=ClientTimeout(total=10)) as session:
         for attempt in range(3):
-            async with session.post(config.callback_url, data=body, headers=headers) as reply:
-                status = reply.status
-            if status < 500:
+            try:
+                async with session.post(config.callback_url, data=body, headers=headers) as reply:
+                    status = reply.status
+            except ClientError:
+                status = 0
+            if 0 < status < 500:
                 break
             await asyncio.sleep(0.5 * (attempt + 1))
     return status
