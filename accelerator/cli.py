@@ -127,7 +127,9 @@ def serve(host: str, port: int, workers: int) -> None:
     settings = _settings()
     _configure_logging(settings.log_level, json_logs=settings.json_logs)
     configured = _configured(settings)
-    with_sandbox = settings.sandbox_enabled and not configured.providers
+    with_sandbox = settings.sandbox_enabled and (
+        not configured.providers or settings.sandbox_with_providers
+    )
     # Both ports before anything is migrated, printed or started: a port taken is found now,
     # not by uvicorn after the sandbox has started and the other service's URL was printed.
     _ensure_port_free(
@@ -152,7 +154,7 @@ def serve(host: str, port: int, workers: int) -> None:
     click.echo(_with_database(settings, lambda db: welcome(db, url, embedded=settings.is_sqlite)))
     with contextlib.ExitStack() as stack:
         if with_sandbox:
-            stack.enter_context(_sandbox_for(settings, api_port=port))
+            stack.enter_context(_sandbox_for(settings, configured.providers, api_port=port))
         else:
             _log_insurers(configured.providers)
         logger.info(
@@ -224,8 +226,11 @@ def _wait_until_listening(port: int, process: subprocess.Popen[bytes], timeout: 
 
 
 @contextlib.contextmanager
-def _sandbox_for(settings: Settings, *, api_port: int) -> Iterator[None]:
-    """Run the sandbox insurers beside the API and point the adapters at them.
+def _sandbox_for(
+    settings: Settings, configured: Mapping[str, ProviderSettings], *, api_port: int
+) -> Iterator[None]:
+    """Run the sandbox insurers beside the API and point the adapters at them, and at the
+    ``configured`` insurers too (a partner's own beside the sandbox's; its id wins a clash).
 
     The sandbox is its own process (so API workers never compete with it for the event loop);
     the provider settings reach the API workers through ACCELERATOR_PROVIDERS.
@@ -248,7 +253,10 @@ def _sandbox_for(settings: Settings, *, api_port: int) -> Iterator[None]:
     except BaseException:
         process.terminate()
         raise
-    provider_map = default_sandbox_provider_settings(sandbox_url, callback_url, [secret])
+    provider_map = {
+        **default_sandbox_provider_settings(sandbox_url, callback_url, [secret]),
+        **configured,
+    }
     os.environ["ACCELERATOR_PROVIDERS"] = msgspec.json.encode(provider_map).decode()
     logger.info("sandbox insurers at %s", sandbox_url)
     _log_insurers(provider_map)
@@ -373,11 +381,12 @@ def _worker_provider_settings(settings: Settings) -> dict[str, ProviderSettings]
     from accelerator.insurers.partners import provider_settings
     from providers.sandbox import default_sandbox_provider_settings
 
-    if settings.providers or not settings.sandbox_enabled:
-        return provider_settings(settings.providers)
-    # `accelerator serve` with no insurers configured uses the sandbox ones: same adapters.
+    configured = provider_settings(settings.providers)
+    if not settings.sandbox_enabled or (configured and not settings.sandbox_with_providers):
+        return configured
+    # `accelerator serve` uses the sandbox's insurers then (beside the configured): same adapters.
     sandbox_url = f"http://127.0.0.1:{settings.sandbox_port}"
-    return default_sandbox_provider_settings(sandbox_url, "", [])
+    return {**default_sandbox_provider_settings(sandbox_url, "", []), **configured}
 
 
 @main.command()
