@@ -3,8 +3,14 @@ examples must say what the contract types are, so they are read against the type
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 import re
+import shutil
+import subprocess
+import textwrap
+import time
 import typing
 from pathlib import Path
 
@@ -81,3 +87,24 @@ def test_every_json_example_is_a_valid_event_or_offer() -> None:
             decode_event(block.encode())
         else:
             msgspec.convert(document, Offer)
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="the example needs openssl")
+def test_the_shell_signing_example_makes_a_signature_the_service_accepts(tmp_path: Path) -> None:
+    [block] = re.findall(r"```sh\n(  SERVICE=.*?)  ```", GUIDE, re.DOTALL)
+    script = textwrap.dedent(block)
+    # curl is replaced by a function that writes down what would be sent.
+    fake_curl = 'curl() { for a in "$@"; do printf "%s\\n" "$a"; done > "$OUT"; }\n'
+    out = tmp_path / "sent"
+    subprocess.run(  # noqa: S603 - the guide's own example
+        ["bash", "-euc", fake_curl + script],  # noqa: S607
+        check=True,
+        env={**os.environ, "OUT": str(out)},
+    )
+    sent = out.read_text().splitlines()
+    headers = dict(value.split(": ", 1) for flag, value in itertools.pairwise(sent) if flag == "-H")
+    body = sent[sent.index("-d") + 1].encode()
+    secret = re.search(r"secret='(whsec_[^']+)'", script)
+    assert secret is not None
+    providers.verify([secret.group(1)], headers, body, now=int(time.time()))
+    assert isinstance(decode_event(body), schemas.PolicyCancelled)
