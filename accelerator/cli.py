@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import json
 import logging
 import os
 import secrets
@@ -16,6 +17,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import click
@@ -33,8 +35,9 @@ from accelerator.settings import Settings, SettingsError, load_settings
 # answer at once. Alembic, Litestar (through the logging set-up), the audit trail and the
 # adapters are imported by the commands that use them.
 if TYPE_CHECKING:
+    from accelerator.rulesets.loader import RuleBook
     from accelerator.server.services import Configured
-    from providers import ProviderSettings
+    from providers import AdapterFactory, ProviderSettings
     from schemas import BrokenLink
 
 T = TypeVar("T")
@@ -124,7 +127,9 @@ def serve(host: str, port: int, workers: int) -> None:
     settings = _settings()
     _configure_logging(settings.log_level, json_logs=settings.json_logs)
     configured = _configured(settings)
-    with_sandbox = settings.sandbox_enabled and not configured.providers
+    with_sandbox = settings.sandbox_enabled and (
+        not configured.providers or settings.sandbox_with_providers
+    )
     # Both ports before anything is migrated, printed or started: a port taken is found now,
     # not by uvicorn after the sandbox has started and the other service's URL was printed.
     _ensure_port_free(
@@ -149,7 +154,7 @@ def serve(host: str, port: int, workers: int) -> None:
     click.echo(_with_database(settings, lambda db: welcome(db, url, embedded=settings.is_sqlite)))
     with contextlib.ExitStack() as stack:
         if with_sandbox:
-            stack.enter_context(_sandbox_for(settings, api_port=port))
+            stack.enter_context(_sandbox_for(settings, configured.providers, api_port=port))
         else:
             _log_insurers(configured.providers)
         logger.info(
@@ -221,8 +226,11 @@ def _wait_until_listening(port: int, process: subprocess.Popen[bytes], timeout: 
 
 
 @contextlib.contextmanager
-def _sandbox_for(settings: Settings, *, api_port: int) -> Iterator[None]:
-    """Run the sandbox insurers beside the API and point the adapters at them.
+def _sandbox_for(
+    settings: Settings, configured: Mapping[str, ProviderSettings], *, api_port: int
+) -> Iterator[None]:
+    """Run the sandbox insurers beside the API and point the adapters at them, and at the
+    ``configured`` insurers too (a partner's own beside the sandbox's; its id wins a clash).
 
     The sandbox is its own process (so API workers never compete with it for the event loop);
     the provider settings reach the API workers through ACCELERATOR_PROVIDERS.
@@ -245,7 +253,10 @@ def _sandbox_for(settings: Settings, *, api_port: int) -> Iterator[None]:
     except BaseException:
         process.terminate()
         raise
-    provider_map = default_sandbox_provider_settings(sandbox_url, callback_url, [secret])
+    provider_map = {
+        **default_sandbox_provider_settings(sandbox_url, callback_url, [secret]),
+        **configured,
+    }
     os.environ["ACCELERATOR_PROVIDERS"] = msgspec.json.encode(provider_map).decode()
     logger.info("sandbox insurers at %s", sandbox_url)
     _log_insurers(provider_map)
@@ -370,11 +381,12 @@ def _worker_provider_settings(settings: Settings) -> dict[str, ProviderSettings]
     from accelerator.insurers.partners import provider_settings
     from providers.sandbox import default_sandbox_provider_settings
 
-    if settings.providers or not settings.sandbox_enabled:
-        return provider_settings(settings.providers)
-    # `accelerator serve` with no insurers configured uses the sandbox ones: same adapters.
+    configured = provider_settings(settings.providers)
+    if not settings.sandbox_enabled or (configured and not settings.sandbox_with_providers):
+        return configured
+    # `accelerator serve` uses the sandbox's insurers then (beside the configured): same adapters.
     sandbox_url = f"http://127.0.0.1:{settings.sandbox_port}"
-    return default_sandbox_provider_settings(sandbox_url, "", [])
+    return {**default_sandbox_provider_settings(sandbox_url, "", []), **configured}
 
 
 @main.command()
@@ -566,3 +578,140 @@ async def _verify_chains(
 def _print_broken(links: list[BrokenLink]) -> None:
     for found in links:
         click.echo(f"BROKEN [{found.problem}] {found.message}")
+
+
+@main.group()
+def partners() -> None:
+    """Insurer partners: check an adapter against its scenarios and a partner's test API."""
+
+
+@partners.command("check")
+@click.argument("provider")
+@click.option(
+    "--fixtures",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Scenario directory (exemplary/, supplemental/); default: the adapter's own.",
+)
+@click.option(
+    "--live",
+    is_flag=True,
+    help="Also quote through the partner's test environment (its configured base_url, api_key).",
+)
+@click.option(
+    "--bind",
+    "bind_offer",
+    is_flag=True,
+    help="With --live: bind an offer, twice under one Idempotency-Key and once under another. "
+    "Makes a policy in the partner's test environment.",
+)
+@click.option(
+    "--timeout",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(1, 600),
+    help="Seconds for each live call, polling included.",
+)
+def partners_check(
+    provider: str, fixtures: Path | None, live: bool, bind_offer: bool, timeout: float
+) -> None:
+    """Run PROVIDER's adapter against its fixture scenarios, and with --live against the
+    partner's test environment; print what passed and what did not. Exits 1 if anything failed.
+
+    PROVIDER is a configured insurer's id (ACCELERATOR_PROVIDERS; with none configured, the
+    sandbox insurers harbor, summit, meridian and acorn) or an installed adapter's name.
+    """
+    from providers import available_adapters, check_scenario, fixture_directory, scenario_files
+
+    if bind_offer and not live:
+        raise click.UsageError("--bind needs --live")
+    settings = _settings()
+    rulebook = _configured(settings).rulebook
+    configured = _worker_provider_settings(settings)
+    adapters = available_adapters()
+    provider_settings = configured.get(provider)
+    adapter_name = (provider_settings.adapter if provider_settings else None) or provider
+    factory = adapters.get(adapter_name)
+    if factory is None:
+        raise click.ClickException(
+            f"no insurer or adapter named {provider!r} (configured insurers: "
+            f"{', '.join(sorted(configured)) or 'none'}; installed adapters: "
+            f"{', '.join(sorted(adapters))})"
+        )
+    directory = fixtures or fixture_directory(adapter_name, factory)
+    if directory is None:
+        raise click.ClickException(
+            f"adapter {adapter_name!r} ships no scenarios (no fixtures/ beside its module); "
+            "pass --fixtures DIR"
+        )
+    files = scenario_files(directory)
+    if not files:
+        raise click.ClickException(
+            f"no scenarios in {directory} (expected exemplary/*.json and supplemental/*.json)"
+        )
+    if live and provider_settings is None:
+        raise click.ClickException(
+            f"--live needs {provider!r} configured as an insurer (base_url, api_key) in "
+            "ACCELERATOR_PROVIDERS; see docs/partners.md"
+        )
+
+    click.echo(f"{provider}: adapter {adapter_name} ({factory.__module__})")
+    click.echo(f"scenarios in {directory}")
+    failed = 0
+    for path in files:
+        result = check_scenario(path, factory, adapter_name, root=directory)
+        failed += not result.passed
+        _print_check(result.passed, result.scenario, result.problem)
+    passed = len(files) - failed
+    if live and provider_settings is not None:
+        live_passed, live_failed = _check_live(
+            provider, provider_settings, factory, files, rulebook, bind_offer, timeout
+        )
+        passed, failed = passed + live_passed, failed + live_failed
+    click.echo(f"{passed} passed, {failed} failed")
+    if failed:
+        sys.exit(1)
+
+
+def _check_live(
+    provider: str,
+    settings: ProviderSettings,
+    factory: AdapterFactory,
+    files: list[Path],
+    rulebook: RuleBook,
+    bind_offer: bool,
+    timeout: float,
+) -> tuple[int, int]:
+    """The live checks against the partner's test environment, printed; (passed, failed)."""
+    from accelerator.insurers.conformance import check_live, live_request
+    from schemas import QuoteRequest
+
+    now = datetime.now(UTC)
+    # The exemplary scenarios' sellers are the ones the adapter is known to quote.
+    requests = [
+        live_request(
+            msgspec.convert(json.loads(path.read_text())["request"], QuoteRequest), rulebook, now
+        )
+        for path in files
+        if path.parent.name == "exemplary"
+    ]
+    click.echo(f"live, against {settings.base_url}")
+    checks = asyncio.run(
+        check_live(
+            factory(provider, settings),
+            settings,
+            requests,
+            bind=bind_offer,
+            timeout_seconds=timeout,
+            on_check=lambda check: _print_check(
+                check.passed, check.name, check.problem or check.detail
+            ),
+        )
+    )
+    failed = sum(not check.passed for check in checks)
+    return len(checks) - failed, failed
+
+
+def _print_check(passed: bool, name: str, note: str) -> None:
+    mark = "passed" if passed else "FAILED"
+    click.echo(f"  {mark}  {name}" + (f": {note}" if note else ""))

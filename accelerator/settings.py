@@ -61,8 +61,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     # Who applies stored webhook deliveries: a worker inside each API process ("in_process"), or
     # only separate `accelerator worker` processes ("external", PostgreSQL, several hosts).
     inbox_worker: Literal["in_process", "external"] = "in_process"
-    # Run the sandbox insurers inside `accelerator serve` and point the adapters at it.
+    # Run the sandbox insurers inside `accelerator serve` and point the adapters at it: when no
+    # insurer is configured, or beside the configured ones with sandbox_with_providers.
     sandbox_enabled: bool = True
+    sandbox_with_providers: bool = False
     sandbox_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8765
     # Directories of plugin distributions (adapters installed with `pip install --target DIR`),
     # added to sys.path before adapters are looked up: outside .venv, so `uv sync` keeps them.

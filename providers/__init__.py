@@ -5,6 +5,13 @@ Import from ``providers`` only; the private modules may move. The built-in adapt
 ``providers.sandbox``; all are found through the ``accelerator.providers`` entry points.
 """
 
+from providers._conformance import (
+    DEFAULT_FIXTURE_SETTINGS,
+    ScenarioResult,
+    check_scenario,
+    fixture_directory,
+    scenario_files,
+)
 from providers._protocol import (
     Appetite,
     BindPending,
@@ -50,6 +57,7 @@ from providers._signing import (
 )
 
 __all__ = [
+    "DEFAULT_FIXTURE_SETTINGS",
     "ENTRY_POINT_GROUP",
     "AdapterFactory",
     "Appetite",
@@ -73,14 +81,18 @@ __all__ = [
     "QuoteResult",
     "Referred",
     "RevenueBand",
+    "ScenarioResult",
     "SignatureError",
     "SignatureScheme",
     "StaleTimestamp",
     "UnknownAdapter",
     "available_adapters",
     "build_adapters",
+    "check_scenario",
     "dedupe_key",
     "eligibility",
+    "fixture_directory",
+    "scenario_files",
     "sign",
     "sign_hex",
     "signature_headers",

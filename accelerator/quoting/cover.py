@@ -1,5 +1,5 @@
-"""The cover a quote request asks for: the default one, the earliest day it may start, and the
-currency its amounts are in.
+"""The cover a quote request asks for: the default one, the earliest day it may start, the
+currency its amounts are in, and the endorsement the marketplace requires on it.
 
 No cover after the loss (DESIGN §3.2): cover starts today at the earliest, or a seller could
 insure a loss that has already happened. "Today" is the marketplace's date, in its reference
@@ -11,10 +11,19 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from accelerator.errors import FieldError
+from accelerator.rulesets.loader import RuleBook
 from accelerator.sellers.service import StoredProfile
-from schemas import DesiredCover, PositiveMoney
+from schemas import AdditionalInsured, DesiredCover, PositiveMoney
 
 EFFECTIVE_DATE_FIELD = "cover.effective_date"
+
+
+def required_endorsement(
+    rulebook: RuleBook, marketplace: str, effective_date: date
+) -> AdditionalInsured:
+    """The additional-insured endorsement ``marketplace`` requires of cover starting then."""
+    rule = rulebook.version_nearest(marketplace, effective_date).additional_insured
+    return AdditionalInsured(name=rule.entity_name, wording=rule.wording)
 
 
 def default_cover(stored: StoredProfile, today: date) -> DesiredCover:

@@ -11,7 +11,12 @@ from accelerator.auth.principal import Principal, Role, ensure_acts_for
 from accelerator.errors import InvalidInput, NotFound
 from accelerator.infra.database import Database
 from accelerator.quoting import repository
-from accelerator.quoting.cover import currency_errors, default_cover, start_date_error
+from accelerator.quoting.cover import (
+    currency_errors,
+    default_cover,
+    required_endorsement,
+    start_date_error,
+)
 from accelerator.quoting.repository import StoredRequest as StoredRequest  # the pages import it
 from accelerator.quoting.runner import QuoteRunner, record_request
 from accelerator.quoting.views import request_view
@@ -19,8 +24,6 @@ from accelerator.ranking.score import RankingStrategy
 from accelerator.rulesets.loader import RuleBook
 from accelerator.sellers.service import SellerService, StoredProfile
 from schemas import (
-    AdditionalInsured,
-    DesiredCover,
     InsurerAttempt,
     QuoteRequest,
     QuoteRequestBody,
@@ -91,7 +94,9 @@ class QuotingService:
             request_id=str(uuid.uuid4()),
             seller=snapshot(stored),
             cover=cover,
-            additional_insured=self.required_endorsement(stored.facts.marketplace, cover),
+            additional_insured=required_endorsement(
+                self.rulebook, stored.facts.marketplace, cover.effective_date
+            ),
         )
         deadline = self.deadline_for(body.deadline_seconds)
         await record_request(
@@ -99,11 +104,6 @@ class QuotingService:
         )
         self.runner.start(request, deadline)
         return request, deadline
-
-    def required_endorsement(self, marketplace: str, cover: DesiredCover) -> AdditionalInsured:
-        """The additional-insured endorsement the marketplace requires of cover starting then."""
-        rule = self.rulebook.version_nearest(marketplace, cover.effective_date).additional_insured
-        return AdditionalInsured(name=rule.entity_name, wording=rule.wording)
 
     async def load(self, principal: Principal, request_id: str) -> StoredRequest:
         """The request with every outcome and offer; not found for another seller's (no leak).

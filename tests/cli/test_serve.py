@@ -5,6 +5,7 @@ names the insurers it will ask. The inbox worker checks its adapters the same wa
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import socket
 from collections.abc import Iterator
@@ -156,6 +157,42 @@ async def test_the_start_names_each_configured_insurer_once(
     ):
         assert sum(line.endswith(expected) for line in lines) == 1, result.output
     assert len(server_runs) == 1
+
+
+async def test_the_sandbox_insurers_can_run_beside_a_configured_one(
+    database: Database,
+    monkeypatch: pytest.MonkeyPatch,
+    server_runs: list[dict[str, Any]],
+    free_port: int,
+) -> None:
+    monkeypatch.setenv("ACCELERATOR_DATABASE_URL", database.url)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        sandbox_port = probe.getsockname()[1]
+    monkeypatch.setenv("ACCELERATOR_SANDBOX_PORT", str(sandbox_port))
+    monkeypatch.setenv("ACCELERATOR_SANDBOX_WITH_PROVIDERS", "true")
+    # A partner's own insurer, and one that takes a sandbox insurer's id.
+    providers = {
+        "mine": {"base_url": "https://mine.test", "adapter": "harbor"},
+        "summit": {"base_url": "https://summit.test", "adapter": "harbor"},
+    }
+    monkeypatch.setenv("ACCELERATOR_PROVIDERS", msgspec.json.encode(providers).decode())
+    result = await anyio.to_thread.run_sync(lambda: serve("--port", str(free_port)))
+    assert result.exit_code == 0, result.output
+    sandbox = f"http://127.0.0.1:{sandbox_port}"
+    for expected in (
+        f"insurer harbor: adapter harbor at {sandbox}/harbor",
+        f"insurer meridian: adapter meridian at {sandbox}/meridian",
+        f"insurer acorn: adapter acord at {sandbox}/acorn",
+        "insurer summit: adapter harbor at https://summit.test",
+        "insurer mine: adapter harbor at https://mine.test",
+    ):
+        assert sum(line.endswith(expected) for line in result.output.splitlines()) == 1, (
+            result.output
+        )
+    # The API workers are started with both.
+    started_with = msgspec.json.decode(os.environ["ACCELERATOR_PROVIDERS"])
+    assert sorted(started_with) == ["acorn", "harbor", "meridian", "mine", "summit"]
 
 
 @pytest.mark.postgres

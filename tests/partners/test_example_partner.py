@@ -1,7 +1,8 @@
 """The example partner, Acme Mutual, installed as a plugin and driven through the public API.
 
 It is installed outside .venv (tests/partners/conftest.py) and found only through the
-``plugin_paths`` setting; its fixtures pass the shared adapter harness; and a seller goes from a
+``plugin_paths`` setting; its fixtures pass the shared harness (``providers.check_scenario``,
+as ``accelerator partners check acme`` runs them); and a seller goes from a
 profile to a bound Acme policy whose cancellation, sent by Acme's own server as a signed
 webhook, ends its cover.
 """
@@ -21,16 +22,17 @@ import httpx
 import pytest
 import uvicorn
 from aiohttp import web
+from click.testing import CliRunner
 
 from accelerator.auth.keys import create_key
 from accelerator.auth.principal import Role
+from accelerator.cli import main
 from accelerator.infra.database import Database
 from accelerator.server import create_app
 from accelerator.server.services import configure
 from accelerator.settings import Settings, SettingsError, load_settings
-from providers import available_adapters
+from providers import available_adapters, check_scenario, fixture_directory, scenario_files
 from tests.api.conftest import power_bank_body
-from tests.providers.test_adapter_harness import check_fixture
 
 EXAMPLE_FIXTURES = (
     Path(__file__).resolve().parents[2] / "examples/acme-insurer/acme_insurer/fixtures"
@@ -91,18 +93,38 @@ def test_plugin_paths_are_read_as_a_json_array_and_from_the_toml_file(tmp_path: 
     assert load_settings({}).plugin_paths == []
 
 
-def _example_fixtures() -> list[Any]:
+def _example_scenarios() -> list[str]:
     return [
-        pytest.param(path, id=str(path.relative_to(EXAMPLE_FIXTURES).with_suffix("")))
-        for path in sorted(EXAMPLE_FIXTURES.glob("*/*.json"))
+        str(path.relative_to(EXAMPLE_FIXTURES).with_suffix(""))
+        for path in scenario_files(EXAMPLE_FIXTURES)
     ]
 
 
 @pytest.mark.usefixtures("restore_sys_path")
-@pytest.mark.parametrize("path", _example_fixtures())
-def test_the_example_fixtures_pass_the_adapter_harness(path: Path, acme_plugin_dir: Path) -> None:
+@pytest.mark.parametrize("scenario", _example_scenarios())
+def test_the_example_fixtures_pass_the_adapter_harness(
+    scenario: str, acme_plugin_dir: Path
+) -> None:
     configure(Settings(sandbox_enabled=False, plugin_paths=[str(acme_plugin_dir)]))
-    check_fixture(path, "acme", available_adapters()["acme"])
+    factory = available_adapters()["acme"]
+    # Found beside the installed adapter, as `accelerator partners check acme` finds them: the
+    # package ships its fixtures.
+    directory = fixture_directory("acme", factory)
+    assert directory is not None
+    assert directory.is_relative_to(acme_plugin_dir)
+    result = check_scenario(directory / f"{scenario}.json", factory, "acme", root=directory)
+    assert result.passed, result.problem
+
+
+@pytest.mark.usefixtures("restore_sys_path")
+def test_partners_check_finds_the_plugin_through_plugin_paths(acme_plugin_dir: Path) -> None:
+    result = CliRunner().invoke(
+        main,
+        ["partners", "check", "acme"],
+        env={"ACCELERATOR_PLUGIN_PATHS": str(acme_plugin_dir), "ACCELERATOR_PROVIDERS": None},
+    )
+    assert result.exit_code == 0, result.output
+    assert f"{len(_example_scenarios())} passed, 0 failed" in result.output
 
 
 def test_the_example_has_exemplary_and_supplemental_fixtures() -> None:

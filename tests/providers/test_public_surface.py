@@ -10,6 +10,7 @@ import providers.sandbox
 import schemas
 
 PROVIDERS_ALL = [
+    "DEFAULT_FIXTURE_SETTINGS",
     "ENTRY_POINT_GROUP",
     "AdapterFactory",
     "Appetite",
@@ -33,14 +34,18 @@ PROVIDERS_ALL = [
     "QuoteResult",
     "Referred",
     "RevenueBand",
+    "ScenarioResult",
     "SignatureError",
     "SignatureScheme",
     "StaleTimestamp",
     "UnknownAdapter",
     "available_adapters",
     "build_adapters",
+    "check_scenario",
     "dedupe_key",
     "eligibility",
+    "fixture_directory",
+    "scenario_files",
     "sign",
     "sign_hex",
     "signature_headers",
