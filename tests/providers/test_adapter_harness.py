@@ -32,6 +32,7 @@ import defusedxml.ElementTree as SafeET
 import msgspec
 import pytest
 
+import providers
 from providers import (
     AdapterFactory,
     BindRequest,
@@ -44,7 +45,8 @@ from providers import (
 )
 from schemas import Offer, QuoteRequest
 
-FIXTURES = Path(__file__).parent / "fixtures"
+# Inside the package, so that a conformance check finds them in an installed service too.
+FIXTURES = Path(providers.__file__).parent / "fixtures"
 EXTRA_ADAPTERS: dict[str, AdapterFactory] = {}
 DEFAULT_SETTINGS: dict[str, Any] = {
     "base_url": "https://insurer.test",
@@ -192,5 +194,5 @@ def test_adapter_fixture(path: Path) -> None:
 
 
 def test_every_registered_adapter_has_exemplary_fixtures() -> None:
-    for name in {"harbor", "meridian", "acord"}:
+    for name in {"harbor", "meridian", "acord", "canonical"}:
         assert list((FIXTURES / name / "exemplary").glob("*.json")), name
