@@ -1,7 +1,8 @@
 """Insurer adapters: the adapter protocol, the registry, webhook signatures, built-in adapters.
 
 Import from ``providers`` only; the private modules may move. The built-in adapters live in
-``providers.harbor``, ``providers.meridian`` and ``providers.acord``, and the sandbox insurers in
+``providers.harbor``, ``providers.meridian``, ``providers.acord`` and ``providers.canonical`` (our
+own API, for partners configured without Python), and the sandbox insurers in
 ``providers.sandbox``; all are found through the ``accelerator.providers`` entry points.
 """
 

@@ -38,7 +38,7 @@ class SimPolicy:
 
 def authorized(request: web.Request, expected_key: str, style: str) -> bool:
     """Whether the request carries this insurer's credentials in its API style."""
-    if style == "harbor":
+    if style in ("harbor", "canonical"):
         offered = request.headers.get("Authorization", "").removeprefix("Bearer ")
     elif style == "meridian":
         offered = request.headers.get("X-Api-Key", "")

@@ -26,6 +26,7 @@ DEFAULT_API_KEYS: dict[str, str] = {
     "meridian": "sandbox-meridian-key",
     # HTTP Basic credentials, user:password.
     "acorn": "acorn-agent:sandbox-acorn-password",
+    "keystone": "sandbox-keystone-key",
 }
 
 Rate = Annotated[float, Meta(ge=0, le=1, description="Probability per request, 0..1.")]

@@ -1,6 +1,7 @@
 """The simulated insurers' underwriting: appetite, rate tables, and the offers they make.
 
-API-neutral: each API style (``_harbor_api``, ``_meridian_api``, ``_acord_api``) turns its own
+API-neutral: each API style (``_harbor_api``, ``_meridian_api``, ``_acord_api``,
+``_canonical_api``) turns its own
 wire format into an :class:`Application` and renders :class:`SimOffer` back. Pricing is
 
     premium = max(min_premium,
@@ -109,7 +110,7 @@ class InsurerProfile:
     key: str
     name: str
     rating: str
-    style: Literal["harbor", "meridian", "acord"]
+    style: Literal["harbor", "meridian", "acord", "canonical"]
     number_prefix: str
     marketplaces: frozenset[str]
     rates: dict[int, Decimal]
@@ -419,6 +420,37 @@ INSURERS: dict[str, InsurerProfile] = {
             ),
             refer_above_score=75,
             refer_below_years=1,
+        ),
+        InsurerProfile(
+            key="keystone",
+            name="Keystone Casualty Company",
+            rating="A",
+            style="canonical",
+            number_prefix="KCC",
+            marketplaces=frozenset({"US", "CA"}),
+            rates=_rates("0.36", "0.62", "0.98", "1.65", "2.85"),
+            min_premium=Decimal(700),
+            tax_rate=Decimal("0.015"),
+            policy_fee=Decimal(125),
+            variants=(
+                Variant("STD", "occurrence", Decimal(1_000), additional_insured=True),
+                # Dearer for a lower deductible.
+                Variant(
+                    "LOW",
+                    "occurrence",
+                    Decimal(250),
+                    additional_insured=True,
+                    price_factor=Decimal("1.12"),
+                ),
+            ),
+            declines=(
+                CategoryRule(
+                    "electronics/vaping",
+                    "vaping_outside_appetite",
+                    "vaping products are outside our appetite",
+                ),
+            ),
+            refer_above_score=80,
         ),
     )
 }

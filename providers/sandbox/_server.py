@@ -13,7 +13,7 @@ from providers._protocol import Appetite, ProviderSettings, RevenueBand
 from providers.acord import ACORD_APPETITE
 from providers.harbor import HARBOR_APPETITE
 from providers.meridian import MERIDIAN_APPETITE
-from providers.sandbox import _acord_api, _control, _harbor_api, _meridian_api
+from providers.sandbox import _acord_api, _canonical_api, _control, _harbor_api, _meridian_api
 from providers.sandbox._config import DEFAULT_API_KEYS, SandboxConfig
 from providers.sandbox._faults import fault_middleware
 from providers.sandbox._rating import INSURERS
@@ -38,6 +38,29 @@ SUMMIT_APPETITE = Appetite(
     ),
     revenue_bands=(RevenueBand("USD", Decimal(0), Decimal(30_000_000)),),
     max_per_occurrence=Decimal(2_000_000),
+    max_risk_score=95,
+)
+
+KEYSTONE_APPETITE = Appetite(
+    marketplaces=frozenset({"US", "CA"}),
+    categories=(
+        "apparel",
+        "beauty",
+        "electronics",
+        "garden",
+        "home",
+        "kitchen",
+        "office",
+        "pet",
+        "sports",
+        "tools",
+        "toys",
+    ),
+    revenue_bands=(
+        RevenueBand("USD", Decimal(0), Decimal(40_000_000)),
+        RevenueBand("CAD", Decimal(0), Decimal(50_000_000)),
+    ),
+    max_per_occurrence=Decimal(5_000_000),
     max_risk_score=95,
 )
 
@@ -91,6 +114,7 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> web.Application:
     _harbor_api.add_routes(app, "summit")
     _meridian_api.add_routes(app)
     _acord_api.add_routes(app)
+    _canonical_api.add_routes(app)
     _control.add_routes(app)
     return app
 
@@ -171,4 +195,31 @@ def default_sandbox_provider_settings(
             appetite=appetite,
         )
         for key, (adapter, appetite) in _ADAPTERS.items()
+    }
+
+
+def canonical_sandbox_provider_settings(
+    base_url: str,
+    callback_url: str,
+    secrets: Sequence[str],
+    api_keys: Mapping[str, str] | None = None,
+) -> dict[str, ProviderSettings]:
+    """Provider settings for the sandbox's canonical-API insurer, ``keystone`` (adapter
+    ``canonical``), with the appetite such a partner must be configured with.
+
+    Kept apart from :func:`default_sandbox_provider_settings`, which configures the four
+    insurers a new user gets by default. The arguments mean the same as there.
+    """
+    keys = DEFAULT_API_KEYS if api_keys is None else api_keys
+    base, callbacks = base_url.rstrip("/"), callback_url.rstrip("/")
+    return {
+        "keystone": ProviderSettings(
+            base_url=f"{base}/keystone",
+            adapter="canonical",
+            insurer_name=INSURERS["keystone"].name,
+            api_key=keys.get("keystone", ""),
+            callback_secrets=list(secrets),
+            callback_url=f"{callbacks}/keystone" if callbacks else "",
+            appetite=KEYSTONE_APPETITE,
+        )
     }

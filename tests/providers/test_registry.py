@@ -19,6 +19,7 @@ from providers import (
     eligibility,
 )
 from providers.acord import AcordAdapter
+from providers.canonical import CanonicalAdapter
 from providers.harbor import HarborAdapter
 from providers.meridian import MeridianAdapter
 from tests.providers.factories import quote_request, usd
@@ -38,6 +39,7 @@ def test_built_in_adapters_are_registered_as_entry_points() -> None:
     assert adapters["harbor"] is HarborAdapter
     assert adapters["meridian"] is MeridianAdapter
     assert adapters["acord"] is AcordAdapter
+    assert adapters["canonical"] is CanonicalAdapter
 
 
 def test_build_adapters_uses_the_adapter_setting_or_the_provider_id() -> None:

@@ -352,7 +352,7 @@ async def test_control_api_reads_and_resets_faults(
     await _set_faults(http, sandbox, "harbor", error_rate=0.25)
     state = (await http.get(f"{sandbox.url}/_control")).json()
     assert state["insurers"]["harbor"]["faults"]["error_rate"] == 0.25
-    assert set(state["insurers"]) == {"harbor", "summit", "meridian", "acorn"}
+    assert set(state["insurers"]) == {"harbor", "summit", "meridian", "acorn", "keystone"}
     reset = await http.delete(f"{sandbox.url}/_control/harbor/faults")
     assert reset.json()["faults"]["error_rate"] == 0.0
     await _set_faults(http, sandbox, "acorn", hang_rate=1.0)
