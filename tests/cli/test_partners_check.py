@@ -56,7 +56,7 @@ def test_an_unknown_provider_lists_what_there_is() -> None:
     result = check("acme")
     assert result.exit_code == 1
     assert "no insurer or adapter named 'acme'" in result.output
-    assert "installed adapters: acord, harbor, meridian" in result.output
+    assert "installed adapters: acord, canonical, harbor, meridian" in result.output
 
 
 def test_bind_without_live_is_a_usage_error() -> None:
