@@ -148,6 +148,8 @@ SCHEMAS_ALL = [
     "OfferStatus",
     "OutOfBounds",
     "OutcomeStatus",
+    "PartnerDelivery",
+    "PartnerQuoteCall",
     "PolicyAdminView",
     "PolicyBound",
     "PolicyCancelled",
