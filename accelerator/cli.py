@@ -448,7 +448,10 @@ def keys_create(role: str, seller_id: str | None, provider_id: str | None, name:
         + "  (shown once: store it now)",
         err=True,
     )
-    if provider_id and provider_id not in settings.providers:
+    # With no insurers configured and the sandbox enabled, the sandbox's insurers serve: say
+    # nothing then (naming them would load the sandbox, which issuing a key should not).
+    known = settings.providers or not settings.sandbox_enabled
+    if provider_id and known and provider_id not in settings.providers:
         # Keys outlive configuration, so this is allowed; but a typo would go unnoticed.
         click.echo(
             f"note: no insurer {provider_id!r} is configured here now; the key reads its "

@@ -69,9 +69,9 @@ def test_keys_create_against_a_database_it_cannot_reach_says_so_in_one_line() ->
     )
 
 
-def _invoke(database_url: str, *args: str) -> tuple[int, str, str]:
+def _invoke(database_url: str, *args: str, **env: str) -> tuple[int, str, str]:
     result = CliRunner().invoke(
-        main, ["keys", "create", *args], env={"ACCELERATOR_DATABASE_URL": database_url}
+        main, ["keys", "create", *args], env={"ACCELERATOR_DATABASE_URL": database_url, **env}
     )
     return result.exit_code, result.stdout, result.stderr
 
@@ -104,15 +104,23 @@ def test_keys_create_refuses_a_partner_key_bound_wrongly_in_one_line(
     assert stderr.strip().splitlines()[-1] == message
 
 
-async def test_keys_create_issues_a_partner_key_and_notes_an_insurer_not_configured(
-    database: Database,
+@pytest.mark.parametrize(
+    ("env", "noted"),
+    [
+        ({"ACCELERATOR_PROVIDERS": '{"meridian": {"base_url": "http://m.invalid"}}'}, True),
+        ({"ACCELERATOR_PROVIDERS": '{"harbor": {"base_url": "http://h.invalid"}}'}, False),
+        ({"ACCELERATOR_SANDBOX_ENABLED": "false"}, True),
+    ],
+)
+async def test_keys_create_issues_a_partner_key_noting_an_insurer_not_configured(
+    database: Database, env: dict[str, str], noted: bool
 ) -> None:
     code, stdout, stderr = await anyio.to_thread.run_sync(
-        lambda: _invoke(database.url, "--role", "partner", "--provider", "harbor")
+        lambda: _invoke(database.url, "--role", "partner", "--provider", "harbor", **env)
     )
     assert code == 0, stderr
     assert "role partner  provider harbor" in stderr
-    assert "note: no insurer 'harbor' is configured here now" in stderr
+    assert ("note: no insurer 'harbor' is configured here now" in stderr) is noted
     principal = await resolve_key(database, stdout.strip(), None)
     assert principal is not None
     assert (principal.role, principal.provider_id) == (Role.PARTNER, "harbor")
