@@ -26,7 +26,13 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from accelerator.auth.keys import KeyRequestError, create_key, list_keys, revoke_key
+from accelerator.auth.keys import (
+    KeyRequestError,
+    check_key_request,
+    create_key,
+    list_keys,
+    revoke_key,
+)
 from accelerator.auth.principal import Role
 from accelerator.infra.database import Database, open_database
 from accelerator.settings import Settings, SettingsError, load_settings
@@ -422,13 +428,27 @@ def keys() -> None:
     default=None,
     help="The seller a seller key acts for (required with --role seller).",
 )
+@click.option(
+    "--provider",
+    "provider_id",
+    default=None,
+    help="The insurer (its provider id) a partner key reads for (required with --role partner).",
+)
 @click.option("--name", default="", help="A label to recognise the key by.")
-def keys_create(role: str, seller_id: str | None, name: str) -> None:
+def keys_create(role: str, seller_id: str | None, provider_id: str | None, name: str) -> None:
     """Issue a key and print it once; only its digest is stored."""
+    try:
+        # Before the database is opened: a request that cannot be honoured says so first.
+        check_key_request(Role(role), seller_id=seller_id, provider_id=provider_id)
+    except KeyRequestError as exc:
+        raise click.UsageError(str(exc)) from exc
     settings = _settings()
     try:
         issued = _with_database(
-            settings, lambda db: create_key(db, Role(role), seller_id=seller_id, name=name)
+            settings,
+            lambda db: create_key(
+                db, Role(role), seller_id=seller_id, provider_id=provider_id, name=name
+            ),
         )
     except KeyRequestError as exc:
         raise click.UsageError(str(exc)) from exc
@@ -436,23 +456,35 @@ def keys_create(role: str, seller_id: str | None, name: str) -> None:
     click.echo(
         f"id {issued.id}  role {issued.role.value}"
         + (f"  seller {issued.seller_id}" if issued.seller_id else "")
+        + (f"  provider {issued.provider_id}" if issued.provider_id else "")
         + "  (shown once: store it now)",
         err=True,
     )
+    # With no insurers configured and the sandbox enabled, the sandbox's insurers serve: say
+    # nothing then (naming them would load the sandbox, which issuing a key should not).
+    known = settings.providers or not settings.sandbox_enabled
+    if provider_id and known and provider_id not in settings.providers:
+        # Keys outlive configuration, so this is allowed; but a typo would go unnoticed.
+        click.echo(
+            f"note: no insurer {provider_id!r} is configured here now; the key reads its "
+            "deliveries and quote calls once it is",
+            err=True,
+        )
 
 
 @keys.command("list")
 def keys_list() -> None:
-    """List keys (prefix, role, seller, state); secrets are never shown."""
+    """List keys (prefix, role, seller or provider, state); secrets are never shown."""
     rows = _with_database(_settings(), list_keys)
     if not rows:
         click.echo("no keys")
         return
-    click.echo(f"{'ID':36}  {'PREFIX':12}  {'ROLE':6}  {'SELLER':16}  {'STATE':8}  NAME")
+    header = f"{'ID':36}  {'PREFIX':12}  {'ROLE':7}  {'SELLER/PROVIDER':16}  {'STATE':8}  NAME"
+    click.echo(header)
     for k in rows:
         state = "revoked" if k.revoked_at else "active"
-        seller = k.seller_id or "-"
-        click.echo(f"{k.id:36}  {k.prefix:12}  {k.role.value:6}  {seller:16}  {state:8}  {k.name}")
+        bound = k.seller_id or k.provider_id or "-"
+        click.echo(f"{k.id:36}  {k.prefix:12}  {k.role.value:7}  {bound:16}  {state:8}  {k.name}")
 
 
 @keys.command("revoke")

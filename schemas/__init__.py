@@ -77,6 +77,7 @@ from schemas._events import (
     decode_event,
 )
 from schemas._health import Health
+from schemas._partners import PartnerDelivery, PartnerQuoteCall
 from schemas._policies import (
     BindBody,
     BindResponse,
@@ -259,6 +260,8 @@ __all__ = [
     "OfferStatus",
     "OutOfBounds",
     "OutcomeStatus",
+    "PartnerDelivery",
+    "PartnerQuoteCall",
     "PolicyAdminView",
     "PolicyBound",
     "PolicyCancelled",

@@ -27,11 +27,14 @@ class InboxStatus(enum.StrEnum):
 class WebhookAck(msgspec.Struct, frozen=True):
     """Stored before this answer. ``status`` is ``received`` (a worker applies it moments later);
     for a message stored before (``duplicate``: the same ``webhook-id``, or under a scheme that
-    signs no id the same signed timestamp and body), the status of the delivery stored first."""
+    signs no id the same signed timestamp and body), the status of the delivery stored first.
+    ``inbox_id`` is the delivery's id; ``status_url`` is where the partner, with a ``partner``
+    key, follows what becomes of it (``GET /v1/partners/me/deliveries/{id}``)."""
 
     inbox_id: int
     status: InboxStatus
     duplicate: bool
+    status_url: str | None = None
 
 
 class InboxEntry(msgspec.Struct, frozen=True):

@@ -75,3 +75,9 @@ class RoleGuard:
 def requires(*roles: Role) -> RoleGuard:
     """A guard that lets only the given roles through (admins always pass)."""
     return RoleGuard(frozenset({Role.ADMIN, *roles}))
+
+
+def only(*roles: Role) -> RoleGuard:
+    """A guard that lets only the given roles through, admins not among them unless named (the
+    partner endpoints answer for the caller's own insurer, which an admin key has none of)."""
+    return RoleGuard(frozenset(roles))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import uuid
 from datetime import UTC, datetime
@@ -26,8 +27,18 @@ PREFIX_LENGTH = 12
 BOOTSTRAP_KEY_ID = "bootstrap-admin"
 
 
+#: A provider id a partner key may be bound to: as the ids of configured insurers are written
+#: (they appear in URLs), and no wider than the column.
+PROVIDER_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
 class KeyRequestError(ValueError):
-    """An API key request that cannot be honoured (e.g. a seller key without a seller id)."""
+    """An API key request that cannot be honoured (e.g. a seller key without a seller id);
+    ``field`` names the offending field (``seller_id``, ``provider_id``)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class IssuedKey(msgspec.Struct, frozen=True):
@@ -39,6 +50,7 @@ class IssuedKey(msgspec.Struct, frozen=True):
     role: Role
     seller_id: str | None
     name: str
+    provider_id: str | None = None
 
 
 class KeyInfo(msgspec.Struct, frozen=True):
@@ -49,20 +61,44 @@ class KeyInfo(msgspec.Struct, frozen=True):
     name: str
     created_at: datetime
     revoked_at: datetime | None
+    provider_id: str | None = None
 
 
 def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-async def create_key(
-    db: Database, role: Role, *, seller_id: str | None = None, name: str = ""
-) -> IssuedKey:
-    """Store a new key and return its secret (the only time it is available)."""
+def check_key_request(role: Role, *, seller_id: str | None, provider_id: str | None) -> None:
+    """Refuse a key request that binds the wrong things: a seller key needs a seller id and a
+    partner key a provider id, and no other key takes either. The provider need not be
+    configured now (keys outlive configuration: a partner key works again once its insurer is
+    configured again)."""
     if role is Role.SELLER and not seller_id:
-        raise KeyRequestError("a seller key needs --seller-id")
+        raise KeyRequestError("seller_id", "a seller key needs --seller-id")
     if role is not Role.SELLER and seller_id:
-        raise KeyRequestError("only seller keys are bound to a seller id")
+        raise KeyRequestError("seller_id", "only seller keys are bound to a seller id")
+    if role is Role.PARTNER and not provider_id:
+        raise KeyRequestError("provider_id", "a partner key needs --provider (the insurer's id)")
+    if role is not Role.PARTNER and provider_id:
+        raise KeyRequestError("provider_id", "only partner keys are bound to a provider id")
+    if provider_id and not PROVIDER_ID_PATTERN.fullmatch(provider_id):
+        raise KeyRequestError(
+            "provider_id",
+            "a provider id is 1 to 64 letters, digits and . _ : - (as in the providers setting)",
+        )
+
+
+async def create_key(
+    db: Database,
+    role: Role,
+    *,
+    seller_id: str | None = None,
+    provider_id: str | None = None,
+    name: str = "",
+) -> IssuedKey:
+    """Store a new key and return its secret (the only time it is available). Raises
+    KeyRequestError naming the field for a request :func:`check_key_request` refuses."""
+    check_key_request(role, seller_id=seller_id, provider_id=provider_id)
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     key_id, prefix = str(uuid.uuid4()), secret[:PREFIX_LENGTH]
     await repository.add_key(
@@ -72,10 +108,11 @@ async def create_key(
         digest=digest(secret),
         role=role,
         seller_id=seller_id,
+        provider_id=provider_id,
         name=name,
         created_at=datetime.now(UTC),
     )
-    return IssuedKey(key_id, secret, prefix, role, seller_id, name)
+    return IssuedKey(key_id, secret, prefix, role, seller_id, name, provider_id)
 
 
 async def list_keys(db: Database) -> list[KeyInfo]:
@@ -90,7 +127,14 @@ async def revoke_key(db: Database, key_id_or_prefix: str) -> KeyInfo | None:
 
 def _info(row: ApiKey) -> KeyInfo:
     return KeyInfo(
-        row.id, row.prefix, Role(row.role), row.seller_id, row.name, row.created_at, row.revoked_at
+        row.id,
+        row.prefix,
+        Role(row.role),
+        row.seller_id,
+        row.name,
+        row.created_at,
+        row.revoked_at,
+        row.provider_id,
     )
 
 

@@ -18,6 +18,8 @@ class ApiKey(Base):
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     role: Mapped[str] = mapped_column(String(16))
     seller_id: Mapped[str | None] = mapped_column(String(64))
+    # The insurer a partner key reads for (its configured provider id); set for partner keys only.
+    provider_id: Mapped[str | None] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -17,8 +17,11 @@ class Principal(schemas.Principal, frozen=True):
         return self.role is Role.ADMIN or (self.role is Role.SELLER and self.seller_id == seller_id)
 
     def may_read_seller(self, seller_id: str) -> bool:
-        """Admins and the claims engine read every seller; a seller key only its own."""
-        return self.role is not Role.SELLER or self.seller_id == seller_id
+        """Admins and the claims engine read every seller; a seller key only its own; a partner
+        key none."""
+        if self.role is Role.SELLER:
+            return self.seller_id == seller_id
+        return self.role in (Role.ADMIN, Role.CLAIMS)
 
 
 def ensure_acts_for(principal: Principal, seller_id: str) -> None:

@@ -19,7 +19,7 @@ from accelerator.infra.statements import Statement
 
 _ACTIVE_KEY = Statement(
     "active_key",
-    select(ApiKey.id, ApiKey.role, ApiKey.seller_id, ApiKey.name).where(
+    select(ApiKey.id, ApiKey.role, ApiKey.seller_id, ApiKey.name, ApiKey.provider_id).where(
         ApiKey.digest == bindparam("digest"), ApiKey.revoked_at.is_(None)
     ),
 )
@@ -30,8 +30,8 @@ async def active_key(db: Database, digest: str) -> Principal | None:
     rows = await db.lookups.fetch(_ACTIVE_KEY, digest=digest)
     if not rows:
         return None
-    key_id, role, seller_id, name = rows[0]
-    return Principal(key_id, Role(role), seller_id, name)
+    key_id, role, seller_id, name, provider_id = rows[0]
+    return Principal(key_id, Role(role), seller_id, name, provider_id)
 
 
 async def active_key_by_id(db: Database, key_id: str) -> tuple[Principal, str] | None:
@@ -39,14 +39,15 @@ async def active_key_by_id(db: Database, key_id: str) -> tuple[Principal, str] |
     async with db.read_engine.connect() as connection:
         row = (
             await connection.execute(
-                select(ApiKey.role, ApiKey.seller_id, ApiKey.name, ApiKey.digest).where(
-                    ApiKey.id == key_id, ApiKey.revoked_at.is_(None)
-                )
+                select(
+                    ApiKey.role, ApiKey.seller_id, ApiKey.name, ApiKey.provider_id, ApiKey.digest
+                ).where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
             )
         ).first()
     if row is None:
         return None
-    return Principal(key_id, Role(row.role), row.seller_id, row.name), row.digest
+    principal = Principal(key_id, Role(row.role), row.seller_id, row.name, row.provider_id)
+    return principal, row.digest
 
 
 async def has_active_seller_key(db: Database) -> bool:
@@ -70,6 +71,7 @@ async def add_key(
     seller_id: str | None,
     name: str,
     created_at: datetime,
+    provider_id: str | None = None,
 ) -> None:
     """Store a new, unrevoked key (committed when this returns)."""
     key = ApiKey(
@@ -78,6 +80,7 @@ async def add_key(
         digest=digest,
         role=role.value,
         seller_id=seller_id,
+        provider_id=provider_id,
         name=name,
         created_at=created_at,
         revoked_at=None,

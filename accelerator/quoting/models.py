@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -51,7 +52,11 @@ class QuoteRequestRow(Base):
 
 class InsurerOutcomeRow(Base):
     __tablename__ = "insurer_outcomes"
-    __table_args__ = (UniqueConstraint("request_id", "provider_id"),)
+    # A partner reads its own outcomes by (provider_id, id), newest first.
+    __table_args__ = (
+        UniqueConstraint("request_id", "provider_id"),
+        Index("ix_insurer_outcomes_partner", "provider_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     request_id: Mapped[str] = mapped_column(ForeignKey("quote_requests.id"))

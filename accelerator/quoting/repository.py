@@ -6,7 +6,8 @@ Who calls what:
 - the fan-out (``runner``) stores a request and each insurer's result: :func:`store_request`,
   :func:`store_results`, and completes requests a dead process left: :func:`complete_abandoned`;
 - the API and the pages read a request back (:func:`read_request`), list requests
-  (:func:`list_summaries`) and show what was sent to insurers (:func:`list_attempts`);
+  (:func:`list_summaries`) and show what was sent to insurers (:func:`list_attempts`); a
+  partner lists its own outcomes (:func:`partner_calls`);
 - binding claims a request for one offer and settles it: :func:`offer_to_bind`,
   :func:`claim_for_bind`, :func:`hold_bind`, :func:`reopen_after_bind`,
   :func:`mark_bind_pending`, :func:`finish_bind`; and takes over binds a dead process left:
@@ -54,6 +55,7 @@ from schemas import (
     Offer,
     OfferStatus,
     OutcomeStatus,
+    PartnerQuoteCall,
     Progress,
     QuoteRequest,
     QuoteRequestStatus,
@@ -582,6 +584,59 @@ async def list_summaries(
             ),
         )
         for row in rows
+    ]
+
+
+async def partner_calls(
+    db: Database, provider_id: str, *, status: OutcomeStatus | None, limit: int, offset: int
+) -> list[PartnerQuoteCall]:
+    """A page of one insurer's outcomes (of one status, if given), the latest asked first,
+    with no more of each request than the insurer was sent anyway (its id and time)."""
+    query = (
+        select(
+            InsurerOutcomeRow.request_id,
+            QuoteRequestRow.created_at,
+            InsurerOutcomeRow.status,
+            InsurerOutcomeRow.reason_code,
+            InsurerOutcomeRow.reason,
+            InsurerOutcomeRow.quote_reference,
+            InsurerOutcomeRow.attempts,
+            InsurerOutcomeRow.elapsed_ms,
+            InsurerOutcomeRow.updated_at,
+        )
+        .join(QuoteRequestRow, QuoteRequestRow.id == InsurerOutcomeRow.request_id)
+        .where(InsurerOutcomeRow.provider_id == provider_id)
+        .order_by(InsurerOutcomeRow.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    if status is not None:
+        query = query.where(InsurerOutcomeRow.status == status)
+    async with db.reading() as session:
+        rows = (await session.execute(query)).all()
+    return [
+        PartnerQuoteCall(
+            request_id=request_id,
+            requested_at=requested_at,
+            status=OutcomeStatus(outcome),
+            reason_code=reason_code,
+            reason=reason,
+            quote_reference=quote_reference,
+            attempts=attempts or 0,
+            elapsed_ms=elapsed_ms,
+            updated_at=updated_at,
+        )
+        for (
+            request_id,
+            requested_at,
+            outcome,
+            reason_code,
+            reason,
+            quote_reference,
+            attempts,
+            elapsed_ms,
+            updated_at,
+        ) in rows
     ]
 
 

@@ -25,6 +25,8 @@ from accelerator.rulesets.loader import RuleBook
 from accelerator.sellers.service import SellerService, StoredProfile
 from schemas import (
     InsurerAttempt,
+    OutcomeStatus,
+    PartnerQuoteCall,
     QuoteRequest,
     QuoteRequestBody,
     QuoteRequestStatus,
@@ -134,6 +136,15 @@ class QuotingService:
             ensure_acts_for(principal, seller_id)
         return await repository.list_summaries(
             self.db, seller_id=seller_id, status=status, limit=limit, offset=offset
+        )
+
+    async def partner_calls(
+        self, provider_id: str, status: OutcomeStatus | None, limit: int, offset: int
+    ) -> list[PartnerQuoteCall]:
+        """A page of one insurer's outcomes, the latest asked first: the request's id and time,
+        nothing of the seller beyond what the insurer was sent."""
+        return await repository.partner_calls(
+            self.db, provider_id, status=status, limit=limit, offset=offset
         )
 
     async def attempts(self, principal: Principal, request_id: str) -> list[InsurerAttempt]:

@@ -41,6 +41,7 @@ from accelerator.health.controller import HealthController
 from accelerator.infra.bodies import BATCH_BODY_MAX_BYTES, JSON_BODY_MAX_BYTES, ApiRequest
 from accelerator.infra.errors import EXCEPTION_HANDLERS
 from accelerator.infra.logging import configure_logging, request_id_middleware
+from accelerator.partners.controller import PartnerController
 from accelerator.quoting.controller import ProviderController, QuoteRequestController
 from accelerator.quoting.runner import finish_abandoned
 from accelerator.sellers.controller import SellerController
@@ -77,6 +78,7 @@ ROUTES: list[ControllerRouterHandler] = [
     PolicyController,
     WebhookController,
     InboxController,
+    PartnerController,
     AuditAdminController,
 ]
 

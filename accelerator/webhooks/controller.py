@@ -16,7 +16,7 @@ from accelerator.infra.params import ProviderId
 from accelerator.webhooks.delivery_doc import WEBHOOK_BODY
 from accelerator.webhooks.models import InboxEvent
 from accelerator.webhooks.repository import purged_at
-from accelerator.webhooks.service import MAX_BODY_BYTES, WebhookService
+from accelerator.webhooks.service import MAX_BODY_BYTES, WebhookService, status_url
 from schemas import InboxEntry, InboxStatus, ReprocessCount, ReprocessRange, WebhookAck
 
 # The column is a 32-bit integer: a larger id is a 422 naming the field, not a driver overflow.
@@ -33,7 +33,8 @@ class WebhookController(Controller):
         summary="Signed insurer callbacks (Standard Webhooks)",
         description=(
             "Authenticated by the signature, not an API key. Answers 200 once the delivery is "
-            "stored (a repeated `webhook-id` is acknowledged as a duplicate)."
+            "stored (a repeated `webhook-id` is acknowledged as a duplicate), with the "
+            "delivery's id and a `status_url` where a partner key follows what becomes of it."
         ),
         status_code=HTTP_200_OK,
         request_max_body_size=MAX_BODY_BYTES,
@@ -54,7 +55,9 @@ class WebhookController(Controller):
     ) -> WebhookAck:
         body = await request.body()
         receipt = await webhooks.receive(provider_id, dict(request.headers), body)
-        return WebhookAck(receipt.inbox_id, receipt.status, receipt.duplicate)
+        return WebhookAck(
+            receipt.inbox_id, receipt.status, receipt.duplicate, status_url(receipt.inbox_id)
+        )
 
 
 class InboxController(Controller):

@@ -15,10 +15,12 @@ class InboxEvent(Base):
     __tablename__ = "webhook_inbox"
     # Dedupe on webhook_id, the delivery's key (providers.dedupe_key: the partner's webhook-id,
     # or one derived from what its scheme signs): a redelivery is acknowledged, never applied again.
-    # Workers claim by (status, next_attempt_at), oldest first.
+    # Workers claim by (status, next_attempt_at), oldest first; a partner reads its own
+    # deliveries by (provider_id, id), newest first.
     __table_args__ = (
         UniqueConstraint("provider_id", "webhook_id"),
         Index("ix_webhook_inbox_due", "status", "next_attempt_at"),
+        Index("ix_webhook_inbox_partner", "provider_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -8,7 +8,9 @@
   ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)``, so two workers never take the same
   row (PostgreSQL; SQLite has one writer anyway). The lease checks and the mark of an applied
   batch run in the caller's :class:`WriteSession`, the transaction that applies the events.
-- The admin's reads and requeues go through the ORM.
+- The admin's reads and requeues go through the ORM, and so do a partner's reads of its own
+  deliveries (:meth:`InboxRepository.partner_newest_first`,
+  :meth:`InboxRepository.partner_delivery`): every one is filtered by the partner's provider id.
 - The retention purge (``audit.retention``) empties the body and headers of deliveries applied
   long ago, in the caller's transaction: :meth:`InboxRepository.bodies_to_purge`,
   :meth:`InboxRepository.purge_bodies`. A purged row keeps its id, partner, ``webhook_id``
@@ -26,6 +28,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import defer
 
 from accelerator.infra.codec import json_text, stored_instant
 from accelerator.infra.database import Database, ReadSession, WriteSession
@@ -137,6 +140,35 @@ class InboxRepository:
             if status:
                 query = query.where(InboxEvent.status == status)
             return list((await session.scalars(query)).all())
+
+    # -- a partner's view ------------------------------------------------------------------
+
+    async def partner_newest_first(
+        self, provider_id: str, status: InboxStatus | None, limit: int, offset: int
+    ) -> list[InboxEvent]:
+        """A page of one partner's deliveries (of one status, if given), the latest received
+        first, without their bodies (a list reads no body: a delivery may hold 256 KiB)."""
+        query = (
+            select(InboxEvent)
+            .options(defer(InboxEvent.body, raiseload=True))
+            .where(InboxEvent.provider_id == provider_id)
+            .order_by(InboxEvent.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        if status:
+            query = query.where(InboxEvent.status == status)
+        async with self.db.reading() as session:
+            return list((await session.scalars(query)).all())
+
+    async def partner_delivery(self, provider_id: str, inbox_id: int) -> InboxEvent | None:
+        """The delivery ``inbox_id`` if this partner sent it, body included; else None."""
+        async with self.db.reading() as session:
+            return await session.scalar(
+                select(InboxEvent).where(
+                    InboxEvent.id == inbox_id, InboxEvent.provider_id == provider_id
+                )
+            )
 
     async def requeue(
         self,

@@ -27,7 +27,7 @@ from accelerator.errors import (
 from accelerator.infra.database import Database
 from accelerator.insurers.partners import Partner
 from accelerator.webhooks.models import InboxEvent
-from accelerator.webhooks.repository import InboxRepository, purged_at
+from accelerator.webhooks.repository import WAITING, InboxRepository, purged_at
 from accelerator.webhooks.turns import ReceivesFirst
 from providers import (
     BadSignature,
@@ -37,10 +37,27 @@ from providers import (
     dedupe_key,
     verify_signature,
 )
-from schemas import InboxStatus
+from schemas import InboxStatus, PartnerDelivery
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_WEBHOOK_ID_LENGTH = 200  # the inbox column's width
+
+#: The largest body a partner's single-delivery read returns (the rest is cut, and said so).
+MAX_SHOWN_BODY_BYTES = 64 * 1024
+
+#: Where a partner follows one delivery (``GET /v1/partners/me/deliveries/{id}``).
+STATUS_URL = "/v1/partners/me/deliveries/{inbox_id}"
+
+# What the worker keeps as the error of a delivery the partner's own event explains: an
+# unreadable or refused event, or one whose predecessor never came (``webhooks.worker``). A
+# parked delivery's error always says which predecessor it waits for. Any other error is ours
+# (an exception while applying): its text may name our internals, so a partner reads a
+# sentence instead.
+_PARTNER_ERRORS = ("unreadable event:", "event refused:", "predecessor never arrived:")
+_OUR_ERROR = (
+    "The service could not apply it because of an error on its side; the operator sees the "
+    "details. A retrying delivery is tried again automatically."
+)
 
 # The headers a partner's adapter may need again when the event is parsed.
 _KEPT_HEADERS = ("webhook-", "x-", "content-type")
@@ -192,8 +209,64 @@ class WebhookService:
             raise NotFound("inbox_id", f"No stored delivery {inbox_id}.")
         return row
 
+    async def partner_deliveries(
+        self, provider_id: str, status: InboxStatus | None, limit: int, offset: int
+    ) -> list[PartnerDelivery]:
+        """A page of one partner's deliveries (of one status, if given), the latest first,
+        without their bodies."""
+        rows = await self.inbox.partner_newest_first(provider_id, status, limit, offset)
+        return [partner_view(row, with_body=False) for row in rows]
+
+    async def partner_delivery(self, provider_id: str, inbox_id: int) -> PartnerDelivery:
+        """One of the partner's deliveries with its body; another partner's, or none, is a
+        404 (whether it exists is not the caller's to learn)."""
+        row = await self.inbox.partner_delivery(provider_id, inbox_id)
+        if row is None:
+            raise NotFound("delivery", f"You sent no delivery {inbox_id}.")
+        return partner_view(row, with_body=True)
+
     async def inbox_page(
         self, status: InboxStatus | None, limit: int, offset: int
     ) -> list[InboxEvent]:
         """A page of stored deliveries (of one status, if given), the latest first."""
         return await self.inbox.newest_first(status, limit, offset)
+
+
+def status_url(inbox_id: int) -> str:
+    """Where the partner follows the delivery ``inbox_id`` (with a partner key)."""
+    return STATUS_URL.format(inbox_id=inbox_id)
+
+
+def partner_reason(status: InboxStatus, error: str | None) -> str | None:
+    """Why a delivery is not applied, as its partner may read it: the stored error where the
+    partner's event explains it, a sentence where the cause is on the service's side."""
+    if status is InboxStatus.APPLIED or not error:
+        return None
+    if status is InboxStatus.PARKED or error.startswith(_PARTNER_ERRORS):
+        return error
+    return _OUR_ERROR
+
+
+def partner_view(row: InboxEvent, *, with_body: bool) -> PartnerDelivery:
+    """A stored delivery as its partner sees it (the body only ``with_body``, cut to
+    :data:`MAX_SHOWN_BODY_BYTES`)."""
+    status = InboxStatus(row.status)
+    purged = purged_at(row)
+    body: str | None = None
+    if with_body and purged is None:
+        raw = bytes(row.body)
+        body = raw[:MAX_SHOWN_BODY_BYTES].decode("utf-8", errors="replace")
+        if len(raw) > MAX_SHOWN_BODY_BYTES:
+            body += f"\n[... {len(raw) - MAX_SHOWN_BODY_BYTES} more bytes not shown]"
+    return PartnerDelivery(
+        id=row.id,
+        webhook_id=row.webhook_id,
+        status=status,
+        attempts=row.attempts,
+        received_at=row.received_at,
+        next_attempt_at=row.next_attempt_at if status in WAITING else None,
+        applied_at=row.applied_at,
+        reason=partner_reason(status, row.error),
+        purged_at=purged,
+        body=body,
+    )

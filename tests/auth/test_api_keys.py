@@ -30,6 +30,7 @@ async def test_seller_key_identifies_its_seller_on_me(client: Client, database: 
         "role": "seller",
         "seller_id": "s-1",
         "name": "shop",
+        "provider_id": None,
     }
 
 
@@ -116,3 +117,41 @@ async def test_a_database_not_migrated_has_no_first_seller_key_to_make(tmp_path:
         assert await no_seller_key_yet(db) is False
     finally:
         await db.dispose()
+
+
+async def test_partner_keys_need_a_provider_and_others_must_not_have_one(
+    database: Database,
+) -> None:
+    with pytest.raises(KeyRequestError) as no_provider:
+        await create_key(database, Role.PARTNER)
+    assert no_provider.value.field == "provider_id"
+    with pytest.raises(KeyRequestError) as provider_on_seller:
+        await create_key(database, Role.SELLER, seller_id="s-1", provider_id="meridian")
+    assert provider_on_seller.value.field == "provider_id"
+    with pytest.raises(KeyRequestError) as seller_on_partner:
+        await create_key(database, Role.PARTNER, provider_id="meridian", seller_id="s-1")
+    assert seller_on_partner.value.field == "seller_id"
+    with pytest.raises(KeyRequestError) as odd_provider:
+        await create_key(database, Role.PARTNER, provider_id="meridian/../acorn")
+    assert odd_provider.value.field == "provider_id"
+    assert await list_keys(database) == []
+
+
+async def test_a_partner_key_for_an_insurer_not_configured_is_issued_and_reads_nothing(
+    client: Client, database: Database
+) -> None:
+    # Keys outlive configuration: a key for an insurer configured later (or no longer) is valid.
+    issued = await create_key(database, Role.PARTNER, provider_id="harbor", name="harbor ops")
+    [info] = await list_keys(database)
+    assert (info.role, info.provider_id, info.seller_id) == (Role.PARTNER, "harbor", None)
+    headers = {"Authorization": f"Bearer {issued.secret}"}
+    me = await client.get("/v1/me", headers=headers)
+    assert me.json() == {
+        "key_id": issued.id,
+        "role": "partner",
+        "seller_id": None,
+        "name": "harbor ops",
+        "provider_id": "harbor",
+    }
+    deliveries = await client.get("/v1/partners/me/deliveries", headers=headers)
+    assert (deliveries.status_code, deliveries.json()) == (200, [])

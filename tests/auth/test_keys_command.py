@@ -67,3 +67,60 @@ def test_keys_create_against_a_database_it_cannot_reach_says_so_in_one_line() ->
     assert line.startswith(
         f"Error: cannot use the database (postgresql+asyncpg://postgres@127.0.0.1:{port}/x)"
     )
+
+
+def _invoke(database_url: str, *args: str, **env: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(
+        main, ["keys", "create", *args], env={"ACCELERATOR_DATABASE_URL": database_url, **env}
+    )
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--role", "partner"], "Error: a partner key needs --provider (the insurer's id)"),
+        (
+            ["--role", "claims", "--provider", "meridian"],
+            "Error: only partner keys are bound to a provider id",
+        ),
+        (
+            ["--role", "partner", "--provider", "meridian", "--seller-id", "s-1"],
+            "Error: only seller keys are bound to a seller id",
+        ),
+        (
+            ["--role", "partner", "--provider", "x" * 65],
+            "Error: a provider id is 1 to 64 letters, digits and . _ : - (as in the providers "
+            "setting)",
+        ),
+    ],
+)
+def test_keys_create_refuses_a_partner_key_bound_wrongly_in_one_line(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    # Refused before the database is even opened: this one was never migrated.
+    code, stdout, stderr = _invoke(f"sqlite+aiosqlite:///{tmp_path}/never-migrated.db", *args)
+    assert (code, stdout) == (2, "")
+    assert stderr.strip().splitlines()[-1] == message
+
+
+@pytest.mark.parametrize(
+    ("env", "noted"),
+    [
+        ({"ACCELERATOR_PROVIDERS": '{"meridian": {"base_url": "http://m.invalid"}}'}, True),
+        ({"ACCELERATOR_PROVIDERS": '{"harbor": {"base_url": "http://h.invalid"}}'}, False),
+        ({"ACCELERATOR_SANDBOX_ENABLED": "false"}, True),
+    ],
+)
+async def test_keys_create_issues_a_partner_key_noting_an_insurer_not_configured(
+    database: Database, env: dict[str, str], noted: bool
+) -> None:
+    code, stdout, stderr = await anyio.to_thread.run_sync(
+        lambda: _invoke(database.url, "--role", "partner", "--provider", "harbor", **env)
+    )
+    assert code == 0, stderr
+    assert "role partner  provider harbor" in stderr
+    assert ("note: no insurer 'harbor' is configured here now" in stderr) is noted
+    principal = await resolve_key(database, stdout.strip(), None)
+    assert principal is not None
+    assert (principal.role, principal.provider_id) == (Role.PARTNER, "harbor")

@@ -155,6 +155,8 @@ SCHEMAS_ALL = [
     "OfferStatus",
     "OutOfBounds",
     "OutcomeStatus",
+    "PartnerDelivery",
+    "PartnerQuoteCall",
     "PolicyAdminView",
     "PolicyBound",
     "PolicyCancelled",

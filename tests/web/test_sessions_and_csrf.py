@@ -116,12 +116,15 @@ async def test_a_wrong_key_is_reported_next_to_the_key_field(
     assert (await client.get("/app/profile", follow_redirects=False)).status_code == 303
 
 
-@pytest.mark.parametrize("role", ["admin", "claims"])
+@pytest.mark.parametrize("role", ["admin", "claims", "partner"])
 async def test_keys_that_are_not_seller_keys_do_not_open_the_pages(
     client: Client, database: Database, role: str
 ) -> None:
+    provider_id = "meridian" if role == "partner" else None
     secret = (
-        BOOTSTRAP_ADMIN_KEY if role == "admin" else (await create_key(database, Role.CLAIMS)).secret
+        BOOTSTRAP_ADMIN_KEY
+        if role == "admin"
+        else (await create_key(database, Role(role), provider_id=provider_id)).secret
     )
     form = await client.get("/app/sign-in")
     response = await client.post(

@@ -97,10 +97,10 @@ async def test_a_signed_notification_resent_under_forged_webhook_ids_is_stored_a
     after_applying = await deliver(client, body, signed | {"webhook-id": "forged-3"})
 
     assert first["duplicate"] is False
-    assert answers == [
-        {"inbox_id": first["inbox_id"], "status": "received", "duplicate": True}
-    ] * len(replays)
-    assert after_applying == {"inbox_id": first["inbox_id"], "status": "applied", "duplicate": True}
+    status_url = f"/v1/partners/me/deliveries/{first['inbox_id']}"
+    stored_first = {"inbox_id": first["inbox_id"], "duplicate": True, "status_url": status_url}
+    assert answers == [stored_first | {"status": "received"}] * len(replays)
+    assert after_applying == stored_first | {"status": "applied"}
     assert await worker.run_until_idle() == 0
     assert await inbox_size(client, admin_headers) == 1
     assert await cancellations(client, admin_headers, acorn_policy) == 1

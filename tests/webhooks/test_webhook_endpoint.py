@@ -187,6 +187,7 @@ async def test_a_repeated_webhook_id_is_acknowledged_and_applied_once(
         "inbox_id": first.json()["inbox_id"],
         "status": "applied",
         "duplicate": True,
+        "status_url": f"/v1/partners/me/deliveries/{first.json()['inbox_id']}",
     }
     assert await worker.run_until_idle() == 0
     quote = (await client.get(f"/v1/quote-requests/{pending_quote}", headers=admin_headers)).json()
