@@ -19,7 +19,7 @@ from accelerator.errors import InvalidInput
 from accelerator.infra.bodies import BATCH_BODY_MAX_BYTES
 from accelerator.infra.errors import decode_error_field, problem_for
 from accelerator.infra.openapi import declares
-from accelerator.infra.params import PolicyId, ReceiptId, SellerId, SellerIdFilter
+from accelerator.infra.params import PageOffset, PolicyId, ReceiptId, SellerId, SellerIdFilter
 from schemas import (
     ONE_LINE_PATTERN,
     BatchItemError,
@@ -131,7 +131,7 @@ class DecisionController(Controller):
         claim_reference: FromQuery[ClaimReferenceFilter] = None,
         affected: FromQuery[bool | None] = None,
         limit: FromQuery[Annotated[int, Parameter(ge=1, le=100)]] = 20,
-        offset: FromQuery[Annotated[int, Parameter(ge=0, le=2**31 - 1)]] = 0,
+        offset: FromQuery[PageOffset] = 0,
     ) -> list[DecisionReceipt]:
         return await decisions.page(
             seller_id=seller_id,
@@ -189,7 +189,7 @@ class SellerPolicyController(Controller):
         seller_id: FromPath[SellerId],
         limit: FromQuery[Annotated[int, Parameter(ge=1, le=100)]] = 20,
         # Bounded: a huge number failed in the database driver (a 500 the schemathesis drill found).
-        offset: FromQuery[Annotated[int, Parameter(ge=0, le=2**31 - 1)]] = 0,
+        offset: FromQuery[PageOffset] = 0,
     ) -> list[PolicyDocument]:
         return await coverage.seller_policies(request.user, seller_id, limit=limit, offset=offset)
 
@@ -287,7 +287,7 @@ class PolicyAdminController(Controller):
         self,
         policy_admin: NamedDependency[PolicyAdminService],
         limit: FromQuery[Annotated[int, Parameter(ge=1, le=100)]] = 20,
-        offset: FromQuery[Annotated[int, Parameter(ge=0, le=2**31 - 1)]] = 0,
+        offset: FromQuery[PageOffset] = 0,
     ) -> list[PolicyAdminView]:
         return await policy_admin.in_review(limit=limit, offset=offset)
 

@@ -22,6 +22,9 @@ PolicyId = Annotated[str, Parameter(min_length=1, max_length=64, pattern=ONE_LIN
 OfferId = Annotated[str, Parameter(min_length=1, max_length=64, pattern=ONE_LINE_PATTERN)]
 ReceiptId = Annotated[str, Parameter(min_length=1, max_length=64, pattern=ONE_LINE_PATTERN)]
 RequestId = Annotated[str, Parameter(min_length=1, max_length=64, pattern=ONE_LINE_PATTERN)]
+#: Where a page of a list starts: bounded, since a huge offset failed in the database driver (a
+#: 500 that the schemathesis drill found).
+PageOffset = Annotated[int, Parameter(ge=0, le=2**31 - 1)]
 #: An insurer's provider id: bounded; looked up among the configured insurers, never in the
 #: database, so the webhook receive path pays for no pattern.
 ProviderId = Annotated[str, Parameter(min_length=1, max_length=64)]

@@ -17,14 +17,13 @@ from accelerator.auth.guards import only
 from accelerator.auth.principal import Principal, Role
 from accelerator.errors import Forbidden
 from accelerator.infra.openapi import declares
+from accelerator.infra.params import PageOffset
 from accelerator.quoting.service import QuotingService
 from accelerator.webhooks.controller import InboxId
 from accelerator.webhooks.service import WebhookService
 from schemas import InboxStatus, OutcomeStatus, PartnerDelivery, PartnerQuoteCall
 
 Limit = Annotated[int, Parameter(ge=1, le=200)]
-# Bounded: a huge number failed in the database driver (a 500 the schemathesis drill found).
-Offset = Annotated[int, Parameter(ge=0, le=2**31 - 1)]
 
 
 def provider_of(principal: Principal) -> str:
@@ -56,7 +55,7 @@ class PartnerController(Controller):
         request: Request[Principal, Any, Any],
         status: FromQuery[InboxStatus | None] = None,
         limit: FromQuery[Limit] = 50,
-        offset: FromQuery[Offset] = 0,
+        offset: FromQuery[PageOffset] = 0,
     ) -> list[PartnerDelivery]:
         provider_id = provider_of(request.user)
         return await webhooks.partner_deliveries(provider_id, status, limit, offset)
@@ -96,7 +95,7 @@ class PartnerController(Controller):
         request: Request[Principal, Any, Any],
         status: FromQuery[OutcomeStatus | None] = None,
         limit: FromQuery[Limit] = 50,
-        offset: FromQuery[Offset] = 0,
+        offset: FromQuery[PageOffset] = 0,
     ) -> list[PartnerQuoteCall]:
         provider_id = provider_of(request.user)
         return await quoting.partner_calls(provider_id, status, limit, offset)

@@ -14,7 +14,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 from accelerator.auth.guards import requires
 from accelerator.auth.principal import Principal, Role
 from accelerator.infra.openapi import declares
-from accelerator.infra.params import RequestId
+from accelerator.infra.params import PageOffset, RequestId
 from accelerator.insurers.directory import provider_directory
 from accelerator.insurers.partners import Partner
 from accelerator.quoting.service import QuotingService
@@ -89,7 +89,7 @@ class QuoteRequestController(Controller):
         status: FromQuery[QuoteRequestStatus | None] = None,
         limit: FromQuery[Annotated[int, Parameter(ge=1, le=100)]] = 20,
         # Bounded: a huge number failed in the database driver (a 500 the schemathesis drill found).
-        offset: FromQuery[Annotated[int, Parameter(ge=0, le=2**31 - 1)]] = 0,
+        offset: FromQuery[PageOffset] = 0,
     ) -> list[QuoteRequestSummary]:
         return await quoting.summaries(request.user, seller_id, status, limit, offset)
 

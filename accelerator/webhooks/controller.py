@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 from accelerator.auth.guards import requires
 from accelerator.auth.principal import Principal
 from accelerator.infra.openapi import declares
-from accelerator.infra.params import ProviderId
+from accelerator.infra.params import PageOffset, ProviderId
 from accelerator.webhooks.delivery_doc import WEBHOOK_BODY
 from accelerator.webhooks.models import InboxEvent
 from accelerator.webhooks.repository import purged_at
@@ -73,7 +73,7 @@ class InboxController(Controller):
         status: FromQuery[InboxStatus | None] = None,
         limit: FromQuery[Annotated[int, Parameter(ge=1, le=200)]] = 50,
         # Bounded: a huge number failed in the database driver (a 500 the schemathesis drill found).
-        offset: FromQuery[Annotated[int, Parameter(ge=0, le=2**31 - 1)]] = 0,
+        offset: FromQuery[PageOffset] = 0,
     ) -> list[InboxEntry]:
         return [_entry(row) for row in await webhooks.inbox_page(status, limit, offset)]
 
