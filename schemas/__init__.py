@@ -156,6 +156,7 @@ from schemas._retention import (
 from schemas._sellers import (
     BusinessModel,
     CategoryHazard,
+    CategoryInfo,
     CategoryShare,
     ClaimsHistory,
     FactorContribution,
@@ -208,6 +209,7 @@ __all__ = [
     "CalendarDate",
     "CapturedMessage",
     "CategoryHazard",
+    "CategoryInfo",
     "CategoryPath",
     "CategoryShare",
     "CertificateSubmission",

@@ -44,6 +44,20 @@ class MonthlySales(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     gross_sales: Money
 
 
+class CategoryInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """A product category of the taxonomy (``GET /v1/categories``): the ``path`` sellers name in
+    their profile and insurers in their appetite, a ``label`` to show, its ``parent`` (null at
+    the top level), its hazard class (1 lowest to 5 highest) with the ``rationale``, and the
+    NAICS industry code where one fits."""
+
+    path: str
+    label: str
+    parent: str | None
+    hazard_class: int
+    rationale: str
+    naics: str | None = None
+
+
 class CategoryShare(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """One product category the seller sells and its share of revenue."""
 

@@ -11,7 +11,8 @@ import msgspec
 
 from accelerator.infra.http import PartnerClient, build_client
 from accelerator.insurers.breaker import CircuitBreaker
-from providers import InsurerAdapter, ProviderSettings, build_adapters
+from accelerator.risk.taxonomy import Taxonomy
+from providers import Appetite, InsurerAdapter, ProviderSettings, build_adapters
 
 
 @dataclass
@@ -60,6 +61,24 @@ def open_partners(
         )
         for provider_id, adapter in adapters.items()
     }
+
+
+def check_appetite(provider_id: str, appetite: Appetite, taxonomy: Taxonomy) -> None:
+    """Raise ValueError naming the first category of ``appetite`` the taxonomy lacks.
+
+    Sellers' categories are taxonomy paths, so a prefix outside it matches nobody: an insurer
+    that wrote "pet" for "pets" was silently never asked for a pet seller.
+    """
+    for field_name in ("categories", "excluded_categories"):
+        for prefix in getattr(appetite, field_name):
+            if prefix == "" or prefix in taxonomy:
+                continue
+            close = taxonomy.suggest(prefix)
+            hint = f" (did you mean {', '.join(repr(p) for p in close)}?)" if close else ""
+            raise ValueError(
+                f"provider {provider_id!r}: appetite {field_name} names {prefix!r}, which is "
+                f"not a category of the taxonomy{hint}; see GET /v1/categories"
+            )
 
 
 async def close_partners(partners: Mapping[str, Partner]) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from accelerator.insurers.caller import PermanentFailure, RetryPolicy, TransientFailure, send
 from accelerator.insurers.capture import AttemptCapture
 from accelerator.insurers.partners import Partner
+from accelerator.quoting.appetite import not_asked_reason
 from providers import (
     Declined,
     MalformedResponse,
@@ -188,9 +189,10 @@ async def quote_one(
 
 def skipped_reason(request: QuoteRequest, partner: Partner) -> tuple[str, str] | None:
     """Why this partner is not asked, or None if it is."""
-    code = eligibility(partner.adapter.appetite, request)
+    adapter = partner.adapter
+    code = eligibility(adapter.appetite, request)
     if code is not None:
-        return code, "outside the insurer's declared appetite"
+        return code, not_asked_reason(code, adapter.appetite, request, adapter.insurer_name)
     if not partner.breaker.allow():
         return "breaker_open", "the insurer failed repeatedly; calls are paused"
     return None

@@ -52,6 +52,36 @@ class Category:
         return head or None
 
 
+# What a path segment cannot spell: apostrophes, acronyms, words that keep their hyphen.
+_SEGMENTS: Final = {
+    "coffee-tea": "coffee and tea",
+    "games-puzzles": "games and puzzles",
+    "lithium-ion": "lithium-ion",
+    "ride-on": "ride-on",
+    "t-shirts": "T-shirts",
+}
+_WORDS: Final = {"childrens": "children's", "led": "LED"}
+
+
+def category_label(path: str) -> str:
+    """``electronics/lighting/led-strips`` -> ``Electronics › Lighting › LED strips``."""
+    return " › ".join(_segment_label(segment) for segment in path.split("/"))
+
+
+def _segment_label(segment: str) -> str:
+    text = _SEGMENTS.get(segment)
+    if text is None:
+        words: list[str] = []
+        for word in segment.split("-"):
+            # A one-letter word is a prefix: "e-bikes", not "e bikes".
+            if words and len(words[-1]) == 1:
+                words[-1] += "-" + word
+            else:
+                words.append(_WORDS.get(word, word))
+        text = " ".join(words)
+    return text[:1].upper() + text[1:]
+
+
 class TaxonomyError(Exception):
     """The taxonomy data file is invalid; the message names the file and the field."""
 

@@ -44,6 +44,7 @@ from accelerator.infra.logging import configure_logging, request_id_middleware
 from accelerator.partners.controller import PartnerController
 from accelerator.quoting.controller import ProviderController, QuoteRequestController
 from accelerator.quoting.runner import finish_abandoned
+from accelerator.risk.controller import CategoryController
 from accelerator.sellers.controller import SellerController
 from accelerator.server.openapi import document_operations
 from accelerator.server.schema_plugins import (
@@ -66,6 +67,7 @@ ROUTES: list[ControllerRouterHandler] = [
     HealthController,
     MeController,
     SellerController,
+    CategoryController,
     ComplianceController,
     QuoteRequestController,
     ProviderController,

@@ -27,7 +27,13 @@ from accelerator.coverage.admin import PolicyAdminService
 from accelerator.coverage.linking import InsurerDirectory
 from accelerator.coverage.service import CoverageService
 from accelerator.infra.database import Database, open_database
-from accelerator.insurers.partners import Partner, close_partners, open_partners, provider_settings
+from accelerator.insurers.partners import (
+    Partner,
+    check_appetite,
+    close_partners,
+    open_partners,
+    provider_settings,
+)
 from accelerator.insurers.plugins import use_plugin_paths
 from accelerator.quoting.fanout import FanOutPolicy
 from accelerator.quoting.runner import QuoteRunner
@@ -70,15 +76,18 @@ def configure(settings: Settings) -> Configured:
     except (TypeError, ValueError) as exc:
         raise invalid_setting("ranking_weights", exc) from exc
     use_plugin_paths(settings.plugin_paths)  # before any adapter is looked up
+    taxonomy = load_taxonomy()
     try:
         providers = provider_settings(settings.providers)
-        build_adapters(providers)  # only to find out now that each one can be built
+        # Built only to find out now that each one can be, with an appetite that can match.
+        for provider_id, adapter in build_adapters(providers).items():
+            check_appetite(provider_id, adapter.appetite, taxonomy)
     except (ValueError, UnknownAdapter, InvalidAdapter) as exc:
         raise invalid_setting("providers", exc) from exc
     return Configured(
         settings=settings,
         rulebook=rulebook,
-        taxonomy=load_taxonomy(),
+        taxonomy=taxonomy,
         ranking=ranking,
         providers=providers,
     )

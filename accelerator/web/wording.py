@@ -6,6 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Final
 
+from accelerator.risk import taxonomy
 from accelerator.rulesets.zones import local_time
 from schemas import Money
 
@@ -123,6 +124,5 @@ def percent(share: Decimal) -> str:
     return f"{value:f}%"
 
 
-def category_label(path: str) -> str:
-    """``electronics/power-banks`` -> ``Electronics › Power banks``."""
-    return " › ".join(part.replace("-", " ").capitalize() for part in path.split("/"))
+#: ``electronics/power-banks`` -> ``Electronics › Power banks`` (the API's category labels too).
+category_label = taxonomy.category_label

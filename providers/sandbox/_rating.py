@@ -26,7 +26,7 @@ CENT = Decimal("0.01")
 _HAZARD_CLASSES: tuple[tuple[str, int], ...] = (
     ("electronics/batteries", 5),
     ("electronics/power-banks", 5),
-    ("electronics/vaping", 5),
+    ("electronics/e-cigarettes", 5),
     ("health/dietary-supplements", 5),
     ("baby", 4),
     ("toys", 4),
@@ -35,10 +35,12 @@ _HAZARD_CLASSES: tuple[tuple[str, int], ...] = (
     ("sports", 3),
     ("tools", 3),
     ("beauty", 3),
-    ("kitchen", 2),
+    ("automotive", 3),
+    ("food", 3),
     ("home", 2),
     ("garden", 2),
-    ("pet", 2),
+    ("jewelry", 2),
+    ("pets", 2),
     ("office", 1),
     ("apparel", 1),
     ("books", 1),
@@ -445,7 +447,7 @@ INSURERS: dict[str, InsurerProfile] = {
             ),
             declines=(
                 CategoryRule(
-                    "electronics/vaping",
+                    "electronics/e-cigarettes",
                     "vaping_outside_appetite",
                     "vaping products are outside our appetite",
                 ),

@@ -55,7 +55,7 @@ def plain_settings(sandbox_url: str, hooks: str) -> dict[str, Any]:
             "callback_url": f"{hooks}/keystone",
             "appetite": {
                 "marketplaces": ["US"],
-                "categories": ["home", "kitchen"],
+                "categories": ["home"],
                 "revenue_bands": [{"currency": "USD", "minimum": "0", "maximum": "40000000"}],
                 "max_per_occurrence": "5000000",
             },

@@ -146,3 +146,27 @@ async def test_compliance_shows_the_requirement_and_no_policy_yet(
     assert status["requirement"]["required"] is True
     assert status["compliant_now"] is False
     assert [g["code"] for g in status["gaps"]] == ["no_policy"]
+
+
+async def test_the_category_taxonomy_is_readable_with_any_key(
+    client: Client, seller_headers: Headers, claims_headers: Headers
+) -> None:
+    listed = await client.get("/v1/categories", headers=seller_headers)
+    assert listed.status_code == 200
+    categories = {c["path"]: c for c in listed.json()}
+    assert categories["pets"] == {
+        "path": "pets",
+        "label": "Pets",
+        "parent": None,
+        "hazard_class": 2,
+        "rationale": categories["pets"]["rationale"],
+        "naics": categories["pets"]["naics"],
+    }
+    assert categories["apparel/childrens-clothing"]["label"] == "Apparel › Children's clothing"
+    assert categories["electronics/lighting/led-strips"]["parent"] == "electronics/lighting"
+    # Every path listed is one a seller's profile accepts.
+    body = power_bank_body(categories={"pets/food": "1"})
+    accepted = await client.put("/v1/sellers/s-1/profile", json=body, headers=seller_headers)
+    assert accepted.status_code == 200, accepted.text
+    assert (await client.get("/v1/categories", headers=claims_headers)).status_code == 200
+    assert (await client.get("/v1/categories")).status_code == 401

@@ -18,8 +18,8 @@ def quote_request(**changes: Any) -> QuoteRequest:
         "legal_name": "Volt Goods LLC",
         "marketplace": "US",
         "categories": [
-            {"category": "home/lighting", "revenue_share": "0.6"},
-            {"category": "kitchen/utensils", "revenue_share": "0.4"},
+            {"category": "home/decor", "revenue_share": "0.6"},
+            {"category": "home/kitchen/cookware", "revenue_share": "0.4"},
         ],
         "annual_sales": {"amount": "2400000", "currency": "USD"},
         "business_model": "private_label",

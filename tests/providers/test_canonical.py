@@ -88,7 +88,9 @@ async def test_keystone_offers_canonical_offers_under_our_provider_id(keystone: 
 
 
 async def test_keystone_declines_vaping_and_refers_a_high_risk_score(keystone: Keystone) -> None:
-    vaping = quote_request(categories=[{"category": "electronics/vaping", "revenue_share": "1"}])
+    vaping = quote_request(
+        categories=[{"category": "electronics/e-cigarettes", "revenue_share": "1"}]
+    )
     declined = await keystone.quote(vaping)
     assert declined == Declined(
         "vaping_outside_appetite", "vaping products are outside our appetite"

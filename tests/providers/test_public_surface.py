@@ -104,6 +104,7 @@ SCHEMAS_ALL = [
     "CapturedMessage",
     "CategoryHazard",
     "CategoryPath",
+    "CategoryInfo",
     "CategoryShare",
     "CertificateSubmission",
     "ChainAnchorRecord",

@@ -12,6 +12,7 @@ import httpx
 import msgspec
 import pytest
 
+from accelerator.risk.taxonomy import load_taxonomy
 from providers import (
     BindRequest,
     Bound,
@@ -25,6 +26,7 @@ from providers import (
     ProviderSettings,
     Referred,
     build_adapters,
+    eligibility,
     verify,
 )
 from providers.sandbox import (
@@ -416,3 +418,36 @@ def test_default_settings_decode_like_service_configuration() -> None:
         for key, value in settings.items()
     }
     assert round_trip == settings
+
+
+TOP_LEVEL = sorted({c.path.split("/")[0] for c in load_taxonomy()})
+
+
+@pytest.mark.parametrize("category", TOP_LEVEL)
+async def test_every_top_level_category_gets_an_offer_from_the_sandbox_panel(
+    partners: Partners, category: str
+) -> None:
+    # A plain US seller wholly in the category: some insurer of the panel must want it and
+    # offer, as a real panel would (a seller of books or pet food was once asked by nobody).
+    request = quote_request(
+        categories=[{"category": category, "revenue_share": "1"}],
+        annual_sales={"amount": "1000000", "currency": "USD"},
+        risk_score=40,
+        years_in_business=5,
+    )
+    offered_by = []
+    for provider_id, adapter in sorted(partners.adapters.items()):
+        if eligibility(adapter.appetite, request) is not None:
+            continue
+        answer = await partners.quote(provider_id, request)
+        for _ in range(40):  # an asynchronous insurer is polled until it has answered
+            if not isinstance(answer, Pending):
+                break
+            await asyncio.sleep(0.1)
+            adapter_, settings = partners.adapter(provider_id)
+            poll = adapter_.poll_call(answer.quote_reference, settings)
+            assert poll is not None
+            answer = adapter_.parse_quote(request, _reply(await partners.send(provider_id, poll)))
+        if isinstance(answer, Offered):
+            offered_by.append(provider_id)
+    assert offered_by, f"no sandbox insurer offers for {category!r}"

@@ -237,6 +237,7 @@ async def test_a_partner_key_is_refused_everything_but_its_own_view(
     allowed = {key for key, status in answered.items() if status != 403}
     assert allowed == {
         ("GET", "/v1/me"),
+        ("GET", "/v1/categories"),  # the taxonomy its appetite is written in
         ("GET", DELIVERIES),
         ("GET", f"{DELIVERIES}/1"),
         ("GET", "/v1/partners/me/quotes"),

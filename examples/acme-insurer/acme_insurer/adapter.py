@@ -62,7 +62,7 @@ T = TypeVar("T")
 #: What Acme Mutual writes; a deployment may replace it per partner (the ``appetite`` setting).
 ACME_APPETITE = Appetite(
     marketplaces=frozenset({"US", "CA"}),
-    categories=("apparel", "garden", "home", "kitchen", "office", "pet", "sports", "toys"),
+    categories=("apparel", "garden", "home", "office", "pets", "sports", "toys"),
     excluded_categories=("toys/ride-on",),
     revenue_bands=(
         RevenueBand("USD", Decimal(0), Decimal(20_000_000)),

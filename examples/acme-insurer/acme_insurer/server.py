@@ -44,7 +44,7 @@ DEFAULT_ADDITIONAL_INSURED = {
     "wording": "Amazon.com Services LLC and its affiliates and assignees",
 }
 # Cents per 1,000 of annual sales, by the first segment of a product class; others pay 150.
-RATES = {"home": 120, "kitchen": 140, "garden": 110, "office": 80, "pet": 130, "toys": 210}
+RATES = {"home": 120, "garden": 110, "office": 80, "pets": 130, "toys": 210}
 MIN_PREMIUM_CENTS = 75_000
 POLICY_FEE_CENTS = 2_500
 TAX = Decimal("0.05")
