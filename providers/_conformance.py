@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from xml.etree.ElementTree import Element
 
 import defusedxml.ElementTree as SafeET
@@ -78,6 +78,10 @@ class _Mismatch(Exception):
     """The adapter did something the scenario does not expect."""
 
 
+class _ScenarioError(ValueError):
+    """The scenario file itself is wrong (reported as such, not as the adapter's failure)."""
+
+
 def fixture_directory(adapter_name: str, factory: AdapterFactory) -> Path | None:
     """Where an adapter's scenarios live, if anywhere: a built-in adapter's under
     ``providers/fixtures/<name>/``; a plugin's in ``fixtures/`` beside its adapter's module."""
@@ -115,46 +119,97 @@ def check_scenario(
         _run_scenario(path, factory, adapter_name)
     except _Mismatch as exc:
         return ScenarioResult(name, str(exc))
-    except (OSError, ValueError, KeyError, TypeError, msgspec.ValidationError) as exc:
+    except (OSError, ValueError, TypeError, msgspec.DecodeError) as exc:
         # An unreadable fixture (or one whose inputs the contract refuses) is a failure to
         # report, not a crash of the whole check.
         return ScenarioResult(name, f"the scenario itself: {type(exc).__name__}: {exc}")
     return ScenarioResult(name)
 
 
+class _HttpRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    method: str
+    path: str
+    headers: dict[str, str] = {}
+    # Which body is expected: ``json`` (any JSON, null included), ``xml``, or none at all.
+    json: Any | msgspec.UnsetType = msgspec.UNSET
+    xml: str | msgspec.UnsetType = msgspec.UNSET
+    body: None = None
+
+
+class _HttpResponse(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    status: int
+    headers: dict[str, str] = {}
+    json: Any | msgspec.UnsetType = msgspec.UNSET
+    text: str = ""
+
+    def reply(self) -> HttpReply:
+        body = self.text if isinstance(self.json, msgspec.UnsetType) else json.dumps(self.json)
+        return HttpReply(self.status, self.headers, body.encode())
+
+
+class _Exchange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    request: _HttpRequest
+    response: _HttpResponse
+
+
+class _Webhook(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    headers: dict[str, str] = {}
+    json: Any | msgspec.UnsetType = msgspec.UNSET
+    text: str = ""
+
+    def body(self) -> bytes:
+        text = self.text if isinstance(self.json, msgspec.UnsetType) else json.dumps(self.json)
+        return text.encode()
+
+
+class _Step(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    operation: Literal["quote", "poll", "bind", "events"]
+    expected: dict[str, Any]
+    reference: str = ""
+    webhook: _Webhook | None = None
+
+
+class _Scenario(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A scenario file, read strictly so that a typo in it is named, not run."""
+
+    request: QuoteRequest
+    steps: list[_Step]
+    description: str = ""
+    provider_id: str | None = None
+    settings: dict[str, Any] = {}
+    offer: Offer | None = None
+    bind: BindRequest | None = None
+    http: list[_Exchange] = []
+
+
 def _run_scenario(path: Path, factory: AdapterFactory, adapter_name: str) -> None:
-    fixture = json.loads(path.read_text())
-    settings = msgspec.convert(
-        {**DEFAULT_FIXTURE_SETTINGS, **fixture.get("settings", {})}, ProviderSettings
-    )
+    scenario = msgspec.json.decode(path.read_bytes(), type=_Scenario)
+    settings = msgspec.convert({**DEFAULT_FIXTURE_SETTINGS, **scenario.settings}, ProviderSettings)
     adapter = _guarded(
-        "construction", lambda: factory(fixture.get("provider_id", adapter_name), settings)
+        "construction", lambda: factory(scenario.provider_id or adapter_name, settings)
     )
     if not isinstance(adapter, InsurerAdapter):
         raise _Mismatch(f"{type(adapter).__name__} does not implement InsurerAdapter")
     exemplary = path.parent.name == "exemplary"
-    inputs: dict[str, Any] = {"request": msgspec.convert(fixture["request"], QuoteRequest)}
-    if "offer" in fixture:
-        inputs["offer"] = msgspec.convert(fixture["offer"], Offer)
-    before = {k: msgspec.to_builtins(v) for k, v in inputs.items()}
-    exchanges = _Exchanges(fixture.get("http", []))
+    before = msgspec.to_builtins((scenario.request, scenario.offer))
+    exchanges = _Exchanges(scenario.http)
 
-    for index, step in enumerate(fixture["steps"]):
-        where = f"step {index} ({step['operation']})"
-        expected = step["expected"]
-        run = _guarded(
-            where, partial(_prepare, adapter, step, inputs, fixture, settings, exchanges)
-        )
+    for index, step in enumerate(scenario.steps):
+        where = f"step {index} ({step.operation})"
+        expected = step.expected
+        if "kind" not in expected:
+            raise ValueError(f"{where}: `expected` has no `kind`")
+        run = _guarded(where, partial(_prepare, adapter, step, scenario, settings, exchanges))
         if expected["kind"] == "MalformedResponse":
             if exemplary:
                 raise _Mismatch(f"{where}: an exemplary scenario must not expect an error")
             try:
                 got = _guarded(where, run)
             except MalformedResponse as exc:
-                if expected["reason_contains"] not in str(exc):
+                wanted = str(expected.get("reason_contains", ""))
+                if wanted not in str(exc):
                     raise _Mismatch(
-                        f"{where}: MalformedResponse({str(exc)!r}) does not say "
-                        f"{expected['reason_contains']!r}"
+                        f"{where}: MalformedResponse({str(exc)!r}) does not say {wanted!r}"
                     ) from None
                 continue
             raise _Mismatch(f"{where}: expected MalformedResponse, got {type(got).__name__}")
@@ -166,7 +221,7 @@ def _run_scenario(path: Path, factory: AdapterFactory, adapter_name: str) -> Non
             raise _Mismatch(f"{where}: {difference}")
 
     exchanges.assert_all_used()
-    if {k: msgspec.to_builtins(v) for k, v in inputs.items()} != before:
+    if msgspec.to_builtins((scenario.request, scenario.offer)) != before:
         raise _Mismatch("the adapter mutated its input")
 
 
@@ -174,7 +229,7 @@ def _guarded(where: str, work: Callable[[], Any]) -> Any:
     """Run adapter code; anything but MalformedResponse or a mismatch is the adapter's bug."""
     try:
         return work()
-    except (MalformedResponse, _Mismatch):
+    except (MalformedResponse, _Mismatch, _ScenarioError):
         raise
     except Exception as exc:
         raise _Mismatch(
@@ -185,74 +240,85 @@ def _guarded(where: str, work: Callable[[], Any]) -> Any:
 
 def _prepare(
     adapter: InsurerAdapter,
-    step: dict[str, Any],
-    inputs: dict[str, Any],
-    fixture: dict[str, Any],
+    step: _Step,
+    scenario: _Scenario,
     settings: ProviderSettings,
     exchanges: _Exchanges,
 ) -> Callable[[], object]:
     """Build the step's call now; parse its reply when the returned function runs."""
-    request: QuoteRequest = inputs["request"]
-    operation = step["operation"]
-    if operation == "quote":
+    request = scenario.request
+    if step.operation == "quote":
         call = adapter.quote_call(request, settings)
         return lambda: adapter.parse_quote(request, exchanges.answer(call))
-    if operation == "poll":
-        poll = adapter.poll_call(step["reference"], settings)
+    if step.operation == "poll":
+        poll = adapter.poll_call(step.reference, settings)
         if poll is None:
             raise _Mismatch("a poll step for an adapter without polling (poll_call gave None)")
         return lambda: adapter.parse_quote(request, exchanges.answer(poll))
-    if operation == "bind":
-        offer: Offer = inputs["offer"]
-        call = adapter.bind_call(offer, BindRequest(**fixture["bind"]), settings)
+    if step.operation == "bind":
+        offer, bind = scenario.offer, scenario.bind
+        if offer is None or bind is None:
+            raise _ScenarioError("a bind step needs the scenario's `offer` and `bind`")
+        call = adapter.bind_call(offer, bind, settings)
         return lambda: adapter.parse_bind(offer, exchanges.answer(call))
-    if operation == "events":
-        webhook = step["webhook"]
-        body = (
-            json.dumps(webhook["json"]).encode() if "json" in webhook else webhook["text"].encode()
-        )
-        return lambda: list(adapter.parse_events(body, webhook.get("headers", {})))
-    raise ValueError(f"unknown operation {operation!r}")
+    webhook = step.webhook
+    if webhook is None:
+        raise _ScenarioError("an events step needs its `webhook`")
+    body = webhook.body()
+    return lambda: list(adapter.parse_events(body, webhook.headers))
 
 
 class _Exchanges:
     """The scenario's mock insurer: answers each call with the matching, unused exchange."""
 
-    def __init__(self, exchanges: list[dict[str, Any]]) -> None:
+    def __init__(self, exchanges: list[_Exchange]) -> None:
         self._unused = list(exchanges)
 
     def answer(self, call: HttpCall) -> HttpReply:
         for exchange in self._unused:
-            if _call_matches(call, exchange["request"]):
+            if _call_matches(call, exchange.request):
                 self._unused.remove(exchange)
-                return _reply(exchange["response"])
+                return exchange.response.reply()
         body = call.body.decode(errors="replace") if call.body else None
         raise _Mismatch(f"no exchange of the scenario matches {call.method} {call.path} {body=}")
 
     def assert_all_used(self) -> None:
         if self._unused:
-            never = [f"{e['request']['method']} {e['request']['path']}" for e in self._unused]
+            never = [f"{e.request.method} {e.request.path}" for e in self._unused]
             raise _Mismatch(f"exchanges the adapter never made: {', '.join(never)}")
 
 
-def _call_matches(call: HttpCall, expected: dict[str, Any]) -> bool:
+def _call_matches(call: HttpCall, expected: _HttpRequest) -> bool:
     headers = {name.lower(): value for name, value in call.headers.items()}
     return (
-        call.method == expected["method"]
-        and call.path == expected["path"]
-        and all(headers.get(k.lower()) == v for k, v in expected.get("headers", {}).items())
+        call.method == expected.method
+        and call.path == expected.path
+        and all(headers.get(k.lower()) == v for k, v in expected.headers.items())
         and _body_matches(call.body, expected)
     )
 
 
-def _body_matches(actual: bytes | None, expected: dict[str, Any]) -> bool:
-    if "json" in expected:
-        return actual is not None and json.loads(actual) == expected["json"]
-    if "xml" in expected:
-        return actual is not None and _xml_shape(SafeET.fromstring(actual)) == _xml_shape(
-            SafeET.fromstring(expected["xml"].encode())
-        )
+def _body_matches(actual: bytes | None, expected: _HttpRequest) -> bool:
+    if not isinstance(expected.json, msgspec.UnsetType):
+        return actual is not None and _json_or_none(actual) == expected.json
+    if not isinstance(expected.xml, msgspec.UnsetType):
+        try:
+            sent = _xml_shape(SafeET.fromstring(actual)) if actual is not None else None
+        except SafeET.ParseError:
+            return False
+        return sent == _xml_shape(SafeET.fromstring(expected.xml.encode()))
     return actual is None
+
+
+def _json_or_none(body: bytes) -> object:
+    # A body that is not JSON matches no JSON expected (a mismatch, not an adapter's crash).
+    try:
+        return json.loads(body)
+    except ValueError:
+        return _NOT_JSON
+
+
+_NOT_JSON = object()
 
 
 def _xml_shape(node: Element) -> tuple[Any, ...]:

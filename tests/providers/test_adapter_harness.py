@@ -139,3 +139,23 @@ def test_an_exception_other_than_malformed_response_is_the_adapters_bug(tmp_path
     result = check_scenario(path, _LooseAdapter, "loose")  # type: ignore[arg-type]
     assert "the adapter raised KeyError" in result.problem
     assert "only MalformedResponse may escape" in result.problem
+
+
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        ("[1, 2]", "Expected `object`, got `array`"),
+        ("not json", "JSON is malformed"),
+        ('{"request": {}, "steps": []}', "at `$.request`"),
+        ('{"stepz": []}', "Object contains unknown field `stepz`"),
+    ],
+)
+def test_a_broken_scenario_file_is_reported_as_the_scenarios_fault(
+    tmp_path: Path, content: str, named: str
+) -> None:
+    path = tmp_path / "exemplary" / "broken.json"
+    path.parent.mkdir()
+    path.write_text(content)
+    result = check_scenario(path, available_adapters()["harbor"], "harbor")
+    assert result.problem.startswith("the scenario itself: ")
+    assert named in result.problem
