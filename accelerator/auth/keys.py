@@ -13,6 +13,7 @@ import re
 import secrets
 import uuid
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import msgspec
 from sqlalchemy.exc import SQLAlchemyError
@@ -21,6 +22,9 @@ from accelerator.auth import repository
 from accelerator.auth.models import ApiKey
 from accelerator.auth.principal import Principal, Role
 from accelerator.infra.database import Database
+
+if TYPE_CHECKING:  # the CLI's `keys create` should not load what serving needs
+    from accelerator.auth.cache import KeyCache
 
 KEY_PREFIX = "acc_"
 PREFIX_LENGTH = 12
@@ -138,12 +142,18 @@ def _info(row: ApiKey) -> KeyInfo:
     )
 
 
-async def resolve_key(db: Database, secret: str, bootstrap_key: str | None) -> Principal | None:
-    """The principal for a presented key, or None if it is unknown or revoked."""
+async def resolve_key(
+    keys: KeyCache | Database, secret: str, bootstrap_key: str | None
+) -> Principal | None:
+    """The principal for a presented key, or None if it is unknown or revoked: from the
+    process's cache of active keys, or (given the database) from the database itself."""
     if bootstrap_key and hmac.compare_digest(secret.encode(), bootstrap_key.encode()):
         return Principal(BOOTSTRAP_KEY_ID, Role.ADMIN, None, "bootstrap admin")
-    # Every authenticated request runs this: a plain statement on the driver.
-    return await repository.active_key(db, digest(secret))
+    # Every authenticated request runs this: from this process's cache of active keys, else a
+    # plain statement on the driver.
+    if isinstance(keys, Database):
+        return await repository.active_key(keys, digest(secret))
+    return await keys.active_key(digest(secret))
 
 
 async def no_seller_key_yet(db: Database) -> bool:

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 
 from accelerator.auth.models import ApiKey
 from accelerator.auth.principal import Principal, Role
 from accelerator.infra.database import Database
 from accelerator.infra.statements import Statement
+
+#: The PostgreSQL channel a revocation notifies, with the revoked key's digest (auth.cache).
+REVOCATION_CHANNEL = "api_key_revoked"
 
 _ACTIVE_KEY = Statement(
     "active_key",
@@ -111,10 +114,15 @@ async def revoke(db: Database, key_id_or_prefix: str, now: datetime) -> ApiKey |
         row = rows[0]
         if row.revoked_at is None:
             row.revoked_at = now
+        if not db.is_sqlite:
+            # Every process drops the key from its cache when this commits (auth.cache); on
+            # SQLite they see the commit itself.
+            await session.execute(select(func.pg_notify(REVOCATION_CHANNEL, row.digest)))
     return row
 
 
 __all__ = [
+    "REVOCATION_CHANNEL",
     "active_key",
     "active_key_by_id",
     "add_key",

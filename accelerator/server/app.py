@@ -122,7 +122,7 @@ def create_app(
 
     async def resolve(secret: str) -> Principal | None:
         services = runtime.services
-        return await resolve_key(services.db, secret, settings.bootstrap_admin_key)
+        return await resolve_key(services.keys, secret, settings.bootstrap_admin_key)
 
     async def find_session(cookie: str) -> SellerSession | None:
         return await resolve_session(runtime.services.db, cookie)
@@ -202,6 +202,8 @@ async def _start_background_work(services: Services) -> list[asyncio.Task[None]]
     ]
     if services.in_process_worker:
         background.append(asyncio.create_task(services.inbox_worker.run(), name="inbox-worker"))
+    # Revocations drop the keys this process remembers (see auth.cache).
+    background.append(asyncio.create_task(services.keys.watch(), name="key-revocations"))
     return background
 
 

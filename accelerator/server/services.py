@@ -20,6 +20,7 @@ from accelerator.audit.export import AuditExportService
 from accelerator.audit.receipts import ReceiptWriter
 from accelerator.audit.retention import RetentionService
 from accelerator.audit.verify import ChainVerifier
+from accelerator.auth.cache import KeyCache
 from accelerator.binding.reconcile import BindReconciler
 from accelerator.binding.service import BindingService
 from accelerator.compliance.service import ComplianceService
@@ -115,6 +116,7 @@ class Services:
     audit_export: AuditExportService
     retention: RetentionService
     chain_verifier: ChainVerifier
+    keys: KeyCache
 
     @property
     def in_process_worker(self) -> bool:
@@ -206,6 +208,7 @@ def open_services(
             timedelta(days=settings.audit_retention_days),
         ),
         chain_verifier=ChainVerifier(db),
+        keys=KeyCache(db),
     )
 
 

@@ -1,0 +1,85 @@
+"""Authentication without a round trip: a key is looked up once per process, and a revocation
+in another process is refused here promptly (docs/architecture.md, "API keys")."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import anyio
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy import text
+
+from accelerator.auth.cache import KeyCache
+from accelerator.auth.keys import create_key, digest
+from accelerator.auth.principal import Role
+from accelerator.infra.database import Database
+from accelerator.server.app import runtime_of
+
+pytestmark = pytest.mark.anyio
+
+# The promise is milliseconds (PostgreSQL) and 50 ms (SQLite); a loaded test machine gets more.
+PATIENCE_SECONDS = 10.0
+
+
+async def until_watching(app: Litestar) -> None:
+    keys = runtime_of(app).services.keys
+    with anyio.fail_after(PATIENCE_SECONDS):
+        while not keys.live:  # noqa: ASYNC110 - the cache offers no event to wait on
+            await anyio.sleep(0.01)
+
+
+async def test_a_key_seen_once_needs_no_lookup_until_it_is_revoked_in_another_process(
+    app: Litestar, client: AsyncTestClient[Litestar], database: Database
+) -> None:
+    issued = await create_key(database, Role.SELLER, seller_id="s-1")
+    headers = {"Authorization": f"Bearer {issued.secret}"}
+    await until_watching(app)
+    lookups = runtime_of(app).services.db.lookups
+    asked: list[Any] = []
+    fetch = lookups.fetch
+
+    async def counted(statement: Any, **params: Any) -> Any:
+        asked.append(statement.name)
+        return await fetch(statement, **params)
+
+    lookups.fetch = counted  # type: ignore[method-assign]
+    assert (await client.get("/v1/me", headers=headers)).status_code == 200
+    assert (await client.get("/v1/me", headers=headers)).status_code == 200
+    assert asked.count("active_key") == 1
+
+    # Another process revokes it, as an operator would.
+    revoked = await anyio.run_process(
+        [sys.executable, "-m", "accelerator", "keys", "revoke", issued.id],
+        env={**os.environ, "ACCELERATOR_DATABASE_URL": database.url},
+    )
+    assert revoked.stdout.decode().startswith(f"revoked {issued.id}")
+    with anyio.fail_after(PATIENCE_SECONDS):
+        while (await client.get("/v1/me", headers=headers)).status_code != 401:  # noqa: ASYNC110
+            await anyio.sleep(0.01)
+
+
+async def test_a_new_key_works_at_once_and_an_unknown_one_is_never_remembered(
+    app: Litestar, client: AsyncTestClient[Litestar], database: Database
+) -> None:
+    await until_watching(app)
+    unknown = {"Authorization": "Bearer acc_not-a-key"}
+    assert (await client.get("/v1/me", headers=unknown)).status_code == 401
+    issued = await create_key(database, Role.CLAIMS)
+    fresh = {"Authorization": f"Bearer {issued.secret}"}
+    assert (await client.get("/v1/me", headers=fresh)).status_code == 200
+
+
+async def test_without_its_revocation_feed_the_cache_asks_the_database_each_time(
+    database: Database,
+) -> None:
+    # A cache whose feed is not up (before it connects, after it lost its connection).
+    keys = KeyCache(database)
+    issued = await create_key(database, Role.SELLER, seller_id="s-1")
+    assert await keys.active_key(digest(issued.secret)) is not None
+    async with database.writing() as session:
+        await session.execute(text("UPDATE api_keys SET revoked_at = created_at"))
+    assert await keys.active_key(digest(issued.secret)) is None
