@@ -6,6 +6,12 @@ back through a signed webhook), a signed insurer webhook and the liveness probe.
 be 2xx. The API process's resident memory is sampled every second: after the first quarter
 (imports, caches and pools warming up), its growth from the second quarter to the last must stay
 under :func:`growth_limit_mb`. Afterwards every quote request completes and the inbox drains.
+
+A soak shorter than :data:`MEMORY_VERDICT_MIN_MINUTES` reports memory without judging it: in
+seconds, warm-up (page caches, pools, the first requests of each kind) cannot be told from a
+leak, and a 9-second soak on a busy machine failed CI with "+5.8 MB over 11 samples" while every
+answer was right. The tests run such a short soak for what it can show (every answer, every
+request completed, the inbox drained); the benchmark's soak (minutes) judges memory.
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ from bench.sellers import SELLER_ID
 from bench.sources import Rotation, SignedWebhooks
 
 SELLERS = 500
+#: The shortest soak whose memory is judged (shorter ones report it).
+MEMORY_VERDICT_MIN_MINUTES = 2.0
 
 
 def rss_mb(pid: int) -> float | None:
@@ -142,11 +150,17 @@ def run(database_url: str, logs: Path, *, minutes: float = 5.0, rate: float = 50
             if rss
             else "no samples"
         )
-        result.check(
-            f"memory flat: growth after warm-up under {limit:g} MB",
-            len(samples) >= 8 and growth < limit,
-            f"{growth:+.1f} MB over {len(samples)} samples",
-        )
+        if minutes >= MEMORY_VERDICT_MIN_MINUTES:
+            result.check(
+                f"memory flat: growth after warm-up under {limit:g} MB",
+                len(samples) >= 8 and growth < limit,
+                f"{growth:+.1f} MB over {len(samples)} samples",
+            )
+        else:
+            result.facts["memory verdict"] = (
+                f"not judged: {minutes:g} min is too short to tell warm-up from a leak "
+                f"(at least {MEMORY_VERDICT_MIN_MINUTES:g} min)"
+            )
         finished = wait_for(lambda: requests_by_status(database_url).get("collecting", 0) == 0, 30)
         result.check(
             "every quote request completes",
