@@ -46,6 +46,8 @@ from accelerator.infra.database import Database, ReadSession, WriteSession
 from accelerator.infra.driver_writes import write_batch
 from accelerator.infra.lookups import Row
 from accelerator.infra.statements import BatchWrite, Part, Statement
+from accelerator.notifications.events import quote_request_completed
+from accelerator.notifications.outbox import emit
 from accelerator.quoting.fanout import InsurerResult
 from accelerator.quoting.models import AttemptRow, InsurerOutcomeRow, OfferRow, QuoteRequestRow
 from schemas import (
@@ -351,14 +353,14 @@ async def complete_abandoned(db: Database, *, deadline_before: datetime, now: da
     (``service_restarted``). Returns how many were completed."""
     async with db.writing() as session:
         stale = (
-            await session.scalars(
-                select(QuoteRequestRow.id).where(
+            await session.execute(
+                select(QuoteRequestRow.id, QuoteRequestRow.seller_id).where(
                     QuoteRequestRow.status == QuoteRequestStatus.COLLECTING,
                     QuoteRequestRow.deadline_at < deadline_before,
                 )
             )
         ).all()
-        for request_id in stale:
+        for request_id, seller_id in stale:
             await session.execute(
                 update(InsurerOutcomeRow)
                 .where(
@@ -379,6 +381,9 @@ async def complete_abandoned(db: Database, *, deadline_before: datetime, now: da
                     QuoteRequestRow.status == QuoteRequestStatus.COLLECTING,
                 )
                 .values(status=QuoteRequestStatus.COMPLETE, completed_at=now)
+            )
+            await emit(
+                session, quote_request_completed(request_id, seller_id, now), seller_id=seller_id
             )
     return len(stale)
 
