@@ -46,11 +46,13 @@ class Subscription:
     seller_id: str | None
     marketplace: str | None
 
-    def wants(self, event_type: str, seller_id: str | None, marketplace: str | None) -> bool:
+    def wants(self, event_type: str, seller_id: str | None) -> bool:
+        """Whether it wants this type of event about this seller, whatever the marketplace."""
         if self.event_types and event_type not in self.event_types:
             return False
-        if self.seller_id is not None and self.seller_id != seller_id:
-            return False
+        return self.seller_id is None or self.seller_id == seller_id
+
+    def covers(self, marketplace: str | None) -> bool:
         return self.marketplace is None or self.marketplace == marketplace
 
 
@@ -90,14 +92,14 @@ async def emit(
     transaction; how many. ``seller_id`` (and ``marketplace``, looked up from the seller if not
     given and needed) is what the event is about, matched against each endpoint's scope."""
     event_type = notification_type(event).value
-    candidates = [s for s in await subscriptions(session) if s.wants(event_type, seller_id, None)]
+    candidates = [s for s in await subscriptions(session) if s.wants(event_type, seller_id)]
     if not candidates:
         return 0
     if any(s.marketplace is not None for s in candidates):
         if marketplace is None and seller_id is not None:
             seller = await session.get(Seller, seller_id)
             marketplace = seller.marketplace if seller is not None else None
-        candidates = [s for s in candidates if s.wants(event_type, seller_id, marketplace)]
+        candidates = [s for s in candidates if s.covers(marketplace)]
         if not candidates:
             return 0
     body = msgspec.json.encode(event)

@@ -211,7 +211,7 @@ class NotificationRepository:
             )
             return [
                 Claimed(message, endpoint.url, list(endpoint.secrets), endpoint.failing_since)
-                for message, endpoint in rows.tuples().all()
+                for message, endpoint in rows.all()
             ]
 
     async def settle(
