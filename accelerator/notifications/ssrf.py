@@ -45,11 +45,11 @@ def refused_address(address: IpAddress) -> str | None:
             return refused_address(embedded)
     for label, refused in (
         ("loopback", address.is_loopback),
-        ("private", address.is_private),
+        ("unspecified", address.is_unspecified),
         ("link-local", address.is_link_local),
         ("multicast", address.is_multicast),
+        ("private", address.is_private),
         ("reserved", address.is_reserved),
-        ("unspecified", address.is_unspecified),
     ):
         if refused:
             return f"{address} is a {label} address"
@@ -135,6 +135,11 @@ class PublicOnlyResolver(AbstractResolver):
 def describe(exc: BaseException) -> str:
     """A short, one-line account of a failed connection."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    # aiohttp's connection errors keep the resolver's or socket's own error apart (its message
+    # shows only the errno, None for ours): say it, since it says why.
+    cause = getattr(exc, "os_error", None) or exc.__cause__
+    if cause is not None and str(cause).strip() and str(cause) not in text:
+        text = f"{text} ({str(cause).strip().splitlines()[0]})"
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 

@@ -23,10 +23,11 @@ from accelerator.notifications.worker import DeliveryWorker
 from accelerator.server import runtime_of
 from accelerator.settings import Settings
 from accelerator.webhooks.worker import InboxWorker
+from tests.api.conftest import key_for
 from tests.webhooks.callbacks import HEX_SECRET, NEW_SECRET, OLD_SECRET
 from tests.webhooks.conftest import pending_bind, seller
 
-__all__ = ["pending_bind", "seller"]
+__all__ = ["key_for", "pending_bind", "seller"]
 
 Client = AsyncTestClient[Litestar]
 Headers = dict[str, str]

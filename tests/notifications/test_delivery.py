@@ -98,7 +98,8 @@ async def test_every_policy_event_type_an_endpoint_wants_is_sent_and_no_other(
     types = [d.event["type"] for d in everything.deliveries]
     assert sorted(types) == ["policy.bound", "policy.cancelled", "policy.verified"]
     assert [d.event["type"] for d in same_market.deliveries] == types
-    assert other_seller.deliveries == [] and other_market.deliveries == []
+    assert other_seller.deliveries == []
+    assert other_market.deliveries == []
 
 
 async def test_with_no_endpoint_a_policy_event_writes_no_message(
@@ -123,7 +124,8 @@ async def test_during_a_rotation_receivers_with_the_old_and_the_new_secret_both_
     rotated = await client.post(f"{ENDPOINTS}/{endpoint_id}/rotate-secret", headers=admin_headers)
     assert rotated.status_code == 200, rotated.text
     new_secret = rotated.json()["secret"]
-    assert new_secret != old_secret and rotated.json()["endpoint"]["rotating_until"]
+    assert new_secret != old_secret
+    assert rotated.json()["endpoint"]["rotating_until"]
     old_receiver.secrets.append(old_secret)
 
     await bind_then_cancel(client, inbox_worker)
@@ -180,7 +182,8 @@ async def test_a_failing_receiver_gets_the_message_on_the_schedule_once_it_recov
     assert [a["status_code"] for a in attempts] == [500, 503, 200]
     assert all(a["latency_ms"] >= 0 for a in attempts)
     endpoint = (await client.get(f"{ENDPOINTS}/{endpoint_id}", headers=admin_headers)).json()
-    assert endpoint["failing_since"] is None and endpoint["enabled"] is True
+    assert endpoint["failing_since"] is None
+    assert endpoint["enabled"] is True
 
 
 async def test_a_410_disables_the_endpoint_and_its_other_messages_wait(
@@ -214,7 +217,8 @@ async def test_a_410_disables_the_endpoint_and_its_other_messages_wait(
     enabled = await client.patch(
         f"{ENDPOINTS}/{endpoint_id}", json={"enabled": True}, headers=admin_headers
     )
-    assert enabled.status_code == 200 and enabled.json()["disabled_reason"] is None
+    assert enabled.status_code == 200
+    assert enabled.json()["disabled_reason"] is None
     await delivery_worker.run_until_idle()
     assert len(receiver.deliveries) == 3
 
@@ -254,7 +258,8 @@ async def test_a_replayed_message_is_sent_again_under_the_same_webhook_id(
     await delivery_worker.run_until_idle()
 
     ids = {d.webhook_id for d in receiver.deliveries}
-    assert len(receiver.deliveries) == 3 and ids == {message["event_id"]}
+    assert len(receiver.deliveries) == 3
+    assert ids == {message["event_id"]}
 
 
 async def test_an_endpoint_failing_for_five_days_is_disabled_with_the_reason(
@@ -277,7 +282,9 @@ async def test_an_endpoint_failing_for_five_days_is_disabled_with_the_reason(
     # Eight attempts over 32 h: the message failed, the endpoint is still enabled.
     async with database.reading() as session:
         endpoint = await session.get(EndpointRow, created["endpoint"]["id"])
-        assert endpoint is not None and endpoint.enabled and endpoint.failing_since is not None
+        assert endpoint is not None
+        assert endpoint.enabled
+        assert endpoint.failing_since is not None
     assert await count(database, AttemptRow) == 8
 
     # Another event four days later fails too: five days of failures disable the endpoint.
