@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
@@ -122,17 +122,32 @@ async def write_connection(db: Database) -> AsyncIterator[Any]:
             raise
 
 
+#: More work in a batch's transaction, after its statements: given the driver connection.
+Then = Callable[[Any], Awaitable[None]]
+
+
 async def write_batch(
-    db: Database, batch: BatchWrite, rows: Sequence[Sequence[tuple[Any, ...]]]
+    db: Database,
+    batch: BatchWrite,
+    rows: Sequence[Sequence[tuple[Any, ...]]],
+    *,
+    then: Then | None = None,
 ) -> None:
     """Write each of ``batch``'s parts' ``rows`` (tuples laid out as the part's columns)
-    atomically, on a connection of the write engine's own pool."""
+    atomically, on a connection of the write engine's own pool; with ``then``, run it after
+    them in the same transaction (the events of what the batch wrote: notifications.outbox)."""
     async with write_connection(db) as driver:
         if db.is_sqlite:
             async with sqlite_transaction(driver):
                 await run_batch(driver, batch, rows, sqlite=True)
+                if then is not None:
+                    await then(driver)
+        elif then is None:
+            await run_batch(driver, batch, rows, sqlite=False)  # one statement: atomic by itself
         else:
-            await run_batch(driver, batch, rows, sqlite=False)
+            async with driver.transaction():
+                await run_batch(driver, batch, rows, sqlite=False)
+                await then(driver)
 
 
 async def run_batch(

@@ -18,13 +18,17 @@ seller_id=...)`` next to the write of the fact. ``notifications.events`` builds 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 
+from accelerator.infra.codec import stored_instant
 from accelerator.infra.database import WriteSession
+from accelerator.infra.statements import Statement
 from accelerator.notifications.models import EndpointRow, MessageRow
 from accelerator.sellers.models import Seller
 from schemas import MessageStatus, Notification, notification_type
@@ -120,4 +124,93 @@ async def emit(
     return len(candidates)
 
 
-__all__ = ["Subscription", "emit", "forget_subscriptions", "new_event_id", "subscriptions"]
+# --- the same on a plain driver connection (the hot paths' writes, infra.driver_writes) ------
+
+_SUBSCRIPTIONS = Statement(
+    "notification_subscriptions",
+    select(
+        EndpointRow.id, EndpointRow.event_types, EndpointRow.seller_id, EndpointRow.marketplace
+    ).where(EndpointRow.enabled.is_(True)),
+)
+_ADD_MESSAGE = Statement(
+    "add_notification_message",
+    insert(MessageRow).values(
+        endpoint_id=bindparam("endpoint_id"),
+        event_id=bindparam("event_id"),
+        event_type=bindparam("event_type"),
+        body=bindparam("body"),
+        status=bindparam("status"),
+        attempts=0,
+        next_attempt_at=bindparam("created_at", type_=MessageRow.created_at.type),
+        created_at=bindparam("created_at", type_=MessageRow.created_at.type),
+    ),
+)
+
+
+async def driver_subscriptions(driver: Any, *, sqlite: bool) -> list[Subscription]:
+    """:func:`subscriptions` on a driver connection (asyncpg's or aiosqlite's), in its
+    transaction."""
+    compiled = _SUBSCRIPTIONS.compiled("sqlite" if sqlite else "postgresql")
+    if sqlite:
+        rows = list(await driver.execute_fetchall(compiled.sql, compiled.args({})))
+    else:
+        rows = list(await driver.fetch(compiled.sql, *compiled.args({})))
+    return [
+        Subscription(
+            endpoint_id,
+            frozenset(msgspec.json.decode(types) if isinstance(types, str | bytes) else types),
+            seller_id,
+            marketplace,
+        )
+        for endpoint_id, types, seller_id, marketplace in rows
+    ]
+
+
+async def emit_on_driver(
+    driver: Any,
+    events: Sequence[tuple[Notification, str | None, str | None]],
+    subscribed: Sequence[Subscription],
+    *,
+    sqlite: bool,
+) -> int:
+    """:func:`emit` for a path that writes on a driver connection: each of ``events`` (with the
+    seller and marketplace it is about) to the ``subscribed`` endpoints that want it, in the
+    connection's transaction; how many messages."""
+    rows: list[tuple[Any, ...]] = []
+    compiled = _ADD_MESSAGE.compiled("sqlite" if sqlite else "postgresql")
+    for event, seller_id, marketplace in events:
+        event_type = notification_type(event).value
+        wanting = [
+            s for s in subscribed if s.wants(event_type, seller_id) and s.covers(marketplace)
+        ]
+        if not wanting:
+            continue
+        body = msgspec.json.encode(event)
+        created_at = stored_instant(event.timestamp, sqlite=sqlite)
+        rows += [
+            compiled.args(
+                {
+                    "endpoint_id": s.endpoint_id,
+                    "event_id": event.id,
+                    "event_type": event_type,
+                    "body": body,
+                    "status": MessageStatus.PENDING.value,
+                    "created_at": created_at,
+                }
+            )
+            for s in wanting
+        ]
+    if rows:
+        await driver.executemany(compiled.sql, rows)
+    return len(rows)
+
+
+__all__ = [
+    "Subscription",
+    "driver_subscriptions",
+    "emit",
+    "emit_on_driver",
+    "forget_subscriptions",
+    "new_event_id",
+    "subscriptions",
+]

@@ -47,13 +47,15 @@ from accelerator.infra.driver_writes import write_batch
 from accelerator.infra.lookups import Row
 from accelerator.infra.statements import BatchWrite, Part, Statement
 from accelerator.notifications.events import quote_request_completed
-from accelerator.notifications.outbox import emit
+from accelerator.notifications.outbox import driver_subscriptions, emit, emit_on_driver
 from accelerator.quoting.fanout import InsurerResult
 from accelerator.quoting.models import AttemptRow, InsurerOutcomeRow, OfferRow, QuoteRequestRow
+from accelerator.sellers.models import Seller
 from schemas import (
     BindFailure,
     InsurerAttempt,
     InsurerOutcomeView,
+    NotificationType,
     Offer,
     OfferStatus,
     OutcomeStatus,
@@ -344,7 +346,51 @@ async def store_results(
         for attempt in result.attempts
     ]
     finished = [(stamp, request_id) for request_id in completed]
-    await write_batch(db, _RESULTS, [settled, offered, attempted, finished])
+    then = None
+    if completed:
+
+        async def then(driver: Any) -> None:
+            await _announce_completed(driver, completed, stamp, sqlite=sqlite)
+
+    await write_batch(db, _RESULTS, [settled, offered, attempted, finished], then=then)
+
+
+# The requests a batch completed (and not a sweep before it): completed at the batch's instant.
+_COMPLETED_BY = Statement(
+    "completed_quote_request",
+    select(QuoteRequestRow.seller_id, Seller.marketplace)
+    .join(Seller, Seller.id == QuoteRequestRow.seller_id)
+    .where(
+        QuoteRequestRow.id == bindparam("id"),
+        QuoteRequestRow.status == _constant(QuoteRequestStatus.COMPLETE),
+        QuoteRequestRow.completed_at == bindparam("completed_at"),
+    ),
+)
+
+
+async def _announce_completed(
+    driver: Any, request_ids: Sequence[str], stamp: datetime | str, *, sqlite: bool
+) -> None:
+    """``quote_request.completed`` for each request the batch completed, in its transaction.
+    One query when no endpoint wants the type (the common case on this hot path)."""
+    subscribed = await driver_subscriptions(driver, sqlite=sqlite)
+    event_type = NotificationType.QUOTE_REQUEST_COMPLETED.value
+    if not any(not s.event_types or event_type in s.event_types for s in subscribed):
+        return
+    compiled = _COMPLETED_BY.compiled("sqlite" if sqlite else "postgresql")
+    completed_at = instant(stamp)
+    events = []
+    for request_id in request_ids:
+        args = compiled.args({"id": request_id, "completed_at": stamp})
+        if sqlite:
+            found = list(await driver.execute_fetchall(compiled.sql, args))
+        else:
+            found = list(await driver.fetch(compiled.sql, *args))
+        if found:
+            seller_id, marketplace = found[0]
+            event = quote_request_completed(request_id, seller_id, completed_at)
+            events.append((event, seller_id, marketplace))
+    await emit_on_driver(driver, events, subscribed, sqlite=sqlite)
 
 
 async def complete_abandoned(db: Database, *, deadline_before: datetime, now: datetime) -> int:
