@@ -124,6 +124,8 @@ async def write_connection(db: Database) -> AsyncIterator[Any]:
 
 #: More work in a batch's transaction, after its statements: given the driver connection.
 Then = Callable[[Any], Awaitable[None]]
+#: Run on the connection before the batch's transaction: the work to add to it, or None.
+Prepare = Callable[[Any], Awaitable[Then | None]]
 
 
 async def write_batch(
@@ -131,12 +133,15 @@ async def write_batch(
     batch: BatchWrite,
     rows: Sequence[Sequence[tuple[Any, ...]]],
     *,
-    then: Then | None = None,
+    prepare: Prepare | None = None,
 ) -> None:
     """Write each of ``batch``'s parts' ``rows`` (tuples laid out as the part's columns)
-    atomically, on a connection of the write engine's own pool; with ``then``, run it after
-    them in the same transaction (the events of what the batch wrote: notifications.outbox)."""
+    atomically, on a connection of the write engine's own pool. ``prepare`` runs first on the
+    same connection and may return more work for the batch's transaction, run after its
+    statements (the events of what the batch wrote, notifications.outbox); when it returns None
+    the batch is written as without it (on PostgreSQL one statement, no transaction block)."""
     async with write_connection(db) as driver:
+        then = await prepare(driver) if prepare is not None else None
         if db.is_sqlite:
             async with sqlite_transaction(driver):
                 await run_batch(driver, batch, rows, sqlite=True)

@@ -43,11 +43,16 @@ from sqlalchemy.orm import load_only
 
 from accelerator.infra.codec import instant, json_text, optional_instant, stored_instant
 from accelerator.infra.database import Database, ReadSession, WriteSession
-from accelerator.infra.driver_writes import write_batch
+from accelerator.infra.driver_writes import Then, write_batch
 from accelerator.infra.lookups import Row
 from accelerator.infra.statements import BatchWrite, Part, Statement
 from accelerator.notifications.events import quote_request_completed
-from accelerator.notifications.outbox import driver_subscriptions, emit, emit_on_driver
+from accelerator.notifications.outbox import (
+    Subscription,
+    driver_subscriptions,
+    emit,
+    emit_on_driver,
+)
 from accelerator.quoting.fanout import InsurerResult
 from accelerator.quoting.models import AttemptRow, InsurerOutcomeRow, OfferRow, QuoteRequestRow
 from accelerator.sellers.models import Seller
@@ -346,13 +351,13 @@ async def store_results(
         for attempt in result.attempts
     ]
     finished = [(stamp, request_id) for request_id in completed]
-    then = None
+    prepare = None
     if completed:
 
-        async def then(driver: Any) -> None:
-            await _announce_completed(driver, completed, stamp, sqlite=sqlite)
+        async def prepare(driver: Any) -> Then | None:
+            return await _announcing_completed(driver, completed, stamp, sqlite=sqlite)
 
-    await write_batch(db, _RESULTS, [settled, offered, attempted, finished], then=then)
+    await write_batch(db, _RESULTS, [settled, offered, attempted, finished], prepare=prepare)
 
 
 # The requests a batch completed (and not a sweep before it): completed at the batch's instant.
@@ -368,15 +373,32 @@ _COMPLETED_BY = Statement(
 )
 
 
-async def _announce_completed(
+async def _announcing_completed(
     driver: Any, request_ids: Sequence[str], stamp: datetime | str, *, sqlite: bool
-) -> None:
-    """``quote_request.completed`` for each request the batch completed, in its transaction.
-    One query when no endpoint wants the type (the common case on this hot path)."""
+) -> Then | None:
+    """What announces ``quote_request.completed`` for each request the batch completes, in its
+    transaction; None (after one query, the common case on this hot path) when no endpoint wants
+    the type. The endpoints are read before the batch's transaction: one registered while a
+    request completes may miss that request's event, as if registered just after."""
     subscribed = await driver_subscriptions(driver, sqlite=sqlite)
     event_type = NotificationType.QUOTE_REQUEST_COMPLETED.value
     if not any(not s.event_types or event_type in s.event_types for s in subscribed):
-        return
+        return None
+
+    async def announce(driver: Any) -> None:
+        await _announce_completed(driver, request_ids, stamp, subscribed, sqlite=sqlite)
+
+    return announce
+
+
+async def _announce_completed(
+    driver: Any,
+    request_ids: Sequence[str],
+    stamp: datetime | str,
+    subscribed: Sequence[Subscription],
+    *,
+    sqlite: bool,
+) -> None:
     compiled = _COMPLETED_BY.compiled("sqlite" if sqlite else "postgresql")
     completed_at = instant(stamp)
     events = []
