@@ -6,6 +6,7 @@ how). Secrets appear only in the answers that make them (creation, rotation).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, patch, post
@@ -216,7 +217,7 @@ def endpoint_view(row: EndpointRow) -> WebhookEndpoint:
         enabled=row.enabled,
         disabled_reason=row.disabled_reason,
         failing_since=row.failing_since,
-        rotating_until=rotating_until(row),
+        rotating_until=rotating_until(row, datetime.now(UTC)),
         created_at=row.created_at,
         updated_at=row.updated_at,
     )

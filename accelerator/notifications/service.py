@@ -177,14 +177,14 @@ class NotificationService:
         return count
 
 
-def rotating_until(row: EndpointRow) -> datetime | None:
-    """When the previous secret stops signing, during a rotation."""
+def rotating_until(row: EndpointRow, now: datetime) -> datetime | None:
+    """When the previous secret stops signing, during a rotation (None once it has)."""
     ends = [
         datetime.fromisoformat(entry["expires_at"])
         for entry in row.secrets
         if isinstance(entry.get("expires_at"), str)
     ]
-    return max(ends) if ends else None
+    return max(ends) if ends and max(ends) > now else None
 
 
 __all__ = ["ROTATION_OVERLAP", "NotificationService", "new_secret", "rotating_until"]
