@@ -17,7 +17,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPT
 from accelerator.auth.guards import requires
 from accelerator.auth.principal import Principal, Role
 from accelerator.infra.openapi import declares
-from accelerator.infra.params import PageOffset
+from accelerator.infra.params import PageOffset, SellerIdFilter
 from accelerator.notifications.models import AttemptRow, EndpointRow, MessageRow
 from accelerator.notifications.service import NotificationService, rotating_until
 from schemas import (
@@ -67,15 +67,20 @@ class WebhookEndpointController(Controller):
         row, secret = await notifications.create(request.user, data)
         return WebhookEndpointSecret(endpoint=endpoint_view(row), secret=secret)
 
-    @get(operation_id="listWebhookEndpoints", summary="Subscriber endpoints (paginated)")
+    @get(
+        operation_id="listWebhookEndpoints",
+        summary="Subscriber endpoints, the earliest registered first (paginated)",
+        description="An admin may filter by `seller_id`; a seller key lists its seller's.",
+    )
     async def list_endpoints(
         self,
         notifications: NamedDependency[NotificationService],
         request: Request[Principal, Any, Any],
+        seller_id: FromQuery[SellerIdFilter] = None,
         limit: FromQuery[Limit] = 50,
         offset: FromQuery[PageOffset] = 0,
     ) -> list[WebhookEndpoint]:
-        rows = await notifications.page(request.user, limit, offset)
+        rows = await notifications.page(request.user, seller_id, limit, offset)
         return [endpoint_view(row) for row in rows]
 
     @get(

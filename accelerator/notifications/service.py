@@ -95,8 +95,11 @@ class NotificationService:
             raise NotFound("webhook_endpoint", f"No webhook endpoint {endpoint_id!r}.")
         return row
 
-    async def page(self, principal: Principal, limit: int, offset: int) -> list[EndpointRow]:
-        own = None if principal.role is Role.ADMIN else (principal.seller_id or "")
+    async def page(
+        self, principal: Principal, seller_id: str | None, limit: int, offset: int
+    ) -> list[EndpointRow]:
+        """A page of the endpoints this caller may see (an admin: of ``seller_id``, if given)."""
+        own = seller_id if principal.role is Role.ADMIN else (principal.seller_id or "")
         return await self.repository.endpoints_page(own, limit, offset)
 
     async def update(

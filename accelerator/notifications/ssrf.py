@@ -28,6 +28,10 @@ IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 HostResolver = Callable[[str], Awaitable[list[str]]]
 
 
+#: How long registration waits for a name to resolve.
+RESOLVE_TIMEOUT_SECONDS = 5.0
+
+
 class UnsafeUrl(ValueError):
     """A URL the service will not send to; the message says why."""
 
@@ -99,8 +103,11 @@ async def check_url(
         addresses: list[IpAddress] = [literal]
     else:
         try:
-            found = await resolve(host)
-        except OSError as exc:
+            async with asyncio.timeout(RESOLVE_TIMEOUT_SECONDS):
+                found = await resolve(host)
+        except TimeoutError as exc:
+            raise UnsafeUrl(f"{host} did not resolve within {RESOLVE_TIMEOUT_SECONDS:g} s") from exc
+        except (OSError, UnicodeError) as exc:
             raise UnsafeUrl(f"{host} does not resolve: {exc}") from exc
         addresses = [a for a in (ip_literal(text) for text in found) if a is not None]
         if not addresses:

@@ -181,8 +181,12 @@ async def test_a_seller_key_manages_only_its_own_seller_s_endpoints(
     assert [e["id"] for e in (await client.get(ENDPOINTS, headers=mine)).json()] == [
         created["endpoint"]["id"]
     ]
-    # The admin sees every endpoint.
+    # The admin sees every endpoint, and may ask for one seller's.
     assert len((await client.get(ENDPOINTS, headers=admin_headers)).json()) == 1
+    other = await client.get(ENDPOINTS, params={"seller_id": "s-2"}, headers=admin_headers)
+    assert other.json() == []
+    # A seller key's filter cannot widen what it sees.
+    assert (await client.get(ENDPOINTS, params={"seller_id": "s-1"}, headers=theirs)).json() == []
 
 
 async def test_claims_and_partner_keys_may_not_manage_endpoints(

@@ -158,3 +158,19 @@ async def test_redirects_are_never_followed(local_receiver: Any) -> None:
     assert outcome.status_code == 307
     assert not outcome.delivered
     assert hits == ["/redirect"]
+
+
+async def test_a_name_that_does_not_resolve_in_time_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncio
+
+    from accelerator.notifications import ssrf
+
+    async def slow(host: str) -> list[str]:
+        await asyncio.sleep(10)
+        return ["93.184.215.14"]
+
+    monkeypatch.setattr(ssrf, "RESOLVE_TIMEOUT_SECONDS", 0.01)
+    with pytest.raises(UnsafeUrl, match="did not resolve"):
+        await check_url("https://slow.example.com/", allow_private=False, resolve=slow)
