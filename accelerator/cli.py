@@ -323,10 +323,13 @@ def sandbox(host: str, port: int, callback_url: str, secret: str | None) -> None
     "--until-idle", is_flag=True, help="Stop once nothing is due (else run until killed)."
 )
 def worker(lease_seconds: float, batch_size: int, poll_interval: float, until_idle: bool) -> None:
-    """Apply stored insurer webhooks (PostgreSQL; run as many as you like, on any host).
+    """Apply stored insurer webhooks and send outbound notifications (PostgreSQL; run as many
+    as you like, on any host).
 
-    Set ACCELERATOR_INBOX_WORKER=external on the API processes when these do the work. On SQLite
-    the service's own in-process worker applies the inbox and this command refuses to start.
+    One process works both queues: the webhook inbox and the notifications' outbox
+    (docs/notifications.md). Set ACCELERATOR_INBOX_WORKER=external on the API processes when
+    these do the work. On SQLite the service's own in-process workers do both and this command
+    refuses to start.
     """
     settings = _settings()
     _configure_logging(settings.log_level, json_logs=settings.json_logs)
@@ -349,6 +352,8 @@ async def _run_worker(
     import signal
 
     from accelerator.insurers.partners import close_partners, open_partners
+    from accelerator.notifications.sender import Sender
+    from accelerator.notifications.worker import DeliveryWorker
     from accelerator.webhooks.worker import InboxWorker
 
     db = open_database(settings.database_url)
@@ -364,21 +369,35 @@ async def _run_worker(
         batch_size=batch_size,
         poll_interval_seconds=poll_interval,
     )
+    outbox = DeliveryWorker(
+        db,
+        Sender(allow_private=settings.notifications_allow_private_urls),
+        owner=inbox.owner,
+        lease_seconds=lease_seconds,
+        poll_interval_seconds=poll_interval,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     click.echo(
-        f"worker {inbox.owner}: applying webhooks from {_describe_database(settings.database_url)}",
+        f"worker {inbox.owner}: applying webhooks and sending notifications from "
+        f"{_describe_database(settings.database_url)}",
         err=True,
     )
     try:
         if until_idle:
             applied = await inbox.run_until_idle()
-            click.echo(f"worker {inbox.owner}: inbox idle after {applied} deliveries", err=True)
+            sent = await outbox.run_until_idle()
+            click.echo(
+                f"worker {inbox.owner}: idle after {applied} inbox deliveries "
+                f"and {sent} notification attempts",
+                err=True,
+            )
         else:
-            await inbox.run(stop)
+            await asyncio.gather(inbox.run(stop), outbox.run(stop))
     finally:
+        await outbox.sender.close()
         await close_partners(partners)
         await db.dispose()
 

@@ -12,6 +12,8 @@ from accelerator.auth.models import ApiKey
 from accelerator.binding.models import BindRecord
 from accelerator.coverage.models import PolicyEventRow, PolicyRow
 from accelerator.infra.database import Base
+from accelerator.notifications.models import AttemptRow as NotificationAttemptRow
+from accelerator.notifications.models import EndpointRow, MessageRow
 from accelerator.quoting.models import AttemptRow, InsurerOutcomeRow, OfferRow, QuoteRequestRow
 from accelerator.sellers.models import Seller, SellerProfile
 from accelerator.webhooks.models import InboxEvent
@@ -26,8 +28,11 @@ __all__ = [
     "BindRecord",
     "DecisionEffectRow",
     "DecisionReceiptRow",
+    "EndpointRow",
     "InboxEvent",
     "InsurerOutcomeRow",
+    "MessageRow",
+    "NotificationAttemptRow",
     "OfferRow",
     "PendingEventRow",
     "PolicyEventRow",

@@ -61,6 +61,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     # Who applies stored webhook deliveries: a worker inside each API process ("in_process"), or
     # only separate `accelerator worker` processes ("external", PostgreSQL, several hosts).
     inbox_worker: Literal["in_process", "external"] = "in_process"
+    # Outbound notifications (docs/notifications.md): allow subscriber URLs over http and to
+    # loopback or private addresses. Local development and tests only: it opens the service to
+    # server-side request forgery.
+    notifications_allow_private_urls: bool = False
     # Run the sandbox insurers inside `accelerator serve` and point the adapters at it: when no
     # insurer is configured, or beside the configured ones with sandbox_with_providers.
     sandbox_enabled: bool = True

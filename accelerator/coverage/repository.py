@@ -51,6 +51,8 @@ from accelerator.infra.codec import instant
 from accelerator.infra.database import ReadSession, WriteSession
 from accelerator.infra.lookups import Lookups
 from accelerator.infra.statements import DialectName, Statement
+from accelerator.notifications.events import policy_notification
+from accelerator.notifications.outbox import emit
 from accelerator.sellers.models import Seller
 from schemas import PolicySource, PolicyTerms, PolicyVerification, reading_stored
 
@@ -354,6 +356,21 @@ async def add_event(
         session.add(
             PendingEventRow(event_id=event_id, seller_id=policy.seller_id, recorded_at=recorded_at)
         )
+    # Announced to subscriber endpoints in this transaction too (notifications.outbox).
+    notification = policy_notification(
+        kind=kind,
+        source=policy.source,
+        policy_id=policy.id,
+        seller_id=policy.seller_id,
+        insurer_name=policy.insurer_name,
+        policy_number=policy.policy_number,
+        policy_event_id=event_id,
+        effective_at=effective_at,
+        recorded_at=recorded_at,
+        data=data,
+    )
+    if notification is not None:
+        await emit(session, notification, seller_id=policy.seller_id)
     return True
 
 

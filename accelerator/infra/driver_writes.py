@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
@@ -122,17 +122,37 @@ async def write_connection(db: Database) -> AsyncIterator[Any]:
             raise
 
 
+#: More work in a batch's transaction, after its statements: given the driver connection.
+Then = Callable[[Any], Awaitable[None]]
+#: Run on the connection before the batch's transaction: the work to add to it, or None.
+Prepare = Callable[[Any], Awaitable[Then | None]]
+
+
 async def write_batch(
-    db: Database, batch: BatchWrite, rows: Sequence[Sequence[tuple[Any, ...]]]
+    db: Database,
+    batch: BatchWrite,
+    rows: Sequence[Sequence[tuple[Any, ...]]],
+    *,
+    prepare: Prepare | None = None,
 ) -> None:
     """Write each of ``batch``'s parts' ``rows`` (tuples laid out as the part's columns)
-    atomically, on a connection of the write engine's own pool."""
+    atomically, on a connection of the write engine's own pool. ``prepare`` runs first on the
+    same connection and may return more work for the batch's transaction, run after its
+    statements (the events of what the batch wrote, notifications.outbox); when it returns None
+    the batch is written as without it (on PostgreSQL one statement, no transaction block)."""
     async with write_connection(db) as driver:
+        then = await prepare(driver) if prepare is not None else None
         if db.is_sqlite:
             async with sqlite_transaction(driver):
                 await run_batch(driver, batch, rows, sqlite=True)
+                if then is not None:
+                    await then(driver)
+        elif then is None:
+            await run_batch(driver, batch, rows, sqlite=False)  # one statement: atomic by itself
         else:
-            await run_batch(driver, batch, rows, sqlite=False)
+            async with driver.transaction():
+                await run_batch(driver, batch, rows, sqlite=False)
+                await then(driver)
 
 
 async def run_batch(

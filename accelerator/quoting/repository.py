@@ -43,15 +43,24 @@ from sqlalchemy.orm import load_only
 
 from accelerator.infra.codec import instant, json_text, optional_instant, stored_instant
 from accelerator.infra.database import Database, ReadSession, WriteSession
-from accelerator.infra.driver_writes import write_batch
+from accelerator.infra.driver_writes import Then, write_batch
 from accelerator.infra.lookups import Row
 from accelerator.infra.statements import BatchWrite, Part, Statement
+from accelerator.notifications.events import quote_request_completed
+from accelerator.notifications.outbox import (
+    Subscription,
+    driver_subscriptions,
+    emit,
+    emit_on_driver,
+)
 from accelerator.quoting.fanout import InsurerResult
 from accelerator.quoting.models import AttemptRow, InsurerOutcomeRow, OfferRow, QuoteRequestRow
+from accelerator.sellers.models import Seller
 from schemas import (
     BindFailure,
     InsurerAttempt,
     InsurerOutcomeView,
+    NotificationType,
     Offer,
     OfferStatus,
     OutcomeStatus,
@@ -342,7 +351,68 @@ async def store_results(
         for attempt in result.attempts
     ]
     finished = [(stamp, request_id) for request_id in completed]
-    await write_batch(db, _RESULTS, [settled, offered, attempted, finished])
+    prepare = None
+    if completed:
+
+        async def prepare(driver: Any) -> Then | None:
+            return await _announcing_completed(driver, completed, stamp, sqlite=sqlite)
+
+    await write_batch(db, _RESULTS, [settled, offered, attempted, finished], prepare=prepare)
+
+
+# The requests a batch completed (and not a sweep before it): completed at the batch's instant.
+_COMPLETED_BY = Statement(
+    "completed_quote_request",
+    select(QuoteRequestRow.seller_id, Seller.marketplace)
+    .join(Seller, Seller.id == QuoteRequestRow.seller_id)
+    .where(
+        QuoteRequestRow.id == bindparam("id"),
+        QuoteRequestRow.status == _constant(QuoteRequestStatus.COMPLETE),
+        QuoteRequestRow.completed_at == bindparam("completed_at"),
+    ),
+)
+
+
+async def _announcing_completed(
+    driver: Any, request_ids: Sequence[str], stamp: datetime | str, *, sqlite: bool
+) -> Then | None:
+    """What announces ``quote_request.completed`` for each request the batch completes, in its
+    transaction; None (after one query, the common case on this hot path) when no endpoint wants
+    the type. The endpoints are read before the batch's transaction: one registered while a
+    request completes may miss that request's event, as if registered just after."""
+    subscribed = await driver_subscriptions(driver, sqlite=sqlite)
+    event_type = NotificationType.QUOTE_REQUEST_COMPLETED.value
+    if not any(not s.event_types or event_type in s.event_types for s in subscribed):
+        return None
+
+    async def announce(driver: Any) -> None:
+        await _announce_completed(driver, request_ids, stamp, subscribed, sqlite=sqlite)
+
+    return announce
+
+
+async def _announce_completed(
+    driver: Any,
+    request_ids: Sequence[str],
+    stamp: datetime | str,
+    subscribed: Sequence[Subscription],
+    *,
+    sqlite: bool,
+) -> None:
+    compiled = _COMPLETED_BY.compiled("sqlite" if sqlite else "postgresql")
+    completed_at = instant(stamp)
+    events = []
+    for request_id in request_ids:
+        args = compiled.args({"id": request_id, "completed_at": stamp})
+        if sqlite:
+            found = list(await driver.execute_fetchall(compiled.sql, args))
+        else:
+            found = list(await driver.fetch(compiled.sql, *args))
+        if found:
+            seller_id, marketplace = found[0]
+            event = quote_request_completed(request_id, seller_id, completed_at)
+            events.append((event, seller_id, marketplace))
+    await emit_on_driver(driver, events, subscribed, sqlite=sqlite)
 
 
 async def complete_abandoned(db: Database, *, deadline_before: datetime, now: datetime) -> int:
@@ -351,14 +421,14 @@ async def complete_abandoned(db: Database, *, deadline_before: datetime, now: da
     (``service_restarted``). Returns how many were completed."""
     async with db.writing() as session:
         stale = (
-            await session.scalars(
-                select(QuoteRequestRow.id).where(
+            await session.execute(
+                select(QuoteRequestRow.id, QuoteRequestRow.seller_id).where(
                     QuoteRequestRow.status == QuoteRequestStatus.COLLECTING,
                     QuoteRequestRow.deadline_at < deadline_before,
                 )
             )
         ).all()
-        for request_id in stale:
+        for request_id, seller_id in stale:
             await session.execute(
                 update(InsurerOutcomeRow)
                 .where(
@@ -379,6 +449,9 @@ async def complete_abandoned(db: Database, *, deadline_before: datetime, now: da
                     QuoteRequestRow.status == QuoteRequestStatus.COLLECTING,
                 )
                 .values(status=QuoteRequestStatus.COMPLETE, completed_at=now)
+            )
+            await emit(
+                session, quote_request_completed(request_id, seller_id, now), seller_id=seller_id
             )
     return len(stale)
 

@@ -41,6 +41,7 @@ from accelerator.health.controller import HealthController
 from accelerator.infra.bodies import BATCH_BODY_MAX_BYTES, JSON_BODY_MAX_BYTES, ApiRequest
 from accelerator.infra.errors import EXCEPTION_HANDLERS
 from accelerator.infra.logging import configure_logging, request_id_middleware
+from accelerator.notifications.controller import WebhookEndpointController
 from accelerator.partners.controller import PartnerController
 from accelerator.quoting.controller import ProviderController, QuoteRequestController
 from accelerator.quoting.runner import finish_abandoned
@@ -80,6 +81,7 @@ ROUTES: list[ControllerRouterHandler] = [
     PolicyController,
     WebhookController,
     InboxController,
+    WebhookEndpointController,
     PartnerController,
     AuditAdminController,
 ]
@@ -172,6 +174,7 @@ def _dependencies(runtime: Runtime) -> dict[str, Provide]:
         "compliance": provide(lambda s: s.compliance),
         "binding": provide(lambda s: s.binding),
         "webhooks": provide(lambda s: s.webhooks),
+        "notifications": provide(lambda s: s.notifications),
         "audit_export": provide(lambda s: s.audit_export),
         "chain_verifier": provide(lambda s: s.chain_verifier),
     }
@@ -202,6 +205,9 @@ async def _start_background_work(services: Services) -> list[asyncio.Task[None]]
     ]
     if services.in_process_worker:
         background.append(asyncio.create_task(services.inbox_worker.run(), name="inbox-worker"))
+        background.append(
+            asyncio.create_task(services.delivery_worker.run(), name="delivery-worker")
+        )
     # Revocations drop the keys this process remembers (see auth.cache).
     background.append(asyncio.create_task(services.keys.watch(), name="key-revocations"))
     return background

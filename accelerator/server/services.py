@@ -36,6 +36,9 @@ from accelerator.insurers.partners import (
     provider_settings,
 )
 from accelerator.insurers.plugins import use_plugin_paths
+from accelerator.notifications.sender import Sender
+from accelerator.notifications.service import NotificationService
+from accelerator.notifications.worker import DeliveryWorker
 from accelerator.quoting.fanout import FanOutPolicy
 from accelerator.quoting.runner import QuoteRunner
 from accelerator.quoting.service import QuotingService
@@ -113,6 +116,8 @@ class Services:
     bind_reconciler: BindReconciler
     webhooks: WebhookService
     inbox_worker: InboxWorker
+    notifications: NotificationService
+    delivery_worker: DeliveryWorker
     audit_export: AuditExportService
     retention: RetentionService
     chain_verifier: ChainVerifier
@@ -125,6 +130,7 @@ class Services:
     async def close(self) -> None:
         await self.runner.close()
         await self.webhooks.close()
+        await self.delivery_worker.sender.close()
         await close_partners(self.partners)
         await self.db.dispose()
 
@@ -160,6 +166,15 @@ def open_services(
         WebhookService(db, partners, on_stored=inbox_worker.wake, turns=turns)
         if in_process
         else WebhookService(db, partners, turns=turns)
+    )
+    # Outbound notifications: sent by this process's worker when it runs the inbox's too.
+    delivery_worker = DeliveryWorker(
+        db, Sender(allow_private=settings.notifications_allow_private_urls)
+    )
+    notifications = NotificationService(
+        db,
+        allow_private_urls=settings.notifications_allow_private_urls,
+        on_replay=delivery_worker.wake if in_process else _no_worker,
     )
     abandoned_binds = timedelta(seconds=settings.bind_abandoned_after_seconds)
     coverage = CoverageService(
@@ -201,6 +216,8 @@ def open_services(
         ),
         webhooks=webhooks,
         inbox_worker=inbox_worker,
+        notifications=notifications,
+        delivery_worker=delivery_worker,
         audit_export=AuditExportService(db),
         retention=RetentionService(
             db,
@@ -210,6 +227,10 @@ def open_services(
         chain_verifier=ChainVerifier(db),
         keys=KeyCache(db),
     )
+
+
+def _no_worker() -> None:
+    """Nothing to wake: `accelerator worker` processes send notifications."""
 
 
 class Runtime:

@@ -1,0 +1,216 @@
+"""The transactional outbox: :func:`emit` is how any part of the service announces an event.
+
+Call it in the transaction that records the fact, with that transaction's session: the event's
+messages commit with the fact or not at all (no fact without its event, no event without its
+fact). The delivery worker (``notifications.worker``) sends them afterwards.
+
+It writes one message per enabled endpoint subscribed to the event's type and scope (all
+sellers, the event's seller, or the event's marketplace), nothing when none is. It is cheap on a
+hot path: the enabled endpoints are read once per transaction (one indexed query; a transaction
+that emits many events reads them once), the event is encoded only if some endpoint wants it, and
+the seller's marketplace is looked up only if a marketplace-scoped endpoint could want it.
+
+Adding a producer: build the event (``schemas`` has one type per ``NotificationType``; ids from
+:func:`new_event_id`, timestamps from the caller's clock) and ``await emit(session, event,
+seller_id=...)`` next to the write of the fact. ``notifications.events`` builds the registry's.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import bindparam, insert, select
+
+from accelerator.infra.codec import stored_instant
+from accelerator.infra.database import WriteSession
+from accelerator.infra.statements import Statement
+from accelerator.notifications.models import EndpointRow, MessageRow
+from accelerator.sellers.models import Seller
+from schemas import MessageStatus, Notification, notification_type
+
+_ENDPOINTS_KEY = "notifications.endpoints"
+
+
+def new_event_id() -> str:
+    """A new event id: ``evt_`` and 32 hex digits (a UUID4)."""
+    return f"evt_{uuid.uuid4().hex}"
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """What emit() needs of an enabled endpoint to route an event to it."""
+
+    endpoint_id: str
+    event_types: frozenset[str]
+    seller_id: str | None
+    marketplace: str | None
+
+    def wants(self, event_type: str, seller_id: str | None) -> bool:
+        """Whether it wants this type of event about this seller, whatever the marketplace."""
+        if self.event_types and event_type not in self.event_types:
+            return False
+        return self.seller_id is None or self.seller_id == seller_id
+
+    def covers(self, marketplace: str | None) -> bool:
+        return self.marketplace is None or self.marketplace == marketplace
+
+
+async def subscriptions(session: WriteSession) -> list[Subscription]:
+    """The enabled endpoints, read once per transaction (the session's)."""
+    cached: list[Subscription] | None = session.info.get(_ENDPOINTS_KEY)
+    if cached is None:
+        rows = await session.execute(
+            select(
+                EndpointRow.id,
+                EndpointRow.event_types,
+                EndpointRow.seller_id,
+                EndpointRow.marketplace,
+            ).where(EndpointRow.enabled.is_(True))
+        )
+        cached = [
+            Subscription(endpoint_id, frozenset(types or ()), seller_id, marketplace)
+            for endpoint_id, types, seller_id, marketplace in rows.all()
+        ]
+        session.info[_ENDPOINTS_KEY] = cached
+    return cached
+
+
+def forget_subscriptions(session: WriteSession) -> None:
+    """Read the endpoints again at the next emit (the caller changed them in this session)."""
+    session.info.pop(_ENDPOINTS_KEY, None)
+
+
+async def emit(
+    session: WriteSession,
+    event: Notification,
+    *,
+    seller_id: str | None,
+    marketplace: str | None = None,
+) -> int:
+    """Write ``event``'s messages, one per enabled endpoint that wants it, in the caller's
+    transaction; how many. ``seller_id`` (and ``marketplace``, looked up from the seller if not
+    given and needed) is what the event is about, matched against each endpoint's scope."""
+    event_type = notification_type(event).value
+    candidates = [s for s in await subscriptions(session) if s.wants(event_type, seller_id)]
+    if not candidates:
+        return 0
+    if any(s.marketplace is not None for s in candidates):
+        if marketplace is None and seller_id is not None:
+            seller = await session.get(Seller, seller_id)
+            marketplace = seller.marketplace if seller is not None else None
+        candidates = [s for s in candidates if s.covers(marketplace)]
+        if not candidates:
+            return 0
+    body = msgspec.json.encode(event)
+    now: datetime = event.timestamp
+    session.add_all(
+        MessageRow(
+            endpoint_id=subscription.endpoint_id,
+            event_id=event.id,
+            event_type=event_type,
+            body=body,
+            status=MessageStatus.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for subscription in candidates
+    )
+    return len(candidates)
+
+
+# --- the same on a plain driver connection (the hot paths' writes, infra.driver_writes) ------
+
+_SUBSCRIPTIONS = Statement(
+    "notification_subscriptions",
+    select(
+        EndpointRow.id, EndpointRow.event_types, EndpointRow.seller_id, EndpointRow.marketplace
+    ).where(EndpointRow.enabled.is_(True)),
+)
+_ADD_MESSAGE = Statement(
+    "add_notification_message",
+    insert(MessageRow).values(
+        endpoint_id=bindparam("endpoint_id"),
+        event_id=bindparam("event_id"),
+        event_type=bindparam("event_type"),
+        body=bindparam("body"),
+        status=bindparam("status"),
+        attempts=0,
+        next_attempt_at=bindparam("created_at", type_=MessageRow.created_at.type),
+        created_at=bindparam("created_at", type_=MessageRow.created_at.type),
+    ),
+)
+
+
+async def driver_subscriptions(driver: Any, *, sqlite: bool) -> list[Subscription]:
+    """:func:`subscriptions` on a driver connection (asyncpg's or aiosqlite's), in its
+    transaction."""
+    compiled = _SUBSCRIPTIONS.compiled("sqlite" if sqlite else "postgresql")
+    if sqlite:
+        rows = list(await driver.execute_fetchall(compiled.sql, compiled.args({})))
+    else:
+        rows = list(await driver.fetch(compiled.sql, *compiled.args({})))
+    return [
+        Subscription(
+            endpoint_id,
+            frozenset(msgspec.json.decode(types) if isinstance(types, str | bytes) else types),
+            seller_id,
+            marketplace,
+        )
+        for endpoint_id, types, seller_id, marketplace in rows
+    ]
+
+
+async def emit_on_driver(
+    driver: Any,
+    events: Sequence[tuple[Notification, str | None, str | None]],
+    subscribed: Sequence[Subscription],
+    *,
+    sqlite: bool,
+) -> int:
+    """:func:`emit` for a path that writes on a driver connection: each of ``events`` (with the
+    seller and marketplace it is about) to the ``subscribed`` endpoints that want it, in the
+    connection's transaction; how many messages."""
+    rows: list[tuple[Any, ...]] = []
+    compiled = _ADD_MESSAGE.compiled("sqlite" if sqlite else "postgresql")
+    for event, seller_id, marketplace in events:
+        event_type = notification_type(event).value
+        wanting = [
+            s for s in subscribed if s.wants(event_type, seller_id) and s.covers(marketplace)
+        ]
+        if not wanting:
+            continue
+        body = msgspec.json.encode(event)
+        created_at = stored_instant(event.timestamp, sqlite=sqlite)
+        rows += [
+            compiled.args(
+                {
+                    "endpoint_id": s.endpoint_id,
+                    "event_id": event.id,
+                    "event_type": event_type,
+                    "body": body,
+                    "status": MessageStatus.PENDING.value,
+                    "created_at": created_at,
+                }
+            )
+            for s in wanting
+        ]
+    if rows:
+        await driver.executemany(compiled.sql, rows)
+    return len(rows)
+
+
+__all__ = [
+    "Subscription",
+    "driver_subscriptions",
+    "emit",
+    "emit_on_driver",
+    "forget_subscriptions",
+    "new_event_id",
+    "subscriptions",
+]

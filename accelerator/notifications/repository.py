@@ -1,0 +1,265 @@
+"""The notifications' storage: the only code that reads or writes ``notification_endpoints``,
+``notification_messages`` and ``notification_attempts`` (``outbox.emit`` adds messages in its
+caller's transaction).
+
+The delivery worker claims due messages under a lease with one
+``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)``, as the inbox worker does, so two
+workers never send the same message at once (PostgreSQL; SQLite has one writer anyway). Only
+messages of enabled endpoints are due: those of a disabled endpoint wait for it to be enabled
+again. A worker records each attempt and the message's next step in one transaction that first
+checks it still holds the lease.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, or_, select, update
+
+from accelerator.infra.database import Database
+from accelerator.notifications.models import AttemptRow, EndpointRow, MessageRow
+from schemas import MessageStatus
+
+_WAITING = (MessageStatus.PENDING,)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A claimed message and what sending it needs of its endpoint."""
+
+    message: MessageRow
+    url: str
+    secrets: list[dict[str, Any]]
+    failing_since: datetime | None
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """What becomes of a message after an attempt, and of its endpoint."""
+
+    status: MessageStatus
+    next_attempt_at: datetime
+    error: str | None
+    delivered_at: datetime | None
+    # The endpoint: None leaves failing_since unchanged; a value sets it (or clears, with
+    # clear_failing). disable_reason disables it.
+    failing_since: datetime | None = None
+    clear_failing: bool = False
+    disable_reason: str | None = None
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+class NotificationRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- endpoints -------------------------------------------------------------------------
+
+    async def add_endpoint(self, row: EndpointRow) -> EndpointRow:
+        async with self.db.writing() as session:
+            session.add(row)
+        return row
+
+    async def endpoint(self, endpoint_id: str, seller_id: str | None = None) -> EndpointRow | None:
+        """The endpoint, if it exists (and, given ``seller_id``, belongs to that seller)."""
+        query = select(EndpointRow).where(EndpointRow.id == endpoint_id)
+        if seller_id is not None:
+            query = query.where(EndpointRow.seller_id == seller_id)
+        async with self.db.reading() as session:
+            return await session.scalar(query)
+
+    async def endpoints_page(
+        self, seller_id: str | None, limit: int, offset: int
+    ) -> list[EndpointRow]:
+        """A page of endpoints (of one seller, if given), the earliest created first."""
+        query = select(EndpointRow).order_by(EndpointRow.created_at, EndpointRow.id)
+        if seller_id is not None:
+            query = query.where(EndpointRow.seller_id == seller_id)
+        async with self.db.reading() as session:
+            return list((await session.scalars(query.limit(limit).offset(offset))).all())
+
+    async def change_endpoint(self, endpoint_id: str, **values: Any) -> EndpointRow | None:
+        """Set ``values`` on the endpoint; the endpoint as it is now (None if it is gone)."""
+        async with self.db.writing() as session:
+            await session.execute(
+                update(EndpointRow).where(EndpointRow.id == endpoint_id).values(**values)
+            )
+            return await session.get(EndpointRow, endpoint_id, populate_existing=True)
+
+    async def delete_endpoint(self, endpoint_id: str) -> None:
+        """The endpoint, its messages and their attempts, gone."""
+        messages = select(MessageRow.id).where(MessageRow.endpoint_id == endpoint_id)
+        async with self.db.writing() as session:
+            await session.execute(delete(AttemptRow).where(AttemptRow.message_id.in_(messages)))
+            await session.execute(delete(MessageRow).where(MessageRow.endpoint_id == endpoint_id))
+            await session.execute(delete(EndpointRow).where(EndpointRow.id == endpoint_id))
+
+    # -- messages and attempts (the admin's view) ------------------------------------------
+
+    async def messages_page(
+        self, endpoint_id: str, status: MessageStatus | None, limit: int, offset: int
+    ) -> list[MessageRow]:
+        """A page of an endpoint's messages (of one status, if given), the latest first."""
+        query = (
+            select(MessageRow)
+            .where(MessageRow.endpoint_id == endpoint_id)
+            .order_by(MessageRow.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        if status is not None:
+            query = query.where(MessageRow.status == status)
+        async with self.db.reading() as session:
+            return list((await session.scalars(query)).all())
+
+    async def message(self, endpoint_id: str, message_id: int) -> MessageRow | None:
+        async with self.db.reading() as session:
+            return await session.scalar(
+                select(MessageRow).where(
+                    MessageRow.id == message_id, MessageRow.endpoint_id == endpoint_id
+                )
+            )
+
+    async def attempts_page(self, message_id: int, limit: int, offset: int) -> list[AttemptRow]:
+        """A page of a message's attempts, the earliest first."""
+        async with self.db.reading() as session:
+            return list(
+                (
+                    await session.scalars(
+                        select(AttemptRow)
+                        .where(AttemptRow.message_id == message_id)
+                        .order_by(AttemptRow.id)
+                        .limit(limit)
+                        .offset(offset)
+                    )
+                ).all()
+            )
+
+    async def replay(
+        self,
+        endpoint_id: str,
+        now: datetime,
+        *,
+        message_id: int | None = None,
+        since: datetime | None = None,
+    ) -> int:
+        """Make the endpoint's message ``message_id`` (or every one created at or after
+        ``since``) due ``now`` with a fresh schedule; how many. Its event id, body and past
+        attempts are kept: the receiver gets the same ``webhook-id`` again."""
+        query = update(MessageRow).where(MessageRow.endpoint_id == endpoint_id)
+        if message_id is not None:
+            query = query.where(MessageRow.id == message_id)
+        if since is not None:
+            query = query.where(MessageRow.created_at >= since)
+        async with self.db.writing() as session:
+            result = await session.execute(
+                query.values(
+                    status=MessageStatus.PENDING,
+                    attempts=0,
+                    next_attempt_at=now,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                )
+            )
+            return _rowcount(result)
+
+    # -- the worker ------------------------------------------------------------------------
+
+    async def claim_due(self, owner: str, lease: timedelta, limit: int, now: datetime) -> list[int]:
+        """Take up to ``limit`` messages of enabled endpoints due ``now`` (and any whose lease
+        expired), oldest first, for ``owner`` until ``now + lease``; their ids, ascending."""
+        due = or_(
+            and_(MessageRow.status.in_(_WAITING), MessageRow.next_attempt_at <= now),
+            and_(MessageRow.status == MessageStatus.SENDING, MessageRow.lease_expires_at < now),
+        )
+        candidates = (
+            select(MessageRow.id)
+            .join(EndpointRow, EndpointRow.id == MessageRow.endpoint_id)
+            .where(due, EndpointRow.enabled.is_(True))
+            .order_by(MessageRow.next_attempt_at, MessageRow.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=MessageRow)  # PostgreSQL; SQLite: one writer
+        )
+        async with self.db.writing() as session:
+            claimed = await session.scalars(
+                update(MessageRow)
+                .where(MessageRow.id.in_(candidates.scalar_subquery()))
+                .values(
+                    status=MessageStatus.SENDING,
+                    lease_owner=owner,
+                    lease_expires_at=now + lease,
+                    attempts=MessageRow.attempts + 1,
+                )
+                .returning(MessageRow.id)
+            )
+            return sorted(claimed.all())
+
+    async def claimed(self, message_ids: Sequence[int]) -> list[Claimed]:
+        """The messages ``message_ids`` with their endpoints, in the order of their ids."""
+        async with self.db.reading() as session:
+            rows = await session.execute(
+                select(MessageRow, EndpointRow)
+                .join(EndpointRow, EndpointRow.id == MessageRow.endpoint_id)
+                .where(MessageRow.id.in_(message_ids))
+                .order_by(MessageRow.id)
+            )
+            return [
+                Claimed(message, endpoint.url, list(endpoint.secrets), endpoint.failing_since)
+                for message, endpoint in rows.all()
+            ]
+
+    async def settle(
+        self,
+        message: MessageRow,
+        owner: str,
+        attempt: AttemptRow,
+        settlement: Settlement,
+    ) -> bool:
+        """Record ``attempt`` and, if ``owner`` still holds the message, its next step and its
+        endpoint's: in one transaction. False if the lease was lost (the attempt is kept)."""
+        async with self.db.writing() as session:
+            session.add(attempt)
+            settled = await session.execute(
+                update(MessageRow)
+                .where(
+                    MessageRow.id == message.id,
+                    MessageRow.lease_owner == owner,
+                    MessageRow.status == MessageStatus.SENDING,
+                )
+                .values(
+                    status=settlement.status,
+                    next_attempt_at=settlement.next_attempt_at,
+                    last_error=settlement.error,
+                    delivered_at=settlement.delivered_at,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                )
+            )
+            endpoint = update(EndpointRow).where(EndpointRow.id == message.endpoint_id)
+            if settlement.clear_failing:
+                await session.execute(endpoint.values(failing_since=None))
+            elif settlement.failing_since is not None:
+                # The first failure of a run stays its start, whichever worker saw it.
+                await session.execute(
+                    endpoint.where(EndpointRow.failing_since.is_(None)).values(
+                        failing_since=settlement.failing_since
+                    )
+                )
+            if settlement.disable_reason is not None:
+                await session.execute(
+                    endpoint.values(
+                        enabled=False,
+                        disabled_reason=settlement.disable_reason,
+                        updated_at=attempt.attempted_at,
+                    )
+                )
+        return _rowcount(settled) == 1
+
+
+__all__ = ["Claimed", "NotificationRepository", "Settlement"]

@@ -1,0 +1,183 @@
+"""The delivery worker: sends the outbox's messages, signed, at least once, on a schedule.
+
+Like the inbox worker (``webhooks.worker``): due messages are claimed under a lease
+(``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several ``accelerator worker`` processes share the
+work; the API process's own worker on SQLite), sent outside any transaction, and each attempt is
+recorded with the message's next step in one transaction that checks the lease is still held. A
+worker that dies mid-delivery leaves its messages ``sending``; once the lease expires another
+worker sends them again (at least once: the receiver dedupes on ``webhook-id``).
+
+Each attempt is signed per Standard Webhooks: ``webhook-id`` is the event's id (the same on every
+retry and replay), ``webhook-timestamp`` the attempt's time, ``webhook-signature`` one ``v1,…``
+per active secret (two during a rotation).
+
+The schedule (:data:`RETRY_SCHEDULE`): the first attempt at once, then 5 s, 5 min, 30 min, 2 h,
+5 h, 10 h and 10 h after each failure; after the eighth the message has ``failed`` (an admin can
+replay it). A ``410 Gone`` disables the endpoint at once; an endpoint whose deliveries have failed
+without a success in between for :data:`DISABLE_AFTER` is disabled too, with the reason.
+
+Time is the worker's ``clock`` (tests pass their own, so a retry 5 s later needs no sleep).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Final
+
+from accelerator.infra.database import Database
+from accelerator.notifications.models import AttemptRow
+from accelerator.notifications.repository import Claimed, NotificationRepository, Settlement
+from accelerator.notifications.sender import Outcome, Sender
+from accelerator.webhooks.worker import printable, worker_name
+from providers import signature_headers
+from schemas import MessageStatus
+
+logger = logging.getLogger("accelerator.notifications.worker")
+
+#: Seconds before each attempt, after the one before failed (the first is at once).
+RETRY_SCHEDULE: Final = (0, 5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 10 * 3600)
+#: An endpoint failing without a success for this long is disabled.
+DISABLE_AFTER: Final = timedelta(days=5)
+GONE = 410
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def active_secrets(secrets: list[dict[str, object]], now: datetime) -> list[str]:
+    """The secrets that sign a delivery at ``now``: every one not expired, newest first."""
+    active = []
+    for entry in secrets:
+        expires = entry.get("expires_at")
+        if isinstance(expires, str) and datetime.fromisoformat(expires) <= now:
+            continue
+        active.append(str(entry["secret"]))
+    return active
+
+
+def settlement(
+    attempts: int, outcome: Outcome, now: datetime, failing_since: datetime | None
+) -> Settlement:
+    """What becomes of a message whose attempt number ``attempts`` came to ``outcome`` (pure)."""
+    if outcome.delivered:
+        return Settlement(MessageStatus.DELIVERED, now, None, now, clear_failing=True)
+    error = outcome.error or f"the receiver answered {outcome.status_code}"
+    if outcome.status_code == GONE:
+        reason = f"the receiver answered 410 Gone at {now.isoformat()}"
+        return Settlement(
+            MessageStatus.FAILED, now, error, None, failing_since=now, disable_reason=reason
+        )
+    started = failing_since or now
+    disable = None
+    if now - started >= DISABLE_AFTER:
+        disable = f"every delivery failed since {started.isoformat()} (last: {error})"
+    if attempts < len(RETRY_SCHEDULE):
+        due = now + timedelta(seconds=RETRY_SCHEDULE[attempts])
+        return Settlement(
+            MessageStatus.PENDING, due, error, None, failing_since=started, disable_reason=disable
+        )
+    return Settlement(
+        MessageStatus.FAILED, now, error, None, failing_since=started, disable_reason=disable
+    )
+
+
+@dataclass
+class DeliveryWorker:
+    db: Database
+    sender: Sender
+    clock: Callable[[], datetime] = _now
+    owner: str = field(default_factory=worker_name)
+    lease_seconds: float = 60.0
+    batch_size: int = 50
+    poll_interval_seconds: float = 1.0
+    repository: NotificationRepository = field(init=False, repr=False)
+    _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.repository = NotificationRepository(self.db)
+
+    def wake(self) -> None:
+        """Something is due now (a replay): look now rather than at the next poll."""
+        self._wake.set()
+
+    async def run_once(self) -> int:
+        """Claim one batch and send it, concurrently; how many messages were taken."""
+        claimed = await self.repository.claim_due(
+            self.owner, timedelta(seconds=self.lease_seconds), self.batch_size, self.clock()
+        )
+        if not claimed:
+            return 0
+        messages = await self.repository.claimed(claimed)
+        results = await asyncio.gather(
+            *(self.deliver(message) for message in messages), return_exceptions=True
+        )
+        for message, result in zip(messages, results, strict=True):
+            if isinstance(result, BaseException):
+                # The database failed under the settle: the lease runs out, then it is sent again.
+                logger.error("message %s: not settled", message.message.id, exc_info=result)
+        return len(claimed)
+
+    async def run_until_idle(self) -> int:
+        """Send everything due now (tests, ``accelerator worker --until-idle``)."""
+        total = 0
+        while taken := await self.run_once():
+            total += taken
+        return total
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Work until ``stop`` is set (or cancelled)."""
+        stop = stop or asyncio.Event()
+        logger.info("delivery worker %s started", self.owner)
+        while not stop.is_set():
+            self._wake.clear()
+            try:
+                if await self.run_once() >= self.batch_size:
+                    continue
+            except Exception:  # the database may be briefly away; try again at the next poll
+                logger.exception("delivery worker %s: claiming failed", self.owner)
+            waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+            await asyncio.wait(
+                waiters, timeout=self.poll_interval_seconds, return_when=asyncio.FIRST_COMPLETED
+            )
+            for waiter in waiters:
+                waiter.cancel()
+        logger.info("delivery worker %s stopped", self.owner)
+
+    async def deliver(self, claimed: Claimed) -> str:
+        """Send one claimed message and record the attempt; its new status (or ``lost``)."""
+        message = claimed.message
+        now = self.clock()
+        secrets = active_secrets(claimed.secrets, now)
+        headers = signature_headers(secrets, message.event_id, int(now.timestamp()), message.body)
+        outcome = await self.sender.send(claimed.url, headers, message.body)
+        attempt = AttemptRow(
+            message_id=message.id,
+            attempted_at=now,
+            status_code=outcome.status_code,
+            error=printable(outcome.error) if outcome.error else None,
+            latency_ms=outcome.latency_ms,
+        )
+        step = settlement(message.attempts, outcome, self.clock(), claimed.failing_since)
+        if step.error is not None:
+            step = Settlement(
+                step.status,
+                step.next_attempt_at,
+                printable(step.error),
+                step.delivered_at,
+                step.failing_since,
+                step.clear_failing,
+                step.disable_reason,
+            )
+        if step.disable_reason is not None:
+            logger.warning("endpoint %s disabled: %s", message.endpoint_id, step.disable_reason)
+        if not await self.repository.settle(message, self.owner, attempt, step):
+            return "lost"
+        return step.status.value
+
+
+__all__ = ["DISABLE_AFTER", "RETRY_SCHEDULE", "DeliveryWorker", "active_secrets", "settlement"]
