@@ -65,7 +65,8 @@ class CoverageStanding:
 
     ``headline``: ``covered`` (qualifying cover, no end in sight), ``ending`` (qualifying cover
     now, ending on ``ends_at`` because of ``end_cause``), ``starts`` (a qualifying policy starts
-    on ``starts_at``; ``starts_late`` when that is after the deadline), ``not_covered`` (required and no qualifying cover) or ``not_required``.
+    on ``starts_at``; ``starts_late`` when that is after the deadline), ``not_covered``
+    (required and no qualifying cover) or ``not_required``.
     Day counts are calendar days in the marketplace's time zone (0: today).
     """
 

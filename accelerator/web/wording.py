@@ -75,6 +75,28 @@ POLICY_EVENTS: Final = {
     "lapsed": "Lapsed",
 }
 
+POLICY_FORMS: Final = {
+    "occurrence": "Occurrence",
+    "claims_made": "Claims-made",
+}
+
+#: Countries insurers name as territories, by ISO code; others are shown as their code.
+COUNTRY_NAMES: Final = {
+    "US": "United States",
+    "CA": "Canada",
+    "MX": "Mexico",
+    "GB": "United Kingdom",
+    "DE": "Germany",
+    "FR": "France",
+    "IT": "Italy",
+    "ES": "Spain",
+    "NL": "Netherlands",
+    "BE": "Belgium",
+    "SE": "Sweden",
+    "PL": "Poland",
+    "JP": "Japan",
+}
+
 VERIFICATION: Final = {
     "verified": "Verified",
     "pending_verification": "Waiting for verification",
@@ -159,3 +181,8 @@ def percent(share: Decimal) -> str:
 
 #: ``electronics/power-banks`` -> ``Electronics › Power banks`` (the API's category labels too).
 category_label = taxonomy.category_label
+
+
+def countries(codes: list[str]) -> str:
+    """``["US", "CA"]`` -> ``United States and Canada``."""
+    return listing([COUNTRY_NAMES.get(code, code) for code in codes], empty="nowhere stated")
