@@ -96,6 +96,7 @@ class CoverageController(Controller):
             history={p.id: history(p) for p in policies},
             current=current,
             scheduled_ends={end.policy_id: end for end in current.scheduled},
+            stopped={end.policy_id: end for end in current.stopped},
             small_claims=version.money(version.small_claims.threshold),
             page_number=page_number,
             has_more=len(found) > PAGE_SIZE,

@@ -67,7 +67,9 @@ class CoverageStanding:
     now, ending on ``ends_at`` because of ``end_cause``), ``starts`` (a qualifying policy starts
     on ``starts_at``; ``starts_late`` when that is after the deadline), ``not_covered``
     (required and no qualifying cover) or ``not_required``.
-    Day counts are calendar days in the marketplace's time zone (0: today).
+    ``scheduled`` holds the cancellations and lapses still to come, ``stopped`` those in effect
+    now within a policy's term. Day counts are calendar days in the marketplace's time zone
+    (0: today).
     """
 
     headline: Headline
@@ -84,6 +86,7 @@ class CoverageStanding:
     not_covered_since: datetime | None
     starts_late: bool
     scheduled: tuple[ScheduledEnd, ...]
+    stopped: tuple[ScheduledEnd, ...]
     gaps: tuple[CoverGap, ...]
     next_steps: tuple[NextStep, ...]
 
@@ -113,6 +116,12 @@ def coverage_standing(
         )
     )
     gaps = _gaps(states, now)
+    stopped = tuple(
+        sorted(
+            (end for pid, state in states.items() if (end := _stopped(pid, state, now))),
+            key=lambda e: (e.effective_at, e.policy_id),
+        )
+    )
     requirement = status.requirement
     required = requirement.required
     comply_by = requirement.comply_by if required else None
@@ -124,6 +133,7 @@ def coverage_standing(
             comply_by=comply_by,
             days_to_deadline=days_to_deadline,
             scheduled=scheduled,
+            stopped=stopped,
             gaps=gaps,
             **fields,
         )
@@ -220,6 +230,22 @@ def _scheduled_end(policy_id: str, state: PolicyState, now: datetime) -> Schedul
             reason=change.reason,
         )
     return None
+
+
+def _stopped(policy_id: str, state: PolicyState, now: datetime) -> ScheduledEnd | None:
+    """The cancellation or lapse in effect at ``now``, while the policy's term would run."""
+    change = state.cancelled_by(now)
+    if change is None or not any(interval.contains(now) for interval in state.intervals):
+        return None
+    terms = state.terms_at(change.effective_at)
+    return ScheduledEnd(
+        policy_id=policy_id,
+        policy_number=terms.policy_number,
+        insurer_name=terms.insurer_name,
+        cause=_cause(change.kind),
+        effective_at=change.effective_at,
+        reason=change.reason,
+    )
 
 
 def _cause(kind: str) -> EndCause:

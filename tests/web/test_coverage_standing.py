@@ -213,3 +213,12 @@ def test_the_compliance_status_reports_no_end_for_a_cancellation_reinstated_at_o
     )
     assert status.qualifying_policy is not None
     assert status.qualifying_policy.cancellation_effective_at is None
+
+
+def test_a_lapse_in_effect_is_listed_as_stopping_the_policy_and_none_is_scheduled() -> None:
+    lapse_at = utc(2026, 5, 20, 7, 1)
+    standing = standing_of(candidate(issued(), change("lapsed", lapse_at, "e-l", "Unpaid")))
+    assert [(e.cause, e.effective_at, e.reason) for e in standing.stopped] == [
+        ("lapse", lapse_at, "Unpaid")
+    ]
+    assert standing.scheduled == ()
