@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from accelerator.auth.principal import Principal, ensure_acts_for
 from accelerator.compliance.status import compliance_status
 from accelerator.coverage import repository as registry
-from accelerator.coverage.decision import rule_set_for_incident
+from accelerator.coverage.decision import PolicyCandidate, rule_set_for_incident
 from accelerator.infra.database import Database
 from accelerator.rulesets.loader import RuleBook
 from accelerator.sellers.service import SellerService
@@ -44,3 +44,9 @@ class ComplianceService:
             legal_name=stored.facts.legal_name,
             now=now,
         )
+
+    async def held_policies(self, principal: Principal, seller_id: str) -> list[PolicyCandidate]:
+        """The seller's policies with their states derived from every event on record (what
+        :meth:`status` judges); Forbidden for a key of another seller."""
+        ensure_acts_for(principal, seller_id)
+        return await registry.held_policies(self.db.lookups, seller_id)

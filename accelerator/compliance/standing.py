@@ -210,7 +210,10 @@ def _hold(
             (
                 c
                 for c in state.status_changes
-                if c.effective_at > at and c.kind in (EventKind.CANCELLED, EventKind.LAPSED)
+                if c.effective_at > at
+                and c.kind in (EventKind.CANCELLED, EventKind.LAPSED)
+                # A reinstatement with effect from the same instant means no end at all.
+                and state.cancelled_by(c.effective_at) is not None
             ),
             None,
         )

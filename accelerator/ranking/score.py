@@ -3,13 +3,18 @@
 Pure: offers with their compliance gaps and the weights in; the ranked list out. The formula is
 in docs/ranking.md. Components (each a value in 0..1, times its normalised weight, times 100):
 
-* cost       cheapest total annual cost in the set / this offer's total (1.0 for the cheapest);
-* deductible 1 / (1 + deductible / cheapest total): a deductible equal to a year's cost halves it;
+* cost       cheapest total annual cost among the compliant offers / this offer's total (1.0 for
+             the cheapest, and for any offer cheaper still);
+* deductible 1 / (1 + deductible / that cheapest total): a deductible equal to a year's cost
+             halves it;
 * rating     place on the AM Best scale, A++ = 1.0 down to S = 0.0;
 * firmness   1.0 when bindable, 0.0 when indicative.
 
-Amounts are compared only within the majority currency of the set; an offer in another currency
-gets no cost or deductible points and a ``currency_mismatch`` gap.
+The cheapest total is taken among the compliant offers (in the majority currency), so a
+non-compliant offer the seller should not buy never sets the price the others are measured
+against; with no compliant offer, among all of them. Amounts are compared only within the
+majority currency of the set; an offer in another currency gets no cost or deductible points
+and a ``currency_mismatch`` gap.
 """
 
 from collections import Counter
@@ -88,13 +93,12 @@ class WeightedScore:
         if not items:
             return []
         currency = _majority_currency([offer for _, offer, _ in items])
-        comparable = [o.total.amount for _, o, _ in items if o.total.currency == currency]
-        cheapest = max(min(comparable), Decimal(0))
+        with_gaps = [(i, o, _with_currency_gap(g, o, currency)) for i, o, g in items]
+        cheapest, base_name = _comparison_base(with_gaps, currency)
         weights = self.weights.normalised()
         scored = []
-        for offer_id, offer, gaps in items:
-            all_gaps = _with_currency_gap(gaps, offer, currency)
-            breakdown = _breakdown(offer, currency, cheapest, weights)
+        for offer_id, offer, all_gaps in with_gaps:
+            breakdown = _breakdown(offer, currency, (cheapest, base_name), weights)
             scored.append((offer_id, offer, all_gaps, breakdown))
         scored.sort(
             key=lambda s: (bool(s[2]), -s[3].total, s[1].total.amount, s[1].total.currency, s[0])
@@ -125,6 +129,18 @@ def _majority_currency(offers: Sequence[Offer]) -> str:
     return min(counts, key=lambda c: (-counts[c], c))
 
 
+def _comparison_base(items: Sequence[RankItem], currency: str) -> tuple[Decimal, str]:
+    """The cheapest total the others are measured against, and how it is named: among the
+    compliant offers in ``currency``, else among every offer in it."""
+    comparable = [
+        (o.total.amount, not gaps) for _, o, gaps in items if o.total.currency == currency
+    ]
+    compliant = [amount for amount, ok in comparable if ok]
+    if compliant:
+        return max(min(compliant), Decimal(0)), "cheapest compliant"
+    return max(min(amount for amount, _ in comparable), Decimal(0)), "cheapest"
+
+
 def _with_currency_gap(gaps: list[Gap], offer: Offer, currency: str) -> list[Gap]:
     foreign = offer.total.currency != currency or offer.deductible.currency != currency
     if not foreign or any(g.code == "currency_mismatch" for g in gaps):
@@ -141,14 +157,15 @@ def _with_currency_gap(gaps: list[Gap], offer: Offer, currency: str) -> list[Gap
 
 
 def _breakdown(
-    offer: Offer, currency: str, cheapest: Decimal, weights: dict[str, float]
+    offer: Offer, currency: str, base: tuple[Decimal, str], weights: dict[str, float]
 ) -> ScoreBreakdown:
+    cheapest, base_name = base
     in_currency = offer.total.currency == currency and offer.deductible.currency == currency
     if in_currency:
         total = offer.total.amount
         cost = _ONE if total <= cheapest else cheapest / total
         cost_value = (
-            f"{money(offer.total)} (cheapest {money(Money(amount=cheapest, currency=currency))})"
+            f"{money(offer.total)} ({base_name} {money(Money(amount=cheapest, currency=currency))})"
         )
         scale = cheapest if cheapest > 0 else _ONE
         deductible = _ONE / (_ONE + offer.deductible.amount / scale)

@@ -20,7 +20,8 @@ from accelerator.sellers.service import SellerService
 from accelerator.web.guards import csrf_protected, signed_in
 from accelerator.web.profile import latest_profile, session_of
 from accelerator.web.rendering import page
-from schemas import PolicyDocument, PolicyEventView, PolicyVerification
+from accelerator.web.standing import coverage_standing
+from schemas import PolicyDocument, PolicyEventView
 
 PAGE_SIZE: Final = 20
 PageNumber = Annotated[int, QueryParameter(name="page", ge=1, le=10_000)]
@@ -42,19 +43,6 @@ def standing(policy: PolicyDocument, now: datetime) -> str:
     if policy.terms.expires_at <= now:
         return "ended"
     return "not_in_force"
-
-
-def upcoming_cover(policies: list[PolicyDocument], now: datetime) -> PolicyDocument | None:
-    """A policy that will meet the requirement once its term begins: right after buying,
-    cover usually starts the next day, and the seller should read that, not just "not yet"."""
-    waiting = [
-        p
-        for p in policies
-        if not p.gaps
-        and p.verification == PolicyVerification.VERIFIED
-        and standing(p, now) == "starts"
-    ]
-    return min(waiting, key=lambda p: p.terms.effective_at, default=None)
 
 
 def history(policy: PolicyDocument) -> list[PolicyEventView]:
@@ -85,13 +73,16 @@ class CoverageController(Controller):
         now = datetime.now(UTC)
         principal = session_of(request).principal
         status = await compliance.status(principal, seller_id, now)
+        held = await compliance.held_policies(principal, seller_id)
         found = await coverage.seller_policies(
             principal, seller_id, limit=PAGE_SIZE + 1, offset=(page_number - 1) * PAGE_SIZE
         )
         policies = found[:PAGE_SIZE]
         # Dates and day counts in the marketplace's own time zone: a policy starting 00:01 in
         # Berlin starts on that day, not on the UTC day before.
-        timezone = rule_set_for_incident(rulebook, stored.facts.marketplace, now).reference_timezone
+        version = rule_set_for_incident(rulebook, stored.facts.marketplace, now)
+        timezone = version.reference_timezone
+        current = coverage_standing(held, status, now=now, timezone=timezone)
         return page(
             request,
             "coverage.html",
@@ -103,7 +94,10 @@ class CoverageController(Controller):
             expiry={p.id: days_to_expiry(p, now, timezone) for p in policies},
             standing={p.id: standing(p, now) for p in policies},
             history={p.id: history(p) for p in policies},
-            upcoming=None if status.compliant_now else upcoming_cover(policies, now),
+            current=current,
+            scheduled_ends={end.policy_id: end for end in current.scheduled},
+            stopped={end.policy_id: end for end in current.stopped},
+            small_claims=version.money(version.small_claims.threshold),
             page_number=page_number,
             has_more=len(found) > PAGE_SIZE,
         )

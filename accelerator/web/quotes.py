@@ -13,12 +13,15 @@ from litestar.response import Redirect
 
 from accelerator.auth.principal import Principal
 from accelerator.binding.service import BindingService
+from accelerator.coverage.decision import rule_set_for_incident
 from accelerator.errors import DomainError
 from accelerator.infra.errors import not_found
 from accelerator.quoting.service import QuotingService, StoredRequest
+from accelerator.rulesets.loader import RuleBook
+from accelerator.sellers.service import SellerService
 from accelerator.web.errors import as_problem
 from accelerator.web.guards import csrf_protected, signed_in
-from accelerator.web.profile import session_of
+from accelerator.web.profile import latest_profile, session_of
 from accelerator.web.rendering import page
 from schemas import (
     BindBody,
@@ -68,7 +71,31 @@ async def _load(
     return stored, quoting.view(stored)
 
 
-def _live_context(stored: StoredRequest, view: QuoteRequestView) -> dict[str, Any]:
+def ranks_below_why(view: QuoteRequestView) -> dict[str, bool]:
+    """Offer id -> True for each non-compliant offer whose score beats a compliant offer's:
+    it ranks below that one only because it does not meet the requirements, and says so."""
+    compliant = [o.score.total for o in view.offers if o.compliance.compliant]
+    lowest = min(compliant, default=None)
+    return {
+        o.id: lowest is not None and o.score.total > lowest
+        for o in view.offers
+        if not o.compliance.compliant
+    }
+
+
+def _marketplace(rulebook: RuleBook, stored: StoredRequest, now: datetime) -> dict[str, Any]:
+    """The seller's marketplace time zone and small-claim threshold (for dates and the
+    sentence on what staying uninsured means)."""
+    version = rule_set_for_incident(rulebook, stored.request.seller.marketplace, now)
+    return {
+        "timezone": version.reference_timezone,
+        "small_claims": version.money(version.small_claims.threshold),
+    }
+
+
+def _live_context(
+    stored: StoredRequest, view: QuoteRequestView, rulebook: RuleBook
+) -> dict[str, Any]:
     now = datetime.now(UTC)
     status = stored.row.status
     offers_by_insurer: dict[str, int] = {}
@@ -89,6 +116,10 @@ def _live_context(stored: StoredRequest, view: QuoteRequestView) -> dict[str, An
         "bind_reference": stored.row.bind_reference,
         "buyable": {o.id for o in view.offers if can_buy(status, o)},
         "seller_name": stored.request.seller.legal_name,
+        "compliant": [o for o in view.offers if o.compliance.compliant],
+        "others": [o for o in view.offers if not o.compliance.compliant],
+        "outranks": ranks_below_why(view),
+        **_marketplace(rulebook, stored, now),
     }
 
 
@@ -100,10 +131,15 @@ class QuotesController(Controller):
     async def index(
         self,
         quoting: NamedDependency[QuotingService],
+        sellers: NamedDependency[SellerService],
+        rulebook: NamedDependency[RuleBook],
         request: Request[Any, Any, Any],
         page_number: PageNumber = 1,
     ) -> Response[str]:
         session = session_of(request)
+        stored = await latest_profile(sellers, session.seller_id)
+        # Times in the seller's marketplace time zone; before a profile, in UTC.
+        timezone = rulebook.timezone(stored.facts.marketplace) if stored else None
         found = await quoting.summaries(
             session.principal,
             session.seller_id,
@@ -115,6 +151,7 @@ class QuotesController(Controller):
             request,
             "quotes.html",
             title="Your quotes",
+            timezone=timezone,
             requests=found[:PAGE_SIZE],
             page_number=page_number,
             has_more=len(found) > PAGE_SIZE,
@@ -139,42 +176,49 @@ class QuotesController(Controller):
     async def show(
         self,
         quoting: NamedDependency[QuotingService],
+        rulebook: NamedDependency[RuleBook],
         request: Request[Any, Any, Any],
         request_id: FromPath[str],
     ) -> Response[str]:
         principal = session_of(request).principal
         stored, view = await _load(quoting, principal, request_id)
         return page(
-            request, "quote_request.html", title="Your quotes", **_live_context(stored, view)
+            request,
+            "quote_request.html",
+            title="Your quotes",
+            **_live_context(stored, view, rulebook),
         )
 
     @get("/{request_id:str}/live")
     async def live(
         self,
         quoting: NamedDependency[QuotingService],
+        rulebook: NamedDependency[RuleBook],
         request: Request[Any, Any, Any],
         request_id: FromPath[str],
     ) -> Response[str]:
         """The changing part of the quote page, fetched again and again while it is live."""
         principal = session_of(request).principal
         stored, view = await _load(quoting, principal, request_id)
-        return page(request, "_quote_live.html", **_live_context(stored, view))
+        return page(request, "_quote_live.html", **_live_context(stored, view, rulebook))
 
     @get("/{request_id:str}/offers/{offer_id:str}")
     async def confirm(
         self,
         quoting: NamedDependency[QuotingService],
+        rulebook: NamedDependency[RuleBook],
         request: Request[Any, Any, Any],
         request_id: FromPath[str],
         offer_id: FromPath[str],
     ) -> Response[str]:
         principal = session_of(request).principal
         stored, view = await _load(quoting, principal, request_id)
-        return self._confirmation(request, stored, _offer(view, offer_id))
+        return self._confirmation(request, rulebook, stored, _offer(view, offer_id))
 
     def _confirmation(
         self,
         request: Request[Any, Any, Any],
+        rulebook: RuleBook,
         stored: StoredRequest,
         offer: RankedOffer,
         *,
@@ -196,6 +240,7 @@ class QuotesController(Controller):
             idempotency_key=str(uuid.uuid4()),
             error=error,
             acknowledge_error=acknowledge_error,
+            **_marketplace(rulebook, stored, datetime.now(UTC)),
         )
 
     @post("/{request_id:str}/offers/{offer_id:str}", status_code=303)
@@ -203,6 +248,7 @@ class QuotesController(Controller):
         self,
         quoting: NamedDependency[QuotingService],
         binding: NamedDependency[BindingService],
+        rulebook: NamedDependency[RuleBook],
         request: Request[Any, Any, Any],
         request_id: FromPath[str],
         offer_id: FromPath[str],
@@ -226,6 +272,7 @@ class QuotesController(Controller):
             if problem.code == "gaps_not_acknowledged":
                 return self._confirmation(
                     request,
+                    rulebook,
                     stored,
                     offer,
                     acknowledge_error="Tick this box to buy a policy that falls short of the "
@@ -235,6 +282,7 @@ class QuotesController(Controller):
             stored, view = await _load(quoting, principal, request_id)
             return self._confirmation(
                 request,
+                rulebook,
                 stored,
                 _offer(view, offer_id),
                 error=f"{problem.title}. {problem.detail or ''}".strip(),

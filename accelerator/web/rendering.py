@@ -51,6 +51,8 @@ _environment.filters.update(
     money=wording.money,
     long_date=wording.long_date,
     instant=wording.instant,
+    moment=wording.moment,
+    listing=wording.listing,
     month_name=wording.month_name,
     days=wording.days,
     percent=wording.percent,

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Final
 
+from accelerator.coverage.state import POLICY_DAY_START
 from accelerator.risk import taxonomy
 from accelerator.rulesets.zones import local_time
 from schemas import Money
@@ -74,6 +75,28 @@ POLICY_EVENTS: Final = {
     "lapsed": "Lapsed",
 }
 
+POLICY_FORMS: Final = {
+    "occurrence": "Occurrence",
+    "claims_made": "Claims-made",
+}
+
+#: Countries insurers name as territories, by ISO code; others are shown as their code.
+COUNTRY_NAMES: Final = {
+    "US": "United States",
+    "CA": "Canada",
+    "MX": "Mexico",
+    "GB": "United Kingdom",
+    "DE": "Germany",
+    "FR": "France",
+    "IT": "Italy",
+    "ES": "Spain",
+    "NL": "Netherlands",
+    "BE": "Belgium",
+    "SE": "Sweden",
+    "PL": "Poland",
+    "JP": "Japan",
+}
+
 VERIFICATION: Final = {
     "verified": "Verified",
     "pending_verification": "Waiting for verification",
@@ -102,11 +125,43 @@ def long_date(value: date | datetime | None, timezone: str | None = None) -> str
     return f"{value.day} {value:%B %Y}"
 
 
-def instant(value: datetime | None) -> str:
-    """``26 Nov 2026, 14:05 UTC``."""
+def instant(value: datetime | None, timezone: str | None = None) -> str:
+    """``26 Nov 2026, 14:05 UTC``; with ``timezone`` (the marketplace's), on its wall clock:
+    ``26 Nov 2026, 06:05 PST``."""
     if value is None:
         return "—"
+    if timezone:
+        local = local_time(value, timezone)
+        return f"{local.day} {local:%b %Y, %H:%M} {local.tzname()}"
     return f"{value.day} {value:%b %Y, %H:%M} UTC"
+
+
+def moment(value: datetime | None, timezone: str) -> str:
+    """When cover starts or ends, as the marketplace reads it: ``5 January 2027`` when it is the
+    start of a policy day (00:01 local), else the date and local time,
+    ``5 January 2027 at 14:05 PST``."""
+    if value is None:
+        return "—"
+    local = local_time(value, timezone)
+    if local.time() == POLICY_DAY_START:
+        return long_date(local)
+    return f"{long_date(local)} at {local:%H:%M} {local.tzname()}"
+
+
+def money_range(low: Money, high: Money) -> str:
+    """``$500 to $900``, or one figure when both ends are the same."""
+    if low == high:
+        return money(low)
+    return f"{money(low)} to {money(high)}"
+
+
+def listing(items: list[str], empty: str = "none") -> str:
+    """``a, b and c``."""
+    if not items:
+        return empty
+    if len(items) == 1:
+        return items[0]
+    return f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def month_name(year_month: str) -> str:
@@ -126,3 +181,8 @@ def percent(share: Decimal) -> str:
 
 #: ``electronics/power-banks`` -> ``Electronics › Power banks`` (the API's category labels too).
 category_label = taxonomy.category_label
+
+
+def countries(codes: list[str]) -> str:
+    """``["US", "CA"]`` -> ``United States and Canada``."""
+    return listing([COUNTRY_NAMES.get(code, code) for code in codes], empty="nowhere stated")

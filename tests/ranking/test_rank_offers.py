@@ -143,3 +143,27 @@ def test_with_everything_else_equal_the_cheaper_offer_ranks_higher(
     ranked = rank_offers(pair)  # type: ignore[arg-type]
     assert ranked[0].offer_id == "x"
     assert ranked[0].score.total >= ranked[1].score.total
+
+
+def test_the_score_compares_prices_with_the_cheapest_compliant_offer_only() -> None:
+    ranked = rank_offers(
+        [
+            ("short", priced(600), [GAP]),
+            ("fair", priced(800), []),
+            ("dear", priced(1_000), []),
+        ]
+    )
+    by_id = {r.offer_id: r.score.components[0] for r in ranked}
+    # The non-compliant 600 USD offer does not set the base: the cheapest compliant one does.
+    assert by_id["fair"].points == 55.0
+    assert by_id["fair"].value == "800 USD (cheapest compliant 800 USD)"
+    assert by_id["dear"].points == 44.0  # 800/1000 of 55
+    # An offer cheaper than the base gets the full cost points, no more.
+    assert by_id["short"].points == 55.0
+
+
+def test_with_no_compliant_offer_the_score_compares_with_the_cheapest_of_all() -> None:
+    ranked = rank_offers([("a", priced(500), [GAP]), ("b", priced(1_000), [GAP])])
+    cost = {r.offer_id: r.score.components[0] for r in ranked}
+    assert cost["b"].value == "1,000 USD (cheapest 500 USD)"
+    assert cost["b"].points == 27.5

@@ -173,7 +173,8 @@ def test_a_seller_signs_in_profiles_watches_quotes_arrive_buys_and_sees_the_poli
         page.get_by_role("button", name="Get quotes from insurers").click()
         expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("^Quotes for Oak"))
         page.evaluate("window.stillTheSamePage = true")
-        harbor = page.get_by_role("row", name=re.compile("Harbor Mutual"))
+        insurers = page.locator('[data-part="insurers"]')
+        harbor = insurers.get_by_role("row", name=re.compile("Harbor Mutual"))
         expect(harbor).to_contain_text("Asking")
         screens.take("05-quotes-arriving")
         expect(page.get_by_role("status")).to_have_text(
@@ -183,32 +184,31 @@ def test_a_seller_signs_in_profiles_watches_quotes_arrive_buys_and_sees_the_poli
     assert page.evaluate("window.stillTheSamePage") is True
     expect(harbor).to_contain_text("Made an offer")
     # Meridian answers by callback after the others; its row settled too.
-    expect(page.get_by_role("row", name=re.compile("Meridian"))).not_to_contain_text("Asking")
+    expect(insurers.get_by_role("row", name=re.compile("Meridian"))).not_to_contain_text("Asking")
 
-    offers = page.locator("ol.offers > li")
-    first = offers.first
-    expect(first.locator(".badge-ok")).to_have_text(
-        re.compile("Meets the marketplace's requirements")
-    )
-    # Compliant offers come first; the others say what they lack.
-    compliant_flags = [
-        "offer-compliant" in (offers.nth(i).get_attribute("class") or "")
-        for i in range(offers.count())
-    ]
-    assert compliant_flags == sorted(compliant_flags, reverse=True)
-    if not all(compliant_flags):
-        expect(page.locator("li.offer-gaps .badge-gap li").first).not_to_be_empty()
+    # Compliant offers side by side, best first; the others wait behind a toggle.
+    table = page.locator("table.compare")
+    expect(table.locator("thead th").first).to_contain_text("1. ")
+    assert table.locator("thead th").count() >= 1
+    others = page.locator("details#other-offers")
+    if others.count():
+        expect(others).not_to_have_attribute("open", re.compile(".*"))
+        expect(others.locator(".badge-gap li").first).not_to_be_visible()
+        others.locator("summary").click()
+        expect(others.locator(".badge-gap li").first).not_to_be_empty()
+        others.locator("summary").click()
 
     # The score breakdown opens from the keyboard.
-    summary = first.locator("summary")
-    summary.focus()
+    score = page.locator("details.score").first
+    score.locator("summary").focus()
     page.keyboard.press("Enter")
-    expect(first.get_by_role("row", name=re.compile("Total annual cost"))).to_be_visible()
+    expect(score.get_by_role("row", name=re.compile("Total annual cost"))).to_be_visible()
+    expect(score).to_contain_text("cheapest compliant")
     screens.take("06-quotes")
 
-    price = first.locator(".price strong").inner_text()
-    insurer = first.locator("h3").inner_text().split(". ", 1)[1]
-    first.get_by_role("link", name=re.compile("^Buy this policy")).click()
+    price = table.locator("tr.row-price td strong").first.inner_text()
+    insurer = table.locator("thead th").first.inner_text().split(". ", 1)[1]
+    table.get_by_role("link", name=re.compile("^Buy this policy")).first.click()
 
     # The confirmation states the price and that the policy meets the requirements.
     expect(page.get_by_role("heading", level=1)).to_have_text("Confirm your purchase")
@@ -231,11 +231,11 @@ def test_a_seller_signs_in_profiles_watches_quotes_arrive_buys_and_sees_the_poli
     policy = page.locator("article.policy")
     expect(policy).to_have_count(1)
     expect(policy.get_by_role("heading", level=3)).to_contain_text(insurer)
-    expect(policy).to_contain_text("Meets the marketplace's requirements")
+    expect(policy).to_contain_text("Its terms meet the marketplace's requirements")
     expect(policy.get_by_role("row", name=re.compile("Policy issued"))).to_be_visible()
     # Cover bought today starts tomorrow: the page says when the seller is covered from.
     expect(page.locator("#status-heading + .callout .callout-title")).to_have_text(
-        re.compile(r"^(Covered from \d+ \w+ \d{4}|Yes: you hold insurance)")
+        re.compile(r"^(Covered from \d+ \w+ \d{4}|✓ Yes: you are covered)")
     )
     expect(page.get_by_text("Deadline to be insured")).to_be_visible()
     screens.take("08-coverage")
@@ -253,8 +253,8 @@ def test_buying_from_an_insurer_that_confirms_later_shows_the_wait_then_the_poli
     sign_in(page, profiled_seller(live_service, "elm-2"))
     screens = Screens(page, enabled="sqlite" in request.node.callspec.id)
     ask_for_quotes(page)
-    meridian = page.locator("li.offer-compliant", has_text="Meridian").first
-    meridian.get_by_role("link", name=re.compile("^Buy this policy")).click()
+    table = page.locator("table.compare")
+    table.get_by_role("link", name=re.compile("^Buy this policy from Meridian")).first.click()
     page.get_by_role("button", name=re.compile("^Buy for")).click()
 
     # Meridian confirms by callback: the seller sees the wait, then the result, on one page.
@@ -262,12 +262,12 @@ def test_buying_from_an_insurer_that_confirms_later_shows_the_wait_then_the_poli
     expect(page.locator(".callout-info")).to_contain_text(
         "Waiting for Meridian Specialty Insurance Company to confirm your purchase"
     )
-    expect(meridian).to_contain_text("You are buying this policy")
+    expect(table).to_contain_text("You are buying this policy")
     screens.take("09-bind-pending")
     expect(page.locator(".callout-success")).to_contain_text(
         "You bought Meridian Specialty Insurance Company", timeout=15_000
     )
-    expect(meridian).to_contain_text("You bought this policy.")
+    expect(table).to_contain_text("You bought this policy.")
     page.get_by_role("link", name="See your coverage").click()
     expect(page.locator("article.policy h3")).to_contain_text("Meridian")
 
@@ -278,6 +278,7 @@ def test_an_offer_with_gaps_is_bought_only_after_the_seller_acknowledges_them(
     sign_in(page, profiled_seller(live_service, "ash-3"))
     screens = Screens(page, enabled="sqlite" in request.node.callspec.id)
     ask_for_quotes(page)
+    page.locator("#other-offers > summary").click()
     short = page.locator("li.offer-gaps").first
     gaps = short.locator(".badge-gap li").all_inner_texts()
     assert gaps
@@ -301,4 +302,6 @@ def test_an_offer_with_gaps_is_bought_only_after_the_seller_acknowledges_them(
         page.get_by_role("link", name="See your coverage").click()
     policy = page.locator("article.policy")
     expect(policy).to_contain_text("Falls short of the marketplace's requirements")
-    expect(page.locator("#status-heading + .callout")).to_contain_text("Not yet")
+    expect(page.locator("#status-heading + .callout")).to_contain_text(
+        "No: you are not covered as the marketplace requires"
+    )
