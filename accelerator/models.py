@@ -10,6 +10,7 @@ from accelerator.audit.models import (
 )
 from accelerator.auth.models import ApiKey
 from accelerator.binding.models import BindRecord
+from accelerator.certificates.models import CertificateLinkRow
 from accelerator.coverage.models import PolicyEventRow, PolicyRow
 from accelerator.infra.database import Base
 from accelerator.quoting.models import AttemptRow, InsurerOutcomeRow, OfferRow, QuoteRequestRow
@@ -24,6 +25,7 @@ __all__ = [
     "AuditAnchorRow",
     "AuditHeadRow",
     "BindRecord",
+    "CertificateLinkRow",
     "DecisionEffectRow",
     "DecisionReceiptRow",
     "InboxEvent",

@@ -36,6 +36,14 @@ from schemas._bounds import (
     YearMonth,
     reading_stored,
 )
+from schemas._certificates import (
+    CertificateDraft,
+    CertificateGap,
+    CertificateReading,
+    CertificateStatus,
+    CertificateStatusCode,
+    MissingField,
+)
 from schemas._compliance import (
     ComplianceResult,
     Gap,
@@ -212,6 +220,11 @@ __all__ = [
     "CategoryInfo",
     "CategoryPath",
     "CategoryShare",
+    "CertificateDraft",
+    "CertificateGap",
+    "CertificateReading",
+    "CertificateStatus",
+    "CertificateStatusCode",
     "CertificateSubmission",
     "ChainAnchorRecord",
     "ChainLink",
@@ -256,6 +269,7 @@ __all__ = [
     "InsurerRating",
     "MarketplaceCode",
     "MinimumCover",
+    "MissingField",
     "Money",
     "MonthlySales",
     "Offer",

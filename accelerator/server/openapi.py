@@ -48,6 +48,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import (
     Example,
+    OpenAPIFormat,
     OpenAPIMediaType,
     OpenAPIResponse,
     OpenAPIType,
@@ -341,7 +342,7 @@ class ContractOperation(Operation):
             content={
                 media_type: OpenAPIMediaType(
                     # Any JSON for a JSON type (each insurer has its own); text otherwise.
-                    schema=Schema() if is_json(media_type) else Schema(type=OpenAPIType.STRING),
+                    schema=_raw_schema(media_type, raw),
                     examples={
                         "example": Example(
                             value=json.loads(example) if is_json(media_type) else example
@@ -364,6 +365,18 @@ class ContractOperation(Operation):
                 for header in raw.headers
             ),
         ]
+
+
+def _raw_schema(media_type: str, raw: RawBody) -> Schema:
+    if raw.file_field is not None and media_type == "multipart/form-data":
+        return Schema(
+            type=OpenAPIType.OBJECT,
+            required=[raw.file_field],
+            properties={
+                raw.file_field: Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+            },
+        )
+    return Schema() if is_json(media_type) else Schema(type=OpenAPIType.STRING)
 
 
 def _pin_codes(

@@ -22,6 +22,7 @@ from accelerator.audit.retention import RetentionService
 from accelerator.audit.verify import ChainVerifier
 from accelerator.binding.reconcile import BindReconciler
 from accelerator.binding.service import BindingService
+from accelerator.certificates.service import CertificateService
 from accelerator.compliance.service import ComplianceService
 from accelerator.coverage.admin import PolicyAdminService
 from accelerator.coverage.linking import InsurerDirectory
@@ -104,6 +105,7 @@ class Services:
     sellers: SellerService
     quoting: QuotingService
     coverage: CoverageService
+    certificates: CertificateService
     decisions: DecisionService
     affected: AffectedSweep
     policy_admin: PolicyAdminService
@@ -179,6 +181,7 @@ def open_services(
             max_deadline_seconds=settings.quote_deadline_max_seconds,
         ),
         coverage=coverage,
+        certificates=CertificateService(db, configured.rulebook, coverage, settings.public_url),
         decisions=DecisionService(db, coverage),
         affected=AffectedSweep(db, coverage),
         policy_admin=PolicyAdminService(db, configured.rulebook, insurers),

@@ -1,0 +1,87 @@
+"""The live-verification link printed on every certificate (``/verify/<token>``): public, no
+key and no session, a page for people and a small JSON document for machines."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Final
+
+from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
+from litestar.enums import MediaType
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath
+from litestar.status_codes import HTTP_200_OK
+
+from accelerator.certificates.service import CertificateService
+from accelerator.errors import NotFound
+from accelerator.infra.openapi import declares
+from accelerator.web.rendering import SECURITY_HEADERS, render
+from schemas import CertificateStatus
+
+#: What a token looks like (``certificates.repository.TOKEN_BYTES``): anything else is a 404
+#: without a database look-up.
+_TOKEN: Final = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+def wants_json(request: Request[Any, Any, Any]) -> bool:
+    """Whether the caller asked for JSON rather than the page (``Accept``)."""
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+class VerificationController(Controller):
+    """The live-verification link printed on certificates: public, no key."""
+
+    path = "/verify/{token:str}"
+    tags = ["certificates"]
+
+    @get(
+        operation_id="getCertificateStatus",
+        summary="A certificate's policy and its status now (public: the link is the secret)",
+        description=(
+            "The link printed on a certificate of insurance. With `Accept: application/json` "
+            "the status as JSON; otherwise a page for people. Shows only the policy number, "
+            "insurer, named insured, period and status (active, cancelled or lapsed since a "
+            "date, expired, not yet active, pending verification, rejected): never a price, a "
+            "limit or an address. An unknown or withdrawn link is a 404."
+        ),
+        responses={
+            HTTP_200_OK: ResponseSpec(
+                data_container=CertificateStatus,
+                description="The policy's status now (JSON; a page for a browser)",
+                generate_examples=False,
+            )
+        },
+        opt=declares({404: ["certificate_not_found"]}),
+    )
+    async def show(
+        self,
+        certificates: NamedDependency[CertificateService],
+        request: Request[Any, Any, Any],
+        token: FromPath[str],
+    ) -> Response[Any]:
+        try:
+            if not _TOKEN.match(token):
+                raise NotFound("certificate", "No certificate has this verification link.")
+            status = await certificates.status(token)
+        except NotFound:
+            if wants_json(request):
+                raise
+            return _verification_page(None, 404)
+        if wants_json(request):
+            return Response(status, headers={"Cache-Control": "no-store"})
+        return _verification_page(status, 200)
+
+
+def _verification_page(status: CertificateStatus | None, code: int) -> Response[str]:
+    html = render(
+        "verify.html",
+        title="Certificate check" if status else "Certificate not found",
+        status=status,
+        session=None,
+        path="/verify",
+        notice=None,
+        csrf_token="",
+    )
+    return Response(html, status_code=code, media_type=MediaType.HTML, headers=SECURITY_HEADERS)
