@@ -9,6 +9,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
 from litestar.params import FromPath
 from litestar.status_codes import HTTP_200_OK
 
@@ -119,6 +120,7 @@ class PolicyCertificateController(Controller):
                 media_type=PDF_MEDIA_TYPE,
                 description="The certificate as a PDF document",
                 generate_examples=False,
+                examples=[Example(summary="A PDF document", value="%PDF-1.3 …")],
             )
         },
         opt=declares({404: ["policy_not_found"], 409: ["certificate_unavailable"]}),

@@ -102,6 +102,14 @@ TITLES: Mapping[str, str] = {
     "delivery_purged": "Delivery purged",
     "bad_webhook_headers": "Webhook headers missing or malformed",
     "bad_webhook_signature": "Webhook signature not valid",
+    "certificate_unavailable": "The policy has no certificate yet",
+    "file_required": "No certificate was attached",
+    "empty_file": "The certificate is empty",
+    "not_a_pdf": "The certificate could not be read",
+    "encrypted_pdf": "The certificate could not be read",
+    "unreadable_pdf": "The certificate could not be read",
+    "no_text": "The certificate could not be read",
+    "no_certificate_fields": "The certificate could not be read",
 }
 
 _STATUS_MEANING = {
