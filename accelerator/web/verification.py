@@ -16,7 +16,9 @@ from litestar.status_codes import HTTP_200_OK
 from accelerator.certificates.service import CertificateService
 from accelerator.errors import NotFound
 from accelerator.infra.openapi import declares
+from accelerator.rulesets.zones import local_time
 from accelerator.web.rendering import SECURITY_HEADERS, render
+from accelerator.web.wording import long_date
 from schemas import CertificateStatus
 
 #: What a token looks like (``certificates.repository.TOKEN_BYTES``): anything else is a 404
@@ -74,6 +76,14 @@ class VerificationController(Controller):
         return _verification_page(status, 200)
 
 
+def _checked(status: CertificateStatus | None) -> str:
+    """When the status was read, on the marketplace's clock: ``7 December 2026 at 09:15``."""
+    if status is None:
+        return ""
+    local = local_time(status.checked_at, status.timezone)
+    return f"{long_date(local)} at {local:%H:%M}"
+
+
 def _verification_page(status: CertificateStatus | None, code: int) -> Response[str]:
     html = render(
         "verify.html",
@@ -83,5 +93,6 @@ def _verification_page(status: CertificateStatus | None, code: int) -> Response[
         path="/verify",
         notice=None,
         csrf_token="",
+        checked=_checked(status),
     )
     return Response(html, status_code=code, media_type=MediaType.HTML, headers=SECURITY_HEADERS)
