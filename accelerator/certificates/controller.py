@@ -73,17 +73,23 @@ async def uploaded_pdf(request: Request[Any, Any, Any]) -> bytes:
             f"Send the certificate as multipart/form-data in the field `file`; {sent}.",
         )
     form = await request.form()
-    upload = form.get(FILE_FIELD)
-    if not isinstance(upload, UploadFile):
-        message = "Attach the certificate as a PDF file in the field `file`."
-        raise ApiProblem(
-            422,
-            "file_required",
-            "No certificate was attached",
-            message,
-            errors=[FieldProblem(FILE_FIELD, "file_required", message)],
-        )
-    data = await upload.read(CERTIFICATE_MAX_BYTES + 1)
+    try:
+        upload = form.get(FILE_FIELD)
+        if not isinstance(upload, UploadFile):
+            message = "Attach the certificate as a PDF file in the field `file`."
+            raise ApiProblem(
+                422,
+                "file_required",
+                "No certificate was attached",
+                message,
+                errors=[FieldProblem(FILE_FIELD, "file_required", message)],
+            )
+        data = await upload.read(CERTIFICATE_MAX_BYTES + 1)
+    finally:
+        # Files spooled to disk are closed at once, whichever fields were sent.
+        for value in form.values():
+            if isinstance(value, UploadFile):
+                await value.close()
     if len(data) > CERTIFICATE_MAX_BYTES:
         raise too_large()
     if not data:

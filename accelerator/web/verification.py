@@ -26,10 +26,10 @@ from schemas import CertificateStatus
 _TOKEN: Final = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
-def wants_json(request: Request[Any, Any, Any]) -> bool:
-    """Whether the caller asked for JSON rather than the page (``Accept``)."""
-    accept = request.headers.get("accept", "")
-    return "application/json" in accept and "text/html" not in accept
+def wants_page(request: Request[Any, Any, Any]) -> bool:
+    """Whether the caller is a browser asking for a page (``Accept`` names ``text/html``);
+    anything else gets the JSON document."""
+    return "text/html" in request.headers.get("accept", "")
 
 
 class VerificationController(Controller):
@@ -42,8 +42,8 @@ class VerificationController(Controller):
         operation_id="getCertificateStatus",
         summary="A certificate's policy and its status now (public: the link is the secret)",
         description=(
-            "The link printed on a certificate of insurance. With `Accept: application/json` "
-            "the status as JSON; otherwise a page for people. Shows only the policy number, "
+            "The link printed on a certificate of insurance. The status as JSON; a page for "
+            "people when `Accept` names `text/html` (a browser). Shows only the policy number, "
             "insurer, named insured, period and status (active, cancelled or lapsed since a "
             "date, expired, not yet active, pending verification, rejected): never a price, a "
             "limit or an address. An unknown or withdrawn link is a 404."
@@ -51,7 +51,7 @@ class VerificationController(Controller):
         responses={
             HTTP_200_OK: ResponseSpec(
                 data_container=CertificateStatus,
-                description="The policy's status now (JSON; a page for a browser)",
+                description="The policy's status now (JSON; a page when `Accept` names text/html)",
                 generate_examples=False,
             )
         },
@@ -68,10 +68,10 @@ class VerificationController(Controller):
                 raise NotFound("certificate", "No certificate has this verification link.")
             status = await certificates.status(token)
         except NotFound:
-            if wants_json(request):
+            if not wants_page(request):
                 raise
             return _verification_page(None, 404)
-        if wants_json(request):
+        if not wants_page(request):
             return Response(status, headers={"Cache-Control": "no-store"})
         return _verification_page(status, 200)
 

@@ -145,7 +145,7 @@ async def test_the_live_link_shows_active_then_cancelled_with_its_date_once_reco
     after = (await client.get(link, headers={"Accept": "application/json"})).json()
     assert after["status"] == "cancelled"
     assert after["status_since"] == cancelled_at.astimezone(LA).date().isoformat()
-    page = await client.get(link)
+    page = await client.get(link, headers={"Accept": "text/html,application/xhtml+xml"})
     assert page.headers["content-type"].startswith("text/html")
     day = cancelled_at.astimezone(LA).date()
     assert f"Cancelled on {day.day} {day:%B %Y}" in page.text
@@ -218,7 +218,7 @@ async def test_an_unknown_live_link_is_not_found_as_json_and_as_a_page(client: C
     as_json = await client.get(f"/verify/{token}", headers={"Accept": "application/json"})
     assert as_json.status_code == 404
     assert as_json.json()["code"] == "certificate_not_found"
-    as_page = await client.get("/verify/not-a-token!")
+    as_page = await client.get("/verify/not-a-token!", headers={"Accept": "text/html"})
     assert as_page.status_code == 404
     assert "Certificate not found" in as_page.text
 
