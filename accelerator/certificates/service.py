@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -146,7 +147,8 @@ class CertificateService:
         if seller is None:
             raise NotFound("seller", f"Seller {seller_id!r} has no profile yet.")
         version = self.rulebook.version_at(seller.marketplace, now.date())
-        raw = read_pdf(data)
+        # Parsing a PDF is CPU work (up to 5 MB of it): off the event loop.
+        raw = await asyncio.to_thread(read_pdf, data)
         draft, missing = draft_of(raw, version.currency)
         reading = CertificateReading(
             read_from=raw.read_from,

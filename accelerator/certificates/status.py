@@ -41,9 +41,12 @@ def certificate_status(
     elif stopped is not None:
         status = "cancelled" if stopped.kind == EventKind.CANCELLED else "lapsed"
         since = local_date(stopped.effective_at, timezone)
-    elif now >= period.end or (not state.in_force_at(now)[0] and now >= period.start):
+    elif now >= period.start and not state.in_force_at(now)[0]:
+        # Past the period, or between two terms (a renewal after a gap): ended with the last
+        # term that ended.
         status = "expired"
-        since = local_date(period.end, timezone)
+        ended = max((i.end for i in state.intervals if i.end <= now), default=period.end)
+        since = local_date(ended, timezone)
     elif verification == PolicyVerification.PENDING_VERIFICATION:
         status = "pending_verification"
     elif now < period.start:

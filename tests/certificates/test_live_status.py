@@ -64,3 +64,10 @@ def test_a_submitted_policy_is_pending_until_verified_and_rejected_when_rejected
     assert status_of(verified, source=submitted, at=(2026, 6, 1)).status == "active"
     rejected = change(EventKind.VERIFICATION_REJECTED, utc(2026, 2, 1), reason="forged")
     assert status_of(rejected, source=submitted, at=(2026, 6, 1)).status == "rejected"
+
+
+def test_between_two_terms_the_policy_is_expired_since_the_first_ended() -> None:
+    renewed = change(EventKind.RENEWED, utc(2027, 2, 1), expires_at=utc(2028, 2, 1))
+    status = status_of(renewed, at=(2027, 1, 15))
+    assert (status.status, status.status_since) == ("expired", date(2027, 1, 1))
+    assert status_of(renewed, at=(2027, 3, 1)).status == "active"
