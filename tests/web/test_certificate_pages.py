@@ -1,10 +1,9 @@
 """The certificate pages without a browser, on both databases: an upload needs the form's
 token, a file the service cannot read is a page naming the field (never a 500), another
-seller's certificate is out of reach, and a tampered confirmation stores nothing."""
+seller's certificate is out of reach, and an incomplete confirmation stores nothing."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -67,13 +66,15 @@ async def test_a_file_that_cannot_be_read_is_a_page_naming_the_field(
     assert words in response.text
 
 
-async def test_a_tampered_confirmation_stores_nothing(client: Client, database: Database) -> None:
+async def test_an_incomplete_confirmation_stores_nothing(
+    client: Client, database: Database
+) -> None:
     token = await signed_in_seller(client, database, "s-1")
     response = await client.post(
-        "/app/certificates/confirm",
-        data={"csrf_token": token, "submission": json.dumps({"policy_number": "X"})},
+        "/app/certificates/confirm", data={"csrf_token": token, "policy_number": "X"}
     )
     assert response.status_code == 422
+    assert 'id="insurer_name-error"' in response.text
     listed = await client.get("/app/coverage")
     assert "You have no policies on record yet" in listed.text
 
@@ -93,3 +94,45 @@ async def test_another_seller_s_certificate_is_not_found(
     response = await client.get(f"/app/certificates/{policy_id}/certificate.pdf")
     assert response.status_code == 404
     assert "Page not found" in response.text
+
+
+async def test_a_typed_submission_names_each_problem_next_to_its_field_and_stores_nothing(
+    client: Client, database: Database
+) -> None:
+    token = await signed_in_seller(client, database, "s-1")
+    blank = await client.get("/app/certificates/details")
+    assert blank.status_code == 200
+    assert "Type the details as your certificate of insurance states them" in blank.text
+    today = la_today()
+    fields = {
+        "csrf_token": token,
+        "insurer_name": "Harbor Mutual",
+        "insurer_rating": "A",
+        "policy_number": "HM-9",
+        "named_insured": "Volt Goods LLC",
+        "policy_form": "occurrence",
+        "effective_date": today.isoformat(),
+        "expiry_date": today.replace(year=today.year + 1).isoformat(),
+        "each_occurrence": "1,000,000",
+        "general_aggregate": "2000000",
+        "products_completed_operations_aggregate": "lots",
+        "deductible": "5000",
+        "additional_insureds": "Amazon.com Services LLC and its affiliates and assignees",
+        "territories": "US",
+        "covered_categories": "electronics, gadgets",
+        "cancellation_notice_days": "30",
+    }
+    refused = await client.post("/app/certificates/confirm", data=fields)
+    assert refused.status_code == 422
+    assert 'id="products_completed_operations_aggregate-error"' in refused.text
+    fields["products_completed_operations_aggregate"] = "2000000"
+    unknown = await client.post("/app/certificates/confirm", data=fields)
+    assert unknown.status_code == 422
+    assert 'id="covered_categories-error"' in unknown.text
+    assert "Unknown product category" in unknown.text
+    assert "You have no policies on record yet" in (await client.get("/app/coverage")).text
+
+    fields["covered_categories"] = "electronics"
+    accepted = await client.post("/app/certificates/confirm", data=fields, follow_redirects=False)
+    assert accepted.status_code == 303
+    assert accepted.headers["location"].startswith("/app/coverage?notice=submitted#policy-")

@@ -118,7 +118,9 @@ def test_a_seller_uploads_a_certificate_sees_its_one_gap_named_and_submits_it(
     expect(gaps).to_contain_text(
         "What fixes it: Ask for a deductible of at most 10,000 USD, shown on the certificate."
     )
-    expect(page.locator("dl.facts")).to_contain_text("HM-CGL-7781")
+    # What was read is a form the seller can correct before submitting.
+    expect(page.get_by_label("Policy number")).to_have_value("HM-CGL-7781")
+    expect(page.get_by_label("Deductible")).to_have_value("25,000")
     screens.take("13-certificate-reading")
 
     page.get_by_role("button", name="Submit this policy for verification").click()
