@@ -110,6 +110,8 @@ class CertificatesController(Controller):
     async def upload(
         self,
         certificates: NamedDependency[CertificateService],
+        sellers: NamedDependency[SellerService],
+        rulebook: NamedDependency[RuleBook],
         request: Request[Any, Any, Any],
     ) -> Response[Any]:
         session = session_of(request)
@@ -129,11 +131,7 @@ class CertificatesController(Controller):
         form = form_from_draft(reading.draft)
         for missing in reading.missing:
             form.add(missing.field if missing.field in LABELS else None, missing.message)
-        currency = reading.submission.deductible.currency if reading.submission else None
-        if currency is None and reading.rule_set is not None:
-            currency = certificates.rulebook.version_at(
-                reading.rule_set.marketplace, datetime.now(UTC).date()
-            ).currency
+        currency = await _currency(sellers, rulebook, session.seller_id)
         return _details_page(request, form, currency or "", reading=reading)
 
     @post("/confirm", status_code=303)
