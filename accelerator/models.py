@@ -10,6 +10,7 @@ from accelerator.audit.models import (
 )
 from accelerator.auth.models import ApiKey
 from accelerator.binding.models import BindRecord
+from accelerator.certificates.models import CertificateLinkRow
 from accelerator.coverage.models import PolicyEventRow, PolicyRow
 from accelerator.infra.database import Base
 from accelerator.notifications.models import AttemptRow as NotificationAttemptRow
@@ -26,6 +27,7 @@ __all__ = [
     "AuditAnchorRow",
     "AuditHeadRow",
     "BindRecord",
+    "CertificateLinkRow",
     "DecisionEffectRow",
     "DecisionReceiptRow",
     "EndpointRow",

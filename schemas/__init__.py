@@ -36,6 +36,14 @@ from schemas._bounds import (
     YearMonth,
     reading_stored,
 )
+from schemas._certificates import (
+    CertificateDraft,
+    CertificateGap,
+    CertificateReading,
+    CertificateStatus,
+    CertificateStatusCode,
+    MissingField,
+)
 from schemas._compliance import (
     ComplianceResult,
     Gap,
@@ -248,6 +256,11 @@ __all__ = [
     "CategoryInfo",
     "CategoryPath",
     "CategoryShare",
+    "CertificateDraft",
+    "CertificateGap",
+    "CertificateReading",
+    "CertificateStatus",
+    "CertificateStatusCode",
     "CertificateSubmission",
     "ChainAnchorRecord",
     "ChainLink",
@@ -300,6 +313,7 @@ __all__ = [
     "MarketplaceCode",
     "MessageStatus",
     "MinimumCover",
+    "MissingField",
     "Money",
     "MonthlySales",
     "Notification",

@@ -15,9 +15,17 @@ from litestar.types import ASGIApp
 
 from accelerator.auth.principal import Principal, Role
 
-# Health, the API docs, insurer webhooks (signed instead) and the seller pages (cookie sessions)
-# do not take API keys.
-PUBLIC_PATHS = ("^/health/", "^/schema", "^/v1/webhooks/", "^/app(/|$)", "^/favicon")
+# Health, the API docs, insurer webhooks (signed instead), the seller pages (cookie sessions) and
+# certificates' live-verification links (the unguessable link is the credential) do not take
+# API keys.
+PUBLIC_PATHS = (
+    "^/health/",
+    "^/schema",
+    "^/v1/webhooks/",
+    "^/app(/|$)",
+    "^/favicon",
+    "^/verify/",
+)
 
 
 #: Finds the principal of a presented key (None: unknown or revoked).

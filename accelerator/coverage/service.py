@@ -221,6 +221,26 @@ class CoverageService:
             raise result
         return result
 
+    def submission_problems(
+        self, certificate: CertificateSubmission, version: RuleSetVersion
+    ) -> list[FieldError]:
+        """What keeps a submission out of the registry under ``version``: amounts in another
+        currency, categories outside the taxonomy, a period that ends before it starts or lies
+        out of bounds. (Gaps against the rules do not: those are recorded with the policy.)"""
+        problems = _certificate_problems(certificate, version.currency)
+        problems += self._unknown_categories(certificate.covered_categories)
+        if certificate.expiry_date <= certificate.effective_date:
+            problems.append(
+                FieldError(
+                    "expiry_date",
+                    "expiry_before_effective",
+                    "The expiry date must be after the effective date.",
+                )
+            )
+        else:
+            problems += _period_problems(certificate, version.reference_timezone)
+        return problems
+
     async def submit(
         self, principal: Principal, seller_id: str, certificate: CertificateSubmission
     ) -> PolicyDocument:
@@ -237,19 +257,7 @@ class CoverageService:
             if seller is None:
                 raise NotFound("seller", f"Seller {seller_id!r} has no profile yet.")
             version = self.rulebook.version_at(seller.marketplace, now.date())
-            problems = _certificate_problems(certificate, version.currency)
-            problems += self._unknown_categories(certificate.covered_categories)
-            if certificate.expiry_date <= certificate.effective_date:
-                problems.append(
-                    FieldError(
-                        "expiry_date",
-                        "expiry_before_effective",
-                        "The expiry date must be after the effective date.",
-                    )
-                )
-            else:
-                problems += _period_problems(certificate, version.reference_timezone)
-            if problems:
+            if problems := self.submission_problems(certificate, version):
                 raise InvalidInput(problems)
             key = insurer_key(certificate.insurer_name)
             await repository.hold_number(session, key, certificate.policy_number)
@@ -263,26 +271,7 @@ class CoverageService:
                     f"Your policy {certificate.policy_number} of {certificate.insurer_name} "
                     f"is {duplicate}.",
                 )
-            start, end = policy_period_from_dates(
-                certificate.effective_date, certificate.expiry_date, version.reference_timezone
-            )
-            terms = PolicyTerms(
-                insurer_name=certificate.insurer_name,
-                insurer_rating=certificate.insurer_rating,
-                policy_number=certificate.policy_number,
-                named_insured=certificate.named_insured,
-                policy_form=certificate.policy_form,
-                per_occurrence_limit=certificate.each_occurrence,
-                aggregate_limit=certificate.general_aggregate,
-                products_completed_operations_aggregate=certificate.products_completed_operations_aggregate,
-                deductible=certificate.deductible,
-                additional_insureds=list(certificate.additional_insureds),
-                territories=list(certificate.territories),
-                covered_categories=list(certificate.covered_categories),
-                effective_at=start,
-                expires_at=end,
-                cancellation_notice_days=certificate.cancellation_notice_days,
-            )
+            terms = submitted_terms(certificate, version.reference_timezone)
             policy = await repository.create_policy(
                 session,
                 seller_id=seller_id,
@@ -346,6 +335,31 @@ class CoverageService:
         async with self.db.reading() as session:
             ids = await repository.seller_policy_ids(session, seller_id, limit=limit, offset=offset)
             return [await policy_document(session, pid, self.rulebook, now) for pid in ids]
+
+
+def submitted_terms(certificate: CertificateSubmission, timezone: str) -> PolicyTerms:
+    """The terms a submitted certificate states, its dates made instants (00:01 in the
+    marketplace's ``timezone``); the period must be valid (``submission_problems``)."""
+    start, end = policy_period_from_dates(
+        certificate.effective_date, certificate.expiry_date, timezone
+    )
+    return PolicyTerms(
+        insurer_name=certificate.insurer_name,
+        insurer_rating=certificate.insurer_rating,
+        policy_number=certificate.policy_number,
+        named_insured=certificate.named_insured,
+        policy_form=certificate.policy_form,
+        per_occurrence_limit=certificate.each_occurrence,
+        aggregate_limit=certificate.general_aggregate,
+        products_completed_operations_aggregate=certificate.products_completed_operations_aggregate,
+        deductible=certificate.deductible,
+        additional_insureds=list(certificate.additional_insureds),
+        territories=list(certificate.territories),
+        covered_categories=list(certificate.covered_categories),
+        effective_at=start,
+        expires_at=end,
+        cancellation_notice_days=certificate.cancellation_notice_days,
+    )
 
 
 def _certificate_problems(certificate: CertificateSubmission, currency: str) -> list[FieldError]:

@@ -38,6 +38,8 @@ class RawBody:
     description: str
     examples: Mapping[str, str]
     headers: tuple[HeaderDoc, ...] = ()
+    #: For a multipart form: the name of its one file field (documented as binary).
+    file_field: str | None = None
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,10 @@ from accelerator.auth.guards import api_key_middleware
 from accelerator.auth.keys import resolve_key
 from accelerator.auth.principal import Principal
 from accelerator.binding.controller import BindController
+from accelerator.certificates.controller import (
+    PolicyCertificateController,
+    SellerCertificateController,
+)
 from accelerator.compliance.controller import ComplianceController
 from accelerator.coverage.controller import (
     CoverageController,
@@ -57,6 +61,7 @@ from accelerator.server.services import Runtime, Services, configure, open_servi
 from accelerator.settings import Settings, load_settings
 from accelerator.web import seller_pages
 from accelerator.web.session import SellerSession, resolve_session
+from accelerator.web.verification import VerificationController
 from accelerator.webhooks.controller import InboxController, WebhookController
 
 logger = logging.getLogger("accelerator.server")
@@ -76,6 +81,9 @@ ROUTES: list[ControllerRouterHandler] = [
     CoverageController,
     DecisionController,
     SellerPolicyController,
+    SellerCertificateController,
+    PolicyCertificateController,
+    VerificationController,
     AuditExportController,
     PolicyAdminController,
     PolicyController,
@@ -169,6 +177,7 @@ def _dependencies(runtime: Runtime) -> dict[str, Provide]:
         "sellers": provide(lambda s: s.sellers),
         "quoting": provide(lambda s: s.quoting),
         "coverage": provide(lambda s: s.coverage),
+        "certificates": provide(lambda s: s.certificates),
         "decisions": provide(lambda s: s.decisions),
         "policy_admin": provide(lambda s: s.policy_admin),
         "compliance": provide(lambda s: s.compliance),

@@ -48,6 +48,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import (
     Example,
+    OpenAPIFormat,
     OpenAPIMediaType,
     OpenAPIResponse,
     OpenAPIType,
@@ -101,6 +102,14 @@ TITLES: Mapping[str, str] = {
     "delivery_purged": "Delivery purged",
     "bad_webhook_headers": "Webhook headers missing or malformed",
     "bad_webhook_signature": "Webhook signature not valid",
+    "certificate_unavailable": "The policy has no certificate yet",
+    "file_required": "No certificate was attached",
+    "empty_file": "The certificate is empty",
+    "not_a_pdf": "The certificate could not be read",
+    "encrypted_pdf": "The certificate could not be read",
+    "unreadable_pdf": "The certificate could not be read",
+    "no_text": "The certificate could not be read",
+    "no_certificate_fields": "The certificate could not be read",
 }
 
 _STATUS_MEANING = {
@@ -341,7 +350,7 @@ class ContractOperation(Operation):
             content={
                 media_type: OpenAPIMediaType(
                     # Any JSON for a JSON type (each insurer has its own); text otherwise.
-                    schema=Schema() if is_json(media_type) else Schema(type=OpenAPIType.STRING),
+                    schema=_raw_schema(media_type, raw),
                     examples={
                         "example": Example(
                             value=json.loads(example) if is_json(media_type) else example
@@ -364,6 +373,18 @@ class ContractOperation(Operation):
                 for header in raw.headers
             ),
         ]
+
+
+def _raw_schema(media_type: str, raw: RawBody) -> Schema:
+    if raw.file_field is not None and media_type == "multipart/form-data":
+        return Schema(
+            type=OpenAPIType.OBJECT,
+            required=[raw.file_field],
+            properties={
+                raw.file_field: Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+            },
+        )
+    return Schema() if is_json(media_type) else Schema(type=OpenAPIType.STRING)
 
 
 def _pin_codes(

@@ -23,6 +23,7 @@ from accelerator.audit.verify import ChainVerifier
 from accelerator.auth.cache import KeyCache
 from accelerator.binding.reconcile import BindReconciler
 from accelerator.binding.service import BindingService
+from accelerator.certificates.service import CertificateService
 from accelerator.compliance.service import ComplianceService
 from accelerator.coverage.admin import PolicyAdminService
 from accelerator.coverage.linking import InsurerDirectory
@@ -108,6 +109,7 @@ class Services:
     sellers: SellerService
     quoting: QuotingService
     coverage: CoverageService
+    certificates: CertificateService
     decisions: DecisionService
     affected: AffectedSweep
     policy_admin: PolicyAdminService
@@ -196,6 +198,7 @@ def open_services(
             max_deadline_seconds=settings.quote_deadline_max_seconds,
         ),
         coverage=coverage,
+        certificates=CertificateService(db, configured.rulebook, coverage, settings.public_url),
         decisions=DecisionService(db, coverage),
         affected=AffectedSweep(db, coverage),
         policy_admin=PolicyAdminService(db, configured.rulebook, insurers),

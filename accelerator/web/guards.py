@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Request
 from litestar.connection import ASGIConnection
+from litestar.datastructures import UploadFile
 from litestar.handlers.base import BaseRouteHandler
 
 from accelerator.web.session import CSRF_FIELD, current_session, expected_csrf_token
@@ -50,6 +51,11 @@ async def csrf_protected(
     )
     expected = expected_csrf_token(request)
     # The parsed form is cached on the connection, so the handler reads it again for free.
-    sent = (await request.form()).get(CSRF_FIELD)
+    form = await request.form()
+    sent = form.get(CSRF_FIELD)
     if not expected or not isinstance(sent, str) or not hmac.compare_digest(sent, expected):
+        # An uploaded file spooled to disk is closed here: no handler will read it.
+        for value in form.values():
+            if isinstance(value, UploadFile):
+                await value.close()
         raise CsrfRefused

@@ -26,6 +26,8 @@ NOTICES: Final = {
     "updates when it does.",
     "profile_first": "Describe your business first: quotes are based on it.",
     "session_ended": "Your session ended. Sign in again to continue.",
+    "submitted": "Your certificate is submitted: the policy is on record below and waits for "
+    "verification.",
 }
 
 # Pages load only their own script and styles; nothing may frame them.

@@ -11,6 +11,7 @@ from litestar.datastructures import CacheControlHeader
 from litestar.static_files import create_static_files_router
 from litestar.types import ControllerRouterHandler
 
+from accelerator.web.certificates import CertificatesController
 from accelerator.web.coverage import CoverageController
 from accelerator.web.errors import PAGE_EXCEPTION_HANDLERS
 from accelerator.web.profile import ProfileController
@@ -25,7 +26,13 @@ def seller_pages(resolve_session: SessionResolver) -> list[ControllerRouterHandl
     their static files."""
     pages = Router(
         path="/app",
-        route_handlers=[SignInController, ProfileController, QuotesController, CoverageController],
+        route_handlers=[
+            SignInController,
+            ProfileController,
+            QuotesController,
+            CoverageController,
+            CertificatesController,
+        ],
         middleware=[SessionMiddleware(resolve_session)],
         exception_handlers=PAGE_EXCEPTION_HANDLERS,
         include_in_schema=False,

@@ -120,6 +120,17 @@ RULE_REFUSALS: dict[str, frozenset[str]] = {
     # An Idempotency-Key is one request's: reused with another offer or body it is refused;
     # an offer with gaps needs `acknowledge_gaps` (neither has a field of its own to name).
     "bindOffer": frozenset({"idempotency_key_reused", "gaps_not_acknowledged"}),
+    # A schema says "a binary file", not "a PDF with a certificate's text in it".
+    "readSellerCertificate": frozenset(
+        {
+            "empty_file",
+            "not_a_pdf",
+            "encrypted_pdf",
+            "unreadable_pdf",
+            "no_text",
+            "no_certificate_fields",
+        }
+    ),
 }
 
 

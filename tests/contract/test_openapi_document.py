@@ -79,7 +79,13 @@ async def test_public_operations_say_so_and_name_no_key(document: Document) -> N
     public = {
         op["operationId"]: op for _, _, op in operations(document) if op.get("security") == []
     }
-    assert set(public) == {"getLiveness", "getReadiness", "receiveInsurerWebhook"}
+    assert set(public) == {
+        "getLiveness",
+        "getReadiness",
+        "receiveInsurerWebhook",
+        # A certificate's live link: the unguessable link is the credential.
+        "getCertificateStatus",
+    }
     assert "401" not in public["getLiveness"]["responses"]
     # The webhook's 401 is its signature's, not an API key's.
     assert problem_codes(public["receiveInsurerWebhook"], 401) == ["bad_webhook_signature"]

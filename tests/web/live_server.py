@@ -86,6 +86,8 @@ class LiveService:
             providers=msgspec.to_builtins(providers),
             quote_deadline_seconds=QUOTE_DEADLINE_SECONDS,
             insurer_timeout_seconds=QUOTE_DEADLINE_SECONDS,
+            # The live links printed on certificates point here.
+            public_url=self.url,
         )
         self._server = uvicorn.Server(
             uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port, log_config=None)
