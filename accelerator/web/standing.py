@@ -307,6 +307,7 @@ def _upcoming(policies: Sequence[PolicyStanding], now: datetime) -> PolicyStandi
 
 
 _QUOTES: Final = "/app/quotes"
+_CERTIFICATES: Final = "/app/certificates"
 
 
 def _steps_when_covered(
@@ -389,6 +390,7 @@ def _steps_when_not_covered(status: ComplianceStatus, required: bool) -> tuple[N
                 "upload_proof",
                 "Already insured elsewhere? Send us your certificate of insurance so it can be "
                 "verified.",
+                _CERTIFICATES,
             )
         )
     return tuple(steps)

@@ -132,7 +132,7 @@ def test_after_a_lapse_the_page_says_not_covered_since_and_shows_the_past_gap(
     expect(gaps.nth(1)).to_contain_text("still without cover")
     expect(page.locator(".next-steps")).to_contain_text("Get quotes")
     expect(page.locator(".uninsured")).to_contain_text("recovered from you")
-    screens.take("12-coverage-lapsed")
+    screens.take("15-coverage-lapsed")
 
 
 def test_on_a_phone_the_compliant_offers_compare_in_a_table_and_the_others_wait_behind_a_toggle(
