@@ -8,6 +8,7 @@ from typing import Any, Final
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
+from litestar.exceptions import ClientException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.params import FromPath
@@ -72,7 +73,16 @@ async def uploaded_pdf(request: Request[Any, Any, Any]) -> bytes:
             "The body must be a multipart form",
             f"Send the certificate as multipart/form-data in the field `file`; {sent}.",
         )
-    form = await request.form()
+    try:
+        form = await request.form()
+    except ClientException as exc:  # no boundary, a part cut short: Litestar's bare 400
+        raise ApiProblem(
+            400,
+            "malformed_multipart",
+            "The form could not be read",
+            "The body is not a well-formed multipart/form-data form (its boundary and parts); "
+            "send the certificate in the field `file`.",
+        ) from exc
     try:
         upload = form.get(FILE_FIELD)
         if not isinstance(upload, UploadFile):
@@ -168,6 +178,7 @@ class SellerCertificateController(Controller):
         request_max_body_size=CERTIFICATE_BODY_MAX_BYTES,
         opt=declares(
             {
+                400: ["malformed_multipart"],
                 404: ["seller_not_found"],
                 415: ["unsupported_media_type"],
                 422: [

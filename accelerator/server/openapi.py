@@ -83,6 +83,7 @@ TITLES: Mapping[str, str] = {
     "not_found": "Not found",
     "payload_too_large": "The body is too large",
     "unsupported_media_type": "The body must be JSON",
+    "malformed_multipart": "The form could not be read",
     "validation_error": "The request is not valid",
     "invalid_text": "The request contains text that cannot be stored",
     "profile_required": "The seller needs a risk profile first",

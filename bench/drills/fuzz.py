@@ -77,6 +77,11 @@ KNOWN_FALSE_POSITIVES = (
             "putSellerProfile",
             "listSellerPolicies",
             "submitSellerPolicy",
+            "createWebhookEndpoint",
+            "listWebhookEndpoints",
+            "getWebhookEndpoint",
+            "updateWebhookEndpoint",
+            "deleteWebhookEndpoint",
         )
     ),
 )
@@ -120,6 +125,10 @@ RULE_REFUSALS: dict[str, frozenset[str]] = {
     # An Idempotency-Key is one request's: reused with another offer or body it is refused;
     # an offer with gaps needs `acknowledge_gaps` (neither has a field of its own to name).
     "bindOffer": frozenset({"idempotency_key_reused", "gaps_not_acknowledged"}),
+    # An endpoint's URL must be https and resolve only to public addresses (checked against
+    # DNS at registration); the event types it names must be in the catalogue.
+    "createWebhookEndpoint": frozenset({"unsafe_url"}),
+    "updateWebhookEndpoint": frozenset({"unsafe_url"}),
     # A schema says "a binary file", not "a PDF with a certificate's text in it".
     "readSellerCertificate": frozenset(
         {
