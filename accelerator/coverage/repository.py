@@ -44,6 +44,7 @@ from accelerator.coverage.state import (
     BOOKKEEPING_KINDS,
     EventKind,
     PolicyEvent,
+    PolicyState,
     derive_state,
     over_before,
 )
@@ -599,3 +600,55 @@ async def purge_events(
         )
         policies = int(result.rowcount)  # type: ignore[attr-defined]
     return int(events.rowcount), policies  # type: ignore[attr-defined]
+
+
+# --- the reminder sweep's pages (notifications.sweep) ----------------------------------------
+
+
+@dataclass(frozen=True)
+class PagedPolicy:
+    """A policy of a page, with what the expiry reminders need: its seller's marketplace and
+    its state derived from every event on record."""
+
+    policy_id: str
+    seller_id: str
+    marketplace: str
+    state: PolicyState
+
+
+async def policies_page(
+    session: WriteSession, *, after: str, limit: int
+) -> tuple[list[PagedPolicy], str | None]:
+    """Up to ``limit`` policies with ids after ``after``, in id order, with their states, in two
+    statements whatever the page's size; and the last id read (None: no policy left)."""
+    heads_ = (
+        await session.execute(
+            select(PolicyRow.id, PolicyRow.seller_id, Seller.marketplace)
+            .join(Seller, Seller.id == PolicyRow.seller_id)
+            .where(PolicyRow.id > after)
+            .order_by(PolicyRow.id)
+            .limit(limit)
+        )
+    ).all()
+    if not heads_:
+        return [], None
+    ids = [policy_id for policy_id, _, _ in heads_]
+    events: dict[str, list[PolicyEvent]] = defaultdict(list)
+    rows = await session.execute(
+        select(
+            PolicyEventRow.policy_id,
+            PolicyEventRow.event_id,
+            PolicyEventRow.kind,
+            PolicyEventRow.effective_at,
+            PolicyEventRow.recorded_at,
+            PolicyEventRow.data,
+        ).where(PolicyEventRow.policy_id.in_(ids))
+    )
+    for policy_id, event_id, kind, effective, recorded, data in rows.all():
+        events[policy_id].append(to_event(event_id, kind, effective, recorded, data))
+    page = [
+        PagedPolicy(policy_id, seller_id, marketplace, state)
+        for policy_id, seller_id, marketplace in heads_
+        if (state := derive_state(events.get(policy_id, []))) is not None
+    ]
+    return page, ids[-1]
