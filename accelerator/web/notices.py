@@ -71,7 +71,8 @@ def seller_notices(
         notices.append(
             Notice(
                 "cover_expiring",
-                f"Your cover ends on {wording.long_date(local_date(current.ends_at, timezone))}"
+                f"Your cover with {current.insurer_name} ends on "
+                f"{wording.long_date(local_date(current.ends_at, timezone))}"
                 f" ({_in_days(current.days_to_end)}): renew it or add the next policy.",
             )
         )
