@@ -89,14 +89,19 @@ class ProfileController(Controller):
             facts=stored.facts,
             profile=stored.profile,
             days_left=days_left,
-            notices=await notices_for(
-                compliance,
-                rulebook,
-                session_of(request).principal,
-                stored.seller_id,
-                stored.facts.marketplace,
-                now,
-            ),
+            # The page's own first block already gives the deadline and the days left.
+            notices=[
+                notice
+                for notice in await notices_for(
+                    compliance,
+                    rulebook,
+                    session_of(request).principal,
+                    stored.seller_id,
+                    stored.facts.marketplace,
+                    now,
+                )
+                if notice.code != "deadline_close"
+            ],
             factors=sorted(stored.profile.factors, key=lambda f: -f.points),
         )
 
