@@ -37,7 +37,8 @@ def test_cover_ending_in_twenty_days_is_a_notice_with_the_local_date() -> None:
     assert notices_at(candidate(issued()), now=utc(2026, 12, 12, 20)) == [
         (
             "cover_expiring",
-            "Your cover with Harbor Mutual ends on 1 January 2027 (in 20 days): renew it or add the next policy.",
+            "Your cover with Harbor Mutual ends on 1 January 2027 (in 20 days): renew it or add"
+            " the next policy.",
         )
     ]
 
