@@ -21,11 +21,22 @@ import uuid
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Final
 
 import msgspec
-from sqlalchemy import ARRAY, String, any_, bindparam, delete, exists, func, select, update
+from sqlalchemy import (
+    ARRAY,
+    String,
+    any_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
 
 from accelerator.audit import heads
 from accelerator.audit.anchors import ChainPrefix
@@ -616,16 +627,39 @@ class PagedPolicy:
     state: PolicyState
 
 
+#: The kinds whose ``data`` may set where a policy's period ends (coverage.state).
+_PERIOD_KINDS: Final = (EventKind.ISSUED.value, EventKind.RENEWED.value)
+
+
 async def policies_page(
-    session: WriteSession, *, after: str, limit: int
+    session: WriteSession, *, after: str, limit: int, ending: tuple[date, date] | None = None
 ) -> tuple[list[PagedPolicy], str | None]:
     """Up to ``limit`` policies with ids after ``after``, in id order, with their states, in two
-    statements whatever the page's size; and the last id read (None: no policy left)."""
+    statements whatever the page's size; and the last id read (None: no policy left).
+
+    ``ending`` (first day, day after the last) keeps only the policies with an ``issued`` or
+    ``renewed`` event naming an end in those UTC days: a superset of those whose period ends
+    then, found in SQL, so that the states of the others are never derived. The ends are
+    compared as the ISO text they are stored as, by their date: widen the range by a day each
+    side for ends stored with an offset."""
+    wanted = PolicyRow.id > after
+    if ending is not None:
+        first, past = ending[0].isoformat(), ending[1].isoformat()
+        ends = [
+            PolicyEventRow.data["terms"]["expires_at"].as_string(),
+            PolicyEventRow.data["expires_at"].as_string(),
+        ]
+        wanted = wanted & PolicyRow.id.in_(
+            select(PolicyEventRow.policy_id).where(
+                PolicyEventRow.kind.in_(_PERIOD_KINDS),
+                or_(*((end >= first) & (end < past) for end in ends)),
+            )
+        )
     heads_ = (
         await session.execute(
             select(PolicyRow.id, PolicyRow.seller_id, Seller.marketplace)
             .join(Seller, Seller.id == PolicyRow.seller_id)
-            .where(PolicyRow.id > after)
+            .where(wanted)
             .order_by(PolicyRow.id)
             .limit(limit)
         )

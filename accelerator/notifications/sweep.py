@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal, cast
 
 from sqlalchemy import text
@@ -122,7 +122,12 @@ class ReminderSweep:
     async def _expiring_page(
         self, session: WriteSession, after: str, now: datetime
     ) -> tuple[int, str | None]:
-        page, last = await registry.policies_page(session, after=after, limit=self.page_size)
+        # Only policies with an end on record from yesterday to 62 days ahead (UTC days; the
+        # widest local day and an end stored with an offset both fit in the margin).
+        window = (now.date() - timedelta(days=1), now.date() + timedelta(days=64))
+        page, last = await registry.policies_page(
+            session, after=after, limit=self.page_size, ending=window
+        )
         candidates = []
         for policy in page:
             end = policy_end(policy.state, now)

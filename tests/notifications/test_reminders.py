@@ -266,3 +266,18 @@ async def test_a_subscribed_endpoint_receives_the_reminder_signed(
     assert delivery.event["type"] == "policy.expiring"
     assert delivery.event["data"]["policy_id"] == policy_id
     assert delivery.event["data"]["days_before"] == 60
+
+
+async def test_a_sweep_page_reads_only_policies_with_an_end_near(
+    seller: str, database: Database
+) -> None:
+    from accelerator.coverage.repository import policies_page
+
+    near = await expiring_policy(database, date(2027, 6, 1))
+    await expiring_policy(database, date(2028, 6, 1))
+    await expiring_policy(database, date(2026, 6, 1))
+    async with database.writing() as session:
+        page, _ = await policies_page(
+            session, after="", limit=10, ending=(date(2027, 5, 1), date(2027, 6, 3))
+        )
+    assert [p.policy_id for p in page] == [near]
