@@ -39,6 +39,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     # How often each API process sweeps for work a dead process left (quote requests still
     # collecting, binds still binding).
     sweep_interval_seconds: Annotated[float, msgspec.Meta(gt=0)] = 5.0
+    # How often each API process looks for reminders due (policy.expiring, compliance.deadline;
+    # one process sweeps at a time, docs/notifications.md).
+    reminder_sweep_seconds: Annotated[float, msgspec.Meta(gt=0)] = 60.0
     # A bind still `binding` this long after it was claimed is taken for one whose process died,
     # and sent again. Keep it above the bind timeout (20 s) plus a margin; lower only where no
     # live bind can be under way (the crash drill).

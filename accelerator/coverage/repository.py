@@ -21,11 +21,22 @@ import uuid
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Final
 
 import msgspec
-from sqlalchemy import ARRAY, String, any_, bindparam, delete, exists, func, select, update
+from sqlalchemy import (
+    ARRAY,
+    String,
+    any_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
 
 from accelerator.audit import heads
 from accelerator.audit.anchors import ChainPrefix
@@ -44,6 +55,7 @@ from accelerator.coverage.state import (
     BOOKKEEPING_KINDS,
     EventKind,
     PolicyEvent,
+    PolicyState,
     derive_state,
     over_before,
 )
@@ -599,3 +611,78 @@ async def purge_events(
         )
         policies = int(result.rowcount)  # type: ignore[attr-defined]
     return int(events.rowcount), policies  # type: ignore[attr-defined]
+
+
+# --- the reminder sweep's pages (notifications.sweep) ----------------------------------------
+
+
+@dataclass(frozen=True)
+class PagedPolicy:
+    """A policy of a page, with what the expiry reminders need: its seller's marketplace and
+    its state derived from every event on record."""
+
+    policy_id: str
+    seller_id: str
+    marketplace: str
+    state: PolicyState
+
+
+#: The kinds whose ``data`` may set where a policy's period ends (coverage.state).
+_PERIOD_KINDS: Final = (EventKind.ISSUED.value, EventKind.RENEWED.value)
+
+
+async def policies_page(
+    session: WriteSession, *, after: str, limit: int, ending: tuple[date, date] | None = None
+) -> tuple[list[PagedPolicy], str | None]:
+    """Up to ``limit`` policies with ids after ``after``, in id order, with their states, in two
+    statements whatever the page's size; and the last id read (None: no policy left).
+
+    ``ending`` (first day, day after the last) keeps only the policies with an ``issued`` or
+    ``renewed`` event naming an end in those UTC days: a superset of those whose period ends
+    then, found in SQL, so that the states of the others are never derived. The ends are
+    compared as the ISO text they are stored as, by their date: widen the range by a day each
+    side for ends stored with an offset."""
+    wanted = PolicyRow.id > after
+    if ending is not None:
+        first, past = ending[0].isoformat(), ending[1].isoformat()
+        ends = [
+            PolicyEventRow.data["terms"]["expires_at"].as_string(),
+            PolicyEventRow.data["expires_at"].as_string(),
+        ]
+        wanted = wanted & PolicyRow.id.in_(
+            select(PolicyEventRow.policy_id).where(
+                PolicyEventRow.kind.in_(_PERIOD_KINDS),
+                or_(*((end >= first) & (end < past) for end in ends)),
+            )
+        )
+    heads_ = (
+        await session.execute(
+            select(PolicyRow.id, PolicyRow.seller_id, Seller.marketplace)
+            .join(Seller, Seller.id == PolicyRow.seller_id)
+            .where(wanted)
+            .order_by(PolicyRow.id)
+            .limit(limit)
+        )
+    ).all()
+    if not heads_:
+        return [], None
+    ids = [policy_id for policy_id, _, _ in heads_]
+    events: dict[str, list[PolicyEvent]] = defaultdict(list)
+    rows = await session.execute(
+        select(
+            PolicyEventRow.policy_id,
+            PolicyEventRow.event_id,
+            PolicyEventRow.kind,
+            PolicyEventRow.effective_at,
+            PolicyEventRow.recorded_at,
+            PolicyEventRow.data,
+        ).where(PolicyEventRow.policy_id.in_(ids))
+    )
+    for policy_id, event_id, kind, effective, recorded, data in rows.all():
+        events[policy_id].append(to_event(event_id, kind, effective, recorded, data))
+    page = [
+        PagedPolicy(policy_id, seller_id, marketplace, state)
+        for policy_id, seller_id, marketplace in heads_
+        if (state := derive_state(events.get(policy_id, []))) is not None
+    ]
+    return page, ids[-1]

@@ -94,3 +94,22 @@ class AttemptRow(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     latency_ms: Mapped[float] = mapped_column(Float)
+
+
+class ReminderRow(Base):
+    """A time-based reminder that has been dealt with: written in the transaction that emits it
+    (or, when a sweep catches up, that skips it for a more urgent one), so each (kind, subject,
+    threshold) produces at most one event ever. ``subject_id`` names what the reminder is about
+    and the date it counts to (``<policy id>@<expiry date>``, ``<seller id>@<comply-by date>``),
+    so a renewal or a new deadline starts its own reminders. ``event_id`` is None for a
+    threshold skipped on catching up."""
+
+    __tablename__ = "notification_reminders"
+    __table_args__ = (UniqueConstraint("kind", "subject_id", "threshold"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    subject_id: Mapped[str] = mapped_column(String(120))
+    threshold: Mapped[int] = mapped_column(Integer)
+    event_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -1,6 +1,6 @@
 """The notifications' storage: the only code that reads or writes ``notification_endpoints``,
-``notification_messages`` and ``notification_attempts`` (``outbox.emit`` adds messages in its
-caller's transaction).
+``notification_messages``, ``notification_attempts`` and ``notification_reminders``
+(``outbox.emit`` adds messages in its caller's transaction).
 
 The delivery worker claims due messages under a lease with one
 ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)``, as the inbox worker does, so two
@@ -19,8 +19,8 @@ from typing import Any
 
 from sqlalchemy import and_, delete, or_, select, update
 
-from accelerator.infra.database import Database
-from accelerator.notifications.models import AttemptRow, EndpointRow, MessageRow
+from accelerator.infra.database import Database, WriteSession
+from accelerator.notifications.models import AttemptRow, EndpointRow, MessageRow, ReminderRow
 from schemas import MessageStatus
 
 _WAITING = (MessageStatus.PENDING,)
@@ -262,4 +262,54 @@ class NotificationRepository:
         return _rowcount(settled) == 1
 
 
-__all__ = ["Claimed", "NotificationRepository", "Settlement"]
+__all__ = [
+    "Claimed",
+    "NotificationRepository",
+    "Settlement",
+    "mark_reminders",
+    "reminders_marked",
+]
+
+
+# --- reminders dealt with (notifications.sweep) -----------------------------------------------
+
+
+async def reminders_marked(
+    session: WriteSession, kind: str, subjects: Sequence[str]
+) -> dict[str, set[int]]:
+    """The thresholds already dealt with for each of ``subjects`` (one statement)."""
+    if not subjects:
+        return {}
+    rows = await session.execute(
+        select(ReminderRow.subject_id, ReminderRow.threshold).where(
+            ReminderRow.kind == kind, ReminderRow.subject_id.in_(subjects)
+        )
+    )
+    marked: dict[str, set[int]] = {}
+    for subject_id, threshold in rows.all():
+        marked.setdefault(subject_id, set()).add(threshold)
+    return marked
+
+
+def mark_reminders(
+    session: WriteSession,
+    kind: str,
+    subject_id: str,
+    thresholds: Sequence[int],
+    *,
+    announced: tuple[int, str] | None,
+    now: datetime,
+) -> None:
+    """Mark ``thresholds`` dealt with for the subject, in the caller's transaction (that of the
+    emit): ``announced`` is the one announced and its event id, the others were skipped. The
+    unique key makes a second sweep that raced this one fail rather than announce twice."""
+    session.add_all(
+        ReminderRow(
+            kind=kind,
+            subject_id=subject_id,
+            threshold=threshold,
+            event_id=announced[1] if announced and announced[0] == threshold else None,
+            created_at=now,
+        )
+        for threshold in thresholds
+    )

@@ -125,3 +125,40 @@ async def seller(session: ReadSession | WriteSession, seller_id: str) -> SellerR
     if found is None:
         return None
     return SellerRecord(found.id, found.legal_name, found.marketplace)
+
+
+@dataclass(frozen=True)
+class PagedSeller:
+    """A seller of a page with its latest facts (the reminder sweep's read)."""
+
+    seller_id: str
+    marketplace: str
+    facts: SellerFacts
+
+
+async def latest_facts_page(
+    session: ReadSession | WriteSession, *, after: str, limit: int
+) -> tuple[list[PagedSeller], str | None]:
+    """Up to ``limit`` sellers with a profile and ids after ``after``, in id order, with their
+    latest facts, in one statement; and the last id read (None: no seller left)."""
+    rows = (
+        await session.execute(
+            select(Seller.id, Seller.marketplace, SellerProfile.facts)
+            .join(
+                SellerProfile,
+                (SellerProfile.seller_id == Seller.id)
+                & (SellerProfile.version == Seller.latest_profile_version),
+            )
+            .where(Seller.id > after)
+            .order_by(Seller.id)
+            .limit(limit)
+        )
+    ).all()
+    if not rows:
+        return [], None
+    with reading_stored():
+        page = [
+            PagedSeller(seller_id, marketplace, msgspec.convert(facts, SellerFacts))
+            for seller_id, marketplace, facts in rows
+        ]
+    return page, rows[-1][0]

@@ -211,6 +211,8 @@ async def _start_background_work(services: Services) -> list[asyncio.Task[None]]
         # Each process purges old captures and audit prefixes at most hourly; several at once
         # skip each other's capture rows and wait for each other on a chain's head.
         asyncio.create_task(_purge_expired(services), name="retention"),
+        # Reminders (policy.expiring, compliance.deadline): every process tries, one sweeps.
+        asyncio.create_task(_sweep_reminders(services), name="reminders"),
     ]
     if services.in_process_worker:
         background.append(asyncio.create_task(services.inbox_worker.run(), name="inbox-worker"))
@@ -235,6 +237,25 @@ async def _sweep(services: Services) -> None:
             await services.affected.run_until_idle()
         except Exception:  # the events stay queued for the next tick
             logger.exception("marking affected decisions failed")
+
+
+async def _sweep_reminders(services: Services) -> None:
+    """Every ``reminder_sweep_seconds``: announce the reminders due (notifications.sweep); a
+    process that finds another sweeping skips its turn. A failed sweep is retried at the next
+    tick, and catches up then."""
+    while True:
+        await asyncio.sleep(services.configured.settings.reminder_sweep_seconds)
+        try:
+            result = await services.reminders.run()
+        except Exception:  # retried at the next tick
+            logger.exception("reminder sweep failed")
+        else:
+            if result is not None and (result.expiring or result.deadlines):
+                logger.info(
+                    "announced %d expiring policies and %d deadlines",
+                    result.expiring,
+                    result.deadlines,
+                )
 
 
 async def _purge_expired(services: Services) -> None:

@@ -39,6 +39,7 @@ from accelerator.insurers.partners import (
 from accelerator.insurers.plugins import use_plugin_paths
 from accelerator.notifications.sender import Sender
 from accelerator.notifications.service import NotificationService
+from accelerator.notifications.sweep import ReminderSweep
 from accelerator.notifications.worker import DeliveryWorker
 from accelerator.quoting.fanout import FanOutPolicy
 from accelerator.quoting.runner import QuoteRunner
@@ -120,6 +121,7 @@ class Services:
     inbox_worker: InboxWorker
     notifications: NotificationService
     delivery_worker: DeliveryWorker
+    reminders: ReminderSweep
     audit_export: AuditExportService
     retention: RetentionService
     chain_verifier: ChainVerifier
@@ -221,6 +223,7 @@ def open_services(
         inbox_worker=inbox_worker,
         notifications=notifications,
         delivery_worker=delivery_worker,
+        reminders=ReminderSweep(db, sellers, configured.rulebook),
         audit_export=AuditExportService(db),
         retention=RetentionService(
             db,

@@ -9,6 +9,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.response import Redirect
 
+from accelerator.compliance.service import ComplianceService
 from accelerator.coverage.decision import incident_date, rule_set_for_incident
 from accelerator.errors import InvalidInput, NotFound
 from accelerator.infra.errors import problem_for
@@ -27,6 +28,7 @@ from accelerator.web.forms import (
     sales_months,
 )
 from accelerator.web.guards import csrf_protected, signed_in
+from accelerator.web.notices import notices_for
 from accelerator.web.rendering import page
 from accelerator.web.session import SellerSession, current_session
 
@@ -63,6 +65,7 @@ class ProfileController(Controller):
     async def show(
         self,
         sellers: NamedDependency[SellerService],
+        compliance: NamedDependency[ComplianceService],
         rulebook: NamedDependency[RuleBook],
         request: Request[Any, Any, Any],
     ) -> Response[Any]:
@@ -86,6 +89,19 @@ class ProfileController(Controller):
             facts=stored.facts,
             profile=stored.profile,
             days_left=days_left,
+            # The page's own first block already gives the deadline and the days left.
+            notices=[
+                notice
+                for notice in await notices_for(
+                    compliance,
+                    rulebook,
+                    session_of(request).principal,
+                    stored.seller_id,
+                    stored.facts.marketplace,
+                    now,
+                )
+                if notice.code != "deadline_close"
+            ],
             factors=sorted(stored.profile.factors, key=lambda f: -f.points),
         )
 

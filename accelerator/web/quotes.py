@@ -13,6 +13,7 @@ from litestar.response import Redirect
 
 from accelerator.auth.principal import Principal
 from accelerator.binding.service import BindingService
+from accelerator.compliance.service import ComplianceService
 from accelerator.coverage.decision import rule_set_for_incident
 from accelerator.errors import DomainError
 from accelerator.infra.errors import not_found
@@ -21,6 +22,7 @@ from accelerator.rulesets.loader import RuleBook
 from accelerator.sellers.service import SellerService
 from accelerator.web.errors import as_problem
 from accelerator.web.guards import csrf_protected, signed_in
+from accelerator.web.notices import notices_for
 from accelerator.web.profile import latest_profile, session_of
 from accelerator.web.rendering import page
 from schemas import (
@@ -132,6 +134,7 @@ class QuotesController(Controller):
         self,
         quoting: NamedDependency[QuotingService],
         sellers: NamedDependency[SellerService],
+        compliance: NamedDependency[ComplianceService],
         rulebook: NamedDependency[RuleBook],
         request: Request[Any, Any, Any],
         page_number: PageNumber = 1,
@@ -152,6 +155,16 @@ class QuotesController(Controller):
             "quotes.html",
             title="Your quotes",
             timezone=timezone,
+            notices=await notices_for(
+                compliance,
+                rulebook,
+                session.principal,
+                session.seller_id,
+                stored.facts.marketplace,
+                datetime.now(UTC),
+            )
+            if stored
+            else (),
             requests=found[:PAGE_SIZE],
             page_number=page_number,
             has_more=len(found) > PAGE_SIZE,
