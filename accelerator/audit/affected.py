@@ -7,7 +7,8 @@ The sweep takes queued events once they have settled (:data:`SETTLE`) (``FOR UPD
 LOCKED``: several processes share the work),
 decides again, as known now, the seller's receipts each event can reach, and marks those whose
 decision would differ from the last one on record: the receipt's own, or its latest mark's. A
-mark and the removal of its queued events commit together.
+mark, its ``coverage.decision_affected`` notification (``notifications.outbox``) and the removal
+of its queued events commit together: each mark is announced once, and only a mark is.
 
 An event reaches a receipt that did not consider it (not among its ``considered_event_ids``:
 recorded after the registry was read, or committed after) about an incident at or after the
@@ -34,6 +35,8 @@ from accelerator.coverage.service import CoverageService
 from accelerator.coverage.state import EventKind
 from accelerator.errors import InvalidInput
 from accelerator.infra.database import Database, WriteSession
+from accelerator.notifications.events import decision_affected
+from accelerator.notifications.outbox import emit
 from schemas import CoverageDecision, ReceiptContent
 
 #: Events taken per transaction.
@@ -153,3 +156,13 @@ class AffectedSweep:
                     detected_at=detected_at,
                 )
             )
+            notification = decision_affected(
+                receipt_id=row.id,
+                seller_id=seller_id,
+                claim_reference=content.claim_reference,
+                outcome=content.decision.decision,
+                outcome_now=now.decision,
+                policy_event_id=event.event_id,
+                detected_at=detected_at,
+            )
+            await emit(session, notification, seller_id=seller_id)
