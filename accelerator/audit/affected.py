@@ -30,6 +30,7 @@ from sqlalchemy import delete, select
 
 from accelerator.audit import receipts
 from accelerator.audit.models import DecisionEffectRow, DecisionReceiptRow, PendingEventRow
+from accelerator.compliance.announce import ComplianceAnnouncer
 from accelerator.coverage.models import PolicyEventRow
 from accelerator.coverage.service import CoverageService
 from accelerator.coverage.state import EventKind
@@ -71,6 +72,9 @@ class AffectedSweep:
     db: Database
     coverage: CoverageService
     settle: timedelta = SETTLE
+    #: Announces ``compliance.changed`` for each seller whose events are taken, in the same
+    #: transaction (``compliance.announce``); None announces nothing.
+    compliance: ComplianceAnnouncer | None = None
 
     async def run_once(self, now: datetime | None = None) -> int:
         """Examine up to :data:`BATCH` queued events recorded at least ``settle`` ago; how
@@ -99,6 +103,8 @@ class AffectedSweep:
                 by_seller[event.seller_id].append(event)
             for seller_id, seller_events in sorted(by_seller.items()):
                 await self._mark(session, seller_id, seller_events, detected_at)
+                if self.compliance is not None:
+                    await self.compliance.announce(session, seller_id, detected_at)
             await session.execute(delete(PendingEventRow).where(PendingEventRow.event_id.in_(ids)))
         return len(queued)
 

@@ -3,7 +3,6 @@ in the transaction that writes the mark, to the claims engine's endpoint. Both d
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,10 +13,9 @@ from accelerator.audit.affected import AffectedSweep
 from accelerator.coverage.state import EventKind
 from accelerator.infra.database import Database
 from accelerator.notifications.worker import DeliveryWorker
-from accelerator.server import runtime_of
 from schemas import DecisionAffectedNotification, decode_notification
 from tests.api.conftest import claims_headers, profiled_seller, seller_headers
-from tests.api.policies import bind_policy, claim, la_today, record_event, us_terms
+from tests.api.policies import affected_sweep, bind_policy, claim, la_today, record_event, us_terms
 from tests.notifications.conftest import Client, Clock, Headers, register
 
 __all__ = ["claims_headers", "profiled_seller", "seller_headers"]
@@ -28,11 +26,7 @@ NOW = datetime.now(UTC)
 
 def sweep(app: Litestar, database: Database) -> AffectedSweep:
     """The app's sweep on the test's own database connections, taking events at once."""
-    services = runtime_of(app).services
-    coverage = dataclasses.replace(services.coverage, db=database)
-    return dataclasses.replace(
-        services.affected, db=database, coverage=coverage, settle=timedelta(0)
-    )
+    return affected_sweep(app, database)
 
 
 @pytest.fixture
