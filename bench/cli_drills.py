@@ -123,7 +123,7 @@ def notify_crash(messages: int, out: Path | None) -> None:
     _each_database(
         ("postgresql",),
         _out_dir(out),
-        "notify-crash",
+        "notify_crash",
         lambda url, logs: drill_notify_crash.run(url, logs, messages=messages),
     )
 
