@@ -128,7 +128,7 @@ def _run(work: Any) -> Any:
     return asyncio.run(work)
 
 
-async def _queue(url: str, receiver_url: str, secret: str, messages: int) -> list[str]:
+async def queue_events(url: str, receiver_url: str, secret: str, messages: int) -> list[str]:
     """An endpoint and ``messages`` events for it, written as producers write them."""
     db = open_database(url)
     try:
@@ -186,7 +186,7 @@ def run(database_url: str, logs: Path, *, messages: int = 300) -> DrillResult:
     extra = {"ACCELERATOR_NOTIFICATIONS_ALLOW_PRIVATE_URLS": "true"}
     try:
         with Stack(database_url, logs, external_worker=True, extra_env=extra) as stack:
-            ids = _run(_queue(database_url, receiver.url, secret, messages))
+            ids = _run(queue_events(database_url, receiver.url, secret, messages))
             result.facts["events queued"] = len(ids)
             first = stack.start_worker(lease_seconds=LEASE_SECONDS, batch_size=20)
             caught = wait_for(lambda: receiver.held > 0, 60, 0.02)
