@@ -11,6 +11,7 @@ from accelerator.audit.models import (
 from accelerator.auth.models import ApiKey
 from accelerator.binding.models import BindRecord
 from accelerator.certificates.models import CertificateLinkRow
+from accelerator.compliance.models import ComplianceAnnouncementRow
 from accelerator.coverage.models import PolicyEventRow, PolicyRow
 from accelerator.infra.database import Base
 from accelerator.notifications.models import AttemptRow as NotificationAttemptRow
@@ -28,6 +29,7 @@ __all__ = [
     "AuditHeadRow",
     "BindRecord",
     "CertificateLinkRow",
+    "ComplianceAnnouncementRow",
     "DecisionEffectRow",
     "DecisionReceiptRow",
     "EndpointRow",

@@ -14,7 +14,7 @@ from bench.cli_drills import drill
 from bench.context import RunContext, Timing
 from bench.machine import describe
 
-SCENARIOS = ("fanout", "coverage", "webhooks")
+SCENARIOS = ("fanout", "coverage", "webhooks", "notifications")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -65,7 +65,7 @@ def run(
     out: Path | None,
 ) -> None:
     """Run the scenarios; write results.json and results.md (ratios against baselines)."""
-    from bench.scenarios import coverage, fanout, webhooks
+    from bench.scenarios import coverage, fanout, notifications, webhooks
 
     command = "python -m bench " + shlex.join(sys.argv[1:])
     ctx = RunContext(
@@ -89,8 +89,10 @@ def run(
                     fanout.run(ctx, kind)
                 elif scenario == "coverage":
                     coverage.run(ctx, kind, large)
-                else:
+                elif scenario == "webhooks":
                     webhooks.run(ctx, kind)
+                else:
+                    notifications.run(ctx, kind)
     finally:
         json_path, markdown_path = report.write(ctx, machine, command)
         if "postgresql" in chosen_kinds:

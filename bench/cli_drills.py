@@ -68,7 +68,8 @@ def _out_dir(out: Path | None) -> Path:
 
 @click.group()
 def drill() -> None:
-    """Reliability drills: faults, crash, bind-crash, schemathesis, soak (docs/performance.md)."""
+    """Reliability drills: faults, crash, notify-crash, bind-crash, schemathesis, soak
+    (docs/performance.md)."""
 
 
 @drill.command()
@@ -109,6 +110,21 @@ def crash(deadline: float, kinds: tuple[str, ...], out: Path | None) -> None:
         _out_dir(out),
         "crash",
         lambda url, logs: drill_crash.run(url, logs, deadline=deadline),
+    )
+
+
+@drill.command("notify-crash")
+@click.option("--messages", default=300, show_default=True, help="Events queued for delivery.")
+@_out
+def notify_crash(messages: int, out: Path | None) -> None:
+    """kill -9 of `accelerator worker` mid notification delivery; a second worker finishes."""
+    from bench.drills import notify_crash as drill_notify_crash
+
+    _each_database(
+        ("postgresql",),
+        _out_dir(out),
+        "notify_crash",
+        lambda url, logs: drill_notify_crash.run(url, logs, messages=messages),
     )
 
 

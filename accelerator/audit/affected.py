@@ -7,7 +7,8 @@ The sweep takes queued events once they have settled (:data:`SETTLE`) (``FOR UPD
 LOCKED``: several processes share the work),
 decides again, as known now, the seller's receipts each event can reach, and marks those whose
 decision would differ from the last one on record: the receipt's own, or its latest mark's. A
-mark and the removal of its queued events commit together.
+mark, its ``coverage.decision_affected`` notification (``notifications.outbox``) and the removal
+of its queued events commit together: each mark is announced once, and only a mark is.
 
 An event reaches a receipt that did not consider it (not among its ``considered_event_ids``:
 recorded after the registry was read, or committed after) about an incident at or after the
@@ -29,11 +30,14 @@ from sqlalchemy import delete, select
 
 from accelerator.audit import receipts
 from accelerator.audit.models import DecisionEffectRow, DecisionReceiptRow, PendingEventRow
+from accelerator.compliance.announce import ComplianceAnnouncer
 from accelerator.coverage.models import PolicyEventRow
 from accelerator.coverage.service import CoverageService
 from accelerator.coverage.state import EventKind
 from accelerator.errors import InvalidInput
 from accelerator.infra.database import Database, WriteSession
+from accelerator.notifications.events import decision_affected
+from accelerator.notifications.outbox import emit
 from schemas import CoverageDecision, ReceiptContent
 
 #: Events taken per transaction.
@@ -68,6 +72,9 @@ class AffectedSweep:
     db: Database
     coverage: CoverageService
     settle: timedelta = SETTLE
+    #: Announces ``compliance.changed`` for each seller whose events are taken, in the same
+    #: transaction (``compliance.announce``); None announces nothing.
+    compliance: ComplianceAnnouncer | None = None
 
     async def run_once(self, now: datetime | None = None) -> int:
         """Examine up to :data:`BATCH` queued events recorded at least ``settle`` ago; how
@@ -96,6 +103,8 @@ class AffectedSweep:
                 by_seller[event.seller_id].append(event)
             for seller_id, seller_events in sorted(by_seller.items()):
                 await self._mark(session, seller_id, seller_events, detected_at)
+                if self.compliance is not None:
+                    await self.compliance.announce(session, seller_id, detected_at)
             await session.execute(delete(PendingEventRow).where(PendingEventRow.event_id.in_(ids)))
         return len(queued)
 
@@ -153,3 +162,13 @@ class AffectedSweep:
                     detected_at=detected_at,
                 )
             )
+            notification = decision_affected(
+                receipt_id=row.id,
+                seller_id=seller_id,
+                claim_reference=content.claim_reference,
+                outcome=content.decision.decision,
+                outcome_now=now.decision,
+                policy_event_id=event.event_id,
+                detected_at=detected_at,
+            )
+            await emit(session, notification, seller_id=seller_id)

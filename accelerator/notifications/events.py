@@ -5,7 +5,9 @@ Wired producers (docs/notifications.md, "What is sent today"):
 - :func:`policy_notification`, called by ``coverage.repository.add_event``, the one place every
   policy event is recorded (insurer webhooks, binding, operators, submissions), in its
   transaction;
-- :func:`quote_request_completed`, called where a request is completed through the ORM.
+- :func:`quote_request_completed`, called where a request is completed through the ORM;
+- :func:`decision_affected`, called by ``audit.affected`` when it marks a receipt, in the
+  transaction that writes the mark.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Any, Final
 
 from accelerator.notifications.outbox import new_event_id
 from schemas import (
+    DecisionAffected,
+    DecisionAffectedNotification,
     Notification,
     PolicyBoundNotification,
     PolicyCancelledNotification,
@@ -88,4 +92,30 @@ def quote_request_completed(
     )
 
 
-__all__ = ["policy_notification", "quote_request_completed"]
+def decision_affected(
+    *,
+    receipt_id: str,
+    seller_id: str,
+    claim_reference: str | None,
+    outcome: str,
+    outcome_now: str,
+    policy_event_id: str,
+    detected_at: datetime,
+) -> DecisionAffectedNotification:
+    """A receipt's mark announced: ``outcome`` is the receipt's own decision, ``outcome_now``
+    the one the claim gets as known at ``detected_at``, because of ``policy_event_id``."""
+    return DecisionAffectedNotification(
+        id=new_event_id(),
+        timestamp=detected_at,
+        data=DecisionAffected(
+            decision_id=receipt_id,
+            seller_id=seller_id,
+            claim_reference=claim_reference,
+            outcome=outcome,
+            outcome_now=outcome_now,
+            policy_event_id=policy_event_id,
+        ),
+    )
+
+
+__all__ = ["decision_affected", "policy_notification", "quote_request_completed"]

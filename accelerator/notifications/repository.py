@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, or_, select, update
 
 from accelerator.infra.database import Database, WriteSession
 from accelerator.notifications.models import AttemptRow, EndpointRow, MessageRow, ReminderRow
@@ -223,43 +223,92 @@ class NotificationRepository:
     ) -> bool:
         """Record ``attempt`` and, if ``owner`` still holds the message, its next step and its
         endpoint's: in one transaction. False if the lease was lost (the attempt is kept)."""
+        [settled] = await self.settle_many(owner, [(message, attempt, settlement)])
+        return settled
+
+    async def settle_many(
+        self, owner: str, settled: Sequence[tuple[MessageRow, AttemptRow, Settlement]]
+    ) -> list[bool]:
+        """:meth:`settle` for a batch, in one transaction (a worker settles what it sent
+        together: one commit, not one per message); for each, whether ``owner`` still held it."""
+        if not settled:
+            return []
         async with self.db.writing() as session:
-            session.add(attempt)
-            settled = await session.execute(
-                update(MessageRow)
-                .where(
-                    MessageRow.id == message.id,
-                    MessageRow.lease_owner == owner,
-                    MessageRow.status == MessageStatus.SENDING,
-                )
-                .values(
-                    status=settlement.status,
-                    next_attempt_at=settlement.next_attempt_at,
-                    last_error=settlement.error,
-                    delivered_at=settlement.delivered_at,
-                    lease_owner=None,
-                    lease_expires_at=None,
-                )
+            session.add_all(attempt for _, attempt, _ in settled)
+            held = set(
+                (
+                    await session.scalars(
+                        select(MessageRow.id)
+                        .where(
+                            MessageRow.id.in_([message.id for message, _, _ in settled]),
+                            MessageRow.lease_owner == owner,
+                            MessageRow.status == MessageStatus.SENDING,
+                        )
+                        .with_for_update()
+                    )
+                ).all()
             )
-            endpoint = update(EndpointRow).where(EndpointRow.id == message.endpoint_id)
-            if settlement.clear_failing:
-                await session.execute(endpoint.values(failing_since=None))
-            elif settlement.failing_since is not None:
-                # The first failure of a run stays its start, whichever worker saw it.
-                await session.execute(
-                    endpoint.where(EndpointRow.failing_since.is_(None)).values(
-                        failing_since=settlement.failing_since
+            steps = [
+                {
+                    "b_id": message.id,
+                    "b_status": step.status.value,
+                    "b_next": step.next_attempt_at,
+                    "b_error": step.error,
+                    "b_delivered": step.delivered_at,
+                }
+                for message, _, step in settled
+                if message.id in held
+            ]
+            if steps:
+                # Several parameter sets: a plain executemany, not the ORM's bulk by primary key.
+                connection = await session.connection()
+                await connection.execute(_SETTLE_MESSAGE, steps)
+            cleared: set[str] = set()
+            for message, attempt, step in settled:
+                endpoint = update(EndpointRow).where(EndpointRow.id == message.endpoint_id)
+                if step.clear_failing:
+                    if message.endpoint_id in cleared:
+                        continue
+                    cleared.add(message.endpoint_id)
+                    # Only a failing endpoint's row is written (and locked): the successes of
+                    # concurrent workers do not queue behind each other's commits.
+                    await session.execute(
+                        endpoint.where(EndpointRow.failing_since.is_not(None)).values(
+                            failing_since=None
+                        )
                     )
-                )
-            if settlement.disable_reason is not None:
-                await session.execute(
-                    endpoint.values(
-                        enabled=False,
-                        disabled_reason=settlement.disable_reason,
-                        updated_at=attempt.attempted_at,
+                elif step.failing_since is not None:
+                    cleared.discard(message.endpoint_id)
+                    # The first failure of a run stays its start, whichever worker saw it.
+                    await session.execute(
+                        endpoint.where(EndpointRow.failing_since.is_(None)).values(
+                            failing_since=step.failing_since
+                        )
                     )
-                )
-        return _rowcount(settled) == 1
+                if step.disable_reason is not None:
+                    await session.execute(
+                        endpoint.values(
+                            enabled=False,
+                            disabled_reason=step.disable_reason,
+                            updated_at=attempt.attempted_at,
+                        )
+                    )
+        return [message.id in held for message, _, _ in settled]
+
+
+_MESSAGES: Table = MessageRow.__table__  # type: ignore[assignment]
+_SETTLE_MESSAGE = (
+    update(_MESSAGES)
+    .where(_MESSAGES.c.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status"),
+        next_attempt_at=bindparam("b_next", type_=_MESSAGES.c.next_attempt_at.type),
+        last_error=bindparam("b_error"),
+        delivered_at=bindparam("b_delivered", type_=_MESSAGES.c.delivered_at.type),
+        lease_owner=None,
+        lease_expires_at=None,
+    )
+)
 
 
 __all__ = [

@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from accelerator.infra.database import Database
-from accelerator.notifications.models import AttemptRow
+from accelerator.notifications.models import AttemptRow, MessageRow
 from accelerator.notifications.repository import Claimed, NotificationRepository, Settlement
 from accelerator.notifications.sender import Outcome, Sender
 from accelerator.webhooks.worker import printable, worker_name
@@ -114,12 +114,21 @@ class DeliveryWorker:
             return 0
         messages = await self.repository.claimed(claimed)
         results = await asyncio.gather(
-            *(self.deliver(message) for message in messages), return_exceptions=True
+            *(self.attempt(message) for message in messages), return_exceptions=True
         )
+        attempted = []
         for message, result in zip(messages, results, strict=True):
             if isinstance(result, BaseException):
-                # The database failed under the settle: the lease runs out, then it is sent again.
-                logger.error("message %s: not settled", message.message.id, exc_info=result)
+                # Not sent or not recordable: the lease runs out, then it is sent again.
+                logger.error("message %s: not attempted", message.message.id, exc_info=result)
+            else:
+                attempted.append(result)
+        try:
+            # The batch's attempts and steps in one transaction: one commit, not one each.
+            await self.repository.settle_many(self.owner, attempted)
+        except Exception:
+            # The database failed under the settle: the lease runs out, then they are sent again.
+            logger.exception("delivery worker %s: a batch was not settled", self.owner)
         return len(claimed)
 
     async def run_until_idle(self) -> int:
@@ -150,6 +159,13 @@ class DeliveryWorker:
 
     async def deliver(self, claimed: Claimed) -> str:
         """Send one claimed message and record the attempt; its new status (or ``lost``)."""
+        message, attempt, step = await self.attempt(claimed)
+        if not await self.repository.settle(message, self.owner, attempt, step):
+            return "lost"
+        return step.status.value
+
+    async def attempt(self, claimed: Claimed) -> tuple[MessageRow, AttemptRow, Settlement]:
+        """Send one claimed message; the attempt and the message's next step, to be settled."""
         message = claimed.message
         now = self.clock()
         secrets = active_secrets(claimed.secrets, now)
@@ -175,9 +191,7 @@ class DeliveryWorker:
             )
         if step.disable_reason is not None:
             logger.warning("endpoint %s disabled: %s", message.endpoint_id, step.disable_reason)
-        if not await self.repository.settle(message, self.owner, attempt, step):
-            return "lost"
-        return step.status.value
+        return message, attempt, step
 
 
 __all__ = ["DISABLE_AFTER", "RETRY_SCHEDULE", "DeliveryWorker", "active_secrets", "settlement"]

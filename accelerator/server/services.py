@@ -24,6 +24,7 @@ from accelerator.auth.cache import KeyCache
 from accelerator.binding.reconcile import BindReconciler
 from accelerator.binding.service import BindingService
 from accelerator.certificates.service import CertificateService
+from accelerator.compliance.announce import ComplianceAnnouncer
 from accelerator.compliance.service import ComplianceService
 from accelerator.coverage.admin import PolicyAdminService
 from accelerator.coverage.linking import InsurerDirectory
@@ -180,6 +181,7 @@ def open_services(
         allow_private_urls=settings.notifications_allow_private_urls,
         on_replay=delivery_worker.wake if in_process else _no_worker,
     )
+    compliance = ComplianceService(db, sellers, configured.rulebook)
     abandoned_binds = timedelta(seconds=settings.bind_abandoned_after_seconds)
     coverage = CoverageService(
         db, configured.rulebook, configured.taxonomy, ReceiptWriter(db), insurers
@@ -202,9 +204,9 @@ def open_services(
         coverage=coverage,
         certificates=CertificateService(db, configured.rulebook, coverage, settings.public_url),
         decisions=DecisionService(db, coverage),
-        affected=AffectedSweep(db, coverage),
+        affected=AffectedSweep(db, coverage, compliance=ComplianceAnnouncer(compliance)),
         policy_admin=PolicyAdminService(db, configured.rulebook, insurers),
-        compliance=ComplianceService(db, sellers, configured.rulebook),
+        compliance=compliance,
         binding=BindingService(
             db,
             partners,

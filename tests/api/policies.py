@@ -3,15 +3,20 @@ writes through the registry's own code (``coverage.repository``), as binding and
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
+from litestar import Litestar
 
+from accelerator.audit.affected import AffectedSweep
+from accelerator.compliance.announce import ComplianceAnnouncer
 from accelerator.coverage import repository
 from accelerator.coverage.state import EventKind, policy_period_from_dates
 from accelerator.infra.database import Database
+from accelerator.server import runtime_of
 from schemas import PolicySource, PolicyTerms
 from tests.compliance.factories import US_TZ, make_terms
 
@@ -133,3 +138,18 @@ async def record_event(
             data=data,
         )
     assert added, "event ids are unique per test"
+
+
+def affected_sweep(app: Litestar, database: Database) -> AffectedSweep:
+    """The app's affected-decisions sweep (with its compliance announcements) on the test's own
+    database connections (the app's belong to the test client's loop), taking events at once."""
+    services = runtime_of(app).services
+    sellers = dataclasses.replace(services.sellers, db=database)
+    compliance = dataclasses.replace(services.compliance, db=database, sellers=sellers)
+    return dataclasses.replace(
+        services.affected,
+        db=database,
+        coverage=dataclasses.replace(services.coverage, db=database),
+        compliance=ComplianceAnnouncer(compliance),
+        settle=timedelta(0),
+    )

@@ -15,9 +15,16 @@ from accelerator.audit.affected import SETTLE, AffectedSweep
 from accelerator.auth.principal import Role
 from accelerator.coverage.state import EventKind
 from accelerator.infra.database import Database
-from accelerator.server import runtime_of
 from tests.api.conftest import Client, Headers
-from tests.api.policies import bind_policy, certificate, claim, la_today, record_event, us_terms
+from tests.api.policies import (
+    affected_sweep,
+    bind_policy,
+    certificate,
+    claim,
+    la_today,
+    record_event,
+    us_terms,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -25,12 +32,8 @@ NOW = datetime.now(UTC)
 
 
 def sweep(app: Litestar, database: Database) -> AffectedSweep:
-    """The app's sweep on the test's own database connections."""
-    services = runtime_of(app).services
-    coverage = dataclasses.replace(services.coverage, db=database)
-    return dataclasses.replace(
-        services.affected, db=database, coverage=coverage, settle=timedelta(0)
-    )
+    """The app's sweep on the test's own database connections, taking events at once."""
+    return affected_sweep(app, database)
 
 
 @pytest.fixture
