@@ -51,16 +51,21 @@ def event_detail(event: PolicyEvent) -> str:
     return event.reason
 
 
-def summarise(events: Sequence[PolicyEvent], *, source: PolicySource, timezone: str) -> list[str]:
-    """One sentence per event, in the order given; endorsements name each term they changed.
+def about_cover(event: PolicyEvent) -> bool:
+    """Whether the event is a fact about cover; linking a policy to an insurer (and undoing
+    it) is operators' bookkeeping (coverage.linking), left out of the history."""
+    return event.kind not in (EventKind.LINKED, EventKind.UNLINKED)
 
-    ``source`` says how the policy entered the registry.
+
+def summarise(events: Sequence[PolicyEvent], *, source: PolicySource, timezone: str) -> list[str]:
+    """One sentence per event :func:`about_cover`, in the order given; endorsements name each
+    term they changed. ``source`` says how the policy entered the registry.
     """
     sentences: list[str] = []
     terms: PolicyTerms | None = None
     for event in events:
-        if event.kind in (EventKind.LINKED, EventKind.UNLINKED):
-            continue  # operators' bookkeeping, not a fact about cover (coverage.linking)
+        if not about_cover(event):
+            continue
         sentences.append(_sentence(event, terms, source, timezone))
         if event.terms is not None:
             terms = event.terms

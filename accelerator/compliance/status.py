@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from accelerator.compliance.history import event_detail, summarise
+from accelerator.compliance.history import about_cover, event_detail, summarise
 from accelerator.compliance.standing import HeldPolicy, Standing, assess_standing, days_until
 from accelerator.coverage.decision import PolicyCandidate, incident_date
 from accelerator.rulesets.model import RuleSetVersion
@@ -120,7 +120,9 @@ def _expiring_soon(standing: Standing, version: RuleSetVersion) -> bool:
 def _history(standing: Standing, timezone: str) -> list[ComplianceHistoryEntry]:
     entries: list[ComplianceHistoryEntry] = []
     for held in standing.qualifying or standing.explaining:
-        events = held.state.events
+        # As summarise words them: the facts about cover, not the linking bookkeeping (a
+        # linked policy's status failed here, zipping more events than sentences).
+        events = [event for event in held.state.events if about_cover(event)]
         for event, summary in zip(
             events, summarise(events, source=held.source, timezone=timezone), strict=True
         ):

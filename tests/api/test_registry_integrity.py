@@ -251,6 +251,12 @@ async def test_an_operator_links_a_policy_so_its_insurers_events_reach_it_and_un
     seen = await client.get(f"/v1/policies/{policy['id']}", headers=seller_headers)
     assert {e["kind"] for e in seen.json()["events"]} == {"issued", "verified"}
     assert "Wrong insurer" not in seen.text
+    # Nor the compliance status's history (a linked policy's status once failed with a 500).
+    status = await client.get(
+        f"/v1/sellers/{profiled_seller['seller_id']}/compliance", headers=seller_headers
+    )
+    assert status.status_code == 200, status.text
+    assert {e["kind"] for e in status.json()["history"]} == {"issued", "verified"}
 
 
 async def test_a_policy_bound_here_cannot_be_linked_elsewhere_or_unlinked(
