@@ -229,7 +229,9 @@ EndpointUrl = Annotated[
     Meta(
         min_length=1,
         max_length=MAX_ENDPOINT_URL_LENGTH,
-        pattern=r"^\S+$",
+        # No spaces or control characters, spelled out: `\S` means other characters to
+        # Python than to JSON Schema's regex dialect (U+001E is whitespace only to Python).
+        pattern=r"^[^\u0000-\u0020\u007F-\u009F]+$(?!\n)",
         description="An https URL resolving only to public addresses (docs/notifications.md).",
     ),
 ]
