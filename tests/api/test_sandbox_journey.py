@@ -33,8 +33,9 @@ pytestmark = pytest.mark.anyio
 SECRET = "whsec_" + "c2FuZGJveC1pbnRlZ3JhdGlvbi10ZXN0LXNlY3JldA=="
 DEADLINE = 3.0
 CALLBACK_DELAY = 1.2
-# The answer to ?wait=true may come this long after the deadline (fan-out stop + view).
-MARGIN = 1.5
+# The answer to ?wait=true may come this long after the deadline (fan-out stop + view, on a
+# machine that may be busy); a hanging insurer would hold it far longer.
+MARGIN = 8.0
 
 
 def free_port() -> int:
@@ -111,7 +112,7 @@ async def bind_best_offer(client: httpx.AsyncClient, idempotency_key: str) -> di
         f"/v1/offers/{best['id']}/bind", json={}, headers={"Idempotency-Key": idempotency_key}
     )
     assert bound.status_code in (201, 202), bound.text
-    for _ in range(60):
+    for _ in range(300):
         policies = (await client.get("/v1/sellers/s-1/policies")).json()
         if policies:
             break
@@ -224,7 +225,7 @@ async def test_twenty_concurrent_binds_of_one_request_make_exactly_one_policy(
     assert bound["status"] in ("bound", "bind_pending")
     # An asynchronous insurer's policy arrives by callback: wait for it, then make sure no
     # second one follows.
-    for _ in range(50):
+    for _ in range(300):
         if await policy_count(database) == 1:
             break
         await asyncio.sleep(0.1)
@@ -252,7 +253,7 @@ async def test_the_asynchronous_insurers_offers_arrive_through_the_signed_webhoo
     view = response.json()
     assert outcome(view, "meridian")["status"] == "pending"  # answered after the deadline
 
-    for _ in range(60):
+    for _ in range(300):
         await asyncio.sleep(0.1)
         view = (await client.get(f"/v1/quote-requests/{view['id']}")).json()
         if outcome(view, "meridian")["status"] != "pending":

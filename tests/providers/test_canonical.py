@@ -122,7 +122,7 @@ async def test_a_pending_keystone_quote_is_pollable_and_calls_back_signed(
     request = quote_request()
     pending = await keystone.quote(request, ASYNC)
     assert isinstance(pending, Pending)
-    provider_id, received = await asyncio.wait_for(callback_receiver.received.get(), 5)
+    provider_id, received = await asyncio.wait_for(callback_receiver.received.get(), 30)
     assert provider_id == "keystone"
     verify([DEFAULT_CALLBACK_SECRET], received.headers, received.body, now=int(time.time()))
     (event,) = keystone.adapter.parse_events(received.body, received.headers)
@@ -147,7 +147,7 @@ async def test_a_pending_keystone_bind_confirms_by_a_policy_bound_event(
         offer, await keystone.send(call, {**ASYNC, "Idempotency-Key": "b-1"})
     )
     assert isinstance(pending, BindPending)
-    _, received = await asyncio.wait_for(callback_receiver.received.get(), 5)
+    _, received = await asyncio.wait_for(callback_receiver.received.get(), 30)
     verify([DEFAULT_CALLBACK_SECRET], received.headers, received.body, now=int(time.time()))
     (event,) = keystone.adapter.parse_events(received.body, received.headers)
     assert isinstance(event, PolicyBound)

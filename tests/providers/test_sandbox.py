@@ -246,7 +246,7 @@ async def test_meridian_calls_back_with_a_signed_event(
     request = quote_request()
     pending = await partners.quote("meridian", request)
     assert isinstance(pending, Pending)
-    provider_id, received = await asyncio.wait_for(callback_receiver.received.get(), 5)
+    provider_id, received = await asyncio.wait_for(callback_receiver.received.get(), 30)
     assert provider_id == "meridian"
     verify([DEFAULT_CALLBACK_SECRET], received.headers, received.body, now=int(time.time()))
     events = partners.adapters["meridian"].parse_events(received.body, received.headers)
@@ -263,14 +263,14 @@ async def test_meridian_bind_completes_by_callback(
     request = quote_request()
     pending = await partners.quote("meridian", request)
     offered = await _poll_until_final(partners, pending.quote_reference, request)
-    await asyncio.wait_for(callback_receiver.received.get(), 5)  # the quote's callback
+    await asyncio.wait_for(callback_receiver.received.get(), 30)  # the quote's callback
     adapter, settings = partners.adapter("meridian")
     offer = offered.offers[0]
     result = adapter.parse_bind(
         offer,
         _reply(await partners.send("meridian", adapter.bind_call(offer, BIND, settings), "b1")),
     )
-    _, received = await asyncio.wait_for(callback_receiver.received.get(), 5)
+    _, received = await asyncio.wait_for(callback_receiver.received.get(), 30)
     verify([DEFAULT_CALLBACK_SECRET], received.headers, received.body, now=int(time.time()))
     (event,) = adapter.parse_events(received.body, received.headers)
     assert event.bind_reference == result.bind_reference  # type: ignore[union-attr]
@@ -440,7 +440,7 @@ async def test_every_top_level_category_gets_an_offer_from_the_sandbox_panel(
         if eligibility(adapter.appetite, request) is not None:
             continue
         answer = await partners.quote(provider_id, request)
-        for _ in range(40):  # an asynchronous insurer is polled until it has answered
+        for _ in range(300):  # an asynchronous insurer is polled until it has answered
             if not isinstance(answer, Pending):
                 break
             await asyncio.sleep(0.1)
