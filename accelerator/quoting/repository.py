@@ -367,6 +367,22 @@ async def renewal_request_id(db: Database, policy_id: str) -> str | None:
     return found
 
 
+async def seller_renewals(db: Database, seller_id: str) -> list[tuple[str, str]]:
+    """The seller's renewals not bought yet (collecting or complete), oldest first:
+    (policy id, request id) each."""
+    async with db.reading() as session:
+        rows = await session.execute(
+            select(QuoteRequestRow.renews_policy_id, QuoteRequestRow.id)
+            .where(
+                QuoteRequestRow.seller_id == seller_id,
+                QuoteRequestRow.renews_policy_id.is_not(None),
+                QuoteRequestRow.status.in_(_OPEN_FOR_BIND),
+            )
+            .order_by(QuoteRequestRow.created_at, QuoteRequestRow.id)
+        )
+        return [(policy_id, request_id) for policy_id, request_id in rows.all() if policy_id]
+
+
 async def store_results(
     db: Database,
     results: Sequence[tuple[str, InsurerResult]],

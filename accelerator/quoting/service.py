@@ -135,6 +135,17 @@ class QuotingService:
         with reading_stored():
             return await repository.read_request(self.db, request_id)
 
+    async def open_renewals(self, principal: Principal, seller_id: str) -> list[StoredRequest]:
+        """The seller's renewals not bought yet, oldest first."""
+        ensure_acts_for(principal, seller_id)
+        found = []
+        for _, request_id in await repository.seller_renewals(self.db, seller_id):
+            with reading_stored():
+                stored = await repository.read_request(self.db, request_id)
+            if stored is not None:
+                found.append(stored)
+        return found
+
     async def load(self, principal: Principal, request_id: str) -> StoredRequest:
         """The request with every outcome and offer; not found for another seller's (no leak).
         Read as it was stored: a bound added since must not make an older request unreadable."""

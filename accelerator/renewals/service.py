@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from accelerator.auth.principal import Principal
 from accelerator.coverage.service import CoverageService
 from accelerator.errors import NotFound
-from accelerator.quoting.service import QuotingService
+from accelerator.quoting.service import QuotingService, StoredRequest
 from accelerator.renewals.timing import RENEWAL_DAYS, renewal_opens
 from accelerator.rulesets.loader import RuleBook
 from accelerator.rulesets.zones import local_date
 from accelerator.sellers.service import SellerService
-from schemas import PolicyDocument, QuoteRequestView
+from schemas import OfferStatus, PolicyDocument, QuoteRequestView
+
+
+@dataclass(frozen=True)
+class RenewalReady:
+    """A renewal with offers the seller can buy now, beside the policy it renews."""
+
+    policy_id: str
+    policy_number: str
+    insurer_name: str
+    ends_at: datetime
+    request_id: str
+    offers: int
 
 
 @dataclass(frozen=True)
@@ -28,11 +41,48 @@ class RenewalService:
         """The renewal quote request of ``policy_id`` with its offers ranked; NotFound for a
         policy the caller may not read, and (``renewal_not_found``, saying when it opens) while
         the policy has none."""
+        _, stored = await self.stored_renewal(principal, policy_id)
+        return self.quoting.view(stored)
+
+    async def stored_renewal(
+        self, principal: Principal, policy_id: str
+    ) -> tuple[PolicyDocument, StoredRequest]:
+        """The policy and the request renewing it, as stored; NotFound as :meth:`renewal`."""
         document = await self.coverage.document(principal, policy_id)
         stored = await self.quoting.renewal_of(policy_id)
         if stored is None:
             raise NotFound("renewal", await self._not_yet(document))
-        return self.quoting.view(stored)
+        return document, stored
+
+    async def ready(
+        self, principal: Principal, seller_id: str, now: datetime
+    ) -> list[RenewalReady]:
+        """The seller's renewals not bought yet that have an offer it can buy at ``now`` (open,
+        firm and still valid), oldest first."""
+        found = []
+        for stored in await self.quoting.open_renewals(principal, seller_id):
+            policy_id = stored.row.renews_policy_id
+            if policy_id is None:
+                continue
+            buyable = [
+                row
+                for row, offer in stored.offers
+                if row.status == OfferStatus.OPEN and offer.bindable and row.valid_until > now
+            ]
+            if not buyable:
+                continue
+            document = await self.coverage.document(principal, policy_id)
+            found.append(
+                RenewalReady(
+                    policy_id=policy_id,
+                    policy_number=document.terms.policy_number,
+                    insurer_name=document.terms.insurer_name,
+                    ends_at=document.terms.expires_at,
+                    request_id=stored.row.id,
+                    offers=len(buyable),
+                )
+            )
+        return found
 
     async def _not_yet(self, document: PolicyDocument) -> str:
         ends = document.terms.expires_at
@@ -52,4 +102,4 @@ class RenewalService:
         )
 
 
-__all__ = ["RenewalService"]
+__all__ = ["RenewalReady", "RenewalService"]
