@@ -56,9 +56,10 @@ class RenewalSweep:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     page_size: int = 500
 
-    async def run(self) -> list[str] | None:
-        """One sweep of every policy; the ids of the renewals it opened, or None when another
-        process held the lock."""
+    async def run(self) -> list[str]:
+        """One sweep of every policy: the ids of the renewals it opened (and started). It stops
+        early, keeping what it has opened, when another process holds the lock: that one
+        sweeps the rest."""
         now = self.clock()
         opened: list[str] = []
         after: str | None = ""
@@ -71,7 +72,7 @@ class RenewalSweep:
                     self.quoting.start(request)
                 opened.extend(request.request_id for request in page)
         except _Busy:
-            return None
+            pass
         return opened
 
     async def _lock(self, session: WriteSession) -> None:

@@ -168,7 +168,16 @@ def coverage_standing(
             days_to_end=days_to_end,
             not_covered_since=None,
             starts_late=False,
-            next_steps=_steps_when_covered(headline, cause, qualifying.insurer_name, days_to_end),
+            next_steps=(
+                (
+                    NextStep(
+                        "nothing_to_do",
+                        "Nothing to do now: your renewal takes over when this policy ends.",
+                    ),
+                )
+                if continued_by is not None
+                else _steps_when_covered(headline, cause, qualifying.insurer_name, days_to_end)
+            ),
             continued_by=continued_by,
         )
 

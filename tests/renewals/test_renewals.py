@@ -58,7 +58,7 @@ async def test_a_renewal_opens_sixty_days_before_the_end_and_only_once(service: 
     )
     # 60 days before: opened; swept again that day and later, never a second one.
     on_time = service.sweep(fixed(at_noon(ends_on - timedelta(days=60))))
-    [opened] = await on_time.run() or []
+    [opened] = await on_time.run()
     assert await on_time.run() == []
     assert await service.sweep(fixed(at_noon(ends_on - timedelta(days=30)))).run() == []
     assert await renewal_count(service) == 1
@@ -84,7 +84,7 @@ async def test_the_sixty_day_reminder_names_the_renewal(service: Service) -> Non
     policy_id = await policy_ending(service.database, ends_on)
     now = fixed(at_noon(la_today()))
     # As each tick of the service runs them: renewals first, then reminders.
-    [opened] = await service.sweep(now).run() or []
+    [opened] = await service.sweep(now).run()
     await service.reminders(now).run()
     [event] = await announced(service.database, "policy.expiring")
     assert event["data"]["policy_id"] == policy_id
@@ -109,6 +109,8 @@ async def test_two_sweeps_at_once_open_one_renewal_per_policy(
     finally:
         await other.dispose()
     opened = [request_id for result in results if isinstance(result, list) for request_id in result]
+    failures = [result for result in results if isinstance(result, BaseException)]
+    assert not failures, failures
     # One sweep opened all three, or they shared them; never one policy twice (a sweep that
     # lost a race on the unique index fails its page and opens nothing there).
     assert len(opened) == len(set(opened)) == await renewal_count(service) == 3
@@ -140,7 +142,7 @@ async def test_a_policy_scheduled_to_cancel_or_cancelled_is_not_renewed(service:
 async def test_binding_a_renewal_offer_continues_cover_without_a_gap(service: Service) -> None:
     ends_on = la_today() + timedelta(days=20)
     policy_id = await policy_ending(service.database, ends_on)
-    [opened] = await service.sweep(fixed(datetime.now(UTC))).run() or []
+    [opened] = await service.sweep(fixed(datetime.now(UTC))).run()
     view = await renewal_settled(service.client, policy_id)
     # A synchronous insurer's offer, so that the bind answers with the policy.
     best = next(

@@ -99,9 +99,7 @@ def test_a_renewal_from_the_reminder_sweep_to_a_renewed_policy_without_a_gap(
     sweep = dataclasses.replace(
         runtime_of(live_service.app).services.renewal_sweep, clock=lambda: later
     )
-    opened = live_service.run(sweep.run())
-    assert opened is not None
-    assert len(opened) == 1
+    assert len(live_service.run(sweep.run())) == 1
     renewal_settled(live_service, secret, policy_id)
 
     # The notice on the seller's pages.
@@ -141,6 +139,7 @@ def test_a_renewal_from_the_reminder_sweep_to_a_renewed_policy_without_a_gap(
     new_end = datetime.fromisoformat(renewed["terms"]["expires_at"]).astimezone(ZoneInfo(US_TZ))
     expect(continued).to_contain_text(f"until {wording.long_date(new_end.date())}")
     expect(continued).to_contain_text("with no gap")
+    expect(standing).to_contain_text("your renewal takes over when this policy ends")
     expect(page.locator(".renewal-ready")).to_have_count(0)
     screens.take("19-coverage-renewed")
     page.goto("/app/profile")
