@@ -5,6 +5,7 @@ run to its end, and binding a renewal offer continues cover without a gap."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,6 +16,8 @@ from sqlalchemy import func, select
 from accelerator.coverage.state import EventKind
 from accelerator.infra.database import open_database
 from accelerator.quoting.models import QuoteRequestRow
+from accelerator.quoting.runner import QuoteRunner, finish_abandoned
+from schemas import QuoteRequest
 from tests.api.policies import claim, la_today, record_event
 from tests.compliance.factories import US_TZ
 from tests.notifications.test_reminders import announced
@@ -114,6 +117,38 @@ async def test_two_sweeps_at_once_open_one_renewal_per_policy(
     # One sweep opened all three, or they shared them; never one policy twice (a sweep that
     # lost a race on the unique index fails its page and opens nothing there).
     assert len(opened) == len(set(opened)) == await renewal_count(service) == 3
+
+
+class DiesBeforeFanOut(QuoteRunner):
+    """A process that dies between committing a renewal and fanning it out."""
+
+    def start(self, request: QuoteRequest, deadline_seconds: float) -> asyncio.Task[None]:
+        raise RuntimeError("the process died")
+
+
+async def test_a_renewal_whose_process_died_before_fanning_out_is_finished_as_any_request(
+    service: Service,
+) -> None:
+    policy_id = await policy_ending(service.database, la_today() + timedelta(days=30))
+    sweep = service.sweep(fixed(datetime.now(UTC)))
+    runner = sweep.quoting.runner
+    dying = DiesBeforeFanOut(runner.db, runner.partners, runner.policy)
+    crashing = dataclasses.replace(sweep, quoting=dataclasses.replace(sweep.quoting, runner=dying))
+    with pytest.raises(RuntimeError, match="the process died"):
+        await crashing.run()
+    # Committed before the crash: collecting, every insurer awaiting.
+    view = (await service.client.get(f"/v1/policies/{policy_id}/renewal")).json()
+    assert view["status"] == "collecting"
+    assert {o["status"] for o in view["outcomes"]} == {"awaiting"}
+    # The sweep for abandoned requests finishes it once its deadline has long passed.
+    deadline = datetime.fromisoformat(view["deadline_at"])
+    assert await finish_abandoned(service.database, now=deadline + timedelta(minutes=1)) == 1
+    view = (await service.client.get(f"/v1/policies/{policy_id}/renewal")).json()
+    assert view["status"] == "complete"
+    assert {o["status"] for o in view["outcomes"]} == {"timed_out"}
+    # And the policy is not renewed a second time.
+    assert await service.sweep(fixed(datetime.now(UTC))).run() == []
+    assert await renewal_count(service) == 1
 
 
 async def test_a_policy_scheduled_to_cancel_or_cancelled_is_not_renewed(service: Service) -> None:
