@@ -62,7 +62,9 @@ class PolicyChange(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class PolicyExpiring(msgspec.Struct, frozen=True, kw_only=True):
-    """A policy's cover ends in ``days_before`` days (version 1)."""
+    """A policy's cover ends in ``days_before`` days (version 1). ``renewal_quote_request_id``:
+    the quote request renewing it, once one is open (from 60 days before the end; also
+    ``GET /v1/policies/{policy_id}/renewal``)."""
 
     policy_id: str
     seller_id: str
@@ -70,6 +72,7 @@ class PolicyExpiring(msgspec.Struct, frozen=True, kw_only=True):
     policy_number: str
     expires_at: datetime
     days_before: Literal[60, 30, 7]
+    renewal_quote_request_id: str | None = None
 
 
 class ComplianceChanged(msgspec.Struct, frozen=True, kw_only=True):

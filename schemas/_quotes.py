@@ -304,7 +304,9 @@ class BindFailure(msgspec.Struct, frozen=True, kw_only=True):
 
 class QuoteRequestView(msgspec.Struct, frozen=True, kw_only=True):
     """A quote request: its status, every insurer's outcome, and the offers ranked; after a
-    failed bind, why it failed (``bind_failure``)."""
+    failed bind, why it failed (``bind_failure``). A renewal, opened by the service 60 days
+    before a policy ends, names that policy (``renews_policy_id``); its cover starts when the
+    policy's ends."""
 
     id: str
     seller_id: str
@@ -317,6 +319,7 @@ class QuoteRequestView(msgspec.Struct, frozen=True, kw_only=True):
     outcomes: list[InsurerOutcomeView]
     offers: list[RankedOffer]
     bind_failure: BindFailure | None = None
+    renews_policy_id: str | None = None
 
 
 class CapturedMessage(msgspec.Struct, omit_defaults=True):

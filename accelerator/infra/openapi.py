@@ -44,19 +44,26 @@ class RawBody:
 
 @dataclass(frozen=True)
 class Declared:
-    """Problem codes by status, and a raw body if the handler reads one."""
+    """Problem codes by status, a raw body if the handler reads one, and the example of its
+    response if not its type's own."""
 
     problems: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
     raw_body: RawBody | None = None
+    example: str | None = None
 
 
 def declares(
-    problems: Mapping[int, Iterable[str]] | None = None, *, raw_body: RawBody | None = None
+    problems: Mapping[int, Iterable[str]] | None = None,
+    *,
+    raw_body: RawBody | None = None,
+    example: str | None = None,
 ) -> dict[str, Any]:
     """A handler's ``opt``: the problem codes its service may answer with (by status) beyond
-    those its route implies, and the raw body it reads, if any."""
+    those its route implies, the raw body it reads, if any, and the name of its response's
+    example when a type's own would mislead (``examples/<Type>.<case>.json``: ``<Type>.<case>``),
+    as a renewal is a quote request with more to say."""
     codes = {status: tuple(values) for status, values in (problems or {}).items()}
-    return {OPT_KEY: Declared(codes, raw_body)}
+    return {OPT_KEY: Declared(codes, raw_body, example)}
 
 
 def declared(opt: Mapping[str, Any]) -> Declared:

@@ -94,6 +94,7 @@ def expiring_event(
     expires_at: datetime,
     days_before: Literal[60, 30, 7],
     now: datetime,
+    renewal_quote_request_id: str | None = None,
 ) -> PolicyExpiringNotification:
     return PolicyExpiringNotification(
         id=new_event_id(),
@@ -105,6 +106,7 @@ def expiring_event(
             policy_number=policy_number,
             expires_at=expires_at,
             days_before=days_before,
+            renewal_quote_request_id=renewal_quote_request_id,
         ),
     )
 

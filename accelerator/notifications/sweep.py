@@ -48,6 +48,7 @@ from accelerator.notifications.reminders import (
     subject,
 )
 from accelerator.notifications.repository import mark_reminders, reminders_marked
+from accelerator.quoting.repository import renewals_of
 from accelerator.rulesets.loader import RuleBook
 from accelerator.rulesets.zones import local_date
 from accelerator.sellers import repository as sellers_repository
@@ -139,6 +140,8 @@ class ReminderSweep:
             if days_left <= max(EXPIRY_THRESHOLDS):
                 candidates.append((policy, end, subject(policy.policy_id, end_day), days_left))
         marked = await reminders_marked(session, POLICY_EXPIRING, [c[2] for c in candidates])
+        # The renewal sweep runs first (server/app.py): a policy due its renewal has one by now.
+        renewals = await renewals_of(session, [c[0].policy_id for c in candidates])
         announced = 0
         for policy, end, subject_id, days_left in candidates:
             due = due_reminder(days_left, EXPIRY_THRESHOLDS, marked.get(subject_id, set()))
@@ -155,6 +158,7 @@ class ReminderSweep:
                     expires_at=end,
                     days_before=cast(Literal[60, 30, 7], due.announce),
                     now=now,
+                    renewal_quote_request_id=renewals.get(policy.policy_id),
                 )
                 await emit(
                     session, event, seller_id=policy.seller_id, marketplace=policy.marketplace

@@ -25,6 +25,9 @@ from schemas import OfferStatus
 
 class QuoteRequestRow(Base):
     __tablename__ = "quote_requests"
+    # A policy is renewed by one request at most: the last guard of the renewal sweep's
+    # once-only promise (accelerator/renewals/sweep.py), whatever processes sweep at once.
+    __table_args__ = (Index("ux_quote_requests_renews_policy_id", "renews_policy_id", unique=True),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     seller_id: Mapped[str] = mapped_column(ForeignKey("sellers.id"), index=True)
@@ -48,6 +51,9 @@ class QuoteRequestRow(Base):
     # Why the latest bind failed, as the seller sees it (a schemas.BindFailure); cleared by the
     # next claim.
     bind_failure: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    # The policy this request renews (its cover starts when that policy's ends); None for a
+    # request a seller made. No foreign key: policies belong to the coverage domain.
+    renews_policy_id: Mapped[str | None] = mapped_column(String(36))
 
 
 class InsurerOutcomeRow(Base):

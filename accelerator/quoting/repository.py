@@ -308,6 +308,81 @@ async def store_request(
     )
 
 
+async def open_renewal(
+    session: WriteSession,
+    request: QuoteRequest,
+    insurers: Mapping[str, str],
+    *,
+    renews_policy_id: str,
+    created_at: datetime,
+    deadline_at: datetime,
+) -> None:
+    """Add the renewal of ``renews_policy_id`` (``collecting``) and an ``awaiting`` outcome for
+    each insurer to the caller's transaction, so that the renewal sweep's page commits the
+    request with its fellows or not at all; a second renewal of the policy fails its commit."""
+    session.add(
+        QuoteRequestRow(
+            id=request.request_id,
+            seller_id=request.seller.seller_id,
+            status=QuoteRequestStatus.COLLECTING,
+            request=msgspec.to_builtins(request),
+            created_at=created_at,
+            deadline_at=deadline_at,
+            renews_policy_id=renews_policy_id,
+        )
+    )
+    # The request's row first: the outcomes refer to it.
+    await session.flush()
+    session.add_all(
+        InsurerOutcomeRow(
+            request_id=request.request_id,
+            provider_id=provider_id,
+            insurer_name=name,
+            status=OutcomeStatus.AWAITING,
+            attempts=0,
+            updated_at=created_at,
+        )
+        for provider_id, name in insurers.items()
+    )
+
+
+async def renewals_of(session: WriteSession, policy_ids: Sequence[str]) -> dict[str, str]:
+    """The renewal request of each of ``policy_ids`` that has one: policy id -> request id."""
+    if not policy_ids:
+        return {}
+    rows = await session.execute(
+        select(QuoteRequestRow.renews_policy_id, QuoteRequestRow.id).where(
+            QuoteRequestRow.renews_policy_id.in_(policy_ids)
+        )
+    )
+    return {policy_id: request_id for policy_id, request_id in rows.all() if policy_id}
+
+
+async def renewal_request_id(db: Database, policy_id: str) -> str | None:
+    """The id of the request renewing ``policy_id``, or None while it has none."""
+    async with db.reading() as session:
+        found: str | None = await session.scalar(
+            select(QuoteRequestRow.id).where(QuoteRequestRow.renews_policy_id == policy_id)
+        )
+    return found
+
+
+async def seller_renewals(db: Database, seller_id: str) -> list[tuple[str, str]]:
+    """The seller's renewals not bought yet (collecting or complete), oldest first:
+    (policy id, request id) each."""
+    async with db.reading() as session:
+        rows = await session.execute(
+            select(QuoteRequestRow.renews_policy_id, QuoteRequestRow.id)
+            .where(
+                QuoteRequestRow.seller_id == seller_id,
+                QuoteRequestRow.renews_policy_id.is_not(None),
+                QuoteRequestRow.status.in_(_OPEN_FOR_BIND),
+            )
+            .order_by(QuoteRequestRow.created_at, QuoteRequestRow.id)
+        )
+        return [(policy_id, request_id) for policy_id, request_id in rows.all() if policy_id]
+
+
 async def store_results(
     db: Database,
     results: Sequence[tuple[str, InsurerResult]],
@@ -486,6 +561,7 @@ class RequestRecord:
     bound_offer_id: str | None
     bind_reference: str | None
     bind_failure: BindFailure | None = None
+    renews_policy_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -521,6 +597,7 @@ _READ_REQUEST = Statement(
         QuoteRequestRow.bind_reference,
         QuoteRequestRow.request,
         QuoteRequestRow.bind_failure,
+        QuoteRequestRow.renews_policy_id,
     ).where(QuoteRequestRow.id == bindparam("request_id")),
 )
 _READ_OUTCOMES = Statement(
@@ -561,6 +638,7 @@ def _record(row: Row) -> RequestRecord:
         bound_offer_id=row[6],
         bind_reference=row[7],
         bind_failure=None if row[9] is None else _failure_decoder.decode(row[9]),
+        renews_policy_id=row[10],
     )
 
 

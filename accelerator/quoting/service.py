@@ -5,7 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+
+import msgspec
 
 from accelerator.auth.principal import Principal, Role, ensure_acts_for
 from accelerator.errors import InvalidInput, NotFound
@@ -24,6 +26,7 @@ from accelerator.ranking.score import RankingStrategy
 from accelerator.rulesets.loader import RuleBook
 from accelerator.sellers.service import SellerService, StoredProfile
 from schemas import (
+    DesiredCover,
     InsurerAttempt,
     OutcomeStatus,
     PartnerQuoteCall,
@@ -92,7 +95,18 @@ class QuotingService:
             errors.append(error)
         if errors:
             raise InvalidInput(errors)
-        request = QuoteRequest(
+        request = self.request_for(stored, cover)
+        deadline = self.deadline_for(body.deadline_seconds)
+        await record_request(
+            self.db, request, self.runner.partners, now + timedelta(seconds=deadline)
+        )
+        self.runner.start(request, deadline)
+        return request, deadline
+
+    def request_for(self, stored: StoredProfile, cover: DesiredCover) -> QuoteRequest:
+        """A new canonical request of the seller ``stored`` for ``cover``, with the endorsement
+        the marketplace requires of cover starting then."""
+        return QuoteRequest(
             request_id=str(uuid.uuid4()),
             seller=snapshot(stored),
             cover=cover,
@@ -100,12 +114,37 @@ class QuotingService:
                 self.rulebook, stored.facts.marketplace, cover.effective_date
             ),
         )
-        deadline = self.deadline_for(body.deadline_seconds)
-        await record_request(
-            self.db, request, self.runner.partners, now + timedelta(seconds=deadline)
-        )
-        self.runner.start(request, deadline)
-        return request, deadline
+
+    def renewal_request(self, stored: StoredProfile, starts: date, now: datetime) -> QuoteRequest:
+        """The request renewing a policy of the seller ``stored``: the seller's recommended
+        cover as any request gets by default, starting on ``starts`` (the day the policy ends)."""
+        today = self.rulebook.local_date(stored.facts.marketplace, now)
+        cover = msgspec.structs.replace(default_cover(stored, today), effective_date=starts)
+        return self.request_for(stored, cover)
+
+    def start(self, request: QuoteRequest) -> None:
+        """Fan out a request already stored (a renewal), with the default deadline."""
+        self.runner.start(request, self.deadline_for(None))
+
+    async def renewal_of(self, policy_id: str) -> StoredRequest | None:
+        """The request renewing ``policy_id``, or None; the caller has checked who may see the
+        policy (the claims role reads it too)."""
+        request_id = await repository.renewal_request_id(self.db, policy_id)
+        if request_id is None:
+            return None
+        with reading_stored():
+            return await repository.read_request(self.db, request_id)
+
+    async def open_renewals(self, principal: Principal, seller_id: str) -> list[StoredRequest]:
+        """The seller's renewals not bought yet, oldest first."""
+        ensure_acts_for(principal, seller_id)
+        found = []
+        for _, request_id in await repository.seller_renewals(self.db, seller_id):
+            with reading_stored():
+                stored = await repository.read_request(self.db, request_id)
+            if stored is not None:
+                found.append(stored)
+        return found
 
     async def load(self, principal: Principal, request_id: str) -> StoredRequest:
         """The request with every outcome and offer; not found for another seller's (no leak).

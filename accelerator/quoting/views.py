@@ -37,6 +37,7 @@ def request_view(
         outcomes=stored.outcomes,
         offers=offers,
         bind_failure=row.bind_failure,
+        renews_policy_id=row.renews_policy_id,
     )
 
 

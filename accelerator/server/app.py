@@ -49,6 +49,7 @@ from accelerator.notifications.controller import WebhookEndpointController
 from accelerator.partners.controller import PartnerController
 from accelerator.quoting.controller import ProviderController, QuoteRequestController
 from accelerator.quoting.runner import finish_abandoned
+from accelerator.renewals.controller import PolicyRenewalController
 from accelerator.risk.controller import CategoryController
 from accelerator.sellers.controller import SellerController
 from accelerator.server.openapi import document_operations
@@ -83,6 +84,7 @@ ROUTES: list[ControllerRouterHandler] = [
     SellerPolicyController,
     SellerCertificateController,
     PolicyCertificateController,
+    PolicyRenewalController,
     VerificationController,
     AuditExportController,
     PolicyAdminController,
@@ -178,6 +180,7 @@ def _dependencies(runtime: Runtime) -> dict[str, Provide]:
         "quoting": provide(lambda s: s.quoting),
         "coverage": provide(lambda s: s.coverage),
         "certificates": provide(lambda s: s.certificates),
+        "renewals": provide(lambda s: s.renewals),
         "decisions": provide(lambda s: s.decisions),
         "policy_admin": provide(lambda s: s.policy_admin),
         "compliance": provide(lambda s: s.compliance),
@@ -240,11 +243,19 @@ async def _sweep(services: Services) -> None:
 
 
 async def _sweep_reminders(services: Services) -> None:
-    """Every ``reminder_sweep_seconds``: announce the reminders due (notifications.sweep); a
-    process that finds another sweeping skips its turn. A failed sweep is retried at the next
-    tick, and catches up then."""
+    """Every ``reminder_sweep_seconds``: open the renewals due (renewals.sweep), then announce
+    the reminders due (notifications.sweep); a process that finds another sweeping skips its
+    turn. A failed sweep is retried at the next tick, and catches up then."""
     while True:
         await asyncio.sleep(services.configured.settings.reminder_sweep_seconds)
+        # Renewals first: the 60-day policy.expiring event names the renewal opened for it.
+        try:
+            opened = await services.renewal_sweep.run()
+        except Exception:  # retried at the next tick
+            logger.exception("renewal sweep failed")
+        else:
+            if opened:
+                logger.info("opened %d renewal quote request(s)", len(opened))
         try:
             result = await services.reminders.run()
         except Exception:  # retried at the next tick

@@ -214,7 +214,7 @@ def contract_of(route: HTTPRoute, handler: HTTPRouteHandler) -> Contract:
         example_field=_example_field(body if json_body else None, inputs),
         body_optional=body is not None and body.has_default,
         request_example=example_of(body) if json_body and body is not None else None,
-        response_examples=_response_examples(handler),
+        response_examples=_response_examples(handler, declaration.example),
         raw_body=declaration.raw_body,
     )
 
@@ -249,11 +249,11 @@ def _members(definition: FieldDefinition) -> list[FieldDefinition]:
     return [definition]
 
 
-def _response_examples(handler: HTTPRouteHandler) -> dict[int, Any]:
+def _response_examples(handler: HTTPRouteHandler, named: str | None) -> dict[int, Any]:
     returned = handler.parsed_fn_signature.return_type
     if returned.is_subclass_of(Response) and returned.inner_types:
         returned = returned.inner_types[0]
-    examples = {handler.status_code: example_of(returned)}
+    examples = {handler.status_code: body_examples()[named] if named else example_of(returned)}
     for status, spec in (handler.responses or {}).items():
         if status < 400 and spec.data_container is not None:
             examples[status] = example_of(FieldDefinition.from_annotation(spec.data_container))
@@ -275,7 +275,8 @@ def example_of(definition: FieldDefinition) -> Any:
 
 @cache
 def body_examples() -> dict[str, Any]:
-    """The body examples of ``accelerator/server/examples``, by the name of their type."""
+    """The body examples of ``accelerator/server/examples``, by the name of their type (or,
+    for the example one operation names, ``<Type>.<case>``)."""
     folder = resources.files("accelerator.server").joinpath("examples")
     return {
         entry.name.removesuffix(".json"): json.loads(entry.read_text(encoding="utf-8"))

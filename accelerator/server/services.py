@@ -46,6 +46,8 @@ from accelerator.quoting.fanout import FanOutPolicy
 from accelerator.quoting.runner import QuoteRunner
 from accelerator.quoting.service import QuotingService
 from accelerator.ranking.score import RankingStrategy, RankingWeights, WeightedScore
+from accelerator.renewals.service import RenewalService
+from accelerator.renewals.sweep import RenewalSweep
 from accelerator.risk.taxonomy import Taxonomy, load_taxonomy
 from accelerator.rulesets.loader import RuleBook, RuleSetOverrideError, load_rulesets
 from accelerator.sellers.service import SellerService
@@ -123,6 +125,8 @@ class Services:
     notifications: NotificationService
     delivery_worker: DeliveryWorker
     reminders: ReminderSweep
+    renewal_sweep: RenewalSweep
+    renewals: RenewalService
     audit_export: AuditExportService
     retention: RetentionService
     chain_verifier: ChainVerifier
@@ -186,21 +190,22 @@ def open_services(
     coverage = CoverageService(
         db, configured.rulebook, configured.taxonomy, ReceiptWriter(db), insurers
     )
+    quoting = QuotingService(
+        db,
+        sellers,
+        runner,
+        configured.rulebook,
+        configured.ranking,
+        default_deadline_seconds=settings.quote_deadline_seconds,
+        max_deadline_seconds=settings.quote_deadline_max_seconds,
+    )
     return Services(
         configured=configured,
         db=db,
         partners=partners,
         runner=runner,
         sellers=sellers,
-        quoting=QuotingService(
-            db,
-            sellers,
-            runner,
-            configured.rulebook,
-            configured.ranking,
-            default_deadline_seconds=settings.quote_deadline_seconds,
-            max_deadline_seconds=settings.quote_deadline_max_seconds,
-        ),
+        quoting=quoting,
         coverage=coverage,
         certificates=CertificateService(db, configured.rulebook, coverage, settings.public_url),
         decisions=DecisionService(db, coverage),
@@ -226,6 +231,8 @@ def open_services(
         notifications=notifications,
         delivery_worker=delivery_worker,
         reminders=ReminderSweep(db, sellers, configured.rulebook),
+        renewal_sweep=RenewalSweep(db, sellers, quoting, configured.rulebook),
+        renewals=RenewalService(coverage, quoting, sellers, configured.rulebook),
         audit_export=AuditExportService(db),
         retention=RetentionService(
             db,

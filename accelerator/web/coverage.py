@@ -15,6 +15,7 @@ from accelerator.compliance.standing import days_until
 from accelerator.coverage.decision import rule_set_for_incident
 from accelerator.coverage.service import CoverageService
 from accelerator.coverage.state import EventKind
+from accelerator.renewals.service import RenewalService
 from accelerator.rulesets.loader import RuleBook
 from accelerator.sellers.service import SellerService
 from accelerator.web.guards import csrf_protected, signed_in
@@ -62,6 +63,7 @@ class CoverageController(Controller):
         compliance: NamedDependency[ComplianceService],
         sellers: NamedDependency[SellerService],
         coverage: NamedDependency[CoverageService],
+        renewals: NamedDependency[RenewalService],
         rulebook: NamedDependency[RuleBook],
         request: Request[Any, Any, Any],
         page_number: PageNumber = 1,
@@ -95,6 +97,7 @@ class CoverageController(Controller):
             standing={p.id: standing(p, now) for p in policies},
             history={p.id: history(p) for p in policies},
             current=current,
+            renewals=await renewals.ready(principal, seller_id, now),
             scheduled_ends={end.policy_id: end for end in current.scheduled},
             stopped={end.policy_id: end for end in current.stopped},
             small_claims=version.money(version.small_claims.threshold),

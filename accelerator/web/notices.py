@@ -1,6 +1,7 @@
 """The notices at the top of a seller's pages: the facts the reminders announce
-(``policy.expiring``, ``compliance.deadline``) and a cancellation scheduled, said in one line
-each, linking to the coverage page where the whole story is.
+(``policy.expiring``, ``compliance.deadline``), a cancellation scheduled and renewal offers
+ready, said in one line each, linking to the page where the whole story is (the coverage page,
+a renewal's page).
 
 :func:`seller_notices` is pure: the coverage page's standing (``web.standing``) and the
 compliance status in, the notices out. :func:`notices_for` reads what it needs for a page.
@@ -8,6 +9,7 @@ compliance status in, the notices out. :func:`notices_for` reads what it needs f
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Literal
@@ -15,18 +17,25 @@ from typing import Final, Literal
 from accelerator.auth.principal import Principal
 from accelerator.compliance.service import ComplianceService
 from accelerator.coverage.decision import rule_set_for_incident
+from accelerator.renewals.service import RenewalReady, RenewalService
 from accelerator.rulesets.loader import RuleBook
 from accelerator.rulesets.zones import local_date
 from accelerator.web import wording
 from accelerator.web.standing import CoverageStanding, coverage_standing
 from schemas import ComplianceStatus, PolicyVerification
 
-NoticeCode = Literal["cancellation_scheduled", "cover_expiring", "deadline_close"]
+NoticeCode = Literal["cancellation_scheduled", "cover_expiring", "deadline_close", "renewal_ready"]
 
 #: As the reminders: cover ending within 60 days, a deadline within 30.
 EXPIRING_WITHIN_DAYS: Final = 60
 DEADLINE_WITHIN_DAYS: Final = 30
 COVERAGE_PAGE: Final = "/app/coverage"
+SEE_COVERAGE: Final = "See your coverage"
+
+
+def renewal_page(policy_id: str) -> str:
+    """The page comparing a policy's renewal offers with its current terms."""
+    return f"/app/renewals/{policy_id}"
 
 
 @dataclass(frozen=True)
@@ -36,10 +45,15 @@ class Notice:
     code: NoticeCode
     text: str
     href: str = COVERAGE_PAGE
+    link: str = SEE_COVERAGE
 
 
 def seller_notices(
-    current: CoverageStanding, status: ComplianceStatus, *, timezone: str
+    current: CoverageStanding,
+    status: ComplianceStatus,
+    *,
+    timezone: str,
+    renewals: Sequence[RenewalReady] = (),
 ) -> tuple[Notice, ...]:
     """What the seller should hear first, most urgent first, at most one of each code.
 
@@ -47,9 +61,23 @@ def seller_notices(
     for later (the first of them); ``cover_expiring`` when the qualifying cover ends by expiry
     within 60 calendar days (0: today) and no verified policy on record takes over at its end;
     ``deadline_close`` when insurance is required, the seller is not compliant and the
-    comply-by date is within 30 days (today included). Day counts are the marketplace's
+    comply-by date is within 30 days (today included); ``renewal_ready`` for each of
+    ``renewals`` (a renewal with offers to buy), linking to its page, in place of
+    ``cover_expiring`` when it renews the expiring cover. Day counts are the marketplace's
     calendar days, as the reminders count them."""
-    notices: list[Notice] = []
+    notices: list[Notice] = [
+        Notice(
+            "renewal_ready",
+            f"Renewal offers are ready for policy {renewal.policy_number} with "
+            f"{renewal.insurer_name}, which ends on "
+            f"{wording.long_date(local_date(renewal.ends_at, timezone))}: {renewal.offers} "
+            f"{'offer' if renewal.offers == 1 else 'offers'} to start when it ends.",
+            href=renewal_page(renewal.policy_id),
+            link="Compare and renew",
+        )
+        for renewal in renewals
+    ]
+    renewed = {renewal.policy_id for renewal in renewals}
     if current.scheduled:
         end = current.scheduled[0]
         verb = "lapses" if end.cause == "lapse" else "is cancelled"
@@ -67,6 +95,7 @@ def seller_notices(
         and current.days_to_end is not None
         and 0 <= current.days_to_end <= EXPIRING_WITHIN_DAYS
         and not _taken_over(status, current)
+        and current.policy_id not in renewed
     ):
         notices.append(
             Notice(
@@ -92,24 +121,31 @@ def seller_notices(
                 f" ({_in_days(days)}) and you are not covered yet.",
             )
         )
-    urgency = {"deadline_close": 0, "cancellation_scheduled": 1, "cover_expiring": 2}
+    urgency = {
+        "deadline_close": 0,
+        "cancellation_scheduled": 1,
+        "cover_expiring": 2,
+        "renewal_ready": 3,
+    }
     return tuple(sorted(notices, key=lambda n: urgency[n.code]))
 
 
 async def notices_for(
     compliance: ComplianceService,
+    renewals: RenewalService,
     rulebook: RuleBook,
     principal: Principal,
     seller_id: str,
     marketplace: str,
     now: datetime,
 ) -> tuple[Notice, ...]:
-    """The seller's notices at ``now`` (two reads: its status and its policies)."""
+    """The seller's notices at ``now`` (its status, its policies and its open renewals)."""
     status = await compliance.status(principal, seller_id, now)
     held = await compliance.held_policies(principal, seller_id)
     timezone = rule_set_for_incident(rulebook, marketplace, now).reference_timezone
     current = coverage_standing(held, status, now=now, timezone=timezone)
-    return seller_notices(current, status, timezone=timezone)
+    ready = await renewals.ready(principal, seller_id, now)
+    return seller_notices(current, status, timezone=timezone, renewals=ready)
 
 
 def _taken_over(status: ComplianceStatus, current: CoverageStanding) -> bool:
@@ -131,4 +167,4 @@ def _in_days(days: int) -> str:
     return f"in {days} days"
 
 
-__all__ = ["Notice", "NoticeCode", "notices_for", "seller_notices"]
+__all__ = ["Notice", "NoticeCode", "notices_for", "renewal_page", "seller_notices"]

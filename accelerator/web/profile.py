@@ -13,6 +13,7 @@ from accelerator.compliance.service import ComplianceService
 from accelerator.coverage.decision import incident_date, rule_set_for_incident
 from accelerator.errors import InvalidInput, NotFound
 from accelerator.infra.errors import problem_for
+from accelerator.renewals.service import RenewalService
 from accelerator.risk.taxonomy import Taxonomy
 from accelerator.rulesets.loader import RuleBook
 from accelerator.sellers.service import SellerService, StoredProfile
@@ -66,6 +67,7 @@ class ProfileController(Controller):
         self,
         sellers: NamedDependency[SellerService],
         compliance: NamedDependency[ComplianceService],
+        renewals: NamedDependency[RenewalService],
         rulebook: NamedDependency[RuleBook],
         request: Request[Any, Any, Any],
     ) -> Response[Any]:
@@ -94,6 +96,7 @@ class ProfileController(Controller):
                 notice
                 for notice in await notices_for(
                     compliance,
+                    renewals,
                     rulebook,
                     session_of(request).principal,
                     stored.seller_id,

@@ -15,20 +15,23 @@ from accelerator.auth.principal import Principal
 from accelerator.binding.service import BindingService
 from accelerator.compliance.service import ComplianceService
 from accelerator.coverage.decision import rule_set_for_incident
+from accelerator.coverage.service import CoverageService
 from accelerator.errors import DomainError
 from accelerator.infra.errors import not_found
 from accelerator.quoting.service import QuotingService, StoredRequest
+from accelerator.renewals.service import RenewalService
 from accelerator.rulesets.loader import RuleBook
 from accelerator.sellers.service import SellerService
 from accelerator.web.errors import as_problem
 from accelerator.web.guards import csrf_protected, signed_in
-from accelerator.web.notices import notices_for
+from accelerator.web.notices import notices_for, renewal_page
 from accelerator.web.profile import latest_profile, session_of
 from accelerator.web.rendering import page
 from schemas import (
     BindBody,
     OfferStatus,
     OutcomeStatus,
+    PolicyTerms,
     QuoteRequestBody,
     QuoteRequestStatus,
     QuoteRequestView,
@@ -95,8 +98,21 @@ def _marketplace(rulebook: RuleBook, stored: StoredRequest, now: datetime) -> di
     }
 
 
-def _live_context(
-    stored: StoredRequest, view: QuoteRequestView, rulebook: RuleBook
+async def current_terms(
+    coverage: CoverageService, principal: Principal, stored: StoredRequest
+) -> PolicyTerms | None:
+    """For a renewal, the terms of the policy it renews (shown beside its offers)."""
+    policy_id = stored.row.renews_policy_id
+    if policy_id is None:
+        return None
+    return (await coverage.document(principal, policy_id)).terms
+
+
+def live_context(
+    stored: StoredRequest,
+    view: QuoteRequestView,
+    rulebook: RuleBook,
+    current: PolicyTerms | None = None,
 ) -> dict[str, Any]:
     now = datetime.now(UTC)
     status = stored.row.status
@@ -121,6 +137,7 @@ def _live_context(
         "compliant": [o for o in view.offers if o.compliance.compliant],
         "others": [o for o in view.offers if not o.compliance.compliant],
         "outranks": ranks_below_why(view),
+        "current": current,
         **_marketplace(rulebook, stored, now),
     }
 
@@ -135,6 +152,7 @@ class QuotesController(Controller):
         quoting: NamedDependency[QuotingService],
         sellers: NamedDependency[SellerService],
         compliance: NamedDependency[ComplianceService],
+        renewals: NamedDependency[RenewalService],
         rulebook: NamedDependency[RuleBook],
         request: Request[Any, Any, Any],
         page_number: PageNumber = 1,
@@ -157,6 +175,7 @@ class QuotesController(Controller):
             timezone=timezone,
             notices=await notices_for(
                 compliance,
+                renewals,
                 rulebook,
                 session.principal,
                 session.seller_id,
@@ -192,20 +211,24 @@ class QuotesController(Controller):
         rulebook: NamedDependency[RuleBook],
         request: Request[Any, Any, Any],
         request_id: FromPath[str],
-    ) -> Response[str]:
+    ) -> Response[Any]:
         principal = session_of(request).principal
         stored, view = await _load(quoting, principal, request_id)
+        if stored.row.renews_policy_id is not None:
+            # A renewal has its own page, beside the policy it renews.
+            return Redirect(renewal_page(stored.row.renews_policy_id), status_code=303)
         return page(
             request,
             "quote_request.html",
             title="Your quotes",
-            **_live_context(stored, view, rulebook),
+            **live_context(stored, view, rulebook),
         )
 
     @get("/{request_id:str}/live")
     async def live(
         self,
         quoting: NamedDependency[QuotingService],
+        coverage: NamedDependency[CoverageService],
         rulebook: NamedDependency[RuleBook],
         request: Request[Any, Any, Any],
         request_id: FromPath[str],
@@ -213,7 +236,8 @@ class QuotesController(Controller):
         """The changing part of the quote page, fetched again and again while it is live."""
         principal = session_of(request).principal
         stored, view = await _load(quoting, principal, request_id)
-        return page(request, "_quote_live.html", **_live_context(stored, view, rulebook))
+        current = await current_terms(coverage, principal, stored)
+        return page(request, "_quote_live.html", **live_context(stored, view, rulebook, current))
 
     @get("/{request_id:str}/offers/{offer_id:str}")
     async def confirm(

@@ -17,6 +17,7 @@ from accelerator.web.errors import PAGE_EXCEPTION_HANDLERS
 from accelerator.web.profile import ProfileController
 from accelerator.web.quotes import QuotesController
 from accelerator.web.rendering import STATIC_DIR
+from accelerator.web.renewals import RenewalsController
 from accelerator.web.session import SessionMiddleware, SessionResolver
 from accelerator.web.sign_in import SignInController
 
@@ -32,6 +33,7 @@ def seller_pages(resolve_session: SessionResolver) -> list[ControllerRouterHandl
             QuotesController,
             CoverageController,
             CertificatesController,
+            RenewalsController,
         ],
         middleware=[SessionMiddleware(resolve_session)],
         exception_handlers=PAGE_EXCEPTION_HANDLERS,

@@ -68,8 +68,9 @@ class CoverageStanding:
     on ``starts_at``; ``starts_late`` when that is after the deadline), ``not_covered``
     (required and no qualifying cover) or ``not_required``.
     ``scheduled`` holds the cancellations and lapses still to come, ``stopped`` those in effect
-    now within a policy's term. Day counts are calendar days in the marketplace's time zone
-    (0: today).
+    now within a policy's term. ``continued_by`` is the policy that will qualify from the
+    moment the current cover expires (a renewal bought, say): there is no gap at ``ends_at``.
+    Day counts are calendar days in the marketplace's time zone (0: today).
     """
 
     headline: Headline
@@ -89,6 +90,7 @@ class CoverageStanding:
     stopped: tuple[ScheduledEnd, ...]
     gaps: tuple[CoverGap, ...]
     next_steps: tuple[NextStep, ...]
+    continued_by: PolicyStanding | None = None
 
 
 def coverage_standing(
@@ -148,6 +150,11 @@ def coverage_standing(
             reason = change.reason if change else ""
         days_to_end = days_until(qualifying.expires_at, now, timezone)
         ending = qualifying.cancellation_effective_at is not None or status.expiring_soon
+        continued_by = (
+            successor(status.policies, qualifying.policy_id, qualifying.expires_at)
+            if cause == "expiry"
+            else None
+        )
         headline: Headline = "ending" if ending else "covered"
         return standing(
             headline=headline,
@@ -161,7 +168,17 @@ def coverage_standing(
             days_to_end=days_to_end,
             not_covered_since=None,
             starts_late=False,
-            next_steps=_steps_when_covered(headline, cause, qualifying.insurer_name, days_to_end),
+            next_steps=(
+                (
+                    NextStep(
+                        "nothing_to_do",
+                        "Nothing to do now: your renewal takes over when this policy ends.",
+                    ),
+                )
+                if continued_by is not None
+                else _steps_when_covered(headline, cause, qualifying.insurer_name, days_to_end)
+            ),
+            continued_by=continued_by,
         )
 
     upcoming = _upcoming(status.policies, now)
@@ -291,6 +308,25 @@ def _gaps(states: dict[str, PolicyState], now: datetime) -> tuple[CoverGap, ...]
     if covered_until <= now:
         gaps.append(CoverGap(start=covered_until, end=None, cause=cause, policy_number=number))
     return tuple(gaps)
+
+
+def successor(
+    policies: Sequence[PolicyStanding], policy_id: str, ends_at: datetime
+) -> PolicyStanding | None:
+    """The verified policy other than ``policy_id`` whose term covers the instant ``ends_at``
+    (the first instant after a half-open term ending then) and that will qualify once it has
+    started: the cover that continues without a gap."""
+    return next(
+        (
+            p
+            for p in policies
+            if p.policy_id != policy_id
+            and p.verification == PolicyVerification.VERIFIED
+            and p.effective_at <= ends_at < p.expires_at
+            and {g.code for g in p.gaps} <= _WAITING_ONLY
+        ),
+        None,
+    )
 
 
 def _upcoming(policies: Sequence[PolicyStanding], now: datetime) -> PolicyStanding | None:

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import msgspec
 import uvicorn
+from litestar import Litestar
 
 from accelerator.infra.database import Database, open_database
 from accelerator.server import create_app
@@ -56,6 +57,8 @@ class LiveService:
         self._serving: asyncio.Task[None] | None = None
         self.sandbox: SandboxHandle | None = None
         self.db: Database | None = None
+        # The app, for tests that run its services themselves (the renewal sweep on a clock).
+        self.app: Litestar | None = None
 
     def run(self, work: Coroutine[Any, Any, T], timeout: float = 30) -> T:
         """Run a coroutine on the service's event loop and return its result."""
@@ -89,8 +92,9 @@ class LiveService:
             # The live links printed on certificates point here.
             public_url=self.url,
         )
+        self.app = create_app(settings)
         self._server = uvicorn.Server(
-            uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port, log_config=None)
+            uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_config=None)
         )
         self._serving = asyncio.create_task(self._server.serve())
         while not self._server.started:  # uvicorn offers no event to wait on
