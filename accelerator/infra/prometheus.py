@@ -71,7 +71,7 @@ class RouteMetricsMiddleware(PrometheusMiddleware):
         return gauge
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        method = scope.get("method", "WEBSOCKET")
+        method: str = scope["method"]  # type: ignore[typeddict-item]  # http scopes only
         template = scope["path_template"]
         started = time.perf_counter()
         answered = {"status": 200, "seconds": 0.0}
