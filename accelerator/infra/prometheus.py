@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any, ClassVar, Final
 
+from litestar.exceptions import HTTPException
 from litestar.plugins.prometheus import (
     PrometheusConfig,
     PrometheusController,
@@ -87,6 +88,12 @@ class RouteMetricsMiddleware(PrometheusMiddleware):
         running.inc()
         try:
             await self.app(scope, receive, timed_send)
+        except Exception as exc:
+            # Refused by a middleware after this one (the API key's 401): the exception
+            # handler outside answers it, so its status never passes through timed_send.
+            answered["status"] = exc.status_code if isinstance(exc, HTTPException) else 500
+            answered["seconds"] = time.perf_counter() - started
+            raise
         finally:
             running.dec()
             count, duration, errors = self._finished(method, template, int(answered["status"]))

@@ -140,3 +140,16 @@ async def test_metrics_switched_off_serve_no_metrics_route(
     quiet = msgspec.structs.replace(settings, metrics_enabled=False)
     async with AsyncTestClient(create_app(quiet)) as client:
         assert (await client.get("/metrics")).status_code == 404
+
+
+async def test_a_request_refused_for_want_of_a_key_counts_with_its_401(client: Client) -> None:
+    before = await scrape(client)
+    assert (await client.get("/v1/quote-requests/abc")).status_code == 401
+    after = await scrape(client)
+    refused = {
+        "app_name": "accelerator",
+        "method": "GET",
+        "path": "/v1/quote-requests/{request_id}",
+        "status_code": "401",
+    }
+    assert value(after, HTTP_REQUESTS, **refused) - value(before, HTTP_REQUESTS, **refused) == 1
