@@ -199,7 +199,6 @@ class QuoteRunner:
         except Exception:
             logger.exception("fan-out of %s failed", request.request_id)
         finally:
-            self.metrics.quote_finished(final)
             completed = self.results.complete(request.request_id)
             for failure in await asyncio.gather(*stored, return_exceptions=True):
                 if isinstance(failure, BaseException):
@@ -207,6 +206,9 @@ class QuoteRunner:
                         "an insurer result of %s was not stored: %r", request.request_id, failure
                     )
             await completed
+        # Not when cancelled (the process stopping): that request is finished by another
+        # process's sweep, and counted there as abandoned.
+        self.metrics.quote_finished(final)
 
     async def wait(self, request_id: str, seconds: float) -> None:
         """Wait for a running fan-out of this process, at most ``seconds``."""

@@ -163,7 +163,7 @@ async def test_the_backlogs_are_the_latest_snapshot_of_inbox_and_outbox(
 
     def counted(status: dict[str, Any]) -> bool:
         queues = {b["queue"]: b for b in status["backlogs"]}
-        return queues["inbox"]["waiting"] == 3 and queues["outbox"]["waiting"] == 2
+        return bool(queues["inbox"]["waiting"] == 3 and queues["outbox"]["waiting"] == 2)
 
     status = await status_when(client, admin_headers, counted)
     queues = {b["queue"]: b for b in status["backlogs"]}
