@@ -166,6 +166,12 @@ def serve(host: str, port: int, workers: int) -> None:
         logger.info(
             "API docs: http://%s:%d/schema  (OpenAPI JSON at /schema/openapi.json)", host, port
         )
+        if settings.metrics_enabled and workers > 1:
+            # Each worker process writes its metrics to files there; /metrics sums them.
+            from accelerator.infra.metrics import prepare_multiprocess_dir, remove_multiprocess_dir
+
+            if (metrics_dir := prepare_multiprocess_dir()) is not None:
+                stack.callback(remove_multiprocess_dir, metrics_dir)
         # uvicorn re-raises SIGTERM once it has shut down; as SystemExit it unwinds this stack,
         # so the sandbox process is stopped too (the default action would kill us first).
         signal.signal(signal.SIGTERM, _exit_on_sigterm)
@@ -351,6 +357,8 @@ async def _run_worker(
 ) -> None:
     import signal
 
+    from accelerator.health.heartbeat import Heartbeat
+    from accelerator.infra.metrics import metrics_for, process_stopped
     from accelerator.insurers.partners import close_partners, open_partners
     from accelerator.notifications.sender import Sender
     from accelerator.notifications.worker import DeliveryWorker
@@ -369,12 +377,24 @@ async def _run_worker(
         batch_size=batch_size,
         poll_interval_seconds=poll_interval,
     )
+    # Its counters reach /metrics when it shares the API's PROMETHEUS_MULTIPROC_DIR (one host).
+    metrics = metrics_for(settings.metrics_enabled)
     outbox = DeliveryWorker(
         db,
         Sender(allow_private=settings.notifications_allow_private_urls),
         owner=inbox.owner,
         lease_seconds=lease_seconds,
         poll_interval_seconds=poll_interval,
+        metrics=metrics,
+    )
+    heartbeat = Heartbeat(
+        db,
+        inbox.owner,
+        "worker",
+        ["inbox-worker", "delivery-worker"],
+        partners,
+        settings.heartbeat_seconds,
+        metrics,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -395,11 +415,13 @@ async def _run_worker(
                 err=True,
             )
         else:
-            await asyncio.gather(inbox.run(stop), outbox.run(stop))
+            await asyncio.gather(inbox.run(stop), outbox.run(stop), heartbeat.run(stop))
     finally:
+        await heartbeat.forget()
         await outbox.sender.close()
         await close_partners(partners)
         await db.dispose()
+        process_stopped()
 
 
 def _worker_provider_settings(settings: Settings) -> dict[str, ProviderSettings]:

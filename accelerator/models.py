@@ -13,6 +13,7 @@ from accelerator.binding.models import BindRecord
 from accelerator.certificates.models import CertificateLinkRow
 from accelerator.compliance.models import ComplianceAnnouncementRow
 from accelerator.coverage.models import PolicyEventRow, PolicyRow
+from accelerator.health.models import WorkerHeartbeatRow
 from accelerator.infra.database import Base
 from accelerator.notifications.models import AttemptRow as NotificationAttemptRow
 from accelerator.notifications.models import EndpointRow, MessageRow
@@ -45,5 +46,6 @@ __all__ = [
     "QuoteRequestRow",
     "Seller",
     "SellerProfile",
+    "WorkerHeartbeatRow",
     "metadata",
 ]

@@ -73,6 +73,15 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     sandbox_enabled: bool = True
     sandbox_with_providers: bool = False
     sandbox_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8765
+    # Prometheus metrics at /metrics (docs/operations.md#metrics); off: no /metrics, nothing
+    # recorded.
+    metrics_enabled: bool = True
+    # How often each API process and each `accelerator worker` writes its heartbeat row; one
+    # older than three of these is reported stale by GET /health/status.
+    heartbeat_seconds: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+    # How often each API process counts the webhook inbox and the notification outbox (the
+    # backlog gauges and GET /health/status read the latest count).
+    backlog_snapshot_seconds: Annotated[float, msgspec.Meta(gt=0)] = 15.0
     # Directories of plugin distributions (adapters installed with `pip install --target DIR`),
     # added to sys.path before adapters are looked up: outside .venv, so `uv sync` keeps them.
     plugin_paths: list[str] = msgspec.field(default_factory=list)

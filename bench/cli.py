@@ -14,7 +14,7 @@ from bench.cli_drills import drill
 from bench.context import RunContext, Timing
 from bench.machine import describe
 
-SCENARIOS = ("fanout", "coverage", "webhooks", "notifications")
+SCENARIOS = ("fanout", "coverage", "metrics", "webhooks", "notifications")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -65,7 +65,7 @@ def run(
     out: Path | None,
 ) -> None:
     """Run the scenarios; write results.json and results.md (ratios against baselines)."""
-    from bench.scenarios import coverage, fanout, notifications, webhooks
+    from bench.scenarios import coverage, fanout, metrics, notifications, webhooks
 
     command = "python -m bench " + shlex.join(sys.argv[1:])
     ctx = RunContext(
@@ -89,6 +89,8 @@ def run(
                     fanout.run(ctx, kind)
                 elif scenario == "coverage":
                     coverage.run(ctx, kind, large)
+                elif scenario == "metrics":
+                    metrics.run(ctx, kind)
                 elif scenario == "webhooks":
                     webhooks.run(ctx, kind)
                 else:

@@ -84,7 +84,13 @@ from schemas._events import (
     QuoteReferred,
     decode_event,
 )
-from schemas._health import Health
+from schemas._health import (
+    Health,
+    InsurerBreakers,
+    OperationsStatus,
+    ProcessHeartbeat,
+    QueueBacklog,
+)
 from schemas._notifications import (
     MAX_ENDPOINT_EVENT_TYPES,
     MAX_ENDPOINT_URL_LENGTH,
@@ -306,6 +312,7 @@ __all__ = [
     "InboxStatus",
     "Instant",
     "InsurerAttempt",
+    "InsurerBreakers",
     "InsurerEvent",
     "InsurerOutcomeView",
     "InsurerProgress",
@@ -321,6 +328,7 @@ __all__ = [
     "NotificationType",
     "Offer",
     "OfferStatus",
+    "OperationsStatus",
     "OutOfBounds",
     "OutcomeStatus",
     "PartnerDelivery",
@@ -355,9 +363,11 @@ __all__ = [
     "PositiveMoney",
     "Principal",
     "Problem",
+    "ProcessHeartbeat",
     "Progress",
     "ProviderInfo",
     "QualifyingPolicy",
+    "QueueBacklog",
     "QuoteDeclined",
     "QuoteOffered",
     "QuoteReferred",

@@ -22,6 +22,7 @@ from accelerator.coverage.state import EventKind, derive_state, policy_period_fr
 from accelerator.coverage.views import render_policy
 from accelerator.errors import Conflict, FieldError, InvalidInput, NotFound
 from accelerator.infra.database import Database, ReadSession, WriteSession
+from accelerator.infra.metrics import NO_METRICS, Metrics
 from accelerator.risk.taxonomy import Taxonomy
 from accelerator.rulesets.loader import NoRuleSetVersionError, RuleBook, UnknownMarketplaceError
 from accelerator.rulesets.model import RuleSetVersion
@@ -99,6 +100,8 @@ class CoverageService:
     receipts: ReceiptWriter
     # The configured insurers, to link a submitted policy to the one it names.
     insurers: InsurerDirectory = field(default_factory=InsurerDirectory)
+    # Counts the decisions given (not replays): accelerator_coverage_decisions_total.
+    metrics: Metrics = NO_METRICS
 
     def _version_for(self, claim: CoverageCheckRequest) -> RuleSetVersion:
         problems: list[FieldError] = []
@@ -213,6 +216,7 @@ class CoverageService:
             receipts.append(receipt)
             results.append(receipt.decision)
         await self.receipts.write(receipts)
+        self.metrics.decisions([receipt.decision for receipt in receipts])
         return results
 
     async def check(self, claim: CoverageCheckRequest) -> CoverageDecision:

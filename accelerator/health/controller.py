@@ -1,4 +1,4 @@
-"""Liveness and readiness probes."""
+"""Liveness and readiness probes, and the operator's status of processes and queues."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy import text
 
+from accelerator.auth.guards import requires
+from accelerator.health.status import StatusService
 from accelerator.infra.database import Database
 from accelerator.infra.migrations import current_revision, head_revision
-from schemas import Health
+from schemas import Health, OperationsStatus
 
 
 class HealthController(Controller):
@@ -50,3 +52,16 @@ class HealthController(Controller):
                 status_code=503,
             )
         return Response(Health(status="ok", database="reachable", migration=current))
+
+    @get(
+        "/status",
+        operation_id="getOperationsStatus",
+        summary="Processes' heartbeats, queue backlogs and insurers' breakers (admin)",
+        guards=[requires()],
+    )
+    async def status(self, operations_status: NamedDependency[StatusService]) -> OperationsStatus:
+        """Every API process and `accelerator worker` by its last heartbeat (`stale` when it
+        missed three beats: dead or hung), the webhook inbox's and the notification outbox's
+        backlog as last counted, and each insurer's breaker in every live process. Always
+        200: readiness (`/health/ready`) is what a load balancer should watch."""
+        return await operations_status.status()

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, delete, or_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, func, or_, select, update
 
 from accelerator.infra.database import Database, WriteSession
+from accelerator.infra.metrics import Backlog
 from accelerator.notifications.models import AttemptRow, EndpointRow, MessageRow, ReminderRow
 from schemas import MessageStatus
 
@@ -168,6 +169,22 @@ class NotificationRepository:
                 )
             )
             return _rowcount(result)
+
+    # -- the operator's view ---------------------------------------------------------------
+
+    async def backlog(self) -> Backlog:
+        """How many messages are pending, being sent and failed, and when the oldest still to
+        be delivered was created (an endpoint switched off keeps its messages waiting)."""
+        waiting = (*_WAITING, MessageStatus.SENDING)
+        statuses = (*waiting, MessageStatus.FAILED)
+        query = (
+            select(MessageRow.status, func.count(), func.min(MessageRow.created_at))
+            .where(MessageRow.status.in_(statuses))
+            .group_by(MessageRow.status)
+        )
+        async with self.db.reading() as session:
+            rows = (await session.execute(query)).all()
+        return Backlog.from_rows("outbox", rows, waiting, statuses)
 
     # -- the worker ------------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from accelerator.infra.database import Database
+from accelerator.infra.metrics import NO_METRICS, Metrics
 from accelerator.notifications.models import AttemptRow, MessageRow
 from accelerator.notifications.repository import Claimed, NotificationRepository, Settlement
 from accelerator.notifications.sender import Outcome, Sender
@@ -86,6 +87,15 @@ def settlement(
     )
 
 
+#: What an attempt came to, as the delivery metric names it.
+_RESULTS = {
+    MessageStatus.DELIVERED: "delivered",
+    MessageStatus.PENDING: "retrying",
+    MessageStatus.FAILED: "failed",
+    MessageStatus.SENDING: "sending",  # not a step's status; here so every status has a name
+}
+
+
 @dataclass
 class DeliveryWorker:
     db: Database
@@ -95,6 +105,8 @@ class DeliveryWorker:
     lease_seconds: float = 60.0
     batch_size: int = 50
     poll_interval_seconds: float = 1.0
+    # accelerator_notification_deliveries_total, by endpoint and result.
+    metrics: Metrics = NO_METRICS
     repository: NotificationRepository = field(init=False, repr=False)
     _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
 
@@ -189,6 +201,7 @@ class DeliveryWorker:
                 step.clear_failing,
                 step.disable_reason,
             )
+        self.metrics.notification_attempted(message.endpoint_id, _RESULTS[step.status])
         if step.disable_reason is not None:
             logger.warning("endpoint %s disabled: %s", message.endpoint_id, step.disable_reason)
         return message, attempt, step

@@ -13,10 +13,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from accelerator.infra.database import Database
+from accelerator.infra.metrics import NO_METRICS, Metrics
 from accelerator.insurers.partners import Partner
 from accelerator.quoting import repository
 from accelerator.quoting.fanout import FanOutPolicy, InsurerResult, fan_out
-from schemas import QuoteRequest
+from schemas import OutcomeStatus, QuoteRequest
 
 logger = logging.getLogger("accelerator.quoting")
 
@@ -136,13 +137,31 @@ async def finish_abandoned(db: Database, now: datetime | None = None) -> int:
     return finished
 
 
+def final_status(results: list[InsurerResult]) -> str:
+    """How a fan-out ended, for the metrics: ``offered`` (an offer at least), ``pending`` (none
+    yet, an insurer answers by callback), else ``no_offer``."""
+    statuses = {result.status for result in results}
+    if OutcomeStatus.OFFERED in statuses:
+        return "offered"
+    if OutcomeStatus.PENDING in statuses:
+        return "pending"
+    return "no_offer"
+
+
 class QuoteRunner:
     """Owns the fan-out tasks of one process so they can be awaited and cancelled at shutdown."""
 
-    def __init__(self, db: Database, partners: Mapping[str, Partner], policy: FanOutPolicy) -> None:
+    def __init__(
+        self,
+        db: Database,
+        partners: Mapping[str, Partner],
+        policy: FanOutPolicy,
+        metrics: Metrics = NO_METRICS,
+    ) -> None:
         self.db = db
         self.partners = partners
         self.policy = policy
+        self.metrics = metrics
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self.results = ResultWriter(db)
 
@@ -160,14 +179,23 @@ class QuoteRunner:
 
     async def _run(self, request: QuoteRequest, policy: FanOutPolicy) -> None:
         stored: list[asyncio.Future[None]] = []
+        final = "failed"
 
         async def on_result(result: InsurerResult) -> None:
             # Queued rather than awaited, so that results landing together share a transaction;
             # every one is committed before (or with) the request's completion.
             stored.append(self.results.submit(request.request_id, result))
+            asked = result.status is not OutcomeStatus.SKIPPED
+            self.metrics.insurer_answered(
+                result.provider_id,
+                result.status.value,
+                result.reason_code,
+                result.elapsed_ms / 1000 if asked else None,
+            )
 
         try:
-            await fan_out(request, self.partners, policy, on_result)
+            results = await fan_out(request, self.partners, policy, on_result)
+            final = final_status(results)
         except Exception:
             logger.exception("fan-out of %s failed", request.request_id)
         finally:
@@ -178,6 +206,9 @@ class QuoteRunner:
                         "an insurer result of %s was not stored: %r", request.request_id, failure
                     )
             await completed
+        # Not when cancelled (the process stopping): that request is finished by another
+        # process's sweep, and counted there as abandoned.
+        self.metrics.quote_finished(final)
 
     async def wait(self, request_id: str, seconds: float) -> None:
         """Wait for a running fan-out of this process, at most ``seconds``."""

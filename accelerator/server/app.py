@@ -45,6 +45,8 @@ from accelerator.health.controller import HealthController
 from accelerator.infra.bodies import BATCH_BODY_MAX_BYTES, JSON_BODY_MAX_BYTES, ApiRequest
 from accelerator.infra.errors import EXCEPTION_HANDLERS
 from accelerator.infra.logging import configure_logging, request_id_middleware
+from accelerator.infra.metrics import process_stopped
+from accelerator.infra.prometheus import MetricsController, prometheus_config
 from accelerator.notifications.controller import WebhookEndpointController
 from accelerator.partners.controller import PartnerController
 from accelerator.quoting.controller import ProviderController, QuoteRequestController
@@ -129,8 +131,10 @@ def create_app(
             for task in background:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await services.heartbeat.forget()
             runtime.stop()
             await services.close()
+            process_stopped()
 
     async def resolve(secret: str) -> Principal | None:
         services = runtime.services
@@ -139,11 +143,17 @@ def create_app(
     async def find_session(cookie: str) -> SellerSession | None:
         return await resolve_session(runtime.services.db, cookie)
 
+    # Metrics first: a request refused by the key middleware is counted too.
+    metrics: list[Any] = [prometheus_config().middleware] if settings.metrics_enabled else []
     app = Litestar(
-        route_handlers=[*ROUTES, *seller_pages(find_session)],
+        route_handlers=[
+            *ROUTES,
+            *([MetricsController] if settings.metrics_enabled else []),
+            *seller_pages(find_session),
+        ],
         dependencies=_dependencies(runtime),
         lifespan=[lifespan],
-        middleware=[request_id_middleware, api_key_middleware(resolve)],
+        middleware=[*metrics, request_id_middleware, api_key_middleware(resolve)],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=_openapi(),
         plugins=[DecodedAsSchema(), MetaConstraintsSchema(), ClosedStructSchema()],
@@ -189,6 +199,7 @@ def _dependencies(runtime: Runtime) -> dict[str, Provide]:
         "notifications": provide(lambda s: s.notifications),
         "audit_export": provide(lambda s: s.audit_export),
         "chain_verifier": provide(lambda s: s.chain_verifier),
+        "operations_status": provide(lambda s: s.status),
     }
 
 
@@ -196,7 +207,7 @@ async def _start_background_work(services: Services) -> list[asyncio.Task[None]]
     # Requests a previous process left `collecting` are finished before we serve anything
     # (unless the database is not ready yet: /health/ready says why, the sweep retries).
     try:
-        await finish_abandoned(services.db)
+        await _finish_abandoned(services)
         binds_waiting = await services.bind_reconciler.any_waiting()
         if linked := await services.policy_admin.link_submissions():
             logger.info("linked %d submitted policies to the insurers they name", linked)
@@ -224,7 +235,19 @@ async def _start_background_work(services: Services) -> list[asyncio.Task[None]]
         )
     # Revocations drop the keys this process remembers (see auth.cache).
     background.append(asyncio.create_task(services.keys.watch(), name="key-revocations"))
+    settings = services.configured.settings
+    background.append(asyncio.create_task(services.heartbeat.run(), name="heartbeat"))
+    background.append(
+        asyncio.create_task(
+            services.backlog.run(settings.backlog_snapshot_seconds), name="backlog-snapshot"
+        )
+    )
     return background
+
+
+async def _finish_abandoned(services: Services) -> None:
+    if finished := await finish_abandoned(services.db):
+        services.metrics.quote_finished("abandoned", finished)
 
 
 async def _sweep(services: Services) -> None:
@@ -233,7 +256,7 @@ async def _sweep(services: Services) -> None:
     while True:
         await asyncio.sleep(services.configured.settings.sweep_interval_seconds)
         try:
-            await finish_abandoned(services.db)
+            await _finish_abandoned(services)
         except Exception:  # a failed sweep is retried at the next tick
             logger.exception("sweep failed")
         try:

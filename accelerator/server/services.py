@@ -29,7 +29,11 @@ from accelerator.compliance.service import ComplianceService
 from accelerator.coverage.admin import PolicyAdminService
 from accelerator.coverage.linking import InsurerDirectory
 from accelerator.coverage.service import CoverageService
+from accelerator.health.backlog import BacklogSnapshot
+from accelerator.health.heartbeat import Heartbeat
+from accelerator.health.status import StatusService
 from accelerator.infra.database import Database, open_database
+from accelerator.infra.metrics import Metrics, metrics_for
 from accelerator.insurers.partners import (
     Partner,
     check_appetite,
@@ -131,6 +135,12 @@ class Services:
     retention: RetentionService
     chain_verifier: ChainVerifier
     keys: KeyCache
+    # Operations (docs/operations.md): what is recorded, this process's heartbeat, the
+    # periodic backlog count, and GET /health/status.
+    metrics: Metrics
+    heartbeat: Heartbeat
+    backlog: BacklogSnapshot
+    status: StatusService
 
     @property
     def in_process_worker(self) -> bool:
@@ -148,6 +158,7 @@ def open_services(
     configured: Configured, *, insurer_transport: httpx.AsyncBaseTransport | None = None
 ) -> Services:
     settings = configured.settings
+    metrics = metrics_for(settings.metrics_enabled)
     db = open_database(settings.database_url)
     partners = open_partners(
         configured.providers,
@@ -161,6 +172,7 @@ def open_services(
             deadline_seconds=settings.quote_deadline_seconds,
             insurer_timeout_seconds=settings.insurer_timeout_seconds,
         ),
+        metrics,
     )
     sellers = SellerService(db, configured.rulebook, configured.taxonomy)
     insurers = InsurerDirectory.of(
@@ -172,13 +184,16 @@ def open_services(
     # A stored delivery wakes this process's worker at once, if it runs one.
     in_process = settings.inbox_worker == "in_process"
     webhooks = (
-        WebhookService(db, partners, on_stored=inbox_worker.wake, turns=turns)
+        WebhookService(db, partners, on_stored=inbox_worker.wake, turns=turns, metrics=metrics)
         if in_process
-        else WebhookService(db, partners, turns=turns)
+        else WebhookService(db, partners, turns=turns, metrics=metrics)
     )
     # Outbound notifications: sent by this process's worker when it runs the inbox's too.
     delivery_worker = DeliveryWorker(
-        db, Sender(allow_private=settings.notifications_allow_private_urls)
+        db,
+        Sender(allow_private=settings.notifications_allow_private_urls),
+        owner=inbox_worker.owner,
+        metrics=metrics,
     )
     notifications = NotificationService(
         db,
@@ -188,7 +203,10 @@ def open_services(
     compliance = ComplianceService(db, sellers, configured.rulebook)
     abandoned_binds = timedelta(seconds=settings.bind_abandoned_after_seconds)
     coverage = CoverageService(
-        db, configured.rulebook, configured.taxonomy, ReceiptWriter(db), insurers
+        db, configured.rulebook, configured.taxonomy, ReceiptWriter(db), insurers, metrics
+    )
+    backlog = BacklogSnapshot(
+        [webhooks.inbox.backlog, delivery_worker.repository.backlog], metrics=metrics
     )
     quoting = QuotingService(
         db,
@@ -241,6 +259,19 @@ def open_services(
         ),
         chain_verifier=ChainVerifier(db),
         keys=KeyCache(db),
+        metrics=metrics,
+        heartbeat=Heartbeat(
+            db,
+            # The name this process's inbox and outbox leases carry.
+            inbox_worker.owner,
+            "api",
+            ["api", "inbox-worker", "delivery-worker"] if in_process else ["api"],
+            partners,
+            settings.heartbeat_seconds,
+            metrics,
+        ),
+        backlog=backlog,
+        status=StatusService(db, backlog),
     )
 
 

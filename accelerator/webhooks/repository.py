@@ -33,6 +33,7 @@ from sqlalchemy.orm import defer
 from accelerator.infra.codec import json_text, stored_instant
 from accelerator.infra.database import Database, ReadSession, WriteSession
 from accelerator.infra.driver_writes import DriverWrites, open_driver_writes
+from accelerator.infra.metrics import Backlog
 from accelerator.infra.statements import DialectName, Statement
 from accelerator.webhooks.models import InboxEvent
 from schemas import InboxStatus
@@ -124,6 +125,21 @@ class InboxRepository:
         )
         assert existing is not None, "it conflicted, so it exists"
         return existing[0], InboxStatus(existing[1])
+
+    # -- the operator's view ---------------------------------------------------------------
+
+    async def backlog(self) -> Backlog:
+        """How many deliveries are in each unfinished status (``failed`` included: given up,
+        kept for an operator), and when the oldest still to be applied was received."""
+        unfinished = (*WAITING, InboxStatus.PROCESSING, InboxStatus.FAILED)
+        query = (
+            select(InboxEvent.status, func.count(), func.min(InboxEvent.received_at))
+            .where(InboxEvent.status.in_(unfinished))
+            .group_by(InboxEvent.status)
+        )
+        async with self.db.reading() as session:
+            rows = (await session.execute(query)).all()
+        return Backlog.from_rows("inbox", rows, (*WAITING, InboxStatus.PROCESSING), unfinished)
 
     # -- the admin's view ------------------------------------------------------------------
 

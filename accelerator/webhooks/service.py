@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from accelerator.errors import (
     BadRequest,
     Conflict,
+    DomainError,
     FieldError,
     InvalidInput,
     NotFound,
@@ -25,6 +26,7 @@ from accelerator.errors import (
     Unauthenticated,
 )
 from accelerator.infra.database import Database
+from accelerator.infra.metrics import NO_METRICS, Metrics
 from accelerator.insurers.partners import Partner
 from accelerator.webhooks.models import InboxEvent
 from accelerator.webhooks.repository import WAITING, InboxRepository, purged_at
@@ -84,6 +86,8 @@ class WebhookService:
     inbox: InboxRepository = field(init=False, repr=False)
     # How this process's own worker, if any, takes turns with the receives (receives first).
     turns: ReceivesFirst = field(default_factory=lambda: ReceivesFirst(one_writer=False))
+    # accelerator_webhook_receipts_total, by provider and result.
+    metrics: Metrics = NO_METRICS
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "inbox", InboxRepository(self.db))
@@ -102,8 +106,16 @@ class WebhookService:
 
         ``headers`` may be in any case. Returns only once the delivery is committed.
         """
-        async with self.turns.receiving():
-            return await self._receive(provider_id, headers, body)
+        # Only a configured insurer's id is a label: the path is the sender's to choose.
+        provider = provider_id if provider_id in self.partners else "unknown"
+        try:
+            async with self.turns.receiving():
+                receipt = await self._receive(provider_id, headers, body)
+        except DomainError as error:
+            self.metrics.webhook_received(provider, error.code)
+            raise
+        self.metrics.webhook_received(provider, "duplicate" if receipt.duplicate else "stored")
+        return receipt
 
     async def _receive(self, provider_id: str, headers: Mapping[str, str], body: bytes) -> Receipt:
         partner = self._partner(provider_id)

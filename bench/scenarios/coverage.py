@@ -134,19 +134,20 @@ def _alternating(
     measure: Callable[[str, FixedRequests], Measurement],
     served: tuple[str, FixedRequests],
     baseline: tuple[str, FixedRequests],
+    rounds: int = _ROUNDS,
 ) -> tuple[Measurement, Measurement]:
-    """Measure the baseline and the served endpoint one after the other, ``_ROUNDS`` times;
+    """Measure the baseline and the served endpoint one after the other, ``rounds`` times;
     the pair of the round whose ratio is the median. A shared 2-core machine's speed drifts by
     tens of percent within minutes, so two measurements taken apart compare the drift as much
     as the endpoints; a ratio of neighbours, taken as the median of several, does not."""
-    rounds: list[tuple[Measurement, Measurement]] = []
-    for number in range(1, _ROUNDS + 1):
-        suffix = f" (round {number} of {_ROUNDS})"
+    pairs: list[tuple[Measurement, Measurement]] = []
+    for number in range(1, rounds + 1):
+        suffix = f" (round {number} of {rounds})"
         without = measure(baseline[0] + suffix, baseline[1])
-        rounds.append((measure(served[0] + suffix, served[1]), without))
+        pairs.append((measure(served[0] + suffix, served[1]), without))
     # A baseline that answered nothing sorts last rather than dividing by zero.
-    rounds.sort(key=lambda pair: pair[0].throughput / max(pair[1].throughput, 1e-9))
-    return rounds[len(rounds) // 2]
+    pairs.sort(key=lambda pair: pair[0].throughput / max(pair[1].throughput, 1e-9))
+    return pairs[len(pairs) // 2]
 
 
 def _sanity(port: int, key: str, now: datetime) -> None:
