@@ -1,7 +1,7 @@
 """worker heartbeats: each API process's and worker's last beat (GET /health/status)
 
 Revision ID: 20261208_02
-Revises: 20261207_05
+Revises: 20261208_01
 Create Date: 2026-12-08 02:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from accelerator.infra.database import UtcDateTime
 
 revision: str = "20261208_02"
-down_revision: str | None = "20261207_05"
+down_revision: str | None = "20261208_01"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
