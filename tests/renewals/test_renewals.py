@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
+from accelerator.auth.keys import create_key
+from accelerator.auth.principal import Role
 from accelerator.coverage.state import EventKind
 from accelerator.infra.database import open_database
 from accelerator.quoting.models import QuoteRequestRow
@@ -72,9 +74,19 @@ async def test_a_renewal_opens_sixty_days_before_the_end_and_only_once(service: 
     assert view["cover"]["effective_date"] == ends_on.isoformat()
     assert {o["provider_id"] for o in view["outcomes"]} == {"harbor", "summit", "meridian", "acorn"}
     assert any(o["compliance"]["compliant"] for o in view["offers"])
-    # Also readable as any quote request, and by the claims engine through the policy.
+    # Also readable as any quote request; the claims engine reads it as it reads the policy,
+    # another seller does not see that the policy exists.
     same = (await service.client.get(f"/v1/quote-requests/{opened}")).json()
     assert same["renews_policy_id"] == policy_id
+    claims = await create_key(service.database, Role.CLAIMS)
+    other = await create_key(service.database, Role.SELLER, seller_id="s-2")
+    path = f"/v1/policies/{policy_id}/renewal"
+    as_claims = await service.client.get(path, headers={"Authorization": f"Bearer {claims.secret}"})
+    assert as_claims.status_code == 200
+    assert as_claims.json()["id"] == opened
+    as_other = await service.client.get(path, headers={"Authorization": f"Bearer {other.secret}"})
+    assert as_other.status_code == 404
+    assert as_other.json()["code"] == "policy_not_found"
 
 
 async def test_the_sixty_day_reminder_names_the_renewal(service: Service) -> None:
