@@ -120,6 +120,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        logs.start()  # again, if an earlier run of this app stopped it
         services = open_services(configured, insurer_transport=insurer_transport, tracing=tracing)
         runtime.start(services)
         background = await _start_background_work(services)

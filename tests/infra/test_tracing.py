@@ -365,3 +365,16 @@ def test_with_no_otel_variable_nothing_is_instrumented_and_no_sdk_is_loaded(
     assert done.returncode == 0, done.stderr
     assert "no OpenTelemetry plugin" in done.stdout, done.stdout
     assert "loaded: []" in done.stdout, done.stdout
+
+
+async def test_probes_and_the_api_document_are_not_traced(
+    traced: tuple[Client, Database], exporter: InMemorySpanExporter
+) -> None:
+    client, _ = traced
+    exporter.clear()
+    assert (await client.get("/health/live")).status_code == 200
+    assert (await client.get("/schema/openapi.json")).status_code == 200
+    assert (await client.get("/no/such/path")).status_code == 404
+    # Only the unrouted request, named by its method alone (a raw path would be a new name for
+    # every URL).
+    assert [(s.name, s.kind) for s in exporter.get_finished_spans()] == [("GET", SpanKind.SERVER)]
