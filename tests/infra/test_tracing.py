@@ -162,14 +162,17 @@ async def test_a_quote_request_is_one_trace_from_the_api_through_each_insurer_ca
     assert any(s.parent and s.parent.span_id == store.context.span_id for s in statements)
 
 
-async def test_a_fan_out_that_outlives_its_request_stays_in_the_requests_trace(
+async def test_a_fan_out_the_request_does_not_wait_for_stays_in_the_requests_trace(
     traced: tuple[Client, Database], exporter: InMemorySpanExporter
 ) -> None:
+    """Without ``?wait=true`` the answer does not wait for the fan-out, which usually ends
+    after it (202; 200 if the sandbox was quicker than the answer): in the request's trace
+    either way."""
     client, database = traced
     headers = await _seller(client, database)
     exporter.clear()
     response = await client.post("/v1/quote-requests", json={"seller_id": "s-1"}, headers=headers)
-    assert response.status_code == 202, response.text
+    assert response.status_code in (200, 202), response.text
 
     async def fan_out_done() -> list[ReadableSpan]:
         # The exporter offers no event to wait on.
