@@ -161,6 +161,22 @@ async def test_a_quote_request_is_one_trace_from_the_api_through_each_insurer_ca
     assert store.context.trace_id == api.context.trace_id
     assert any(s.parent and s.parent.span_id == store.context.span_id for s in statements)
 
+    # Binding one of its offers: a trace of its own, with the insurer's bind call in it.
+    offer = response.json()["offers"][0]
+    exporter.clear()
+    bound = await client.post(
+        f"/v1/offers/{offer['id']}/bind", json={}, headers={**headers, "Idempotency-Key": "b-1"}
+    )
+    assert bound.status_code == 201, bound.text
+    spans = exporter.get_finished_spans()
+    api = _server_span(spans, "POST /v1/offers/{offer_id}/bind")
+    (bind,) = [s for s in spans if s.name == "insurer bind"]
+    assert dict(bind.attributes or {})["accelerator.insurer.outcome"] == "bound"
+    assert _ancestors(bind, spans) == [api.name]
+    assert [s.name for s in spans if s.parent and s.parent.span_id == bind.context.span_id] == [
+        "POST"
+    ]
+
 
 async def test_a_fan_out_the_request_does_not_wait_for_stays_in_the_requests_trace(
     traced: tuple[Client, Database], exporter: InMemorySpanExporter
