@@ -96,10 +96,12 @@ def _configured(settings: Settings) -> Configured:
 
 
 def _configure_logging(level: str, *, json_logs: bool = False) -> None:
-    """Logs written by a thread of their own, drained at exit (infra.logging)."""
+    """Logs written by a thread of their own (infra.logging), drained when the command ends:
+    every line is out before the command returns, also to a caller that captured its output."""
     from accelerator.infra.logging import configure_logging  # imports Litestar: only when used
 
-    configure_logging(level, json_logs=json_logs)
+    writer = configure_logging(level, json_logs=json_logs)
+    click.get_current_context().call_on_close(writer.flush)
 
 
 def _check_tracing() -> None:

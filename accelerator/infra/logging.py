@@ -37,13 +37,13 @@ LOGGERS = ("accelerator", "providers", "uvicorn", "uvicorn.access", "uvicorn.err
 
 
 class _ContextFilter(logging.Filter):
-    """Stamps what only the logging thread's context knows: the request id, and the current
-    span's trace and span ids."""
+    """Stamps what only the context of the code that logs knows (the writer thread has its
+    own): the request id, and the current span's trace and span ids."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get() or "-"
-        # Read only when OpenTelemetry is loaded, which it is only when tracing is on
-        # (infra.tracing): a process that does not trace never imports it for its logs.
+        # Never imported for the logs' sake: a process without OpenTelemetry loaded skips this,
+        # and with tracing off the current span is the invalid one, so nothing is added.
         otel = sys.modules.get("opentelemetry.trace")
         if otel is not None:
             context = otel.get_current_span().get_span_context()
