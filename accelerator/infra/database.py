@@ -209,7 +209,7 @@ def open_database(url: str, *, tracing: Tracing | None = None) -> Database:
         tracing.instrument_engine(write_engine)
         if read_engine.sync_engine is not write_engine.sync_engine:
             tracing.instrument_engine(read_engine)
-        lookups = tracing.lookups(lookups)
+        lookups = tracing.lookups(lookups, sqlite=is_sqlite_url(url))
     return Database(
         url=url,
         write_engine=write_engine,

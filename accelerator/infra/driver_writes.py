@@ -104,12 +104,9 @@ def open_driver_writes(
 ) -> DriverWrites:
     """Driver connections that write to ``url`` (none is opened until the first statement);
     with ``tracing``, each statement is a span."""
-    writes: DriverWrites = (
-        SqliteWrites(url)
-        if make_url(url).get_backend_name() == "sqlite"
-        else PostgresWrites(url, size)
-    )
-    return writes if tracing is None else tracing.driver_writes(writes)
+    sqlite = make_url(url).get_backend_name() == "sqlite"
+    writes: DriverWrites = SqliteWrites(url) if sqlite else PostgresWrites(url, size)
+    return writes if tracing is None else tracing.driver_writes(writes, sqlite=sqlite)
 
 
 @asynccontextmanager

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
     from accelerator.infra.driver_writes import DriverWrites
     from accelerator.infra.lookups import Lookups
-    from accelerator.infra.statements import Statement
+    from accelerator.infra.statements import DialectName, Statement
 
 #: The service's name in traces unless OTEL_SERVICE_NAME (or OTEL_RESOURCE_ATTRIBUTES) says.
 DEFAULT_SERVICE_NAME = "insurance-accelerator"
@@ -203,13 +203,13 @@ class OtelTracing:
             event.listen(sync_engine, "after_cursor_execute", after)
             event.listen(sync_engine, "handle_error", failed)
 
-    def lookups(self, inner: Lookups) -> Lookups:
+    def lookups(self, inner: Lookups, *, sqlite: bool) -> Lookups:
         """The hot-path read pool, each read a span named for its statement."""
-        return _TracedLookups(inner, self)
+        return _TracedLookups(inner, self, "sqlite" if sqlite else "postgresql")
 
-    def driver_writes(self, inner: DriverWrites) -> DriverWrites:
+    def driver_writes(self, inner: DriverWrites, *, sqlite: bool) -> DriverWrites:
         """The autocommit write pool, each statement a span named for it."""
-        return _TracedWrites(inner, self)
+        return _TracedWrites(inner, self, "sqlite" if sqlite else "postgresql")
 
     def driver(self, connection: Any, *, sqlite: bool) -> Any:
         """A driver connection (asyncpg's or aiosqlite's) whose statements are spans."""
@@ -284,13 +284,13 @@ def _statement_name(sql: str) -> str:
 
 
 class _TracedLookups:
-    def __init__(self, inner: Lookups, tracing: OtelTracing) -> None:
+    def __init__(self, inner: Lookups, tracing: OtelTracing, system: DialectName) -> None:
         self._inner = inner
         self._tracing = tracing
-        self._system = "sqlite" if type(inner).__name__.startswith("Sqlite") else "postgresql"
+        self._system: DialectName = system
 
     async def fetch(self, statement: Statement, **params: Any) -> list[Any]:
-        sql = statement.compiled(self._system).sql  # type: ignore[arg-type]
+        sql = statement.compiled(self._system).sql
         with self._tracing.statement(self._system, sql, statement.name):
             return await self._inner.fetch(statement, **params)
 
@@ -299,13 +299,13 @@ class _TracedLookups:
 
 
 class _TracedWrites:
-    def __init__(self, inner: DriverWrites, tracing: OtelTracing) -> None:
+    def __init__(self, inner: DriverWrites, tracing: OtelTracing, system: DialectName) -> None:
         self._inner = inner
         self._tracing = tracing
-        self._system = "sqlite" if type(inner).__name__.startswith("Sqlite") else "postgresql"
+        self._system: DialectName = system
 
     async def fetch_one(self, statement: Statement, **params: Any) -> Any:
-        sql = statement.compiled(self._system).sql  # type: ignore[arg-type]
+        sql = statement.compiled(self._system).sql
         with self._tracing.statement(self._system, sql, statement.name):
             return await self._inner.fetch_one(statement, **params)
 

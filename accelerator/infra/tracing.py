@@ -67,11 +67,11 @@ class Tracing(Protocol):
         """A span per statement SQLAlchemy sends through ``engine``."""
         ...
 
-    def lookups(self, inner: Lookups) -> Lookups:
+    def lookups(self, inner: Lookups, *, sqlite: bool) -> Lookups:
         """The hot-path read pool with a span per read."""
         ...
 
-    def driver_writes(self, inner: DriverWrites) -> DriverWrites:
+    def driver_writes(self, inner: DriverWrites, *, sqlite: bool) -> DriverWrites:
         """The autocommit write pool with a span per statement."""
         ...
 

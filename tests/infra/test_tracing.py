@@ -24,12 +24,14 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
-from sqlalchemy import text
+from sqlalchemy import literal_column, select, text
 
 from accelerator.auth.keys import create_key
 from accelerator.auth.principal import Role
 from accelerator.infra.database import Database, open_database
+from accelerator.infra.driver_writes import open_driver_writes
 from accelerator.infra.spans import OtelTracing
+from accelerator.infra.statements import Statement
 from accelerator.infra.tracing import TracingConfigError, exporters_wanted, start_tracing
 from accelerator.server import create_app
 from accelerator.settings import Settings
@@ -397,3 +399,24 @@ async def test_probes_and_the_api_document_are_not_traced(
     # Only the unrouted request, named by its method alone (a raw path would be a new name for
     # every URL).
     assert [(s.name, s.kind) for s in exporter.get_finished_spans()] == [("GET", SpanKind.SERVER)]
+
+
+async def test_the_driver_pools_statements_are_spans_named_for_their_statement(
+    database_url: str, tracing: OtelTracing, exporter: InMemorySpanExporter
+) -> None:
+    probe = Statement("probe_statement", select(literal_column("1")), register=False)
+    db = open_database(database_url, tracing=tracing)
+    writes = open_driver_writes(database_url, tracing=tracing)
+    try:
+        with tracing.span("job"):
+            assert [tuple(row) for row in await db.lookups.fetch(probe)] == [(1,)]
+            row = await writes.fetch_one(probe)
+            assert row is not None
+            assert tuple(row) == (1,)
+    finally:
+        await writes.close()
+        await db.dispose()
+    spans = [s for s in exporter.get_finished_spans() if s.name == "probe_statement"]
+    assert len(spans) == 2
+    system = "sqlite" if database_url.startswith("sqlite") else "postgresql"
+    assert {dict(s.attributes or {})["db.system.name"] for s in spans} == {system}
