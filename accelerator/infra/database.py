@@ -207,7 +207,9 @@ def open_database(url: str, *, tracing: Tracing | None = None) -> Database:
     lookups = open_lookups(url, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS)
     if tracing is not None:
         tracing.instrument_engine(write_engine)
-        if read_engine.sync_engine is not write_engine.sync_engine:
+        if is_sqlite_url(url):
+            # On PostgreSQL the read engine is the write engine with options, which fires the
+            # write engine's hooks already: hooked again, each read would be two spans.
             tracing.instrument_engine(read_engine)
         lookups = tracing.lookups(lookups, sqlite=is_sqlite_url(url))
     return Database(

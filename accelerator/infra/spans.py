@@ -168,7 +168,8 @@ class OtelTracing:
     # --- database statements -----------------------------------------------------------------
 
     def instrument_engine(self, engine: AsyncEngine) -> None:
-        """A span for each statement SQLAlchemy sends through ``engine``."""
+        """A span for each statement SQLAlchemy sends through ``engine`` (call once per
+        engine: open_database does)."""
         system = _system(engine.dialect.name)
         sync_engine = engine.sync_engine
 
@@ -198,10 +199,9 @@ class OtelTracing:
                 span.end()
                 context._accelerator_span = None
 
-        if not event.contains(sync_engine, "before_cursor_execute", before):
-            event.listen(sync_engine, "before_cursor_execute", before)
-            event.listen(sync_engine, "after_cursor_execute", after)
-            event.listen(sync_engine, "handle_error", failed)
+        event.listen(sync_engine, "before_cursor_execute", before)
+        event.listen(sync_engine, "after_cursor_execute", after)
+        event.listen(sync_engine, "handle_error", failed)
 
     def lookups(self, inner: Lookups, *, sqlite: bool) -> Lookups:
         """The hot-path read pool, each read a span named for its statement."""

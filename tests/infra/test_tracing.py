@@ -20,7 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
@@ -239,9 +240,22 @@ async def test_a_coverage_check_traces_its_statements_and_its_receipts_commit(
         assert [s for s in statements if s.parent and s.parent.span_id == flush.context.span_id]
 
 
+class StartedSpans(SpanProcessor):
+    """The names of the spans started, ended or not."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        self.names.append(span.name)
+
+
 async def test_sqlalchemy_statements_are_spans_only_inside_a_trace(
     database_url: str, tracing: OtelTracing, exporter: InMemorySpanExporter
 ) -> None:
+    started = StartedSpans()
+    assert isinstance(tracing.provider, TracerProvider)
+    tracing.provider.add_span_processor(started)
     db = open_database(database_url, tracing=tracing)
     try:
         async with db.reading() as session:
@@ -253,6 +267,8 @@ async def test_sqlalchemy_statements_are_spans_only_inside_a_trace(
     finally:
         await db.dispose()
     job, *_ = [s for s in exporter.get_finished_spans() if s.name == "job"]
+    # One span per statement (one hooked twice would start two, and end only one).
+    assert started.names.count("SELECT") == 1
     (select,) = [s for s in exporter.get_finished_spans() if s.name == "SELECT"]
     assert select.parent is not None
     assert select.parent.span_id == job.context.span_id
