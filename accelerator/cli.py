@@ -96,9 +96,22 @@ def _configured(settings: Settings) -> Configured:
 
 
 def _configure_logging(level: str, *, json_logs: bool = False) -> None:
+    """Logs written by a thread of their own (infra.logging), drained when the command ends:
+    every line is out before the command returns, also to a caller that captured its output."""
     from accelerator.infra.logging import configure_logging  # imports Litestar: only when used
 
-    configure_logging(level, json_logs=json_logs)
+    writer = configure_logging(level, json_logs=json_logs)
+    click.get_current_context().call_on_close(writer.flush)
+
+
+def _check_tracing() -> None:
+    """Stop with one line naming the ``OTEL_*`` variable the service cannot honour."""
+    from accelerator.infra.tracing import TracingConfigError, exporters_wanted
+
+    try:
+        exporters_wanted(os.environ)
+    except TracingConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def _describe_database(url: str) -> str:
@@ -133,6 +146,7 @@ def serve(host: str, port: int, workers: int) -> None:
     settings = _settings()
     _configure_logging(settings.log_level, json_logs=settings.json_logs)
     configured = _configured(settings)
+    _check_tracing()  # each worker process starts its own tracing (create_app)
     with_sandbox = settings.sandbox_enabled and (
         not configured.providers or settings.sandbox_with_providers
     )
@@ -345,6 +359,7 @@ def worker(lease_seconds: float, batch_size: int, poll_interval: float, until_id
             "`accelerator worker` needs ACCELERATOR_DATABASE_URL to name PostgreSQL"
         )
     _configured(settings)  # an unknown adapter: one line now, not a traceback from the worker
+    _check_tracing()
     asyncio.run(_run_worker(settings, lease_seconds, batch_size, poll_interval, until_idle))
 
 
@@ -359,16 +374,19 @@ async def _run_worker(
 
     from accelerator.health.heartbeat import Heartbeat
     from accelerator.infra.metrics import metrics_for, process_stopped
+    from accelerator.infra.tracing import start_tracing
     from accelerator.insurers.partners import close_partners, open_partners
     from accelerator.notifications.sender import Sender
     from accelerator.notifications.worker import DeliveryWorker
     from accelerator.webhooks.worker import InboxWorker
 
-    db = open_database(settings.database_url)
+    tracing = start_tracing()  # a span per job when the OTEL_* variables ask for traces
+    db = open_database(settings.database_url, tracing=tracing)
     # Parsing events needs only the adapters; their settings are the service's own.
     partners = open_partners(
         _worker_provider_settings(settings),
         default_timeout_seconds=settings.insurer_timeout_seconds,
+        tracing=tracing,
     )
     inbox = InboxWorker(
         db,
@@ -422,6 +440,8 @@ async def _run_worker(
         await close_partners(partners)
         await db.dispose()
         process_stopped()
+        if tracing is not None:
+            tracing.shutdown()  # exports the spans still queued
 
 
 def _worker_provider_settings(settings: Settings) -> dict[str, ProviderSettings]:

@@ -109,7 +109,11 @@ class ReceiptWriter:
         """Return once ``receipts`` are committed; raise what the commit raised."""
         if not receipts:
             return
-        call = _Call(receipts, asyncio.get_running_loop().create_future())
+        call = _Call(
+            receipts,
+            asyncio.get_running_loop().create_future(),
+            None if self._db.tracing is None else self._db.tracing.current(),
+        )
         self._queued.append(call)
         if self._flushes < self._most_flushes:
             self._flushes += 1
@@ -150,6 +154,19 @@ class ReceiptWriter:
         return taken
 
     async def _flush_once(self, batch: Sequence[_Call]) -> None:
+        tracing = self._db.tracing
+        if tracing is None:
+            await self._commit(batch)
+            return
+        # One span per flush, in the trace of the first call it writes, linked to the others'.
+        with tracing.span(
+            "store decision receipts",
+            {"accelerator.receipts": sum(len(call.receipts) for call in batch)},
+            parents=[call.queued_by for call in batch if call.queued_by is not None],
+        ):
+            await self._commit(batch)
+
+    async def _commit(self, batch: Sequence[_Call]) -> None:
         try:
             await _store(self._db, [r for call in batch for r in call.receipts])
         except Exception as exc:
@@ -165,12 +182,19 @@ class ReceiptWriter:
 class _Call:
     """One call's receipts, waiting to be written, and how it learns they were."""
 
-    __slots__ = ("done", "receipts", "sellers")
+    __slots__ = ("done", "queued_by", "receipts", "sellers")
 
-    def __init__(self, receipts: Sequence[ReceiptContent], done: asyncio.Future[None]) -> None:
+    def __init__(
+        self,
+        receipts: Sequence[ReceiptContent],
+        done: asyncio.Future[None],
+        queued_by: Any,
+    ) -> None:
         self.receipts = receipts
         self.done = done
         self.sellers = frozenset(r.seller_id for r in receipts)
+        # The caller's trace context when tracing: the flush's span joins its trace.
+        self.queued_by = queued_by
 
 
 # The writes run on the driver (infra.driver_writes): a batch check keeps a thousand receipts,

@@ -70,6 +70,33 @@ async def send_bind(
     partner: Partner, target: quotes.BindTarget, additional_insured_name: str
 ) -> BindResult:
     """Ask the insurer to bind ``target``'s offer; raises BindUnconfirmed when it does not say."""
+    if partner.tracing is None:
+        return await _send_bind(partner, target, additional_insured_name)
+    # A span per bind call, as per quote call (quoting.fanout), its HTTP attempts under it.
+    with partner.tracing.span(
+        "insurer bind",
+        {"accelerator.insurer.id": partner.adapter.provider_id, "accelerator.insurer.call": "bind"},
+    ) as span:
+        try:
+            result = await _send_bind(partner, target, additional_insured_name)
+        except BindUnconfirmed as exc:
+            span.set_attribute("accelerator.insurer.outcome", "unconfirmed")
+            span.set_attribute("accelerator.insurer.reason_code", exc.code)
+            raise
+        outcome = (
+            "bound"
+            if isinstance(result, Bound)
+            else "refused"
+            if isinstance(result, BindRefused)
+            else "pending"
+        )
+        span.set_attribute("accelerator.insurer.outcome", outcome)
+        return result
+
+
+async def _send_bind(
+    partner: Partner, target: quotes.BindTarget, additional_insured_name: str
+) -> BindResult:
     adapter = partner.adapter
     request, offer = target.request, target.offer
     bind = BindRequest(

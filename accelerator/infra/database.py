@@ -31,6 +31,10 @@ from sqlalchemy.types import TypeDecorator
 from accelerator.infra.codec import json_text
 from accelerator.infra.lookups import Lookups, open_lookups
 
+# At run time, not only for type checkers: msgspec reads this dataclass's fields when the app
+# is given it as a dependency.
+from accelerator.infra.tracing import Tracing
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 # Stable constraint names, so migrations can address them on both databases.
@@ -161,6 +165,8 @@ class Database:
     # The hot paths' reads (API keys, the coverage check, the quote read-back, seller profiles),
     # on the driver's own connections (infra.lookups).
     lookups: Lookups
+    # Set when tracing is on: the driver paths' statements become spans (infra.spans).
+    tracing: Tracing | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -184,8 +190,9 @@ class Database:
             await self.read_engine.dispose()
 
 
-def open_database(url: str) -> Database:
-    """Engines and session factories for ``url``; on PostgreSQL one pool serves both.
+def open_database(url: str, *, tracing: Tracing | None = None) -> Database:
+    """Engines and session factories for ``url``; on PostgreSQL one pool serves both. With
+    ``tracing``, every statement (SQLAlchemy's and the driver paths') is a span.
 
     PostgreSQL reads run in autocommit: under READ COMMITTED every statement takes its own
     snapshot anyway, so wrapping reads in a transaction only added a BEGIN and a ROLLBACK round
@@ -197,6 +204,14 @@ def open_database(url: str) -> Database:
         if is_sqlite_url(url)
         else write_engine.execution_options(isolation_level="AUTOCOMMIT")
     )
+    lookups = open_lookups(url, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS)
+    if tracing is not None:
+        tracing.instrument_engine(write_engine)
+        if is_sqlite_url(url):
+            # On PostgreSQL the read engine is the write engine with options, which fires the
+            # write engine's hooks already: hooked again, each read would be two spans.
+            tracing.instrument_engine(read_engine)
+        lookups = tracing.lookups(lookups, sqlite=is_sqlite_url(url))
     return Database(
         url=url,
         write_engine=write_engine,
@@ -205,5 +220,6 @@ def open_database(url: str) -> Database:
             write_engine, class_=WriteSession, expire_on_commit=False
         ),
         read_sessions=async_sessionmaker(read_engine, class_=ReadSession, expire_on_commit=False),
-        lookups=open_lookups(url, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS),
+        lookups=lookups,
+        tracing=tracing,
     )

@@ -22,7 +22,7 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import aiosqlite
 from sqlalchemy.engine import make_url
@@ -30,6 +30,9 @@ from sqlalchemy.engine import make_url
 from accelerator.infra.database import SQLITE_PRAGMAS, Database
 from accelerator.infra.lookups import LazyAsyncpgPool
 from accelerator.infra.statements import BatchWrite, Statement
+
+if TYPE_CHECKING:
+    from accelerator.infra.tracing import Tracing
 
 Row = Sequence[Any]
 
@@ -96,11 +99,14 @@ class SqliteWrites:
             self._connection = None
 
 
-def open_driver_writes(url: str, *, size: int = POSTGRES_POOL_SIZE) -> DriverWrites:
-    """Driver connections that write to ``url`` (none is opened until the first statement)."""
-    if make_url(url).get_backend_name() == "sqlite":
-        return SqliteWrites(url)
-    return PostgresWrites(url, size)
+def open_driver_writes(
+    url: str, *, size: int = POSTGRES_POOL_SIZE, tracing: Tracing | None = None
+) -> DriverWrites:
+    """Driver connections that write to ``url`` (none is opened until the first statement);
+    with ``tracing``, each statement is a span."""
+    sqlite = make_url(url).get_backend_name() == "sqlite"
+    writes: DriverWrites = SqliteWrites(url) if sqlite else PostgresWrites(url, size)
+    return writes if tracing is None else tracing.driver_writes(writes, sqlite=sqlite)
 
 
 @asynccontextmanager
@@ -111,7 +117,7 @@ async def write_connection(db: Database) -> AsyncIterator[Any]:
     async with db.write_engine.connect() as connection:
         driver: Any = (await connection.get_raw_connection()).driver_connection
         try:
-            yield driver
+            yield driver if db.tracing is None else db.tracing.driver(driver, sqlite=db.is_sqlite)
         except BaseException as exc:
             # SQLAlchemy did not run the statement, so it cannot notice a lost connection and
             # invalidate it as it would its own: unless the database itself refused the

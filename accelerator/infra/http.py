@@ -15,11 +15,16 @@ into another's (nor does aiohttp's session underneath keep any).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import aiohttp
 import httpx
 from httpx._decoders import SUPPORTED_DECODERS
 from httpx_aiohttp import AiohttpTransport
 from httpx_aiohttp.transport import map_aiohttp_exceptions
+
+if TYPE_CHECKING:
+    from accelerator.infra.tracing import Tracing
 
 # Under aiohttp only max_connections (the connector's limit) and keepalive_expiry (its
 # keepalive_timeout) apply: aiohttp has no cap on idle connections, so max_keepalive_connections
@@ -152,11 +157,14 @@ def build_client(
     timeout_seconds: float,
     limits: httpx.Limits = DEFAULT_LIMITS,
     transport: httpx.AsyncBaseTransport | None = None,
+    tracing: Tracing | None = None,
 ) -> PartnerClient:
     """A shared client for one partner. httpx timeouts are per read; callers still wrap each
-    call in a deadline of their own."""
+    call in a deadline of their own. With ``tracing``, each request is a client span, whatever
+    the transport underneath (aiohttp's, or a test's)."""
+    chosen = transport if transport is not None else _aiohttp_transport(limits)
     return PartnerClient(
         base_url,
         timeout_seconds=timeout_seconds,
-        transport=transport if transport is not None else _aiohttp_transport(limits),
+        transport=chosen if tracing is None else tracing.client_transport(chosen),
     )

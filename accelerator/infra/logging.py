@@ -1,14 +1,27 @@
-"""Logging set-up and the request id that ties a response to its log lines."""
+"""Logging set-up and the request id that ties a response to its log lines.
+
+Nothing logged blocks the event loop on the terminal or a full pipe: records are put on a queue
+where they are logged (with the request id, and the trace and span ids when tracing, read there
+from the context) and written by a thread of their own (:class:`LogWriter`). The writer is
+drained when the app stops and at exit, so no line is lost; after that, lines are written where
+they are logged.
+"""
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import contextvars
+import copy
 import json
 import logging
+import queue
 import secrets
 import sys
+import threading
 from datetime import UTC, datetime
-from typing import Any
+from logging.handlers import QueueHandler, QueueListener
+from typing import IO, Any
 
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
@@ -19,10 +32,24 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
 )
 
+#: The loggers routed through the writer (ours and uvicorn's).
+LOGGERS = ("accelerator", "providers", "uvicorn", "uvicorn.access", "uvicorn.error")
 
-class _RequestIdFilter(logging.Filter):
+
+class _ContextFilter(logging.Filter):
+    """Stamps what only the context of the code that logs knows (the writer thread has its
+    own): the request id, and the current span's trace and span ids."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get() or "-"
+        # Never imported for the logs' sake: a process without OpenTelemetry loaded skips this,
+        # and with tracing off the current span is the invalid one, so nothing is added.
+        otel = sys.modules.get("opentelemetry.trace")
+        if otel is not None:
+            context = otel.get_current_span().get_span_context()
+            if context.is_valid:
+                record.trace_id = format(context.trace_id, "032x")
+                record.span_id = format(context.span_id, "016x")
         return True
 
 
@@ -37,25 +64,109 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             "request_id": getattr(record, "request_id", "-"),
         }
+        trace_id = getattr(record, "trace_id", None)
+        if trace_id is not None:
+            entry["trace_id"] = trace_id
+            entry["span_id"] = getattr(record, "span_id", None)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
+        elif record.exc_text:  # formatted where it was logged (LogWriter)
+            entry["exception"] = record.exc_text
         return json.dumps(entry)
 
 
-def configure_logging(level: str = "INFO", *, json_logs: bool = False) -> None:
-    """Route our loggers and uvicorn's through one handler that stamps the request id."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(_RequestIdFilter())
-    handler.setFormatter(
+class _Enqueue(QueueHandler):
+    """Puts records on the writer's queue while it runs, writes them itself once it stopped."""
+
+    def __init__(self, writer: LogWriter) -> None:
+        super().__init__(writer.queue)
+        self._writer = writer
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        # Done where the record is logged, as QueueHandler does, but leaving the formatting to
+        # the writer: only the message's arguments (which may change once we return) and a
+        # traceback (whose frames must not be kept) are turned into text here.
+        prepared = copy.copy(record)
+        prepared.msg = record.getMessage()
+        prepared.args = None
+        if record.exc_info:
+            prepared.exc_text = record.exc_text or _EXCEPTIONS.formatException(record.exc_info)
+            prepared.exc_info = None
+        return prepared
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with self._writer.lock:
+            if self._writer.running:
+                super().emit(record)
+                return
+        self._writer.target.handle(record)
+
+
+_EXCEPTIONS = logging.Formatter()
+
+
+class LogWriter:
+    """The thread that writes the log: started by :func:`configure_logging`, drained and
+    stopped by :meth:`flush` (the app's shutdown) and at exit."""
+
+    def __init__(self, target: logging.Handler) -> None:
+        self.target = target
+        self.queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.lock = threading.Lock()
+        self.running = False
+        self.handler = _Enqueue(self)
+        self.handler.addFilter(_ContextFilter())
+        self._listener = QueueListener(self.queue, target)
+
+    def start(self) -> None:
+        with self.lock:
+            if not self.running:
+                self._listener.start()
+                self.running = True
+
+    def flush(self) -> None:
+        """Write every line logged so far and stop the thread; lines logged later are written
+        where they are logged."""
+        with self.lock:
+            if self.running:
+                self.running = False
+                self._listener.stop()  # writes what is queued, then ends the thread
+        with contextlib.suppress(ValueError, OSError):  # a stream already closed at exit
+            self.target.flush()
+
+
+_current: LogWriter | None = None
+
+
+def configure_logging(
+    level: str = "INFO", *, json_logs: bool = False, stream: IO[str] | None = None
+) -> LogWriter:
+    """Route our loggers and uvicorn's through one queue to a writer thread; each line carries
+    the request id (and in JSON, the trace and span ids when tracing). ``stream``: stderr."""
+    global _current
+    if _current is not None:
+        _current.flush()  # the lines of the previous set-up come first, all of them
+    target = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    target.setFormatter(
         JsonFormatter()
         if json_logs
         else logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
     )
-    for name in ("accelerator", "providers", "uvicorn", "uvicorn.access", "uvicorn.error"):
+    writer = LogWriter(target)
+    writer.start()
+    for name in LOGGERS:
         log = logging.getLogger(name)
-        log.handlers[:] = [handler]
+        log.handlers[:] = [writer.handler]
         log.setLevel(level)
         log.propagate = False
+    _current = writer
+    return writer
+
+
+@atexit.register
+def _flush_at_exit() -> None:
+    if _current is not None:
+        _current.flush()
 
 
 def new_request_id() -> str:

@@ -10,6 +10,7 @@ import httpx
 import msgspec
 
 from accelerator.infra.http import PartnerClient, build_client
+from accelerator.infra.tracing import Tracing  # at run time: msgspec reads Partner's fields
 from accelerator.insurers.breaker import CircuitBreaker
 from accelerator.risk.taxonomy import Taxonomy
 from providers import Appetite, InsurerAdapter, ProviderSettings, build_adapters
@@ -23,6 +24,8 @@ class Partner:
     settings: ProviderSettings
     client: PartnerClient
     breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
+    # Set when tracing is on: each call to this insurer is a span (quoting.fanout).
+    tracing: Tracing | None = None
 
     @property
     def secret_values(self) -> tuple[str, ...]:
@@ -45,8 +48,10 @@ def open_partners(
     *,
     default_timeout_seconds: float,
     transport: httpx.AsyncBaseTransport | None = None,
+    tracing: Tracing | None = None,
 ) -> dict[str, Partner]:
-    """One adapter, client and breaker per enabled partner. Close with ``close_partners``."""
+    """One adapter, client and breaker per enabled partner. Close with ``close_partners``.
+    With ``tracing``, each call and each HTTP attempt under it is a span."""
     adapters = build_adapters(configured)
     return {
         provider_id: Partner(
@@ -56,8 +61,10 @@ def open_partners(
                 configured[provider_id].base_url,
                 timeout_seconds=configured[provider_id].timeout_seconds or default_timeout_seconds,
                 transport=transport,
+                tracing=tracing,
             ),
             breaker=CircuitBreaker(),
+            tracing=tracing,
         )
         for provider_id, adapter in adapters.items()
     }

@@ -26,7 +26,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from accelerator.infra.database import Database
 from accelerator.infra.metrics import NO_METRICS, Metrics
@@ -36,6 +36,9 @@ from accelerator.notifications.sender import Outcome, Sender
 from accelerator.webhooks.worker import printable, worker_name
 from providers import signature_headers
 from schemas import MessageStatus
+
+if TYPE_CHECKING:
+    from accelerator.infra.tracing import Tracing
 
 logger = logging.getLogger("accelerator.notifications.worker")
 
@@ -124,9 +127,24 @@ class DeliveryWorker:
         )
         if not claimed:
             return 0
+        tracing = self.db.tracing
+        if tracing is None:
+            await self._send(claimed)
+        else:
+            # The job's span starts once there is a job: empty polls make no traces.
+            with tracing.span("notification batch", {"accelerator.notifications": len(claimed)}):
+                await self._send(claimed)
+        return len(claimed)
+
+    async def _send(self, claimed: list[int]) -> None:
         messages = await self.repository.claimed(claimed)
+        tracing = self.db.tracing
         results = await asyncio.gather(
-            *(self.attempt(message) for message in messages), return_exceptions=True
+            *(
+                self.attempt(message) if tracing is None else self._traced_attempt(tracing, message)
+                for message in messages
+            ),
+            return_exceptions=True,
         )
         attempted = []
         for message, result in zip(messages, results, strict=True):
@@ -141,7 +159,6 @@ class DeliveryWorker:
         except Exception:
             # The database failed under the settle: the lease runs out, then they are sent again.
             logger.exception("delivery worker %s: a batch was not settled", self.owner)
-        return len(claimed)
 
     async def run_until_idle(self) -> int:
         """Send everything due now (tests, ``accelerator worker --until-idle``)."""
@@ -175,6 +192,28 @@ class DeliveryWorker:
         if not await self.repository.settle(message, self.owner, attempt, step):
             return "lost"
         return step.status.value
+
+    async def _traced_attempt(
+        self, tracing: Tracing, claimed: Claimed
+    ) -> tuple[MessageRow, AttemptRow, Settlement]:
+        """:meth:`attempt` as a span: one per delivery, with its endpoint and its outcome."""
+        message = claimed.message
+        with tracing.span(
+            "notification delivery",
+            {
+                "accelerator.notification.message_id": message.id,
+                "accelerator.notification.endpoint_id": message.endpoint_id,
+                "accelerator.notification.event_type": message.event_type,
+            },
+        ) as span:
+            result = await self.attempt(claimed)
+            attempt, step = result[1], result[2]
+            span.set_attribute("accelerator.notification.outcome", step.status.value)
+            if attempt.status_code is not None:
+                span.set_attribute("http.response.status_code", attempt.status_code)
+            if attempt.error is not None:
+                tracing.failed(span, attempt.error)
+            return result
 
     async def attempt(self, claimed: Claimed) -> tuple[MessageRow, AttemptRow, Settlement]:
         """Send one claimed message; the attempt and the message's next step, to be settled."""

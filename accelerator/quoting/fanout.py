@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from accelerator.insurers.caller import PermanentFailure, RetryPolicy, TransientFailure, send
 from accelerator.insurers.capture import AttemptCapture
@@ -28,6 +29,9 @@ from providers import (
     eligibility,
 )
 from schemas import Offer, OutcomeStatus, QuoteRequest
+
+if TYPE_CHECKING:
+    from accelerator.infra.tracing import Tracing
 
 logger = logging.getLogger("accelerator.quoting")
 
@@ -187,6 +191,32 @@ async def quote_one(
     )
 
 
+async def _traced_quote(
+    tracing: Tracing,
+    request: QuoteRequest,
+    partner: Partner,
+    deadline: float,
+    policy: FanOutPolicy,
+) -> InsurerResult:
+    """:func:`quote_one` as a span carrying the insurer and its outcome; the HTTP attempts are
+    spans under it (infra.http)."""
+    with tracing.span(
+        "insurer quote",
+        {
+            "accelerator.insurer.id": partner.adapter.provider_id,
+            "accelerator.insurer.call": "quote",
+        },
+    ) as span:
+        result = await quote_one(request, partner, deadline, policy)
+        span.set_attribute("accelerator.insurer.outcome", result.status.value)
+        span.set_attribute("accelerator.insurer.attempts", len(result.attempts))
+        if result.reason_code is not None:
+            span.set_attribute("accelerator.insurer.reason_code", result.reason_code)
+        if result.status in (OutcomeStatus.ERROR, OutcomeStatus.TIMED_OUT):
+            tracing.failed(span, result.reason_code or result.status.value)
+        return result
+
+
 def skipped_reason(request: QuoteRequest, partner: Partner) -> tuple[str, str] | None:
     """Why this partner is not asked, or None if it is."""
     adapter = partner.adapter
@@ -227,7 +257,11 @@ async def fan_out(
             await on_result(result)
             continue
         if reason is None:
-            calls.append(quote_one(request, partner, deadline, policy))
+            calls.append(
+                quote_one(request, partner, deadline, policy)
+                if partner.tracing is None
+                else _traced_quote(partner.tracing, request, partner, deadline, policy)
+            )
             continue
         result = InsurerResult(
             provider_id=partner.adapter.provider_id,

@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from accelerator.infra.database import Database
 from accelerator.infra.metrics import NO_METRICS, Metrics
@@ -18,6 +19,9 @@ from accelerator.insurers.partners import Partner
 from accelerator.quoting import repository
 from accelerator.quoting.fanout import FanOutPolicy, InsurerResult, fan_out
 from schemas import OutcomeStatus, QuoteRequest
+
+if TYPE_CHECKING:
+    from accelerator.infra.tracing import Tracing
 
 logger = logging.getLogger("accelerator.quoting")
 
@@ -38,8 +42,9 @@ async def record_result(db: Database, request_id: str, result: InsurerResult) ->
     await repository.store_results(db, [(request_id, result)])
 
 
-# A result to store, or (None) the request to mark complete, and who waits for its commit.
-_Write = tuple[str, InsurerResult | None, asyncio.Future[None]]
+# A result to store, or (None) the request to mark complete, who waits for its commit, and
+# (when tracing) the trace context of the fan-out that queued it.
+_Write = tuple[str, InsurerResult | None, asyncio.Future[None], Any]
 
 
 class ResultWriter:
@@ -57,6 +62,7 @@ class ResultWriter:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._tracing = db.tracing
         self._waiting: list[_Write] = []
         self._draining: asyncio.Task[None] | None = None
 
@@ -70,7 +76,8 @@ class ResultWriter:
 
     def _queue(self, request_id: str, result: InsurerResult | None) -> asyncio.Future[None]:
         committed = asyncio.get_running_loop().create_future()
-        self._waiting.append((request_id, result, committed))
+        queued_by = None if self._tracing is None else self._tracing.current()
+        self._waiting.append((request_id, result, committed, queued_by))
         if self._draining is None:
             self._draining = asyncio.create_task(self._drain(), name="quote-result-writer")
         return committed
@@ -84,7 +91,7 @@ class ResultWriter:
                 except BaseException as exc:
                     # Cancelled (_write handles any Exception): nothing will write this batch, nor
                     # what was queued behind it, and whoever waits for them must not hang.
-                    for _, _, committed in batch + self._waiting:
+                    for _, _, committed, _ in batch + self._waiting:
                         if not committed.done():
                             _fail(committed, exc)
                     self._waiting = []
@@ -93,11 +100,24 @@ class ResultWriter:
             self._draining = None
 
     async def _write(self, batch: list[_Write]) -> None:
+        if self._tracing is None:
+            await self._store(batch)
+            return
+        # One span per transaction, in the trace of the fan-out whose write went first and
+        # linked to the others' (a flush shares several requests' writes).
+        with self._tracing.span(
+            "store quote results",
+            {"accelerator.writes": len(batch)},
+            parents=[queued_by for *_, queued_by in batch if queued_by is not None],
+        ):
+            await self._store(batch)
+
+    async def _store(self, batch: list[_Write]) -> None:
         try:
             await repository.store_results(
                 self.db,
-                [(request_id, result) for request_id, result, _ in batch if result is not None],
-                [request_id for request_id, result, _ in batch if result is None],
+                [(request_id, result) for request_id, result, _, _ in batch if result is not None],
+                [request_id for request_id, result, _, _ in batch if result is None],
             )
         except Exception as exc:
             if len(batch) > 1:
@@ -109,7 +129,7 @@ class ResultWriter:
             if not batch[0][2].done():
                 batch[0][2].set_exception(exc)
             return
-        for _, _, committed in batch:
+        for _, _, committed, _ in batch:
             if not committed.done():
                 committed.set_result(None)
 
@@ -172,10 +192,29 @@ class QuoteRunner:
             retry=self.policy.retry,
             poll_interval_seconds=self.policy.poll_interval_seconds,
         )
-        task = asyncio.create_task(self._run(request, policy), name=f"quote-{request.request_id}")
+        run = (
+            self._run(request, policy)
+            if self.db.tracing is None
+            else self._traced_run(self.db.tracing, request, policy)
+        )
+        task = asyncio.create_task(run, name=f"quote-{request.request_id}")
         self._tasks[request.request_id] = task
         task.add_done_callback(lambda _: self._tasks.pop(request.request_id, None))
         return task
+
+    async def _traced_run(
+        self, tracing: Tracing, request: QuoteRequest, policy: FanOutPolicy
+    ) -> None:
+        # A child of the request's span even when it outlives the request (?wait=false answers
+        # first): the fan-out is what the request asked for, so it belongs to its trace.
+        with tracing.span(
+            "quote fan-out",
+            {
+                "accelerator.quote_request_id": request.request_id,
+                "accelerator.insurers": len(self.partners),
+            },
+        ):
+            await self._run(request, policy)
 
     async def _run(self, request: QuoteRequest, policy: FanOutPolicy) -> None:
         stored: list[asyncio.Future[None]] = []

@@ -11,7 +11,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 from litestar import Litestar
@@ -19,7 +19,8 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.types import ControllerRouterHandler
+from litestar.plugins import PluginProtocol
+from litestar.types import ControllerRouterHandler, Middleware
 
 from accelerator import __version__
 from accelerator.audit.controller import AuditAdminController
@@ -47,6 +48,7 @@ from accelerator.infra.errors import EXCEPTION_HANDLERS
 from accelerator.infra.logging import configure_logging, request_id_middleware
 from accelerator.infra.metrics import process_stopped
 from accelerator.infra.prometheus import MetricsController, prometheus_config
+from accelerator.infra.tracing import start_tracing
 from accelerator.notifications.controller import WebhookEndpointController
 from accelerator.partners.controller import PartnerController
 from accelerator.quoting.controller import ProviderController, QuoteRequestController
@@ -66,6 +68,9 @@ from accelerator.web import seller_pages
 from accelerator.web.session import SellerSession, resolve_session
 from accelerator.web.verification import VerificationController
 from accelerator.webhooks.controller import InboxController, WebhookController
+
+if TYPE_CHECKING:
+    from accelerator.infra.tracing import Tracing
 
 logger = logging.getLogger("accelerator.server")
 
@@ -100,20 +105,27 @@ ROUTES: list[ControllerRouterHandler] = [
 
 
 def create_app(
-    settings: Settings | None = None, *, insurer_transport: httpx.AsyncBaseTransport | None = None
+    settings: Settings | None = None,
+    *,
+    insurer_transport: httpx.AsyncBaseTransport | None = None,
+    tracing: Tracing | None = None,
 ) -> Litestar:
     """Build the service; with no settings, read them from the environment.
 
     ``insurer_transport`` replaces the network under every insurer client (tests pass respx).
+    ``tracing`` traces into a given provider (tests); without it the ``OTEL_*`` variables
+    decide, and tracing is off unless one asks for it (infra.tracing).
     """
     settings = settings or load_settings()
-    configure_logging(settings.log_level, json_logs=settings.json_logs)
+    logs = configure_logging(settings.log_level, json_logs=settings.json_logs)
     configured = configure(settings)
+    tracing = tracing or start_tracing()
     runtime = Runtime()
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        services = open_services(configured, insurer_transport=insurer_transport)
+        logs.start()  # again, if an earlier run of this app stopped it
+        services = open_services(configured, insurer_transport=insurer_transport, tracing=tracing)
         runtime.start(services)
         background = await _start_background_work(services)
         # What is built by now lives as long as the app: frozen, the collector's full passes
@@ -135,6 +147,9 @@ def create_app(
             runtime.stop()
             await services.close()
             process_stopped()
+            if tracing is not None:
+                tracing.shutdown()  # exports the spans still queued
+            logs.flush()  # every line logged so far is written before the app is gone
 
     async def resolve(secret: str) -> Principal | None:
         services = runtime.services
@@ -145,6 +160,16 @@ def create_app(
 
     # Metrics first: a request refused by the key middleware is counted too.
     metrics: list[Any] = [prometheus_config().middleware] if settings.metrics_enabled else []
+    middleware: list[Middleware] = [*metrics, request_id_middleware, api_key_middleware(resolve)]
+    plugins: list[PluginProtocol] = [
+        DecodedAsSchema(),
+        MetaConstraintsSchema(),
+        ClosedStructSchema(),
+    ]
+    if tracing is not None:
+        # A server span per request around everything, named for its route once routed.
+        plugins.append(tracing.asgi_plugin())
+        middleware.insert(len(metrics) + 1, tracing.route_names)
     app = Litestar(
         route_handlers=[
             *ROUTES,
@@ -153,10 +178,10 @@ def create_app(
         ],
         dependencies=_dependencies(runtime),
         lifespan=[lifespan],
-        middleware=[*metrics, request_id_middleware, api_key_middleware(resolve)],
+        middleware=middleware,
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=_openapi(),
-        plugins=[DecodedAsSchema(), MetaConstraintsSchema(), ClosedStructSchema()],
+        plugins=plugins,
         request_class=ApiRequest,
         request_max_body_size=JSON_BODY_MAX_BYTES,
         logging_config=None,

@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -60,6 +60,9 @@ from accelerator.webhooks.service import WebhookService
 from accelerator.webhooks.turns import ReceivesFirst
 from accelerator.webhooks.worker import InboxWorker
 from providers import InvalidAdapter, ProviderSettings, UnknownAdapter, build_adapters
+
+if TYPE_CHECKING:
+    from accelerator.infra.tracing import Tracing
 
 
 @dataclass(frozen=True)
@@ -155,15 +158,19 @@ class Services:
 
 
 def open_services(
-    configured: Configured, *, insurer_transport: httpx.AsyncBaseTransport | None = None
+    configured: Configured,
+    *,
+    insurer_transport: httpx.AsyncBaseTransport | None = None,
+    tracing: Tracing | None = None,
 ) -> Services:
     settings = configured.settings
     metrics = metrics_for(settings.metrics_enabled)
-    db = open_database(settings.database_url)
+    db = open_database(settings.database_url, tracing=tracing)
     partners = open_partners(
         configured.providers,
         default_timeout_seconds=settings.insurer_timeout_seconds,
         transport=insurer_transport,
+        tracing=tracing,
     )
     runner = QuoteRunner(
         db,

@@ -131,8 +131,23 @@ class InboxWorker:
     async def run_once(self) -> int:
         """Claim one batch and apply it; returns how many deliveries were taken."""
         claimed = await self.claim()
-        if not claimed or await self._apply_together(claimed):
-            return len(claimed)
+        if not claimed:
+            return 0
+        tracing = self.db.tracing
+        if tracing is None:
+            await self._apply(claimed)
+        else:
+            # The job's span starts once there is a job: empty polls make no traces.
+            with tracing.span(
+                "inbox batch",
+                {"accelerator.inbox.deliveries": len(claimed), "accelerator.inbox.ids": claimed},
+            ):
+                await self._apply(claimed)
+        return len(claimed)
+
+    async def _apply(self, claimed: list[int]) -> None:
+        if await self._apply_together(claimed):
+            return
         # Something in the batch needs its own outcome (it waits for a predecessor, fails, or
         # was taken over): nothing of it was applied, so each delivery now goes its own way.
         for inbox_id in claimed:
@@ -142,7 +157,6 @@ class InboxWorker:
                 # process() settles every failure of applying; this is the database failing
                 # under it. The row stays claimed and is taken again when its lease ends.
                 logger.exception("inbox %s: could not be processed", inbox_id)
-        return len(claimed)
 
     async def run_until_idle(self) -> int:
         """Apply everything due now (tests, ``accelerator worker --until-idle``)."""
