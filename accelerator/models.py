@@ -1,5 +1,6 @@
 """Every table of the service, gathered so Alembic compares the migrations against all of them."""
 
+from accelerator.admin.models import AdminActionRow, InsurerSwitchRow
 from accelerator.audit.models import (
     AuditAnchorRow,
     AuditHeadRow,
@@ -23,6 +24,7 @@ from accelerator.webhooks.models import InboxEvent
 metadata = Base.metadata
 
 __all__ = [
+    "AdminActionRow",
     "ApiKey",
     "AttemptRow",
     "AuditAnchorRow",
@@ -35,6 +37,7 @@ __all__ = [
     "EndpointRow",
     "InboxEvent",
     "InsurerOutcomeRow",
+    "InsurerSwitchRow",
     "MessageRow",
     "NotificationAttemptRow",
     "OfferRow",

@@ -15,14 +15,15 @@ from litestar.types import ASGIApp
 
 from accelerator.auth.principal import Principal, Role
 
-# Health, the API docs, insurer webhooks (signed instead), the seller pages (cookie sessions) and
-# certificates' live-verification links (the unguessable link is the credential) do not take
-# API keys.
+# Health, the API docs, insurer webhooks (signed instead), the seller pages and the admin console
+# (cookie sessions) and certificates' live-verification links (the unguessable link is the
+# credential) do not take API keys.
 PUBLIC_PATHS = (
     "^/health/",
     "^/schema",
     "^/v1/webhooks/",
     "^/app(/|$)",
+    "^/admin(/|$)",
     "^/favicon",
     "^/verify/",
 )

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
+from accelerator.admin.switches import skip_reason, switched_off
 from accelerator.infra.database import Database
 from accelerator.insurers.partners import Partner
 from accelerator.quoting import repository
@@ -167,7 +168,7 @@ class QuoteRunner:
             stored.append(self.results.submit(request.request_id, result))
 
         try:
-            await fan_out(request, self.partners, policy, on_result)
+            await fan_out(request, self.partners, policy, on_result, await self._switched_off())
         except Exception:
             logger.exception("fan-out of %s failed", request.request_id)
         finally:
@@ -178,6 +179,16 @@ class QuoteRunner:
                         "an insurer result of %s was not stored: %r", request.request_id, failure
                     )
             await completed
+
+    async def _switched_off(self) -> dict[str, str]:
+        """The insurers operators switched off, read per request so that a switch reaches every
+        process at once. Unreadable, none is: the request still gets its other answers."""
+        try:
+            found = await switched_off(self.db)
+        except Exception:
+            logger.exception("the insurer switches could not be read; asking every insurer")
+            return {}
+        return {provider_id: skip_reason(row) for provider_id, row in found.items()}
 
     async def wait(self, request_id: str, seconds: float) -> None:
         """Wait for a running fan-out of this process, at most ``seconds``."""

@@ -1,0 +1,215 @@
+"""The admin console without a browser (the API client), on both databases: who may sign in,
+its own cookie, CSRF on every post, keys created and revoked, insurers switched, and the audit
+log of all of it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy import func, select
+
+from accelerator.admin.models import AdminActionRow, InsurerSwitchRow
+from accelerator.auth.keys import create_key
+from accelerator.auth.models import ApiKey
+from accelerator.auth.principal import Role
+from accelerator.infra.database import Database
+from accelerator.web.session import ADMINS, SELLERS
+from tests.conftest import BOOTSTRAP_ADMIN_KEY
+from tests.web.signing_in import sign_in, token_in
+
+pytestmark = pytest.mark.anyio
+Client = AsyncTestClient[Litestar]
+
+
+async def admin_sign_in(client: Client, secret: str, next_page: str = "/admin") -> str:
+    """Sign in to the console; return a form token of the signed-in session."""
+    form = await client.get("/admin/sign-in")
+    response = await client.post(
+        "/admin/sign-in",
+        data={"csrf_token": token_in(form.text), "api_key": secret, "next": next_page},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    home = await client.get("/admin")
+    assert home.status_code == 200
+    return token_in(home.text)
+
+
+async def count(database: Database, model: type[AdminActionRow] | type[ApiKey]) -> int:
+    async with database.reading() as session:
+        return await session.scalar(select(func.count()).select_from(model)) or 0
+
+
+@pytest.mark.parametrize("path", ["/admin", "/admin/keys", "/admin/insurers", "/admin/audit-log"])
+async def test_signed_out_operators_are_sent_to_the_console_sign_in(
+    client: Client, path: str
+) -> None:
+    response = await client.get(path, follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/admin/sign-in")
+
+
+@pytest.mark.parametrize("role", ["seller", "claims", "partner"])
+async def test_only_admin_keys_open_the_console(
+    client: Client, database: Database, role: str
+) -> None:
+    secret = (
+        await create_key(
+            database,
+            Role(role),
+            seller_id="s-1" if role == "seller" else None,
+            provider_id="meridian" if role == "partner" else None,
+        )
+    ).secret
+    form = await client.get("/admin/sign-in")
+    response = await client.post(
+        "/admin/sign-in", data={"csrf_token": token_in(form.text), "api_key": secret}
+    )
+    assert response.status_code == 422
+    assert f"This is a {role} key; the admin console opens only with an admin key" in response.text
+    assert ADMINS.cookie not in response.headers.get("set-cookie", "")
+    assert (await client.get("/admin/keys", follow_redirects=False)).status_code == 303
+    assert await count(database, AdminActionRow) == 0
+
+
+async def test_the_console_has_its_own_cookie_and_a_seller_session_does_not_open_it(
+    client: Client, database: Database
+) -> None:
+    seller = (await create_key(database, Role.SELLER, seller_id="s-1")).secret
+    await sign_in(client, seller)
+    assert (await client.get("/admin/keys", follow_redirects=False)).status_code == 303
+    admin = (await create_key(database, Role.ADMIN, name="Dana")).secret
+    form = await client.get("/admin/sign-in")
+    response = await client.post(
+        "/admin/sign-in",
+        data={"csrf_token": token_in(form.text), "api_key": admin},
+        follow_redirects=False,
+    )
+    cookie = response.headers["set-cookie"]
+    assert f"{ADMINS.cookie}=" in cookie
+    for attribute in ("Path=/admin", "HttpOnly", "SameSite=lax"):
+        assert attribute in cookie
+    # Both sessions live side by side; neither cookie opens the other's pages.
+    assert (await client.get("/admin/keys")).status_code == 200
+    assert (await client.get("/app/quotes")).status_code == 200
+    value = client.cookies.get(ADMINS.cookie)
+    assert value
+    client.cookies.delete(SELLERS.cookie)
+    client.cookies.set(SELLERS.cookie, value)
+    assert (await client.get("/app/quotes", follow_redirects=False)).status_code == 303
+
+
+async def test_the_bootstrap_admin_key_signs_in(client: Client) -> None:
+    await admin_sign_in(client, BOOTSTRAP_ADMIN_KEY)
+    assert "bootstrap admin" in (await client.get("/admin/audit-log")).text
+
+
+async def test_posts_without_the_sessions_token_are_refused_and_change_nothing(
+    client: Client, database: Database
+) -> None:
+    await admin_sign_in(client, (await create_key(database, Role.ADMIN, name="Dana")).secret)
+    keys_before = await count(database, ApiKey)
+    for token in (None, "forged"):
+        data = {"name": "Sneaky", "role": "admin"}
+        if token:
+            data["csrf_token"] = token
+        response = await client.post("/admin/keys", data=data)
+        assert response.status_code == 403
+        assert "This form could not be accepted" in response.text
+        assert "/admin" in response.text
+    assert await count(database, ApiKey) == keys_before
+    response = await client.post(
+        "/admin/insurers/meridian/switch-off", data={"reason": "x", "csrf_token": "forged"}
+    )
+    assert response.status_code == 403
+    async with database.reading() as session:
+        assert await session.scalar(select(func.count()).select_from(InsurerSwitchRow)) == 0
+
+
+async def test_a_created_key_is_shown_once_and_a_revoked_one_gets_401_from_the_api(
+    client: Client, database: Database
+) -> None:
+    token = await admin_sign_in(
+        client, (await create_key(database, Role.ADMIN, name="Dana")).secret
+    )
+    created = await client.post(
+        "/admin/keys",
+        data={"csrf_token": token, "name": "Claims engine", "role": "claims"},
+    )
+    assert created.status_code == 200
+    secret = re.search(r'id="new-key"[^>]*value="(acc_[^"]+)"', created.text)
+    assert secret, "the new key is not shown"
+    me = await client.get("/v1/me", headers={"Authorization": f"Bearer {secret.group(1)}"})
+    assert me.status_code == 200
+    assert secret.group(1) not in (await client.get("/admin/keys")).text
+    async with database.reading() as session:
+        key_id = await session.scalar(select(ApiKey.id).where(ApiKey.name == "Claims engine"))
+    confirm = await client.get(f"/admin/keys/{key_id}/revoke")
+    assert "Revoke this key?" in confirm.text
+    revoked = await client.post(
+        f"/admin/keys/{key_id}/revoke", data={"csrf_token": token_in(confirm.text)}
+    )
+    assert revoked.status_code == 200
+    assert "The key is revoked" in revoked.text
+    me = await client.get("/v1/me", headers={"Authorization": f"Bearer {secret.group(1)}"})
+    assert me.status_code == 401
+    log = (await client.get("/admin/audit-log")).text
+    assert (
+        log.index("Revoked an API key") < log.index("Created an API key") < log.index("Signed in")
+    )
+    assert log.count("Dana") >= 3
+
+
+async def test_the_create_form_names_each_problem(client: Client, database: Database) -> None:
+    token = await admin_sign_in(
+        client, (await create_key(database, Role.ADMIN, name="Dana")).secret
+    )
+    keys_before = await count(database, ApiKey)
+    response = await client.post(
+        "/admin/keys", data={"csrf_token": token, "name": "", "role": "seller", "seller_id": ""}
+    )
+    assert response.status_code == 422
+    assert 'id="name-error"' in response.text
+    assert 'id="seller_id-error"' in response.text
+    response = await client.post(
+        "/admin/keys",
+        data={"csrf_token": token, "name": "x", "role": "partner", "provider_id": "bad id!"},
+    )
+    assert response.status_code == 422
+    assert 'id="provider_id-error"' in response.text
+    response = await client.post(
+        "/admin/keys", data={"csrf_token": token, "name": "x", "role": "root"}
+    )
+    assert response.status_code == 422
+    assert await count(database, ApiKey) == keys_before
+
+
+async def test_revoking_an_unknown_key_is_a_not_found_page(
+    client: Client, database: Database
+) -> None:
+    token = await admin_sign_in(
+        client, (await create_key(database, Role.ADMIN, name="Dana")).secret
+    )
+    response = await client.post("/admin/keys/nope/revoke", data={"csrf_token": token})
+    assert response.status_code == 404
+    assert "<h1>Page not found</h1>" in response.text
+    assert "another seller" not in response.text
+
+
+async def test_signing_out_ends_the_session_and_is_recorded(
+    client: Client, database: Database
+) -> None:
+    token = await admin_sign_in(
+        client, (await create_key(database, Role.ADMIN, name="Dana")).secret
+    )
+    response = await client.post(
+        "/admin/sign-out", data={"csrf_token": token}, follow_redirects=False
+    )
+    assert response.headers["location"] == "/admin/sign-in?notice=signed_out"
+    assert (await client.get("/admin/keys", follow_redirects=False)).status_code == 303
+    async with database.reading() as session:
+        actions = (await session.scalars(select(AdminActionRow.action))).all()
+    assert sorted(actions) == ["session.signed_in", "session.signed_out"]
