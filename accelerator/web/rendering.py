@@ -36,11 +36,20 @@ NOTICES: Final = {
     "key_revoked": "The key is revoked: it no longer opens anything.",
     "switched_off": "The insurer is switched off: new quote requests skip it.",
     "switched_on": "The insurer is switched on: new quote requests ask it again.",
+    "policy_verified": "The policy is verified: it counts towards the seller's compliance now.",
+    "policy_rejected": "The policy is rejected: the seller sees your reason.",
+    "policy_decided": "That policy was already decided, so nothing changed.",
+    "reprocessed": "The delivery is due again: a worker applies it within moments.",
+    "replayed": "The message is queued to be sent again.",
+    "replayed_since": "Those messages are queued to be sent again.",
 }
 
 # The admin console's sections, in the order of its navigation.
 ADMIN_SECTIONS: Final = (
     ("/admin/insurers", "Insurers"),
+    ("/admin/verification", "Certificates"),
+    ("/admin/inbox", "Inbox"),
+    ("/admin/endpoints", "Outbound"),
     ("/admin/keys", "API keys"),
     ("/admin/audit-log", "Audit log"),
 )

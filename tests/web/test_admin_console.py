@@ -5,6 +5,8 @@ log of all of it."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from litestar import Litestar
@@ -16,6 +18,12 @@ from accelerator.auth.keys import create_key
 from accelerator.auth.models import ApiKey
 from accelerator.auth.principal import Role
 from accelerator.infra.database import Database
+from accelerator.notifications.models import AttemptRow as NotificationAttemptRow
+from accelerator.notifications.models import EndpointRow, MessageRow
+from accelerator.webhooks.models import InboxEvent
+from schemas import InboxStatus
+from tests.api.conftest import power_bank_body
+from tests.api.policies import certificate
 from accelerator.web.session import ADMINS, SELLERS
 from tests.conftest import BOOTSTRAP_ADMIN_KEY
 from tests.web.signing_in import sign_in, token_in
@@ -213,3 +221,177 @@ async def test_signing_out_ends_the_session_and_is_recorded(
     async with database.reading() as session:
         actions = (await session.scalars(select(AdminActionRow.action))).all()
     assert sorted(actions) == ["session.signed_in", "session.signed_out"]
+
+
+async def submit_certificate(client: Client, database: Database, **changes: Any) -> str:
+    """Seller s-1 (profiled) submits a certificate; the policy's id."""
+    headers = {
+        "Authorization": f"Bearer {(await create_key(database, Role.SELLER, seller_id='s-1')).secret}"
+    }
+    profile = await client.put("/v1/sellers/s-1/profile", json=power_bank_body(), headers=headers)
+    assert profile.status_code == 200, profile.text
+    submitted = await client.post(
+        "/v1/sellers/s-1/policies", json=certificate(**changes), headers=headers
+    )
+    assert submitted.status_code == 201, submitted.text
+    policy_id: str = submitted.json()["id"]
+    return policy_id
+
+
+async def test_a_submitted_certificate_is_verified_from_the_queue_beside_its_gaps(
+    client: Client, database: Database, admin_headers: dict[str, str]
+) -> None:
+    policy_id = await submit_certificate(client, database, additional_insureds=[])
+    token = await admin_sign_in(
+        client, (await create_key(database, Role.ADMIN, name="Dana")).secret
+    )
+    queue = await client.get("/admin/verification")
+    assert "Harbor Mutual policy HM-1" in queue.text
+    assert "What the rules find" in queue.text
+    assert "✗ additional_insured" in queue.text
+    # A rejection needs a reason; nothing is recorded without one.
+    refused = await client.post(
+        f"/admin/verification/{policy_id}/reject", data={"csrf_token": token, "reason": ""}
+    )
+    assert refused.status_code == 422
+    assert "Say why the policy is rejected" in refused.text
+    verified = await client.post(
+        f"/admin/verification/{policy_id}/verify", data={"csrf_token": token, "reason": "checked"}
+    )
+    assert "The policy is verified" in verified.text
+    assert "No certificate is waiting" in verified.text
+    document = await client.get(f"/v1/policies/{policy_id}", headers=admin_headers)
+    assert document.json()["verification"] == "verified"
+    again = await client.post(
+        f"/admin/verification/{policy_id}/reject", data={"csrf_token": token, "reason": "late"}
+    )
+    assert "already decided" in again.text
+    assert (await client.get(f"/v1/policies/{policy_id}", headers=admin_headers)).json()[
+        "verification"
+    ] == "verified"
+    assert "Verified a submitted policy" in (await client.get("/admin/audit-log")).text
+
+
+async def parked_delivery(database: Database) -> int:
+    now = datetime.now(UTC)
+    async with database.writing() as session:
+        row = InboxEvent(
+            provider_id="meridian",
+            webhook_id="msg_parked_1",
+            headers={"webhook-id": "msg_parked_1", "content-type": "application/json"},
+            body=b'{"type": "policy.cancelled"}',
+            status=InboxStatus.PARKED,
+            attempts=3,
+            error="no policy MP-404 on record yet",
+            received_at=now,
+            next_attempt_at=now + timedelta(days=1),
+        )
+        session.add(row)
+        await session.flush()
+        return row.id
+
+
+async def test_a_parked_delivery_is_listed_with_its_error_and_reprocessed(
+    client: Client, database: Database
+) -> None:
+    inbox_id = await parked_delivery(database)
+    token = await admin_sign_in(
+        client, (await create_key(database, Role.ADMIN, name="Dana")).secret
+    )
+    assert "nothing here needs you" in (await client.get("/admin/inbox")).text
+    parked = await client.get("/admin/inbox?status=parked")
+    assert "no policy MP-404 on record yet" in parked.text
+    response = await client.post(
+        f"/admin/inbox/{inbox_id}/reprocess", data={"csrf_token": token}, follow_redirects=False
+    )
+    assert response.headers["location"] == "/admin/inbox?status=parked&notice=reprocessed"
+    async with database.reading() as session:
+        row = await session.get(InboxEvent, inbox_id)
+        assert row is not None
+        # Due now (a worker may already have taken it up again).
+        assert row.status != InboxStatus.PARKED or row.attempts > 3
+    log = (await client.get("/admin/audit-log")).text
+    assert "Reprocessed an inbound delivery" in log
+    assert f"delivery {inbox_id} from meridian" in log
+    missing = await client.post("/admin/inbox/999999/reprocess", data={"csrf_token": token})
+    assert missing.status_code == 404
+
+
+async def endpoint_with_a_failed_message(database: Database) -> tuple[str, int]:
+    now = datetime.now(UTC)
+    async with database.writing() as session:
+        session.add(
+            EndpointRow(
+                id="ep_admin_1",
+                url="https://hooks.example/accelerator",
+                event_types=[],
+                seller_id=None,
+                marketplace="US",
+                secrets=[{"secret": "whsec_" + "a" * 32, "expires_at": None}],
+                enabled=False,
+                disabled_reason="failed for 5 days without a success",
+                failing_since=now - timedelta(days=5),
+                created_at=now - timedelta(days=6),
+                updated_at=now,
+            )
+        )
+        await session.flush()
+        message = MessageRow(
+            endpoint_id="ep_admin_1",
+            event_id="evt_1",
+            event_type="policy.cancelled",
+            body=b"{}",
+            status="failed",
+            attempts=1,
+            next_attempt_at=now,
+            last_error="HTTP 500",
+            created_at=now - timedelta(days=5),
+        )
+        session.add(message)
+        await session.flush()
+        session.add(
+            NotificationAttemptRow(
+                message_id=message.id,
+                attempted_at=now - timedelta(days=5),
+                status_code=500,
+                error=None,
+                latency_ms=12.0,
+            )
+        )
+        return "ep_admin_1", message.id
+
+
+async def test_an_outbound_message_is_shown_with_its_attempts_and_sent_again(
+    client: Client, database: Database
+) -> None:
+    endpoint_id, message_id = await endpoint_with_a_failed_message(database)
+    token = await admin_sign_in(
+        client, (await create_key(database, Role.ADMIN, name="Dana")).secret
+    )
+    listing = await client.get("/admin/endpoints")
+    assert "failed for 5 days without a success" in listing.text
+    detail = await client.get(f"/admin/endpoints/{endpoint_id}")
+    assert "HTTP 500" in detail.text
+    assert "✗ Given up" in detail.text
+    replayed = await client.post(
+        f"/admin/endpoints/{endpoint_id}/messages/{message_id}/replay", data={"csrf_token": token}
+    )
+    assert "The message is queued to be sent again" in replayed.text
+    async with database.reading() as session:
+        message = await session.get(MessageRow, message_id)
+        assert message is not None
+        assert message.status == "pending"
+    bad = await client.post(
+        f"/admin/endpoints/{endpoint_id}/replay", data={"csrf_token": token, "since": "yesterday"}
+    )
+    assert bad.status_code == 422
+    assert 'id="since-error"' in bad.text
+    since = (datetime.now(UTC) - timedelta(days=10)).strftime("%Y-%m-%dT%H:%M")
+    all_since = await client.post(
+        f"/admin/endpoints/{endpoint_id}/replay", data={"csrf_token": token, "since": since}
+    )
+    assert "Those messages are queued to be sent again" in all_since.text
+    log = (await client.get("/admin/audit-log")).text
+    assert "Sent an outbound message again" in log
+    assert "1 message(s) created since" in log
+    assert (await client.get("/admin/endpoints/nope")).status_code == 404

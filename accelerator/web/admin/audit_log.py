@@ -21,6 +21,11 @@ ACTION_WORDS: Final = {
     "key.revoked": "Revoked an API key",
     "insurer.switched_off": "Switched an insurer off",
     "insurer.switched_on": "Switched an insurer on",
+    "policy.verified": "Verified a submitted policy",
+    "policy.rejected": "Rejected a submitted policy",
+    "inbox.reprocessed": "Reprocessed an inbound delivery",
+    "message.replayed": "Sent an outbound message again",
+    "endpoint.replayed": "Sent an endpoint's messages again",
 }
 
 

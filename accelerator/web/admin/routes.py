@@ -6,9 +6,12 @@ from __future__ import annotations
 from litestar import Router
 
 from accelerator.web.admin.audit_log import AuditLogController
+from accelerator.web.admin.endpoints import EndpointsController
+from accelerator.web.admin.inbox import InboxController
 from accelerator.web.admin.insurers import InsurersController
 from accelerator.web.admin.keys import KeysController
 from accelerator.web.admin.sign_in import AdminSignInController
+from accelerator.web.admin.verification import VerificationController
 from accelerator.web.errors import PAGE_EXCEPTION_HANDLERS
 from accelerator.web.session import ADMINS, SessionMiddleware, SessionResolver
 
@@ -21,6 +24,9 @@ def admin_pages(resolve_session: SessionResolver) -> Router:
         route_handlers=[
             AdminSignInController,
             InsurersController,
+            VerificationController,
+            InboxController,
+            EndpointsController,
             KeysController,
             AuditLogController,
         ],
