@@ -20,11 +20,11 @@ from accelerator.auth.principal import Role
 from accelerator.infra.database import Database
 from accelerator.notifications.models import AttemptRow as NotificationAttemptRow
 from accelerator.notifications.models import EndpointRow, MessageRow
+from accelerator.web.session import ADMINS, SELLERS
 from accelerator.webhooks.models import InboxEvent
 from schemas import InboxStatus
 from tests.api.conftest import power_bank_body
 from tests.api.policies import certificate
-from accelerator.web.session import ADMINS, SELLERS
 from tests.conftest import BOOTSTRAP_ADMIN_KEY
 from tests.web.signing_in import sign_in, token_in
 
@@ -225,9 +225,8 @@ async def test_signing_out_ends_the_session_and_is_recorded(
 
 async def submit_certificate(client: Client, database: Database, **changes: Any) -> str:
     """Seller s-1 (profiled) submits a certificate; the policy's id."""
-    headers = {
-        "Authorization": f"Bearer {(await create_key(database, Role.SELLER, seller_id='s-1')).secret}"
-    }
+    seller = await create_key(database, Role.SELLER, seller_id="s-1")
+    headers = {"Authorization": f"Bearer {seller.secret}"}
     profile = await client.put("/v1/sellers/s-1/profile", json=power_bank_body(), headers=headers)
     assert profile.status_code == 200, profile.text
     submitted = await client.post(
