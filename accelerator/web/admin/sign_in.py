@@ -50,7 +50,9 @@ class AdminSignInController(Controller):
         settings: Settings,
         error: str | None = None,
         status_code: int = 200,
+        next_page: str | None = None,
     ) -> Response[str]:
+        """The form; after a refused attempt, still leading where the first one would have."""
         token, cookie = sign_in_token(request, public_url=settings.public_url)
         return page(
             request,
@@ -59,7 +61,7 @@ class AdminSignInController(Controller):
             cookies=[cookie] if cookie else None,
             csrf_token=token,
             error=error,
-            next=safe_next(request.query_params.get("next")),
+            next=safe_next(next_page or request.query_params.get("next")),
             title="Sign in to the admin console",
         )
 
@@ -72,8 +74,9 @@ class AdminSignInController(Controller):
     ) -> Response[Any]:
         form = await request.form()
         secret = str(form.get("api_key", "")).strip()
+        after = safe_next(str(form.get("next", "")))
         if not secret:
-            return self._form(request, settings, "Enter an admin API key.", 422)
+            return self._form(request, settings, "Enter an admin API key.", 422, after)
         principal = await resolve_key(db, secret, settings.bootstrap_admin_key)
         if principal is None:
             return self._form(
@@ -82,6 +85,7 @@ class AdminSignInController(Controller):
                 "This key is not recognised. Check that you copied all of it; it may also "
                 "have been revoked.",
                 422,
+                after,
             )
         if principal.role is not Role.ADMIN:
             return self._form(
@@ -90,9 +94,10 @@ class AdminSignInController(Controller):
                 f"This is a {principal.role.value} key; the admin console opens only with an "
                 "admin key.",
                 422,
+                after,
             )
         await record_action(db, principal, "session.signed_in", "admin console")
-        response = Redirect(safe_next(str(form.get("next", ""))), status_code=303)
+        response = Redirect(after, status_code=303)
         start_session(request, response, principal, secret, public_url=settings.public_url)
         return response
 
