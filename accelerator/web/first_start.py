@@ -1,4 +1,5 @@
-"""What ``accelerator serve`` says about the seller pages and the admin console, and the demo seller of a first start.
+"""What ``accelerator serve`` says about the seller pages and the admin console, and the demo
+seller of a first start.
 
 On the embedded default (SQLite) a new user has no key to sign in with and would have to read
 the docs to make one; so when no seller key exists yet, the first start makes one for a demo
