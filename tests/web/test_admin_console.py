@@ -394,3 +394,28 @@ async def test_an_outbound_message_is_shown_with_its_attempts_and_sent_again(
     assert "Sent an outbound message again" in log
     assert "1 message(s) created since" in log
     assert (await client.get("/admin/endpoints/nope")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("/admin/insurers/a%00b/switch-on", {}),
+        ("/admin/insurers/meridian/switch-off", {"reason": "down\x00now"}),
+        ("/admin/verification/a%00b/verify", {"reason": ""}),
+        ("/admin/keys/a%00b/revoke", {}),
+        ("/admin/inbox/99999999999999999999/reprocess", {}),
+        ("/admin/endpoints/a%00b/replay", {"since": "2026-12-01T00:00"}),
+        ("/admin/endpoints/ep/messages/99999999999999999999/replay", {}),
+        ("/admin/endpoints/ep/replay", {"since": "0001-01-01T00:00"}),
+    ],
+)
+async def test_nothing_typed_into_an_address_or_a_form_is_a_500(
+    client: Client, database: Database, path: str, data: dict[str, str]
+) -> None:
+    token = await admin_sign_in(
+        client, (await create_key(database, Role.ADMIN, name="Dana")).secret
+    )
+    response = await client.post(path, data={"csrf_token": token, **data})
+    assert response.status_code in (404, 422), response.text
+    assert (await client.get("/admin/endpoints/a%00b")).status_code == 404
+    assert (await client.get("/admin/audit-log?page=99999999999")).status_code == 200

@@ -15,6 +15,7 @@ from litestar.response import Redirect
 from accelerator.admin.actions import record_action
 from accelerator.infra.database import Database
 from accelerator.notifications.service import NotificationService
+from accelerator.web.admin.ids import checked_id, checked_number
 from accelerator.web.admin.paging import page_number
 from accelerator.web.guards import csrf_protected, signed_in
 from accelerator.web.rendering import page
@@ -86,7 +87,7 @@ class EndpointsController(Controller):
         session = current_session(request)
         assert session is not None
         who = session.principal
-        endpoint = await notifications.get(who, endpoint_id)
+        endpoint = await notifications.get(who, checked_id(endpoint_id))
         number = page_number(request)
         messages = await notifications.messages(
             who, endpoint_id, None, MESSAGES_PER_PAGE + 1, (number - 1) * MESSAGES_PER_PAGE
@@ -123,7 +124,9 @@ class EndpointsController(Controller):
     ) -> Redirect:
         session = current_session(request)
         assert session is not None
-        message = await notifications.replay(session.principal, endpoint_id, message_id)
+        message = await notifications.replay(
+            session.principal, checked_id(endpoint_id), checked_number(message_id)
+        )
         await record_action(
             db,
             session.principal,
@@ -144,6 +147,7 @@ class EndpointsController(Controller):
         session = current_session(request)
         assert session is not None
         form = await request.form()
+        checked_id(endpoint_id)
         since = _since(str(form.get("since", "")).strip())
         if since is None:
             return await self._endpoint_page(

@@ -12,6 +12,7 @@ from litestar.response import Redirect
 
 from accelerator.admin.actions import record_action
 from accelerator.infra.database import Database
+from accelerator.web.admin.ids import checked_number
 from accelerator.web.admin.paging import page_number
 from accelerator.web.guards import csrf_protected, signed_in
 from accelerator.web.rendering import page
@@ -69,7 +70,7 @@ class InboxController(Controller):
     ) -> Redirect:
         session = current_session(request)
         assert session is not None  # the guard let only a signed-in operator through
-        before = await webhooks.get(inbox_id)
+        before = await webhooks.get(checked_number(inbox_id))
         # A purged delivery or one a worker holds now is refused as a page saying so.
         await webhooks.reprocess(inbox_id)
         await record_action(

@@ -18,6 +18,7 @@ from accelerator.admin.switches import switch_off, switch_on, switched_off
 from accelerator.infra.database import Database
 from accelerator.insurers.directory import provider_directory
 from accelerator.insurers.partners import Partner
+from accelerator.web.admin.ids import CONTROL, checked_id
 from accelerator.web.guards import csrf_protected, signed_in
 from accelerator.web.rendering import page
 from accelerator.web.session import current_session
@@ -87,8 +88,10 @@ class InsurersController(Controller):
             raise NotFoundException()
         form = await request.form()
         reason = " ".join(str(form.get("reason", "")).split())
-        if not reason or len(reason) > REASON_LIMIT:
-            message = f"Say why (up to {REASON_LIMIT} characters): quote requests show it."
+        if not reason or len(reason) > REASON_LIMIT or CONTROL.search(reason):
+            message = (
+                f"Say why in up to {REASON_LIMIT} characters of plain text: quote requests show it."
+            )
             return await self._page(
                 db, partners, request, status_code=422, errors={provider_id: message}
             )
@@ -104,6 +107,6 @@ class InsurersController(Controller):
     ) -> Redirect:
         session = current_session(request)
         assert session is not None
-        if not await switch_on(db, session.principal, provider_id):
+        if not await switch_on(db, session.principal, checked_id(provider_id)):
             raise NotFoundException()
         return Redirect("/admin/insurers?notice=switched_on", status_code=303)

@@ -3,7 +3,6 @@ rules find in it, verified or rejected with a reason."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -21,14 +20,13 @@ from accelerator.admin.verification import (
 from accelerator.coverage.service import CoverageService
 from accelerator.errors import InvalidInput
 from accelerator.infra.database import Database
+from accelerator.web.admin.ids import CONTROL, checked_id
 from accelerator.web.admin.paging import page_number
 from accelerator.web.guards import csrf_protected, signed_in
 from accelerator.web.rendering import page
 from accelerator.web.session import current_session
 
 REASON_LIMIT = 1000
-# As the API's ReviewBody: no control characters but tab, line feed and carriage return.
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 class VerificationController(Controller):
@@ -83,7 +81,7 @@ class VerificationController(Controller):
         assert session is not None
         if decision not in ("verify", "reject"):
             raise NotFoundException()
-        if not await is_waiting(db, policy_id):
+        if not await is_waiting(db, checked_id(policy_id)):
             # Decided already (a second tab, a resubmitted form) or never submitted.
             return Redirect("/admin/verification?notice=policy_decided", status_code=303)
         form = await request.form()
