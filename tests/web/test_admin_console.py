@@ -419,3 +419,18 @@ async def test_nothing_typed_into_an_address_or_a_form_is_a_500(
     assert response.status_code in (404, 422), response.text
     assert (await client.get("/admin/endpoints/a%00b")).status_code == 404
     assert (await client.get("/admin/audit-log?page=99999999999")).status_code == 200
+
+
+async def test_with_no_insurer_configured_the_page_says_so_and_nothing_can_be_switched(
+    client: Client, database: Database
+) -> None:
+    token = await admin_sign_in(
+        client, (await create_key(database, Role.ADMIN, name="Dana")).secret
+    )
+    assert "No insurer is configured" in (await client.get("/admin/insurers?days=30")).text
+    response = await client.post(
+        "/admin/insurers/harbor/switch-off", data={"csrf_token": token, "reason": "down"}
+    )
+    assert response.status_code == 404
+    async with database.reading() as session:
+        assert await session.scalar(select(func.count()).select_from(InsurerSwitchRow)) == 0
