@@ -2,7 +2,8 @@
 fan-out until it is switched on again.
 
 The switch is a row in the database rather than a setting, so that it reaches every worker
-process at once and outlives restarts; the fan-out reads it once per quote request.
+process at once and outlives restarts; the quote runner reads the switches once per quote
+request.
 """
 
 from __future__ import annotations
@@ -15,9 +16,25 @@ from accelerator.admin.actions import add_action
 from accelerator.admin.models import InsurerSwitchRow
 from accelerator.auth.principal import Principal
 from accelerator.infra.database import Database
+from accelerator.infra.statements import Statement
 
 #: The reason code an insurer switched off is skipped with.
 SWITCHED_OFF = "switched_off"
+
+
+# Read by every quote request: a plain statement on the driver (infra.lookups), as the other
+# per-request reads are.
+_SKIP_REASONS = Statement(
+    "insurer_switches", select(InsurerSwitchRow.provider_id, InsurerSwitchRow.reason)
+)
+
+
+async def skip_reasons(db: Database) -> dict[str, str]:
+    """What a quote request says of each insurer switched off now, by provider id."""
+    return {
+        provider_id: skip_reason(reason)
+        for provider_id, reason in await db.lookups.fetch(_SKIP_REASONS)
+    }
 
 
 async def switched_off(db: Database) -> dict[str, InsurerSwitchRow]:
@@ -58,7 +75,7 @@ async def switch_on(db: Database, who: Principal, provider_id: str) -> bool:
     return True
 
 
-def skip_reason(row: InsurerSwitchRow) -> str:
-    """What a quote request says of an insurer skipped because it is switched off."""
-    because = f": {row.reason}" if row.reason else ""
+def skip_reason(reason: str) -> str:
+    """What a quote request says of an insurer an operator switched off for ``reason``."""
+    because = f": {reason}" if reason else ""
     return f"an operator switched this insurer off{because}"

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
-from accelerator.admin.switches import skip_reason, switched_off
+from accelerator.admin.switches import skip_reasons
 from accelerator.infra.database import Database
 from accelerator.insurers.partners import Partner
 from accelerator.quoting import repository
@@ -184,11 +184,10 @@ class QuoteRunner:
         """The insurers operators switched off, read per request so that a switch reaches every
         process at once. Unreadable, none is: the request still gets its other answers."""
         try:
-            found = await switched_off(self.db)
+            return await skip_reasons(self.db)
         except Exception:
             logger.exception("the insurer switches could not be read; asking every insurer")
             return {}
-        return {provider_id: skip_reason(row) for provider_id, row in found.items()}
 
     async def wait(self, request_id: str, seconds: float) -> None:
         """Wait for a running fan-out of this process, at most ``seconds``."""

@@ -11,7 +11,7 @@ import pytest
 
 from accelerator.admin.actions import ACTIONS_PER_PAGE, actions_page, add_action, record_action
 from accelerator.admin.funnel import funnels_since
-from accelerator.admin.switches import skip_reason, switch_off, switch_on, switched_off
+from accelerator.admin.switches import skip_reasons, switch_off, switch_on, switched_off
 from accelerator.auth.principal import Principal, Role
 from accelerator.infra.database import Database
 from accelerator.quoting.fanout import InsurerResult
@@ -69,12 +69,13 @@ async def test_an_insurer_switched_off_stays_off_until_switched_on_each_time_rec
         "Dana (operations)",
         "renewing their API certificates",
     )
-    assert skip_reason(off["harbor"]) == (
-        "an operator switched this insurer off: renewing their API certificates"
-    )
+    assert await skip_reasons(database) == {
+        "harbor": "an operator switched this insurer off: renewing their API certificates"
+    }
     assert await switch_on(database, SAM, "harbor")
     assert not await switch_on(database, SAM, "harbor")
     assert await switched_off(database) == {}
+    assert await skip_reasons(database) == {}
     log = (await actions_page(database, 1)).actions
     assert [(a.action, a.key_name, a.target) for a in log] == [
         ("insurer.switched_on", "Sam", "harbor"),

@@ -13,6 +13,7 @@ from litestar.response import Redirect
 
 from accelerator.admin.actions import record_action
 from accelerator.auth.keys import (
+    IssuedKey,
     KeyRequestError,
     check_key_request,
     create_key,
@@ -87,7 +88,7 @@ class KeysController(Controller):
         status_code: int = 200,
         errors: dict[str, str] | None = None,
         values: dict[str, str] | None = None,
-        issued: Any = None,
+        issued: IssuedKey | None = None,
     ) -> Response[str]:
         every = list(reversed(await list_keys(db)))  # newest first
         pages = max(1, -(-len(every) // KEYS_PER_PAGE))
