@@ -257,6 +257,8 @@ async def test_a_submitted_certificate_is_verified_from_the_queue_beside_its_gap
     assert "Harbor Mutual policy HM-1" in queue.text
     assert "What the rules find" in queue.text
     assert "✗ additional_insured" in queue.text
+    assert "Insurer <strong>harbor</strong>" not in queue.text  # no insurer is configured here
+    assert "No configured insurer" in queue.text
     # A rejection needs a reason; nothing is recorded without one.
     refused = await client.post(
         f"/admin/verification/{policy_id}/reject", data={"csrf_token": token, "reason": ""}

@@ -17,6 +17,7 @@ from accelerator.admin.verification import (
     awaiting_verification,
     is_waiting,
 )
+from accelerator.coverage.admin import PolicyAdminService
 from accelerator.coverage.service import CoverageService
 from accelerator.errors import InvalidInput
 from accelerator.infra.database import Database
@@ -37,31 +38,31 @@ class VerificationController(Controller):
     async def queue(
         self,
         db: NamedDependency[Database],
-        coverage: NamedDependency[CoverageService],
+        policy_admin: NamedDependency[PolicyAdminService],
         request: Request[Any, Any, Any],
     ) -> Response[str]:
-        return await self._page(db, coverage, request)
+        return await self._page(db, policy_admin, request)
 
     async def _page(
         self,
         db: Database,
-        coverage: CoverageService,
+        policy_admin: PolicyAdminService,
         request: Request[Any, Any, Any],
         *,
         status_code: int = 200,
         errors: dict[str, str] | None = None,
     ) -> Response[str]:
-        session = current_session(request)
-        assert session is not None  # the guard let only a signed-in operator through
         number = page_number(request)
         ids, total = await awaiting_verification(db, number)
-        documents = [await coverage.document(session.principal, policy_id) for policy_id in ids]
+        # The operators' view: the document with its gaps, the insurer linked, and whether it
+        # shares its number with another policy (then it also waits for a link decision).
+        views = [await policy_admin.view(policy_id) for policy_id in ids]
         return page(
             request,
             "admin/verification.html",
             status_code=status_code,
             title="Certificates to verify",
-            documents=documents,
+            views=views,
             total=total,
             page_number=number,
             pages=max(1, -(-total // POLICIES_PER_PAGE)),
@@ -73,6 +74,7 @@ class VerificationController(Controller):
         self,
         db: NamedDependency[Database],
         coverage: NamedDependency[CoverageService],
+        policy_admin: NamedDependency[PolicyAdminService],
         request: Request[Any, Any, Any],
         policy_id: FromPath[str],
         decision: FromPath[str],
@@ -89,7 +91,7 @@ class VerificationController(Controller):
         if len(reason) > REASON_LIMIT or CONTROL.search(reason):
             message = f"Keep the reason to {REASON_LIMIT} characters of plain text."
             return await self._page(
-                db, coverage, request, status_code=422, errors={policy_id: message}
+                db, policy_admin, request, status_code=422, errors={policy_id: message}
             )
         verified = decision == "verify"
         try:
@@ -99,7 +101,7 @@ class VerificationController(Controller):
         except InvalidInput:
             message = "Say why the policy is rejected: the seller reads it."
             return await self._page(
-                db, coverage, request, status_code=422, errors={policy_id: message}
+                db, policy_admin, request, status_code=422, errors={policy_id: message}
             )
         await record_action(
             db,
