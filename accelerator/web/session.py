@@ -6,10 +6,11 @@ audience is never sent to, nor accepted by, the other's pages (another path, ano
 another signature label, another role).
 
 The cookie holds ``key id . expiry . nonce . signature``. The signature is an HMAC keyed by the
-stored digest of the API key the seller signed in with, so no server-wide secret has to be
-configured or shared between worker processes, a session outlives a restart, and revoking the
-key ends every session made with it at once (each page looks the key up again). Nothing about
-the key itself is in the cookie: the digest never leaves the database.
+stored digest of the API key signed in with (for the configured bootstrap admin key, its
+digest), so no server-wide secret has to be configured or shared between worker processes, a
+session outlives a restart, and revoking the key ends every session made with it at once (each
+page looks the key up again). Nothing about the key itself is in the cookie: the digest never
+leaves the database.
 
 Form posts carry a CSRF token derived the same way from the session's nonce (a synchronizer
 token: a forged page cannot compute it). Before sign-in there is no session, so the sign-in
