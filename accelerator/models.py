@@ -1,5 +1,6 @@
 """Every table of the service, gathered so Alembic compares the migrations against all of them."""
 
+from accelerator.admin.models import AdminActionRow, InsurerSwitchRow
 from accelerator.audit.models import (
     AuditAnchorRow,
     AuditHeadRow,
@@ -24,6 +25,7 @@ from accelerator.webhooks.models import InboxEvent
 metadata = Base.metadata
 
 __all__ = [
+    "AdminActionRow",
     "ApiKey",
     "AttemptRow",
     "AuditAnchorRow",
@@ -36,6 +38,7 @@ __all__ = [
     "EndpointRow",
     "InboxEvent",
     "InsurerOutcomeRow",
+    "InsurerSwitchRow",
     "MessageRow",
     "NotificationAttemptRow",
     "OfferRow",

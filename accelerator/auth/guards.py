@@ -16,15 +16,16 @@ from litestar.types import ASGIApp
 from accelerator.auth.principal import Principal, Role
 
 # The probes, the metrics (scraped on a private network, docs/operations.md), the API docs,
-# insurer webhooks (signed instead), the seller pages (cookie sessions) and certificates'
-# live-verification links (the unguessable link is the credential) do not take API keys.
-# /health/status does (an admin's).
+# insurer webhooks (signed instead), the seller pages and the admin console (cookie sessions)
+# and certificates' live-verification links (the unguessable link is the credential) do not
+# take API keys. /health/status does (an admin's).
 PUBLIC_PATHS = (
     "^/health/(live|ready)$",
     "^/metrics$",
     "^/schema",
     "^/v1/webhooks/",
     "^/app(/|$)",
+    "^/admin(/|$)",
     "^/favicon",
     "^/verify/",
 )

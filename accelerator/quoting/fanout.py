@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from accelerator.admin.switches import SWITCHED_OFF
 from accelerator.insurers.caller import PermanentFailure, RetryPolicy, TransientFailure, send
 from accelerator.insurers.capture import AttemptCapture
 from accelerator.insurers.partners import Partner
@@ -217,9 +218,14 @@ async def _traced_quote(
         return result
 
 
-def skipped_reason(request: QuoteRequest, partner: Partner) -> tuple[str, str] | None:
-    """Why this partner is not asked, or None if it is."""
+def skipped_reason(
+    request: QuoteRequest, partner: Partner, switched_off: Mapping[str, str] | None = None
+) -> tuple[str, str] | None:
+    """Why this partner is not asked, or None if it is. ``switched_off``: the insurers an
+    operator switched off, with what to say of each (accelerator.admin.switches)."""
     adapter = partner.adapter
+    if switched_off and adapter.provider_id in switched_off:
+        return SWITCHED_OFF, switched_off[adapter.provider_id]
     code = eligibility(adapter.appetite, request)
     if code is not None:
         return code, not_asked_reason(code, adapter.appetite, request, adapter.insurer_name)
@@ -233,15 +239,17 @@ async def fan_out(
     partners: Mapping[str, Partner],
     policy: FanOutPolicy,
     on_result: OutcomeSink,
+    switched_off: Mapping[str, str] | None = None,
 ) -> list[InsurerResult]:
-    """Ask every partner concurrently; hand each result to ``on_result`` as it arrives."""
+    """Ask every partner concurrently (but those in ``switched_off``); hand each result to
+    ``on_result`` as it arrives."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + policy.deadline_seconds
     results: list[InsurerResult] = []
     calls: list[Awaitable[InsurerResult]] = []
     for partner in partners.values():
         try:
-            reason = skipped_reason(request, partner)
+            reason = skipped_reason(request, partner, switched_off)
         except Exception:
             # An appetite that cannot judge this request (a partner's own check failing on it)
             # must not leave every other insurer unasked: this one alone ends in error.

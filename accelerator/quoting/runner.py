@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from accelerator.admin.switches import skip_reasons
 from accelerator.infra.database import Database
 from accelerator.infra.metrics import NO_METRICS, Metrics
 from accelerator.insurers.partners import Partner
@@ -233,7 +234,9 @@ class QuoteRunner:
             )
 
         try:
-            results = await fan_out(request, self.partners, policy, on_result)
+            results = await fan_out(
+                request, self.partners, policy, on_result, await self._switched_off()
+            )
             final = final_status(results)
         except Exception:
             logger.exception("fan-out of %s failed", request.request_id)
@@ -248,6 +251,15 @@ class QuoteRunner:
         # Not when cancelled (the process stopping): that request is finished by another
         # process's sweep, and counted there as abandoned.
         self.metrics.quote_finished(final)
+
+    async def _switched_off(self) -> dict[str, str]:
+        """The insurers operators switched off, read per request so that a switch reaches every
+        process at once. Unreadable, none is: the request still gets its other answers."""
+        try:
+            return await skip_reasons(self.db)
+        except Exception:
+            logger.exception("the insurer switches could not be read; asking every insurer")
+            return {}
 
     async def wait(self, request_id: str, seconds: float) -> None:
         """Wait for a running fan-out of this process, at most ``seconds``."""

@@ -65,7 +65,8 @@ from accelerator.server.schema_plugins import (
 from accelerator.server.services import Runtime, Services, configure, open_services
 from accelerator.settings import Settings, load_settings
 from accelerator.web import seller_pages
-from accelerator.web.session import SellerSession, resolve_session
+from accelerator.web.admin import admin_pages
+from accelerator.web.session import ADMINS, WebSession, resolve_session
 from accelerator.web.verification import VerificationController
 from accelerator.webhooks.controller import InboxController, WebhookController
 
@@ -155,8 +156,16 @@ def create_app(
         services = runtime.services
         return await resolve_key(services.keys, secret, settings.bootstrap_admin_key)
 
-    async def find_session(cookie: str) -> SellerSession | None:
+    async def find_session(cookie: str) -> WebSession | None:
         return await resolve_session(runtime.services.db, cookie)
+
+    async def find_admin_session(cookie: str) -> WebSession | None:
+        return await resolve_session(
+            runtime.services.db,
+            cookie,
+            audience=ADMINS,
+            bootstrap_key=settings.bootstrap_admin_key,
+        )
 
     # Metrics first: a request refused by the key middleware is counted too.
     metrics: list[Any] = [prometheus_config().middleware] if settings.metrics_enabled else []
@@ -175,6 +184,7 @@ def create_app(
             *ROUTES,
             *([MetricsController] if settings.metrics_enabled else []),
             *seller_pages(find_session),
+            admin_pages(find_admin_session),
         ],
         dependencies=_dependencies(runtime),
         lifespan=[lifespan],

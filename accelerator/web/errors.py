@@ -1,4 +1,4 @@
-"""Errors on the seller pages are pages too: plain words, a way back, never a JSON body."""
+"""Errors on the web pages are pages too: plain words, a way back, never a JSON body."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from litestar.exceptions import HTTPException
 from litestar.response import Redirect
 from litestar.types import ExceptionHandlersMap
 
+from accelerator.auth.principal import Role
 from accelerator.errors import DomainError
 from accelerator.infra.errors import EXCEPTION_HANDLERS, ApiProblem, problem_for
 from accelerator.web.guards import CsrfRefused, SignInRequired
 from accelerator.web.rendering import page
+from accelerator.web.session import audience_of
 
 logger = logging.getLogger("accelerator.web")
 
@@ -25,11 +27,12 @@ def as_problem(error: ApiProblem | DomainError) -> ApiProblem:
     return problem_for(error) if isinstance(error, DomainError) else error
 
 
-def sign_in_redirect(back_to: str, notice: str | None = None) -> Redirect:
-    query = {"next": back_to} if back_to and back_to != "/app" else {}
+def sign_in_redirect(back_to: str, notice: str | None = None, root: str = "/app") -> Redirect:
+    """To the sign-in form of the pages under ``root``, coming back to ``back_to`` after."""
+    query = {"next": back_to} if back_to and back_to != root else {}
     if notice:
         query["notice"] = notice
-    target = "/app/sign-in" + (f"?{urlencode(query)}" if query else "")
+    target = f"{root}/sign-in" + (f"?{urlencode(query)}" if query else "")
     return Redirect(target, status_code=303)
 
 
@@ -47,7 +50,7 @@ def _error_page(
 
 
 def _sign_in_required(request: Request[Any, Any, Any], exc: SignInRequired) -> Response[Any]:
-    return sign_in_redirect(exc.back_to)
+    return sign_in_redirect(exc.back_to, root=audience_of(request).root)
 
 
 def _csrf_refused(request: Request[Any, Any, Any], _: CsrfRefused) -> Response[str]:
@@ -74,7 +77,10 @@ def _not_found(request: Request[Any, Any, Any]) -> Response[str]:
         404,
         "Page not found",
         "There is nothing at this address for your account. It may belong to another seller, "
-        "or the link may be incomplete.",
+        "or the link may be incomplete."
+        if audience_of(request).role is Role.SELLER
+        else "There is nothing at this address. It may have been removed, or the link may be "
+        "incomplete.",
     )
 
 

@@ -1,4 +1,5 @@
-"""Guards of the seller pages: sign-in required, and a CSRF token on every form post."""
+"""Guards of the web pages (sellers' and the admin console's): sign-in required, and a CSRF
+token on every form post."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from litestar.connection import ASGIConnection
 from litestar.datastructures import UploadFile
 from litestar.handlers.base import BaseRouteHandler
 
-from accelerator.web.session import CSRF_FIELD, current_session, expected_csrf_token
+from accelerator.web.session import CSRF_FIELD, audience_of, current_session, expected_csrf_token
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -33,7 +34,8 @@ async def signed_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRoute
         # After signing in, a GET comes back to the same page; a post starts again at home.
         url = connection.url
         asked = url.path + (f"?{url.query}" if url.query else "")
-        raise SignInRequired(asked if connection.scope.get("method") == "GET" else "/app")
+        home = audience_of(connection).root
+        raise SignInRequired(asked if connection.scope.get("method") == "GET" else home)
 
 
 async def csrf_protected(

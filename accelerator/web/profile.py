@@ -31,10 +31,10 @@ from accelerator.web.forms import (
 from accelerator.web.guards import csrf_protected, signed_in
 from accelerator.web.notices import notices_for
 from accelerator.web.rendering import page
-from accelerator.web.session import SellerSession, current_session
+from accelerator.web.session import WebSession, current_session
 
 
-def session_of(request: Request[Any, Any, Any]) -> SellerSession:
+def session_of(request: Request[Any, Any, Any]) -> WebSession:
     session = current_session(request)
     assert session is not None, "the signed_in guard runs first"
     return session

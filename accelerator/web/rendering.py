@@ -1,4 +1,4 @@
-"""Render the seller pages: one Jinja2 environment over the packaged templates."""
+"""Render the web pages: one Jinja2 environment over the packaged templates."""
 
 from __future__ import annotations
 
@@ -12,7 +12,12 @@ from litestar.enums import MediaType
 
 from accelerator import __version__
 from accelerator.web import wording
-from accelerator.web.session import CSRF_FIELD, current_session, expected_csrf_token
+from accelerator.web.session import (
+    CSRF_FIELD,
+    audience_of,
+    current_session,
+    expected_csrf_token,
+)
 
 PACKAGE_DIR: Final = Path(__file__).resolve().parent
 STATIC_DIR: Final = PACKAGE_DIR / "static"
@@ -28,7 +33,26 @@ NOTICES: Final = {
     "session_ended": "Your session ended. Sign in again to continue.",
     "submitted": "Your certificate is submitted: the policy is on record below and waits for "
     "verification.",
+    "key_revoked": "The key is revoked: it no longer opens anything.",
+    "switched_off": "The insurer is switched off: new quote requests skip it.",
+    "switched_on": "The insurer is switched on: new quote requests ask it again.",
+    "policy_verified": "The policy is verified: it counts towards the seller's compliance now.",
+    "policy_rejected": "The policy is rejected: the seller sees your reason.",
+    "policy_decided": "That policy was already decided, so nothing changed.",
+    "reprocessed": "The delivery is due again: a worker applies it within moments.",
+    "replayed": "The message is queued to be sent again.",
+    "replayed_since": "Those messages are queued to be sent again.",
 }
+
+# The admin console's sections, in the order of its navigation.
+ADMIN_SECTIONS: Final = (
+    ("/admin/insurers", "Insurers"),
+    ("/admin/verification", "Certificates"),
+    ("/admin/inbox", "Inbox"),
+    ("/admin/endpoints", "Outbound"),
+    ("/admin/keys", "API keys"),
+    ("/admin/audit-log", "Audit log"),
+)
 
 # Pages load only their own script and styles; nothing may frame them.
 SECURITY_HEADERS: Final = {
@@ -64,6 +88,7 @@ _environment.globals.update(
     words=wording,
     csrf_field=CSRF_FIELD,
     asset_version=__version__,
+    admin_sections=ADMIN_SECTIONS,
 )
 
 
@@ -85,6 +110,8 @@ def page(
     notice = NOTICES.get(request.query_params.get("notice", ""))
     html = render(
         template,
+        layout=audience_of(request).layout,
+        root=audience_of(request).root,
         session=current_session(request),
         csrf_token=csrf_token or expected_csrf_token(request) or "",
         path=request.url.path,

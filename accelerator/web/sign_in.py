@@ -8,22 +8,14 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.response import Redirect
 
-from accelerator.auth.keys import digest, resolve_key
+from accelerator.auth.keys import resolve_key
 from accelerator.auth.principal import Role
 from accelerator.infra.database import Database
 from accelerator.settings import Settings
 from accelerator.web.errors import sign_in_redirect
 from accelerator.web.guards import csrf_protected
 from accelerator.web.rendering import page
-from accelerator.web.session import (
-    COOKIE_PATH,
-    SIGN_IN_COOKIE,
-    current_session,
-    end_session,
-    session_cookie,
-    session_value,
-    sign_in_token,
-)
+from accelerator.web.session import current_session, end_session, sign_in_token, start_session
 
 HOME = "/app/profile"
 
@@ -105,19 +97,12 @@ class SignInController(Controller):
                 422,
             )
         response = Redirect(safe_next(str(form.get("next", ""))), status_code=303)
-        response.set_cookie(
-            session_cookie(
-                request,
-                session_value(principal.key_id, digest(secret)),
-                public_url=settings.public_url,
-            )
-        )
-        response.delete_cookie(SIGN_IN_COOKIE, path=COOKIE_PATH)
+        start_session(request, response, principal, secret, public_url=settings.public_url)
         return response
 
     # Signing out with no session left (it expired) needs no token: there is nothing to end.
     @post("/sign-out", status_code=303, opt={"token_optional_when_signed_out": True})
     async def sign_out(self, request: Request[Any, Any, Any]) -> Redirect:
         response = sign_in_redirect("/app", notice="signed_out")
-        end_session(response)
+        end_session(request, response)
         return response

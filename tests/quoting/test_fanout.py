@@ -307,3 +307,33 @@ def test_retry_after_accepts_seconds_and_http_dates() -> None:
     assert parse_retry_after("3") == 3.0
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
     assert parse_retry_after("soon") is None
+
+
+async def test_an_insurer_an_operator_switched_off_is_skipped_unasked_with_the_reason(
+    router: respx.MockRouter,
+) -> None:
+    off_route = router.post("https://off.test/quote").respond(200, json={"premium": "1"})
+    router.post("https://on.test/quote").respond(200, json={"premium": "1"})
+    partners = [partner(router, "off"), partner(router, "on")]
+    seen: list[InsurerResult] = []
+
+    async def sink(result: InsurerResult) -> None:
+        seen.append(result)
+
+    results = await fan_out(
+        make_request(),
+        {p.adapter.provider_id: p for p in partners},
+        FanOutPolicy(deadline_seconds=2, insurer_timeout_seconds=2),
+        sink,
+        {"off": "an operator switched this insurer off: maintenance"},
+    )
+    for p in partners:
+        await p.client.aclose()
+    by_id = {r.provider_id: r for r in results}
+    assert (by_id["off"].status, by_id["off"].reason_code, by_id["off"].reason) == (
+        "skipped",
+        "switched_off",
+        "an operator switched this insurer off: maintenance",
+    )
+    assert off_route.call_count == 0
+    assert by_id["on"].status == "offered"

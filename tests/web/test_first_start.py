@@ -51,3 +51,14 @@ async def test_a_shared_database_gets_no_demo_seller(
 )
 def test_the_printed_address_is_one_a_browser_can_open(host: str, url: str) -> None:
     assert pages_url(host, 8000) == url
+
+
+async def test_the_start_up_lines_name_the_admin_console_without_making_an_admin_key(
+    database: Database,
+) -> None:
+    message = await welcome(database, URL, embedded=True)
+    assert message.splitlines()[-1] == (
+        "Admin console: http://127.0.0.1:8000/admin  (sign in with an admin key; make one with "
+        '`accelerator keys create --role admin --name "<your name>"`)'
+    )
+    assert [k.role for k in await list_keys(database)] == [Role.SELLER]

@@ -1,0 +1,2 @@
+"""Operators' work done in the admin console: the record of their actions and the insurer
+switches they set."""
