@@ -5,6 +5,7 @@ read the latest count, so a scrape or a status call never queries the queues."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -48,12 +49,14 @@ class BacklogSnapshot:
         """The latest snapshot (taken now if this process has none yet)."""
         return self.latest or await self.take()
 
-    async def run(self, interval_seconds: float) -> None:
-        """Take a snapshot every ``interval_seconds`` until cancelled; a failed one is logged
-        and the last one kept."""
-        while True:
+    async def run(self, interval_seconds: float, stop: asyncio.Event | None = None) -> None:
+        """Take a snapshot every ``interval_seconds`` until ``stop`` is set (or the task is
+        cancelled); a failed one is logged and the last one kept."""
+        stop = stop or asyncio.Event()
+        while not stop.is_set():
             try:
                 await self.take()
             except Exception:
                 logger.exception("backlog snapshot failed")
-            await asyncio.sleep(interval_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval_seconds)

@@ -5,6 +5,7 @@ died (its beat goes stale) and every process's view of each insurer."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -76,10 +77,8 @@ class Heartbeat:
                 await self.beat()
             except Exception:
                 logger.exception("heartbeat of %s failed", self.process_id)
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self.interval_seconds)
-            except TimeoutError:
-                continue
 
     async def forget(self) -> None:
         """Remove this process's row as it stops cleanly (only a dead process turns stale)."""

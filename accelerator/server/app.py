@@ -75,6 +75,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("accelerator.server")
 
+#: How long shutdown waits for the heartbeat and the backlog count to finish their query.
+OPERATIONS_STOP_SECONDS: Final = 5.0
 #: The least time between two retention purges of one process.
 RETENTION_INTERVAL_SECONDS: Final = 3600.0
 
@@ -129,6 +131,17 @@ def create_app(
         services = open_services(configured, insurer_transport=insurer_transport, tracing=tracing)
         runtime.start(services)
         background = await _start_background_work(services)
+        # The heartbeat and the backlog count stop between two queries rather than being
+        # cancelled inside one: a query cancelled at shutdown may still be running in the
+        # SQLite driver's thread when the engine is disposed.
+        stopping = asyncio.Event()
+        operations = [
+            asyncio.create_task(services.heartbeat.run(stopping), name="heartbeat"),
+            asyncio.create_task(
+                services.backlog.run(settings.backlog_snapshot_seconds, stopping),
+                name="backlog-snapshot",
+            ),
+        ]
         # What is built by now lives as long as the app: frozen, the collector's full passes
         # stop walking it again and again (they were a fifth of a batch check's CPU,
         # docs/performance.md). Unfrozen at the end, so that an app that stops (a test's) can
@@ -139,6 +152,9 @@ def create_app(
             yield
         finally:
             gc.unfreeze()
+            stopping.set()
+            await asyncio.wait(operations, timeout=OPERATIONS_STOP_SECONDS)
+            background += operations
             for task in background:
                 task.cancel()
             for task in background:
@@ -270,13 +286,6 @@ async def _start_background_work(services: Services) -> list[asyncio.Task[None]]
         )
     # Revocations drop the keys this process remembers (see auth.cache).
     background.append(asyncio.create_task(services.keys.watch(), name="key-revocations"))
-    settings = services.configured.settings
-    background.append(asyncio.create_task(services.heartbeat.run(), name="heartbeat"))
-    background.append(
-        asyncio.create_task(
-            services.backlog.run(settings.backlog_snapshot_seconds), name="backlog-snapshot"
-        )
-    )
     return background
 
 

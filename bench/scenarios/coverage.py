@@ -135,14 +135,22 @@ def _alternating(
     served: tuple[str, FixedRequests],
     baseline: tuple[str, FixedRequests],
     rounds: int = _ROUNDS,
+    *,
+    swap_order: bool = False,
 ) -> tuple[Measurement, Measurement]:
     """Measure the baseline and the served endpoint one after the other, ``rounds`` times;
     the pair of the round whose ratio is the median. A shared 2-core machine's speed drifts by
     tens of percent within minutes, so two measurements taken apart compare the drift as much
-    as the endpoints; a ratio of neighbours, taken as the median of several, does not."""
+    as the endpoints; a ratio of neighbours, taken as the median of several, does not.
+    ``swap_order`` measures the served endpoint first in every other round, for comparisons
+    where measuring second was seen to cost (the metrics scenario's A/A run)."""
     pairs: list[tuple[Measurement, Measurement]] = []
     for number in range(1, rounds + 1):
         suffix = f" (round {number} of {rounds})"
+        if swap_order and number % 2 == 0:  # the served endpoint first in every other round
+            served_first = measure(served[0] + suffix, served[1])
+            pairs.append((served_first, measure(baseline[0] + suffix, baseline[1])))
+            continue
         without = measure(baseline[0] + suffix, baseline[1])
         pairs.append((measure(served[0] + suffix, served[1]), without))
     # A baseline that answered nothing sorts last rather than dividing by zero.

@@ -105,7 +105,7 @@ def _measure_both(
         ),
         ("single checks with metrics", on_checks),
         ("single checks without metrics", off_checks),
-        ROUNDS,
+        ROUNDS, swap_order=True,
     )  # fmt: skip
     on_batches = _requests(on_port, "/v1/coverage/checks/batch", key, batches)
     off_batches = _requests(off_port, "/v1/coverage/checks/batch", key, batches)
@@ -116,7 +116,7 @@ def _measure_both(
         ),
         (f"batches of {BATCH} checks with metrics", on_batches),
         (f"batches of {BATCH} checks without metrics", off_batches),
-        ROUNDS,
+        ROUNDS, swap_order=True,
     )  # fmt: skip
 
     ctx.compare(
@@ -160,9 +160,9 @@ def _measure_both(
     # What the load runs cannot resolve on a shared machine (a 3% difference inside their
     # noise), CPU time can: the recording's own CPU per check and per batch, measured in this
     # process, against the server's CPU per check (or batch) without metrics.
-    for what, answered, decisions in (
-        ("single check", single_off, 1),
-        (f"batch of {BATCH} checks", batch_off, BATCH),
+    for what, answers, answered, decisions in (
+        ("single check", "single checks", single_off, 1),
+        (f"batch of {BATCH} checks", f"batches of {BATCH} checks", batch_off, BATCH),
     ):
         server_us = _cpu_per_answer(answered)
         recording_us = recording_cpu_us(decisions)
@@ -175,7 +175,7 @@ def _measure_both(
             Comparison(
                 SCENARIO,
                 database,
-                f"{what}s per CPU-second with metrics (server CPU + recording CPU)",
+                f"{answers} per CPU-second with metrics (server CPU + recording CPU)",
                 1e6 / (server_us + recording_us),
                 "the same, metrics off (server CPU)",
                 1e6 / server_us if server_us else 0.0,
