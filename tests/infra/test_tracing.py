@@ -9,6 +9,7 @@ app: no global tracer provider is set, so nothing is left behind for other tests
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -78,8 +79,23 @@ async def traced(
     app = create_app(settings, tracing=tracing)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
     task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
-        await asyncio.sleep(0.02)
+
+    async def started() -> None:
+        # uvicorn offers no event to wait on; a server that could not start ends its task.
+        while not server.started:
+            if task.done():
+                task.result()  # its exception, if it raised one
+                raise AssertionError("the server stopped before it started")
+            await asyncio.sleep(0.02)
+
+    try:
+        await asyncio.wait_for(started(), timeout=60)
+    except BaseException:
+        server.should_exit = True
+        with contextlib.suppress(BaseException):
+            await asyncio.wait_for(task, timeout=30)
+        await sandbox.stop()
+        raise
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
             yield client, database
