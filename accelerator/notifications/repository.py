@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, delete, or_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, insert, or_, select, update
 
 from accelerator.infra.database import Database, WriteSession
 from accelerator.notifications.models import AttemptRow, EndpointRow, MessageRow, ReminderRow
@@ -26,14 +26,31 @@ from schemas import MessageStatus
 _WAITING = (MessageStatus.PENDING,)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Claimed:
-    """A claimed message and what sending it needs of its endpoint."""
+    """A claimed message and what sending it needs of its endpoint. ``attempts`` counts the
+    attempt about to be made."""
 
-    message: MessageRow
+    message_id: int
+    endpoint_id: str
+    event_id: str
+    body: bytes
+    attempts: int
     url: str
     secrets: list[dict[str, Any]]
     failing_since: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One attempt at a message, as it is stored (``notification_attempts``)."""
+
+    message_id: int
+    endpoint_id: str
+    attempted_at: datetime
+    status_code: int | None
+    error: str | None
+    latency_ms: float
 
 
 @dataclass(frozen=True)
@@ -171,132 +188,156 @@ class NotificationRepository:
 
     # -- the worker ------------------------------------------------------------------------
 
-    async def claim_due(self, owner: str, lease: timedelta, limit: int, now: datetime) -> list[int]:
+    async def claim_due(
+        self, owner: str, lease: timedelta, limit: int, now: datetime
+    ) -> list[Claimed]:
         """Take up to ``limit`` messages of enabled endpoints due ``now`` (and any whose lease
-        expired), oldest first, for ``owner`` until ``now + lease``; their ids, ascending."""
+        expired), oldest first, for ``owner`` until ``now + lease``: each with what sending it
+        needs of its endpoint, in the order of their ids.
+
+        One statement claims and reads (``UPDATE … RETURNING`` the messages with their endpoints'): a
+        batch costs one round trip and no ORM objects before it is sent."""
         due = or_(
-            and_(MessageRow.status.in_(_WAITING), MessageRow.next_attempt_at <= now),
-            and_(MessageRow.status == MessageStatus.SENDING, MessageRow.lease_expires_at < now),
+            and_(_MESSAGES.c.status.in_(_WAITING), _MESSAGES.c.next_attempt_at <= now),
+            and_(_MESSAGES.c.status == MessageStatus.SENDING, _MESSAGES.c.lease_expires_at < now),
         )
         candidates = (
-            select(MessageRow.id)
-            .join(EndpointRow, EndpointRow.id == MessageRow.endpoint_id)
-            .where(due, EndpointRow.enabled.is_(True))
-            .order_by(MessageRow.next_attempt_at, MessageRow.id)
+            select(_MESSAGES.c.id)
+            .join(_ENDPOINTS, _ENDPOINTS.c.id == _MESSAGES.c.endpoint_id)
+            .where(due, _ENDPOINTS.c.enabled.is_(True))
+            .order_by(_MESSAGES.c.next_attempt_at, _MESSAGES.c.id)
             .limit(limit)
-            .with_for_update(skip_locked=True, of=MessageRow)  # PostgreSQL; SQLite: one writer
+            .with_for_update(skip_locked=True, of=_MESSAGES)  # PostgreSQL; SQLite: one writer
+        )
+        def endpoint(column: Any) -> Any:
+            # A correlated subquery, not UPDATE … FROM: SQLite's RETURNING names only the
+            # updated table (its primary key makes each a single index lookup).
+            return (
+                select(column)
+                .where(_ENDPOINTS.c.id == _MESSAGES.c.endpoint_id)
+                .scalar_subquery()
+            )
+
+        claim = (
+            update(_MESSAGES)
+            .where(_MESSAGES.c.id.in_(candidates.scalar_subquery()))
+            .values(
+                status=MessageStatus.SENDING,
+                lease_owner=owner,
+                lease_expires_at=now + lease,
+                attempts=_MESSAGES.c.attempts + 1,
+            )
+            .returning(
+                _MESSAGES.c.id,
+                _MESSAGES.c.endpoint_id,
+                _MESSAGES.c.event_id,
+                _MESSAGES.c.body,
+                _MESSAGES.c.attempts,
+                endpoint(_ENDPOINTS.c.url),
+                endpoint(_ENDPOINTS.c.secrets),
+                endpoint(_ENDPOINTS.c.failing_since),
+            )
         )
         async with self.db.writing() as session:
-            claimed = await session.scalars(
-                update(MessageRow)
-                .where(MessageRow.id.in_(candidates.scalar_subquery()))
-                .values(
-                    status=MessageStatus.SENDING,
-                    lease_owner=owner,
-                    lease_expires_at=now + lease,
-                    attempts=MessageRow.attempts + 1,
-                )
-                .returning(MessageRow.id)
-            )
-            return sorted(claimed.all())
+            connection = await session.connection()
+            rows = (await connection.execute(claim)).all()
+        return sorted((Claimed(*row) for row in rows), key=lambda claimed: claimed.message_id)
 
-    async def claimed(self, message_ids: Sequence[int]) -> list[Claimed]:
-        """The messages ``message_ids`` with their endpoints, in the order of their ids."""
-        async with self.db.reading() as session:
-            rows = await session.execute(
-                select(MessageRow, EndpointRow)
-                .join(EndpointRow, EndpointRow.id == MessageRow.endpoint_id)
-                .where(MessageRow.id.in_(message_ids))
-                .order_by(MessageRow.id)
-            )
-            return [
-                Claimed(message, endpoint.url, list(endpoint.secrets), endpoint.failing_since)
-                for message, endpoint in rows.all()
-            ]
-
-    async def settle(
-        self,
-        message: MessageRow,
-        owner: str,
-        attempt: AttemptRow,
-        settlement: Settlement,
-    ) -> bool:
+    async def settle(self, owner: str, attempt: Attempt, settlement: Settlement) -> bool:
         """Record ``attempt`` and, if ``owner`` still holds the message, its next step and its
         endpoint's: in one transaction. False if the lease was lost (the attempt is kept)."""
-        [settled] = await self.settle_many(owner, [(message, attempt, settlement)])
+        [settled] = await self.settle_many(owner, [(attempt, settlement)])
         return settled
 
     async def settle_many(
-        self, owner: str, settled: Sequence[tuple[MessageRow, AttemptRow, Settlement]]
+        self, owner: str, settled: Sequence[tuple[Attempt, Settlement]]
     ) -> list[bool]:
         """:meth:`settle` for a batch, in one transaction (a worker settles what it sent
-        together: one commit, not one per message); for each, whether ``owner`` still held it."""
+        together: one commit, not one per message); for each, whether ``owner`` still held it.
+        Plain executemany statements, no ORM objects: the attempts in one, the steps in one."""
         if not settled:
             return []
+        ids = [attempt.message_id for attempt, _ in settled]
         async with self.db.writing() as session:
-            session.add_all(attempt for _, attempt, _ in settled)
+            connection = await session.connection()
+            await connection.execute(
+                _ADD_ATTEMPT,
+                [
+                    {
+                        "message_id": attempt.message_id,
+                        "attempted_at": attempt.attempted_at,
+                        "status_code": attempt.status_code,
+                        "error": attempt.error,
+                        "latency_ms": attempt.latency_ms,
+                    }
+                    for attempt, _ in settled
+                ],
+            )
             held = set(
                 (
-                    await session.scalars(
-                        select(MessageRow.id)
+                    await connection.execute(
+                        select(_MESSAGES.c.id)
                         .where(
-                            MessageRow.id.in_([message.id for message, _, _ in settled]),
-                            MessageRow.lease_owner == owner,
-                            MessageRow.status == MessageStatus.SENDING,
+                            _MESSAGES.c.id.in_(ids),
+                            _MESSAGES.c.lease_owner == owner,
+                            _MESSAGES.c.status == MessageStatus.SENDING,
                         )
                         .with_for_update()
                     )
-                ).all()
+                )
+                .scalars()
+                .all()
             )
             steps = [
                 {
-                    "b_id": message.id,
+                    "b_id": attempt.message_id,
                     "b_status": step.status.value,
                     "b_next": step.next_attempt_at,
                     "b_error": step.error,
                     "b_delivered": step.delivered_at,
                 }
-                for message, _, step in settled
-                if message.id in held
+                for attempt, step in settled
+                if attempt.message_id in held
             ]
             if steps:
-                # Several parameter sets: a plain executemany, not the ORM's bulk by primary key.
-                connection = await session.connection()
                 await connection.execute(_SETTLE_MESSAGE, steps)
             cleared: set[str] = set()
-            for message, attempt, step in settled:
-                endpoint = update(EndpointRow).where(EndpointRow.id == message.endpoint_id)
+            for attempt, step in settled:
+                endpoint = update(_ENDPOINTS).where(_ENDPOINTS.c.id == attempt.endpoint_id)
                 if step.clear_failing:
-                    if message.endpoint_id in cleared:
+                    if attempt.endpoint_id in cleared:
                         continue
-                    cleared.add(message.endpoint_id)
+                    cleared.add(attempt.endpoint_id)
                     # Only a failing endpoint's row is written (and locked): the successes of
                     # concurrent workers do not queue behind each other's commits.
-                    await session.execute(
-                        endpoint.where(EndpointRow.failing_since.is_not(None)).values(
+                    await connection.execute(
+                        endpoint.where(_ENDPOINTS.c.failing_since.is_not(None)).values(
                             failing_since=None
                         )
                     )
                 elif step.failing_since is not None:
-                    cleared.discard(message.endpoint_id)
+                    cleared.discard(attempt.endpoint_id)
                     # The first failure of a run stays its start, whichever worker saw it.
-                    await session.execute(
-                        endpoint.where(EndpointRow.failing_since.is_(None)).values(
+                    await connection.execute(
+                        endpoint.where(_ENDPOINTS.c.failing_since.is_(None)).values(
                             failing_since=step.failing_since
                         )
                     )
                 if step.disable_reason is not None:
-                    await session.execute(
+                    await connection.execute(
                         endpoint.values(
                             enabled=False,
                             disabled_reason=step.disable_reason,
                             updated_at=attempt.attempted_at,
                         )
                     )
-        return [message.id in held for message, _, _ in settled]
+        return [attempt.message_id in held for attempt, _ in settled]
 
 
 _MESSAGES: Table = MessageRow.__table__  # type: ignore[assignment]
+_ENDPOINTS: Table = EndpointRow.__table__  # type: ignore[assignment]
+_ATTEMPTS: Table = AttemptRow.__table__  # type: ignore[assignment]
+_ADD_ATTEMPT = insert(_ATTEMPTS)
 _SETTLE_MESSAGE = (
     update(_MESSAGES)
     .where(_MESSAGES.c.id == bindparam("b_id"))
@@ -312,6 +353,7 @@ _SETTLE_MESSAGE = (
 
 
 __all__ = [
+    "Attempt",
     "Claimed",
     "NotificationRepository",
     "Settlement",

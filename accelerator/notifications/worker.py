@@ -29,8 +29,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from accelerator.infra.database import Database
-from accelerator.notifications.models import AttemptRow, MessageRow
-from accelerator.notifications.repository import Claimed, NotificationRepository, Settlement
+from accelerator.notifications.repository import (
+    Attempt,
+    Claimed,
+    NotificationRepository,
+    Settlement,
+)
 from accelerator.notifications.sender import Outcome, Sender
 from accelerator.webhooks.worker import printable, worker_name
 from providers import signature_headers
@@ -112,15 +116,14 @@ class DeliveryWorker:
         )
         if not claimed:
             return 0
-        messages = await self.repository.claimed(claimed)
         results = await asyncio.gather(
-            *(self.attempt(message) for message in messages), return_exceptions=True
+            *(self.attempt(message) for message in claimed), return_exceptions=True
         )
         attempted = []
-        for message, result in zip(messages, results, strict=True):
+        for message, result in zip(claimed, results, strict=True):
             if isinstance(result, BaseException):
                 # Not sent or not recordable: the lease runs out, then it is sent again.
-                logger.error("message %s: not attempted", message.message.id, exc_info=result)
+                logger.error("message %s: not attempted", message.message_id, exc_info=result)
             else:
                 attempted.append(result)
         try:
@@ -159,26 +162,26 @@ class DeliveryWorker:
 
     async def deliver(self, claimed: Claimed) -> str:
         """Send one claimed message and record the attempt; its new status (or ``lost``)."""
-        message, attempt, step = await self.attempt(claimed)
-        if not await self.repository.settle(message, self.owner, attempt, step):
+        attempt, step = await self.attempt(claimed)
+        if not await self.repository.settle(self.owner, attempt, step):
             return "lost"
         return step.status.value
 
-    async def attempt(self, claimed: Claimed) -> tuple[MessageRow, AttemptRow, Settlement]:
+    async def attempt(self, claimed: Claimed) -> tuple[Attempt, Settlement]:
         """Send one claimed message; the attempt and the message's next step, to be settled."""
-        message = claimed.message
         now = self.clock()
         secrets = active_secrets(claimed.secrets, now)
-        headers = signature_headers(secrets, message.event_id, int(now.timestamp()), message.body)
-        outcome = await self.sender.send(claimed.url, headers, message.body)
-        attempt = AttemptRow(
-            message_id=message.id,
+        headers = signature_headers(secrets, claimed.event_id, int(now.timestamp()), claimed.body)
+        outcome = await self.sender.send(claimed.url, headers, claimed.body)
+        attempt = Attempt(
+            message_id=claimed.message_id,
+            endpoint_id=claimed.endpoint_id,
             attempted_at=now,
             status_code=outcome.status_code,
             error=printable(outcome.error) if outcome.error else None,
             latency_ms=outcome.latency_ms,
         )
-        step = settlement(message.attempts, outcome, self.clock(), claimed.failing_since)
+        step = settlement(claimed.attempts, outcome, self.clock(), claimed.failing_since)
         if step.error is not None:
             step = Settlement(
                 step.status,
@@ -190,8 +193,8 @@ class DeliveryWorker:
                 step.disable_reason,
             )
         if step.disable_reason is not None:
-            logger.warning("endpoint %s disabled: %s", message.endpoint_id, step.disable_reason)
-        return message, attempt, step
+            logger.warning("endpoint %s disabled: %s", claimed.endpoint_id, step.disable_reason)
+        return attempt, step
 
 
 __all__ = ["DISABLE_AFTER", "RETRY_SCHEDULE", "DeliveryWorker", "active_secrets", "settlement"]
