@@ -193,55 +193,16 @@ class NotificationRepository:
     ) -> list[Claimed]:
         """Take up to ``limit`` messages of enabled endpoints due ``now`` (and any whose lease
         expired), oldest first, for ``owner`` until ``now + lease``: each with what sending it
-        needs of its endpoint, in the order of their ids.
-
-        One statement claims and reads (``UPDATE … RETURNING`` the messages with their endpoints'): a
-        batch costs one round trip and no ORM objects before it is sent."""
-        due = or_(
-            and_(_MESSAGES.c.status.in_(_WAITING), _MESSAGES.c.next_attempt_at <= now),
-            and_(_MESSAGES.c.status == MessageStatus.SENDING, _MESSAGES.c.lease_expires_at < now),
-        )
-        candidates = (
-            select(_MESSAGES.c.id)
-            .join(_ENDPOINTS, _ENDPOINTS.c.id == _MESSAGES.c.endpoint_id)
-            .where(due, _ENDPOINTS.c.enabled.is_(True))
-            .order_by(_MESSAGES.c.next_attempt_at, _MESSAGES.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True, of=_MESSAGES)  # PostgreSQL; SQLite: one writer
-        )
-        def endpoint(column: Any) -> Any:
-            # A correlated subquery, not UPDATE … FROM: SQLite's RETURNING names only the
-            # updated table (its primary key makes each a single index lookup).
-            return (
-                select(column)
-                .where(_ENDPOINTS.c.id == _MESSAGES.c.endpoint_id)
-                .scalar_subquery()
-            )
-
-        claim = (
-            update(_MESSAGES)
-            .where(_MESSAGES.c.id.in_(candidates.scalar_subquery()))
-            .values(
-                status=MessageStatus.SENDING,
-                lease_owner=owner,
-                lease_expires_at=now + lease,
-                attempts=_MESSAGES.c.attempts + 1,
-            )
-            .returning(
-                _MESSAGES.c.id,
-                _MESSAGES.c.endpoint_id,
-                _MESSAGES.c.event_id,
-                _MESSAGES.c.body,
-                _MESSAGES.c.attempts,
-                endpoint(_ENDPOINTS.c.url),
-                endpoint(_ENDPOINTS.c.secrets),
-                endpoint(_ENDPOINTS.c.failing_since),
-            )
-        )
+        needs of its endpoint, in the order of their ids. One statement claims and reads
+        (:data:`_CLAIM`): a batch costs one round trip and no ORM objects before it is sent."""
         async with self.db.writing() as session:
             connection = await session.connection()
-            rows = (await connection.execute(claim)).all()
-        return sorted((Claimed(*row) for row in rows), key=lambda claimed: claimed.message_id)
+            rows = await connection.execute(
+                _CLAIM,
+                {"b_now": now, "b_owner": owner, "b_expires": now + lease, "b_limit": limit},
+            )
+            claimed = [Claimed(*row) for row in rows]
+        return sorted(claimed, key=lambda message: message.message_id)
 
     async def settle(self, owner: str, attempt: Attempt, settlement: Settlement) -> bool:
         """Record ``attempt`` and, if ``owner`` still holds the message, its next step and its
@@ -254,7 +215,7 @@ class NotificationRepository:
     ) -> list[bool]:
         """:meth:`settle` for a batch, in one transaction (a worker settles what it sent
         together: one commit, not one per message); for each, whether ``owner`` still held it.
-        Plain executemany statements, no ORM objects: the attempts in one, the steps in one."""
+        Statements built once, the attempts and the steps each one executemany."""
         if not settled:
             return []
         ids = [attempt.message_id for attempt, _ in settled]
@@ -274,19 +235,7 @@ class NotificationRepository:
                 ],
             )
             held = set(
-                (
-                    await connection.execute(
-                        select(_MESSAGES.c.id)
-                        .where(
-                            _MESSAGES.c.id.in_(ids),
-                            _MESSAGES.c.lease_owner == owner,
-                            _MESSAGES.c.status == MessageStatus.SENDING,
-                        )
-                        .with_for_update()
-                    )
-                )
-                .scalars()
-                .all()
+                (await connection.execute(_HELD, {"b_ids": ids, "b_owner": owner})).scalars()
             )
             steps = [
                 {
@@ -303,52 +252,116 @@ class NotificationRepository:
                 await connection.execute(_SETTLE_MESSAGE, steps)
             cleared: set[str] = set()
             for attempt, step in settled:
-                endpoint = update(_ENDPOINTS).where(_ENDPOINTS.c.id == attempt.endpoint_id)
+                endpoint = attempt.endpoint_id
                 if step.clear_failing:
-                    if attempt.endpoint_id in cleared:
+                    if endpoint in cleared:
                         continue
-                    cleared.add(attempt.endpoint_id)
+                    cleared.add(endpoint)
                     # Only a failing endpoint's row is written (and locked): the successes of
                     # concurrent workers do not queue behind each other's commits.
-                    await connection.execute(
-                        endpoint.where(_ENDPOINTS.c.failing_since.is_not(None)).values(
-                            failing_since=None
-                        )
-                    )
+                    await connection.execute(_CLEAR_FAILING, {"b_endpoint": endpoint})
                 elif step.failing_since is not None:
-                    cleared.discard(attempt.endpoint_id)
+                    cleared.discard(endpoint)
                     # The first failure of a run stays its start, whichever worker saw it.
                     await connection.execute(
-                        endpoint.where(_ENDPOINTS.c.failing_since.is_(None)).values(
-                            failing_since=step.failing_since
-                        )
+                        _START_FAILING, {"b_endpoint": endpoint, "b_since": step.failing_since}
                     )
                 if step.disable_reason is not None:
                     await connection.execute(
-                        endpoint.values(
-                            enabled=False,
-                            disabled_reason=step.disable_reason,
-                            updated_at=attempt.attempted_at,
-                        )
+                        _DISABLE,
+                        {
+                            "b_endpoint": endpoint,
+                            "b_reason": step.disable_reason,
+                            "b_at": attempt.attempted_at,
+                        },
                     )
         return [attempt.message_id in held for attempt, _ in settled]
 
 
+# The worker's statements, built once (the batch's values are bound by name).
 _MESSAGES: Table = MessageRow.__table__  # type: ignore[assignment]
 _ENDPOINTS: Table = EndpointRow.__table__  # type: ignore[assignment]
 _ATTEMPTS: Table = AttemptRow.__table__  # type: ignore[assignment]
+_TIME = _MESSAGES.c.next_attempt_at.type
+
+
+def _of_endpoint(column: Any) -> Any:
+    """``column`` of the message's endpoint: a correlated subquery, not ``UPDATE … FROM``, since
+    SQLite's ``RETURNING`` names only the updated table (each one lookup by primary key)."""
+    return select(column).where(_ENDPOINTS.c.id == _MESSAGES.c.endpoint_id).scalar_subquery()
+
+
+_NOW = bindparam("b_now", type_=_TIME)
+_CLAIM = (
+    update(_MESSAGES)
+    .where(
+        _MESSAGES.c.id.in_(
+            select(_MESSAGES.c.id)
+            .join(_ENDPOINTS, _ENDPOINTS.c.id == _MESSAGES.c.endpoint_id)
+            .where(
+                or_(
+                    and_(_MESSAGES.c.status.in_(_WAITING), _MESSAGES.c.next_attempt_at <= _NOW),
+                    and_(
+                        _MESSAGES.c.status == MessageStatus.SENDING,
+                        _MESSAGES.c.lease_expires_at < _NOW,
+                    ),
+                ),
+                _ENDPOINTS.c.enabled.is_(True),
+            )
+            .order_by(_MESSAGES.c.next_attempt_at, _MESSAGES.c.id)
+            .limit(bindparam("b_limit"))
+            .with_for_update(skip_locked=True, of=_MESSAGES)  # PostgreSQL; SQLite: one writer
+            .scalar_subquery()
+        )
+    )
+    .values(
+        status=MessageStatus.SENDING,
+        lease_owner=bindparam("b_owner"),
+        lease_expires_at=bindparam("b_expires", type_=_TIME),
+        attempts=_MESSAGES.c.attempts + 1,
+    )
+    .returning(
+        _MESSAGES.c.id,
+        _MESSAGES.c.endpoint_id,
+        _MESSAGES.c.event_id,
+        _MESSAGES.c.body,
+        _MESSAGES.c.attempts,
+        _of_endpoint(_ENDPOINTS.c.url),
+        _of_endpoint(_ENDPOINTS.c.secrets),
+        _of_endpoint(_ENDPOINTS.c.failing_since),
+    )
+)
 _ADD_ATTEMPT = insert(_ATTEMPTS)
+_HELD = (
+    select(_MESSAGES.c.id)
+    .where(
+        _MESSAGES.c.id.in_(bindparam("b_ids", expanding=True)),
+        _MESSAGES.c.lease_owner == bindparam("b_owner"),
+        _MESSAGES.c.status == MessageStatus.SENDING,
+    )
+    .with_for_update()
+)
 _SETTLE_MESSAGE = (
     update(_MESSAGES)
     .where(_MESSAGES.c.id == bindparam("b_id"))
     .values(
         status=bindparam("b_status"),
-        next_attempt_at=bindparam("b_next", type_=_MESSAGES.c.next_attempt_at.type),
+        next_attempt_at=bindparam("b_next", type_=_TIME),
         last_error=bindparam("b_error"),
-        delivered_at=bindparam("b_delivered", type_=_MESSAGES.c.delivered_at.type),
+        delivered_at=bindparam("b_delivered", type_=_TIME),
         lease_owner=None,
         lease_expires_at=None,
     )
+)
+_ENDPOINT = update(_ENDPOINTS).where(_ENDPOINTS.c.id == bindparam("b_endpoint"))
+_CLEAR_FAILING = _ENDPOINT.where(_ENDPOINTS.c.failing_since.is_not(None)).values(failing_since=None)
+_START_FAILING = _ENDPOINT.where(_ENDPOINTS.c.failing_since.is_(None)).values(
+    failing_since=bindparam("b_since", type_=_TIME)
+)
+_DISABLE = _ENDPOINT.values(
+    enabled=False,
+    disabled_reason=bindparam("b_reason"),
+    updated_at=bindparam("b_at", type_=_TIME),
 )
 
 

@@ -110,34 +110,50 @@ class DeliveryWorker:
         self._wake.set()
 
     async def run_once(self) -> int:
-        """Claim one batch and send it, concurrently; how many messages were taken."""
-        claimed = await self.repository.claim_due(
-            self.owner, timedelta(seconds=self.lease_seconds), self.batch_size, self.clock()
-        )
-        if not claimed:
-            return 0
-        results = await asyncio.gather(
-            *(self.attempt(message) for message in claimed), return_exceptions=True
-        )
-        attempted = []
-        for message, result in zip(claimed, results, strict=True):
-            if isinstance(result, BaseException):
-                # Not sent or not recordable: the lease runs out, then it is sent again.
-                logger.error("message %s: not attempted", message.message_id, exc_info=result)
-            else:
-                attempted.append(result)
-        try:
-            # The batch's attempts and steps in one transaction: one commit, not one each.
-            await self.repository.settle_many(self.owner, attempted)
-        except Exception:
-            # The database failed under the settle: the lease runs out, then they are sent again.
-            logger.exception("delivery worker %s: a batch was not settled", self.owner)
+        """Claim one batch, send it concurrently and settle it; how many messages were taken."""
+        claimed = await self._claim()
+        if claimed:
+            await self._settle(await self._send(claimed))
         return len(claimed)
+
+    async def drain(self, stop: asyncio.Event | None = None) -> int:
+        """Batches until one comes back short of :attr:`batch_size` (or ``stop`` is set); how
+        many messages were taken.
+
+        Pipelined: while one batch's attempts are settled, the next batch is claimed and sent,
+        so the database's round trips overlap the sends instead of stalling them. One settle at a
+        time, each after the one before, and all of them finished before this returns; a batch
+        that disabled an endpoint is settled before the next claim."""
+        total = 0
+        settling: asyncio.Task[None] | None = None
+        try:
+            while stop is None or not stop.is_set():
+                claimed = await self._claim()
+                attempted = await self._send(claimed) if claimed else []
+                if settling is not None:
+                    await settling
+                    settling = None
+                if not claimed:
+                    break
+                settling = asyncio.create_task(self._settle(attempted))
+                if any(step.disable_reason is not None for _, step in attempted):
+                    # An endpoint was disabled: recorded before the next claim, which then
+                    # takes none of its messages.
+                    await settling
+                    settling = None
+                total += len(claimed)
+                if len(claimed) < self.batch_size:
+                    break
+        finally:
+            if settling is not None:
+                # Even when cancelled: what was sent is recorded rather than sent again.
+                await settling
+        return total
 
     async def run_until_idle(self) -> int:
         """Send everything due now (tests, ``accelerator worker --until-idle``)."""
         total = 0
-        while taken := await self.run_once():
+        while taken := await self.drain():
             total += taken
         return total
 
@@ -148,8 +164,7 @@ class DeliveryWorker:
         while not stop.is_set():
             self._wake.clear()
             try:
-                if await self.run_once() >= self.batch_size:
-                    continue
+                await self.drain(stop)
             except Exception:  # the database may be briefly away; try again at the next poll
                 logger.exception("delivery worker %s: claiming failed", self.owner)
             waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
@@ -159,6 +174,33 @@ class DeliveryWorker:
             for waiter in waiters:
                 waiter.cancel()
         logger.info("delivery worker %s stopped", self.owner)
+
+    async def _claim(self) -> list[Claimed]:
+        return await self.repository.claim_due(
+            self.owner, timedelta(seconds=self.lease_seconds), self.batch_size, self.clock()
+        )
+
+    async def _send(self, claimed: list[Claimed]) -> list[tuple[Attempt, Settlement]]:
+        """Every claimed message attempted at once; the attempts that can be recorded."""
+        results = await asyncio.gather(
+            *(self.attempt(message) for message in claimed), return_exceptions=True
+        )
+        attempted = []
+        for message, result in zip(claimed, results, strict=True):
+            if isinstance(result, BaseException):
+                # Not sent or not recordable: the lease runs out, then it is sent again.
+                logger.error("message %s: not attempted", message.message_id, exc_info=result)
+            else:
+                attempted.append(result)
+        return attempted
+
+    async def _settle(self, attempted: list[tuple[Attempt, Settlement]]) -> None:
+        try:
+            # The batch's attempts and steps in one transaction: one commit, not one each.
+            await self.repository.settle_many(self.owner, attempted)
+        except Exception:
+            # The database failed under the settle: the lease runs out, then they are sent again.
+            logger.exception("delivery worker %s: a batch was not settled", self.owner)
 
     async def deliver(self, claimed: Claimed) -> str:
         """Send one claimed message and record the attempt; its new status (or ``lost``)."""
