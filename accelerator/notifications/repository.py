@@ -370,7 +370,8 @@ __all__ = [
     "Claimed",
     "NotificationRepository",
     "Settlement",
-    "mark_reminders",
+    "add_reminder_marks",
+    "reminder_marks",
     "reminders_marked",
 ]
 
@@ -395,25 +396,31 @@ async def reminders_marked(
     return marked
 
 
-def mark_reminders(
-    session: WriteSession,
+def reminder_marks(
     kind: str,
     subject_id: str,
     thresholds: Sequence[int],
     *,
     announced: tuple[int, str] | None,
     now: datetime,
-) -> None:
-    """Mark ``thresholds`` dealt with for the subject, in the caller's transaction (that of the
-    emit): ``announced`` is the one announced and its event id, the others were skipped. The
-    unique key makes a second sweep that raced this one fail rather than announce twice."""
-    session.add_all(
-        ReminderRow(
-            kind=kind,
-            subject_id=subject_id,
-            threshold=threshold,
-            event_id=announced[1] if announced and announced[0] == threshold else None,
-            created_at=now,
-        )
+) -> list[dict[str, Any]]:
+    """The markers of ``thresholds`` dealt with for the subject: ``announced`` is the one
+    announced and its event id, the others were skipped (:func:`add_reminder_marks`)."""
+    return [
+        {
+            "kind": kind,
+            "subject_id": subject_id,
+            "threshold": threshold,
+            "event_id": announced[1] if announced and announced[0] == threshold else None,
+            "created_at": now,
+        }
         for threshold in thresholds
-    )
+    ]
+
+
+async def add_reminder_marks(session: WriteSession, marks: Sequence[dict[str, Any]]) -> None:
+    """Write a page's markers in the caller's transaction (that of its emits), one executemany
+    rather than an ORM object each. The unique key makes a second sweep that raced this one
+    fail rather than announce twice."""
+    if marks:
+        await session.execute(insert(ReminderRow), list(marks))
