@@ -204,6 +204,16 @@ class NotificationRepository:
             claimed = [Claimed(*row) for row in rows]
         return sorted(claimed, key=lambda message: message.message_id)
 
+    async def release(self, owner: str, claimed: Sequence[Claimed]) -> None:
+        """Hand back messages ``owner`` claimed and did not send: due again as they were, their
+        claim's attempt not counted (:data:`_RELEASE`)."""
+        if claimed:
+            async with self.db.writing() as session:
+                connection = await session.connection()
+                await connection.execute(
+                    _RELEASE, {"b_ids": [c.message_id for c in claimed], "b_owner": owner}
+                )
+
     async def settle(self, owner: str, attempt: Attempt, settlement: Settlement) -> bool:
         """Record ``attempt`` and, if ``owner`` still holds the message, its next step and its
         endpoint's: in one transaction. False if the lease was lost (the attempt is kept)."""
@@ -331,16 +341,23 @@ _CLAIM = (
         _of_endpoint(_ENDPOINTS.c.failing_since),
     )
 )
-_ADD_ATTEMPT = insert(_ATTEMPTS)
-_HELD = (
-    select(_MESSAGES.c.id)
-    .where(
-        _MESSAGES.c.id.in_(bindparam("b_ids", expanding=True)),
-        _MESSAGES.c.lease_owner == bindparam("b_owner"),
-        _MESSAGES.c.status == MessageStatus.SENDING,
-    )
-    .with_for_update()
+_HELD_BY_OWNER = and_(
+    _MESSAGES.c.id.in_(bindparam("b_ids", expanding=True)),
+    _MESSAGES.c.lease_owner == bindparam("b_owner"),
+    _MESSAGES.c.status == MessageStatus.SENDING,
 )
+_RELEASE = (
+    update(_MESSAGES)
+    .where(_HELD_BY_OWNER)
+    .values(
+        status=MessageStatus.PENDING,
+        attempts=_MESSAGES.c.attempts - 1,
+        lease_owner=None,
+        lease_expires_at=None,
+    )
+)
+_ADD_ATTEMPT = insert(_ATTEMPTS)
+_HELD = select(_MESSAGES.c.id).where(_HELD_BY_OWNER).with_for_update()
 _SETTLE_MESSAGE = (
     update(_MESSAGES)
     .where(_MESSAGES.c.id == bindparam("b_id"))

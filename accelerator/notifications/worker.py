@@ -120,35 +120,59 @@ class DeliveryWorker:
         """Batches until one comes back short of :attr:`batch_size` (or ``stop`` is set); how
         many messages were taken.
 
-        Pipelined: while one batch's attempts are settled, the next batch is claimed and sent,
-        so the database's round trips overlap the sends instead of stalling them. One settle at a
-        time, each after the one before, and all of them finished before this returns; a batch
-        that disabled an endpoint is settled before the next claim."""
+        Pipelined, so that the sends never wait for the database: while a full batch is sent,
+        the next is claimed, and the one before is settled. One settle at a time, each after the
+        one before, all of them finished before this returns. When a batch disables an endpoint,
+        its settle is awaited and that endpoint's messages in the batch claimed meanwhile are
+        handed back unsent; so is a batch claimed when ``stop`` comes."""
         total = 0
         settling: asyncio.Task[None] | None = None
+        claiming: asyncio.Future[list[Claimed]] | None = asyncio.ensure_future(self._claim())
         try:
-            while stop is None or not stop.is_set():
-                claimed = await self._claim()
-                attempted = await self._send(claimed) if claimed else []
+            while claiming is not None:
+                taking, claiming = claiming, None
+                claimed = await taking
+                if not claimed or (stop is not None and stop.is_set()):
+                    await self.repository.release(self.owner, claimed)
+                    break
+                total += len(claimed)
+                if len(claimed) >= self.batch_size:
+                    claiming = asyncio.ensure_future(self._claim())
+                attempted = await self._send(claimed)
                 if settling is not None:
                     await settling
-                    settling = None
-                if not claimed:
-                    break
                 settling = asyncio.create_task(self._settle(attempted))
-                if any(step.disable_reason is not None for _, step in attempted):
-                    # An endpoint was disabled: recorded before the next claim, which then
-                    # takes none of its messages.
+                disabled = {a.endpoint_id for a, step in attempted if step.disable_reason}
+                if disabled:
+                    # Recorded before anything more is sent, and nothing more goes to them.
                     await settling
                     settling = None
-                total += len(claimed)
-                if len(claimed) < self.batch_size:
-                    break
+                    if claiming is not None:
+                        claiming = asyncio.ensure_future(self._without(claiming, disabled))
         finally:
+            if claiming is not None:
+                # Stopped or failed between a claim and its sends: handed back, not left to the
+                # lease.
+                await self._release(claiming)
             if settling is not None:
                 # Even when cancelled: what was sent is recorded rather than sent again.
                 await settling
         return total
+
+    async def _without(
+        self, claiming: asyncio.Future[list[Claimed]], disabled: set[str]
+    ) -> list[Claimed]:
+        claimed = await claiming
+        await self.repository.release(
+            self.owner, [message for message in claimed if message.endpoint_id in disabled]
+        )
+        return [message for message in claimed if message.endpoint_id not in disabled]
+
+    async def _release(self, claiming: asyncio.Future[list[Claimed]]) -> None:
+        try:
+            await self.repository.release(self.owner, await claiming)
+        except Exception:  # the lease runs out instead
+            logger.exception("delivery worker %s: a claimed batch was not handed back", self.owner)
 
     async def run_until_idle(self) -> int:
         """Send everything due now (tests, ``accelerator worker --until-idle``)."""
