@@ -292,6 +292,7 @@ class NotificationRepository:
 _MESSAGES: Table = MessageRow.__table__  # type: ignore[assignment]
 _ENDPOINTS: Table = EndpointRow.__table__  # type: ignore[assignment]
 _ATTEMPTS: Table = AttemptRow.__table__  # type: ignore[assignment]
+_REMINDERS: Table = ReminderRow.__table__  # type: ignore[assignment]
 _TIME = _MESSAGES.c.next_attempt_at.type
 
 
@@ -440,4 +441,7 @@ async def add_reminder_marks(session: WriteSession, marks: Sequence[dict[str, An
     rather than an ORM object each. The unique key makes a second sweep that raced this one
     fail rather than announce twice."""
     if marks:
-        await session.execute(insert(ReminderRow), list(marks))
+        # The table, not the ORM class: one executemany (the ORM's bulk insert sends a row at
+        # a time and splits the rows by which columns are None).
+        connection = await session.connection()
+        await connection.execute(insert(_REMINDERS), list(marks))
