@@ -14,7 +14,7 @@ from bench.cli_drills import drill
 from bench.context import RunContext, Timing
 from bench.machine import describe
 
-SCENARIOS = ("fanout", "coverage", "metrics", "webhooks", "notifications")
+SCENARIOS = ("fanout", "coverage", "metrics", "webhooks", "notifications", "sweep")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -65,7 +65,7 @@ def run(
     out: Path | None,
 ) -> None:
     """Run the scenarios; write results.json and results.md (ratios against baselines)."""
-    from bench.scenarios import coverage, fanout, metrics, notifications, webhooks
+    from bench.scenarios import coverage, fanout, metrics, notifications, sweep, webhooks
 
     command = "python -m bench " + shlex.join(sys.argv[1:])
     ctx = RunContext(
@@ -93,6 +93,8 @@ def run(
                     metrics.run(ctx, kind)
                 elif scenario == "webhooks":
                     webhooks.run(ctx, kind)
+                elif scenario == "sweep":
+                    sweep.run(ctx, kind, large)
                 else:
                     notifications.run(ctx, kind)
     finally:

@@ -76,8 +76,12 @@ def fresh_postgres(name: str = PREFIX) -> str:
 
 
 def drop_postgres(name: str = PREFIX) -> None:
+    """Drop database ``name`` if this process claimed it: a run that could not claim it (another
+    run holds it) must not drop it from under that run."""
     if not name.startswith(PREFIX):
         raise ValueError(f"refusing to drop database {name!r}: not one of the bench's")
+    if name not in _CLAIMED:
+        return
     asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 

@@ -2,7 +2,9 @@
 
 Every seller holds two verified policies from the same insurer: last year's (expired) and this
 year's, which qualifies under the US rule set, so a check for an incident ten days ago is decided
-``exempt`` after reading four events. Rows are written in passes (all sellers, then every seller's
+``exempt`` after reading four events. With ``ending_every=k``, every k-th seller's current policy
+ends in :data:`ENDING_IN_DAYS` days instead (the reminder sweep's benchmark: that many
+``policy.expiring`` reminders are due). Rows are written in passes (all sellers, then every seller's
 old policy, then its verification, then the current policy, ...) so one seller's events lie far
 apart on disk, as they do when they arrive over a year, not side by side.
 
@@ -36,6 +38,8 @@ OPERATOR = "Amazon.com Services LLC and its affiliates and assignees"
 INSURER = "Harbor Mutual Insurance Company"
 INSURER_KEY = insurer_key(INSURER)
 _CHUNK = 50_000
+#: Days until the current policy of an ``ending_every`` seller ends: inside the 30-day reminder.
+ENDING_IN_DAYS = 25
 
 _SELLER_COLUMNS = ("id", "legal_name", "marketplace", "latest_profile_version")
 _SELLER_TIMES = ("created_at", "updated_at")
@@ -112,6 +116,8 @@ class _Rows:
     first: int
     count: int
     now: datetime
+    # Every ending_every-th seller's current policy ends in ENDING_IN_DAYS days (0: none).
+    ending_every: int = 0
     # Each seller's chain of events so far (audit.chain): position and last hash.
     chains: dict[str, tuple[int, str]] = field(default_factory=dict)
 
@@ -122,13 +128,16 @@ class _Rows:
         for n in self.numbers():
             yield (seller_id(n), legal_name(n), "US", 0, self.now, self.now)
 
-    def _start(self, year: int) -> datetime:
-        # year 0: last year's policy (ended 100 days ago); year 1: in force until 265 days on.
+    def _start(self, year: int, number: int) -> datetime:
+        # year 0: last year's policy (ended 100 days ago); year 1: in force until 265 days on,
+        # or until ENDING_IN_DAYS on for every ending_every-th seller.
+        if year == 1 and self.ending_every and number % self.ending_every == 0:
+            return self.now - timedelta(days=365 - ENDING_IN_DAYS)
         return self.now - timedelta(days=100 + 365 * (1 - year))
 
     def policies(self, year: int) -> Iterator[tuple[Any, ...]]:
-        start = self._start(year)
         for n in self.numbers():
+            start = self._start(year, n)
             yield (
                 policy_id(n, year),
                 seller_id(n),
@@ -143,9 +152,9 @@ class _Rows:
             )
 
     def events(self, year: int, kind: str) -> Iterator[tuple[Any, ...]]:
-        start = self._start(year)
-        recorded = start - timedelta(days=5) if kind == "issued" else start - timedelta(days=4)
         for n in self.numbers():
+            start = self._start(year, n)
+            recorded = start - timedelta(days=5) if kind == "issued" else start - timedelta(days=4)
             data = {"terms": _terms(n, year, start)} if kind == "issued" else {}
             row = (
                 f"bench.{policy_id(n, year)}.{kind}",
@@ -236,9 +245,11 @@ def _fill_sqlite(url: str, rows: _Rows) -> None:
         connection.close()
 
 
-def grow_registry(url: str, *, first_seller: int, sellers: int, now: datetime) -> int:
+def grow_registry(
+    url: str, *, first_seller: int, sellers: int, now: datetime, ending_every: int = 0
+) -> int:
     """Add sellers ``first_seller ..`` with their policies; returns the policies added."""
-    rows = _Rows(first_seller, sellers, now)
+    rows = _Rows(first_seller, sellers, now, ending_every)
     if is_sqlite_url(url):
         _fill_sqlite(url, rows)
     else:

@@ -9,8 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, text
+from sqlalchemy import JSON, ColumnElement, ForeignKey, Index, Integer, String, text
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from accelerator.infra.database import Base, UtcDateTime
 
@@ -84,3 +86,30 @@ class PolicyEventRow(Base):
     chain_position: Mapped[int] = mapped_column(Integer)
     prev_hash: Mapped[str] = mapped_column(String(64))
     row_hash: Mapped[str] = mapped_column(String(64))
+
+
+class PeriodEnd(ColumnElement[str]):
+    """Where an ``issued`` or ``renewed`` event says the policy's period ends: the ISO text
+    stored in its ``data`` (``terms.expires_at``, or ``expires_at`` for a renewal), NULL for the
+    other kinds. Rendered with its JSON paths as literals, never bound: the reminder sweep's
+    queries then name exactly the expression :data:`PERIOD_END_INDEX` holds, which the planners
+    of both databases require before they use it."""
+
+    inherit_cache = True
+    type = String()
+
+
+@compiles(PeriodEnd, "postgresql")
+def _period_end_postgresql(element: PeriodEnd, compiler: SQLCompiler, **kw: Any) -> str:
+    return "coalesce((data #>> '{terms,expires_at}'), (data ->> 'expires_at'))"
+
+
+@compiles(PeriodEnd, "sqlite")
+def _period_end_sqlite(element: PeriodEnd, compiler: SQLCompiler, **kw: Any) -> str:
+    return "coalesce(json_extract(data, '$.terms.expires_at'), json_extract(data, '$.expires_at'))"
+
+
+#: The reminder sweep pages through the policies whose period ends soon in (end, policy) order.
+PERIOD_END_INDEX = Index(
+    "ix_policy_events_period_end", PeriodEnd(), PolicyEventRow.__table__.c.policy_id
+)

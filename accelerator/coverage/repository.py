@@ -27,14 +27,15 @@ from typing import Any, Final
 import msgspec
 from sqlalchemy import (
     ARRAY,
+    Select,
     String,
     any_,
     bindparam,
     delete,
     exists,
     func,
-    or_,
     select,
+    tuple_,
     update,
 )
 
@@ -50,7 +51,7 @@ from accelerator.coverage.linking import (
     insurer_key,
     policy_for_event,
 )
-from accelerator.coverage.models import PolicyEventRow, PolicyRow
+from accelerator.coverage.models import PeriodEnd, PolicyEventRow, PolicyRow
 from accelerator.coverage.state import (
     BOOKKEEPING_KINDS,
     EventKind,
@@ -631,41 +632,58 @@ class PagedPolicy:
 _PERIOD_KINDS: Final = (EventKind.ISSUED.value, EventKind.RENEWED.value)
 
 
-async def policies_page(
-    session: WriteSession, *, after: str, limit: int, ending: tuple[date, date] | None = None
-) -> tuple[list[PagedPolicy], str | None]:
-    """Up to ``limit`` policies with ids after ``after``, in id order, with their states, in two
-    statements whatever the page's size; and the last id read (None: no policy left).
+#: Where a page of the sweep stopped: the last (period end, policy id) read.
+EndingCursor = tuple[str, str]
 
-    ``ending`` (first day, day after the last) keeps only the policies with an ``issued`` or
-    ``renewed`` event naming an end in those UTC days: a superset of those whose period ends
-    then, found in SQL, so that the states of the others are never derived. The ends are
-    compared as the ISO text they are stored as, by their date: widen the range by a day each
-    side for ends stored with an offset."""
-    wanted = PolicyRow.id > after
-    if ending is not None:
-        first, past = ending[0].isoformat(), ending[1].isoformat()
-        ends = [
-            PolicyEventRow.data["terms"]["expires_at"].as_string(),
-            PolicyEventRow.data["expires_at"].as_string(),
-        ]
-        wanted = wanted & PolicyRow.id.in_(
-            select(PolicyEventRow.policy_id).where(
-                PolicyEventRow.kind.in_(_PERIOD_KINDS),
-                or_(*((end >= first) & (end < past) for end in ends)),
-            )
-        )
+
+def ending_events(
+    *, after: EndingCursor | None, limit: int, ending: tuple[date, date]
+) -> Select[str, str]:
+    """(end, policy id) of up to ``limit`` ``issued`` or ``renewed`` events naming an end in the
+    UTC days ``ending``, after ``after``, in that order: a range scan of
+    ``ix_policy_events_period_end`` (:func:`policies_ending_page`)."""
+    end = PeriodEnd()
+    wanted = [
+        PolicyEventRow.kind.in_(_PERIOD_KINDS),
+        end >= ending[0].isoformat(),
+        end < ending[1].isoformat(),
+    ]
+    if after is not None:
+        wanted.append(tuple_(end, PolicyEventRow.policy_id) > tuple_(*after))
+    # policy_events alone in FROM: PeriodEnd names its column unqualified.
+    return (
+        select(end, PolicyEventRow.policy_id)
+        .where(*wanted)
+        .order_by(end, PolicyEventRow.policy_id)
+        .limit(limit)
+    )
+
+
+async def policies_ending_page(
+    session: WriteSession, *, after: EndingCursor | None, limit: int, ending: tuple[date, date]
+) -> tuple[list[PagedPolicy], EndingCursor | None]:
+    """The policies with an ``issued`` or ``renewed`` event naming an end in the UTC days
+    ``ending`` (first day, day after the last), in (end, policy id) order after ``after``, up
+    to ``limit`` events' worth, with their states; and where the page stopped (None: none left).
+
+    Found in SQL, a superset of those whose period ends then (a later event may move or end it),
+    so that the states of the others are never derived. The ends are compared as the ISO text
+    they are stored as, by their date: widen the range by a day each side for ends stored with
+    an offset. Each page is one range scan of ``ix_policy_events_period_end`` from the cursor,
+    whatever the registry's size. A policy with two such events may come on two pages: the
+    sweep's markers make the second look a no-op. Three statements a page."""
+    found = (await session.execute(ending_events(after=after, limit=limit, ending=ending))).all()
+    if not found:
+        return [], None
+    cursor: EndingCursor = (found[-1][0], found[-1][1])
     heads_ = (
         await session.execute(
             select(PolicyRow.id, PolicyRow.seller_id, Seller.marketplace)
             .join(Seller, Seller.id == PolicyRow.seller_id)
-            .where(wanted)
+            .where(PolicyRow.id.in_({policy_id for _, policy_id in found}))
             .order_by(PolicyRow.id)
-            .limit(limit)
         )
     ).all()
-    if not heads_:
-        return [], None
     ids = [policy_id for policy_id, _, _ in heads_]
     events: dict[str, list[PolicyEvent]] = defaultdict(list)
     rows = await session.execute(
@@ -685,4 +703,4 @@ async def policies_page(
         for policy_id, seller_id, marketplace in heads_
         if (state := derive_state(events.get(policy_id, []))) is not None
     ]
-    return page, ids[-1]
+    return page, cursor

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import warnings
 
 from alembic import context
 from sqlalchemy.engine import Connection
@@ -12,6 +13,17 @@ from accelerator.models import metadata
 
 config = context.config
 
+#: Expression indexes alembic cannot compare (the database hands back its own spelling of the
+#: expression): each is created by its migration with the text its model renders, and a test
+#: checks the query it serves uses it (tests/notifications/test_reminders.py).
+_UNCOMPARED_INDEXES = frozenset({"ix_policy_events_period_end"})
+
+
+def _compared(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    return not (type_ == "index" and name in _UNCOMPARED_INDEXES)
+
 
 def _run(connection: Connection) -> None:
     context.configure(
@@ -20,8 +32,13 @@ def _run(connection: Connection) -> None:
         # SQLite cannot ALTER most things in place; batch mode copies the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=_compared,
     )
-    with context.begin_transaction():
+    with context.begin_transaction(), warnings.catch_warnings():
+        # SQLite's reflection skips an expression index with a warning: expected for these.
+        for name in _UNCOMPARED_INDEXES:
+            warnings.filterwarnings("ignore", f"Skipped unsupported reflection of .* index {name}")
+            warnings.filterwarnings("ignore", f"autogenerate skipping .* index '{name}'")
         context.run_migrations()
 
 

@@ -13,27 +13,56 @@ the seller's marketplace is looked up only if a marketplace-scoped endpoint coul
 Adding a producer: build the event (``schemas`` has one type per ``NotificationType``; ids from
 :func:`new_event_id`, timestamps from the caller's clock) and ``await emit(session, event,
 seller_id=...)`` next to the write of the fact. ``notifications.events`` builds the registry's.
+
+A process that runs its own delivery worker registers it with :func:`wake_on_emit`: once a
+transaction that wrote messages through :func:`emit` commits, the worker looks at once rather
+than at its next poll (messages written on a driver connection, :func:`emit_on_driver`, wait for
+the poll).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import Engine, bindparam, insert, select
+from sqlalchemy import event as sqlalchemy_events
+from sqlalchemy.orm import Session
 
 from accelerator.infra.codec import stored_instant
-from accelerator.infra.database import WriteSession
+from accelerator.infra.database import Database, WriteSession
 from accelerator.infra.statements import Statement
 from accelerator.notifications.models import EndpointRow, MessageRow
 from accelerator.sellers.models import Seller
 from schemas import MessageStatus, Notification, notification_type
 
 _ENDPOINTS_KEY = "notifications.endpoints"
+_EMITTED_KEY = "notifications.emitted"
+# The wakers of each database's in-process workers, by its (sync) write engine: weakly, so a
+# closed service's database takes its entries with it.
+_WAKERS: weakref.WeakKeyDictionary[Engine, list[Callable[[], None]]] = weakref.WeakKeyDictionary()
+
+
+def wake_on_emit(db: Database, wake: Callable[[], None]) -> None:
+    """Call ``wake`` after each commit on ``db`` of a transaction that emitted a message."""
+    _WAKERS.setdefault(db.write_engine.sync_engine, []).append(wake)
+
+
+@sqlalchemy_events.listens_for(Session, "after_commit")
+def _emitted_committed(session: Session) -> None:
+    if session.info.pop(_EMITTED_KEY, False) and isinstance(session.bind, Engine):
+        for wake in _WAKERS.get(session.bind, ()):
+            wake()
+
+
+@sqlalchemy_events.listens_for(Session, "after_rollback")
+def _emitted_rolled_back(session: Session) -> None:
+    session.info.pop(_EMITTED_KEY, None)
 
 
 def new_event_id() -> str:
@@ -121,6 +150,7 @@ async def emit(
         )
         for subscription in candidates
     )
+    session.info[_EMITTED_KEY] = True
     return len(candidates)
 
 
@@ -213,4 +243,5 @@ __all__ = [
     "forget_subscriptions",
     "new_event_id",
     "subscriptions",
+    "wake_on_emit",
 ]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, update
 
 from accelerator.infra.database import Database, WriteSession
 from accelerator.infra.metrics import Backlog
@@ -27,14 +27,31 @@ from schemas import MessageStatus
 _WAITING = (MessageStatus.PENDING,)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Claimed:
-    """A claimed message and what sending it needs of its endpoint."""
+    """A claimed message and what sending it needs of its endpoint. ``attempts`` counts the
+    attempt about to be made."""
 
-    message: MessageRow
+    message_id: int
+    endpoint_id: str
+    event_id: str
+    body: bytes
+    attempts: int
     url: str
     secrets: list[dict[str, Any]]
     failing_since: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One attempt at a message, as it is stored (``notification_attempts``)."""
+
+    message_id: int
+    endpoint_id: str
+    attempted_at: datetime
+    status_code: int | None
+    error: str | None
+    latency_ms: float
 
 
 @dataclass(frozen=True)
@@ -188,151 +205,208 @@ class NotificationRepository:
 
     # -- the worker ------------------------------------------------------------------------
 
-    async def claim_due(self, owner: str, lease: timedelta, limit: int, now: datetime) -> list[int]:
+    async def claim_due(
+        self, owner: str, lease: timedelta, limit: int, now: datetime
+    ) -> list[Claimed]:
         """Take up to ``limit`` messages of enabled endpoints due ``now`` (and any whose lease
-        expired), oldest first, for ``owner`` until ``now + lease``; their ids, ascending."""
-        due = or_(
-            and_(MessageRow.status.in_(_WAITING), MessageRow.next_attempt_at <= now),
-            and_(MessageRow.status == MessageStatus.SENDING, MessageRow.lease_expires_at < now),
-        )
-        candidates = (
-            select(MessageRow.id)
-            .join(EndpointRow, EndpointRow.id == MessageRow.endpoint_id)
-            .where(due, EndpointRow.enabled.is_(True))
-            .order_by(MessageRow.next_attempt_at, MessageRow.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True, of=MessageRow)  # PostgreSQL; SQLite: one writer
-        )
+        expired), oldest first, for ``owner`` until ``now + lease``: each with what sending it
+        needs of its endpoint, in the order of their ids. One statement claims and reads
+        (:data:`_CLAIM`): a batch costs one round trip and no ORM objects before it is sent."""
         async with self.db.writing() as session:
-            claimed = await session.scalars(
-                update(MessageRow)
-                .where(MessageRow.id.in_(candidates.scalar_subquery()))
-                .values(
-                    status=MessageStatus.SENDING,
-                    lease_owner=owner,
-                    lease_expires_at=now + lease,
-                    attempts=MessageRow.attempts + 1,
+            connection = await session.connection()
+            rows = await connection.execute(
+                _CLAIM,
+                {"b_now": now, "b_owner": owner, "b_expires": now + lease, "b_limit": limit},
+            )
+            claimed = [Claimed(*row) for row in rows]
+        return sorted(claimed, key=lambda message: message.message_id)
+
+    async def release(self, owner: str, claimed: Sequence[Claimed]) -> None:
+        """Hand back messages ``owner`` claimed and did not send: due again as they were, their
+        claim's attempt not counted (:data:`_RELEASE`)."""
+        if claimed:
+            async with self.db.writing() as session:
+                connection = await session.connection()
+                await connection.execute(
+                    _RELEASE, {"b_ids": [c.message_id for c in claimed], "b_owner": owner}
                 )
-                .returning(MessageRow.id)
-            )
-            return sorted(claimed.all())
 
-    async def claimed(self, message_ids: Sequence[int]) -> list[Claimed]:
-        """The messages ``message_ids`` with their endpoints, in the order of their ids."""
-        async with self.db.reading() as session:
-            rows = await session.execute(
-                select(MessageRow, EndpointRow)
-                .join(EndpointRow, EndpointRow.id == MessageRow.endpoint_id)
-                .where(MessageRow.id.in_(message_ids))
-                .order_by(MessageRow.id)
-            )
-            return [
-                Claimed(message, endpoint.url, list(endpoint.secrets), endpoint.failing_since)
-                for message, endpoint in rows.all()
-            ]
-
-    async def settle(
-        self,
-        message: MessageRow,
-        owner: str,
-        attempt: AttemptRow,
-        settlement: Settlement,
-    ) -> bool:
+    async def settle(self, owner: str, attempt: Attempt, settlement: Settlement) -> bool:
         """Record ``attempt`` and, if ``owner`` still holds the message, its next step and its
         endpoint's: in one transaction. False if the lease was lost (the attempt is kept)."""
-        [settled] = await self.settle_many(owner, [(message, attempt, settlement)])
+        [settled] = await self.settle_many(owner, [(attempt, settlement)])
         return settled
 
     async def settle_many(
-        self, owner: str, settled: Sequence[tuple[MessageRow, AttemptRow, Settlement]]
+        self, owner: str, settled: Sequence[tuple[Attempt, Settlement]]
     ) -> list[bool]:
         """:meth:`settle` for a batch, in one transaction (a worker settles what it sent
-        together: one commit, not one per message); for each, whether ``owner`` still held it."""
+        together: one commit, not one per message); for each, whether ``owner`` still held it.
+        Statements built once, the attempts and the steps each one executemany."""
         if not settled:
             return []
+        ids = [attempt.message_id for attempt, _ in settled]
         async with self.db.writing() as session:
-            session.add_all(attempt for _, attempt, _ in settled)
+            connection = await session.connection()
+            await connection.execute(
+                _ADD_ATTEMPT,
+                [
+                    {
+                        "message_id": attempt.message_id,
+                        "attempted_at": attempt.attempted_at,
+                        "status_code": attempt.status_code,
+                        "error": attempt.error,
+                        "latency_ms": attempt.latency_ms,
+                    }
+                    for attempt, _ in settled
+                ],
+            )
             held = set(
-                (
-                    await session.scalars(
-                        select(MessageRow.id)
-                        .where(
-                            MessageRow.id.in_([message.id for message, _, _ in settled]),
-                            MessageRow.lease_owner == owner,
-                            MessageRow.status == MessageStatus.SENDING,
-                        )
-                        .with_for_update()
-                    )
-                ).all()
+                (await connection.execute(_HELD, {"b_ids": ids, "b_owner": owner})).scalars()
             )
             steps = [
                 {
-                    "b_id": message.id,
+                    "b_id": attempt.message_id,
                     "b_status": step.status.value,
                     "b_next": step.next_attempt_at,
                     "b_error": step.error,
                     "b_delivered": step.delivered_at,
                 }
-                for message, _, step in settled
-                if message.id in held
+                for attempt, step in settled
+                if attempt.message_id in held
             ]
             if steps:
-                # Several parameter sets: a plain executemany, not the ORM's bulk by primary key.
-                connection = await session.connection()
                 await connection.execute(_SETTLE_MESSAGE, steps)
             cleared: set[str] = set()
-            for message, attempt, step in settled:
-                endpoint = update(EndpointRow).where(EndpointRow.id == message.endpoint_id)
+            for attempt, step in settled:
+                endpoint = attempt.endpoint_id
                 if step.clear_failing:
-                    if message.endpoint_id in cleared:
+                    if endpoint in cleared:
                         continue
-                    cleared.add(message.endpoint_id)
+                    cleared.add(endpoint)
                     # Only a failing endpoint's row is written (and locked): the successes of
                     # concurrent workers do not queue behind each other's commits.
-                    await session.execute(
-                        endpoint.where(EndpointRow.failing_since.is_not(None)).values(
-                            failing_since=None
-                        )
-                    )
+                    await connection.execute(_CLEAR_FAILING, {"b_endpoint": endpoint})
                 elif step.failing_since is not None:
-                    cleared.discard(message.endpoint_id)
+                    cleared.discard(endpoint)
                     # The first failure of a run stays its start, whichever worker saw it.
-                    await session.execute(
-                        endpoint.where(EndpointRow.failing_since.is_(None)).values(
-                            failing_since=step.failing_since
-                        )
+                    await connection.execute(
+                        _START_FAILING, {"b_endpoint": endpoint, "b_since": step.failing_since}
                     )
                 if step.disable_reason is not None:
-                    await session.execute(
-                        endpoint.values(
-                            enabled=False,
-                            disabled_reason=step.disable_reason,
-                            updated_at=attempt.attempted_at,
-                        )
+                    await connection.execute(
+                        _DISABLE,
+                        {
+                            "b_endpoint": endpoint,
+                            "b_reason": step.disable_reason,
+                            "b_at": attempt.attempted_at,
+                        },
                     )
-        return [message.id in held for message, _, _ in settled]
+        return [attempt.message_id in held for attempt, _ in settled]
 
 
+# The worker's statements, built once (the batch's values are bound by name).
 _MESSAGES: Table = MessageRow.__table__  # type: ignore[assignment]
+_ENDPOINTS: Table = EndpointRow.__table__  # type: ignore[assignment]
+_ATTEMPTS: Table = AttemptRow.__table__  # type: ignore[assignment]
+_REMINDERS: Table = ReminderRow.__table__  # type: ignore[assignment]
+_TIME = _MESSAGES.c.next_attempt_at.type
+
+
+def _of_endpoint(column: Any) -> Any:
+    """``column`` of the message's endpoint: a correlated subquery, not ``UPDATE … FROM``, since
+    SQLite's ``RETURNING`` names only the updated table (each one lookup by primary key)."""
+    return select(column).where(_ENDPOINTS.c.id == _MESSAGES.c.endpoint_id).scalar_subquery()
+
+
+_NOW = bindparam("b_now", type_=_TIME)
+_CLAIM = (
+    update(_MESSAGES)
+    .where(
+        _MESSAGES.c.id.in_(
+            select(_MESSAGES.c.id)
+            .join(_ENDPOINTS, _ENDPOINTS.c.id == _MESSAGES.c.endpoint_id)
+            .where(
+                or_(
+                    and_(_MESSAGES.c.status.in_(_WAITING), _MESSAGES.c.next_attempt_at <= _NOW),
+                    and_(
+                        _MESSAGES.c.status == MessageStatus.SENDING,
+                        _MESSAGES.c.lease_expires_at < _NOW,
+                    ),
+                ),
+                _ENDPOINTS.c.enabled.is_(True),
+            )
+            .order_by(_MESSAGES.c.next_attempt_at, _MESSAGES.c.id)
+            .limit(bindparam("b_limit"))
+            .with_for_update(skip_locked=True, of=_MESSAGES)  # PostgreSQL; SQLite: one writer
+            .scalar_subquery()
+        )
+    )
+    .values(
+        status=MessageStatus.SENDING,
+        lease_owner=bindparam("b_owner"),
+        lease_expires_at=bindparam("b_expires", type_=_TIME),
+        attempts=_MESSAGES.c.attempts + 1,
+    )
+    .returning(
+        _MESSAGES.c.id,
+        _MESSAGES.c.endpoint_id,
+        _MESSAGES.c.event_id,
+        _MESSAGES.c.body,
+        _MESSAGES.c.attempts,
+        _of_endpoint(_ENDPOINTS.c.url),
+        _of_endpoint(_ENDPOINTS.c.secrets),
+        _of_endpoint(_ENDPOINTS.c.failing_since),
+    )
+)
+_HELD_BY_OWNER = and_(
+    _MESSAGES.c.id.in_(bindparam("b_ids", expanding=True)),
+    _MESSAGES.c.lease_owner == bindparam("b_owner"),
+    _MESSAGES.c.status == MessageStatus.SENDING,
+)
+_RELEASE = (
+    update(_MESSAGES)
+    .where(_HELD_BY_OWNER)
+    .values(
+        status=MessageStatus.PENDING,
+        attempts=_MESSAGES.c.attempts - 1,
+        lease_owner=None,
+        lease_expires_at=None,
+    )
+)
+_ADD_ATTEMPT = insert(_ATTEMPTS)
+_HELD = select(_MESSAGES.c.id).where(_HELD_BY_OWNER).with_for_update()
 _SETTLE_MESSAGE = (
     update(_MESSAGES)
     .where(_MESSAGES.c.id == bindparam("b_id"))
     .values(
         status=bindparam("b_status"),
-        next_attempt_at=bindparam("b_next", type_=_MESSAGES.c.next_attempt_at.type),
+        next_attempt_at=bindparam("b_next", type_=_TIME),
         last_error=bindparam("b_error"),
-        delivered_at=bindparam("b_delivered", type_=_MESSAGES.c.delivered_at.type),
+        delivered_at=bindparam("b_delivered", type_=_TIME),
         lease_owner=None,
         lease_expires_at=None,
     )
 )
+_ENDPOINT = update(_ENDPOINTS).where(_ENDPOINTS.c.id == bindparam("b_endpoint"))
+_CLEAR_FAILING = _ENDPOINT.where(_ENDPOINTS.c.failing_since.is_not(None)).values(failing_since=None)
+_START_FAILING = _ENDPOINT.where(_ENDPOINTS.c.failing_since.is_(None)).values(
+    failing_since=bindparam("b_since", type_=_TIME)
+)
+_DISABLE = _ENDPOINT.values(
+    enabled=False,
+    disabled_reason=bindparam("b_reason"),
+    updated_at=bindparam("b_at", type_=_TIME),
+)
 
 
 __all__ = [
+    "Attempt",
     "Claimed",
     "NotificationRepository",
     "Settlement",
-    "mark_reminders",
+    "add_reminder_marks",
+    "reminder_marks",
     "reminders_marked",
 ]
 
@@ -357,25 +431,34 @@ async def reminders_marked(
     return marked
 
 
-def mark_reminders(
-    session: WriteSession,
+def reminder_marks(
     kind: str,
     subject_id: str,
     thresholds: Sequence[int],
     *,
     announced: tuple[int, str] | None,
     now: datetime,
-) -> None:
-    """Mark ``thresholds`` dealt with for the subject, in the caller's transaction (that of the
-    emit): ``announced`` is the one announced and its event id, the others were skipped. The
-    unique key makes a second sweep that raced this one fail rather than announce twice."""
-    session.add_all(
-        ReminderRow(
-            kind=kind,
-            subject_id=subject_id,
-            threshold=threshold,
-            event_id=announced[1] if announced and announced[0] == threshold else None,
-            created_at=now,
-        )
+) -> list[dict[str, Any]]:
+    """The markers of ``thresholds`` dealt with for the subject: ``announced`` is the one
+    announced and its event id, the others were skipped (:func:`add_reminder_marks`)."""
+    return [
+        {
+            "kind": kind,
+            "subject_id": subject_id,
+            "threshold": threshold,
+            "event_id": announced[1] if announced and announced[0] == threshold else None,
+            "created_at": now,
+        }
         for threshold in thresholds
-    )
+    ]
+
+
+async def add_reminder_marks(session: WriteSession, marks: Sequence[dict[str, Any]]) -> None:
+    """Write a page's markers in the caller's transaction (that of its emits), one executemany
+    rather than an ORM object each. The unique key makes a second sweep that raced this one
+    fail rather than announce twice."""
+    if marks:
+        # The table, not the ORM class: one executemany (the ORM's bulk insert sends a row at
+        # a time and splits the rows by which columns are None).
+        connection = await session.connection()
+        await connection.execute(insert(_REMINDERS), list(marks))

@@ -4,9 +4,11 @@ is not compliant).
 
 Each API process runs it every ``reminder_sweep_seconds``; it runs once across all of them:
 
-- it pages through the policies (then the sellers) by id, a page per transaction, and commits
-  each page: two statements read a page (``coverage.repository.policies_page``,
-  ``sellers.repository.latest_facts_page``), one reads its markers, and what is due is written
+- it pages through the policies whose period ends within the reminders' window, in (end, id)
+  order along an index (``coverage.repository.policies_ending_page``: nothing else is read,
+  however large the registry), then through the sellers with a profile by id
+  (``sellers.repository.latest_facts_page``), a page per transaction, and commits each page:
+  one statement reads a page's markers, and what is due is written
   with its markers in the same transaction as the ``emit`` (no event without its marker, no
   marker without its event);
 - on PostgreSQL each page's transaction first takes a transaction-level advisory lock
@@ -25,13 +27,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from sqlalchemy import text
 
 from accelerator.compliance.status import compliance_status
 from accelerator.coverage import repository as registry
 from accelerator.coverage.decision import PolicyCandidate, rule_set_for_incident
+from accelerator.coverage.repository import EndingCursor
 from accelerator.coverage.state import derive_state
 from accelerator.errors import InvalidInput
 from accelerator.infra.database import Database, WriteSession
@@ -47,7 +50,11 @@ from accelerator.notifications.reminders import (
     policy_end,
     subject,
 )
-from accelerator.notifications.repository import mark_reminders, reminders_marked
+from accelerator.notifications.repository import (
+    add_reminder_marks,
+    reminder_marks,
+    reminders_marked,
+)
 from accelerator.quoting.repository import renewals_of
 from accelerator.rulesets.loader import RuleBook
 from accelerator.rulesets.zones import local_date
@@ -72,7 +79,9 @@ class SweepResult:
     deadlines: int
 
 
-Page = Callable[[WriteSession, str, datetime], Awaitable[tuple[int, str | None]]]
+#: One page of a sweep: from a cursor (None: the start), what it announced and the next cursor
+#: (None: the end).
+Page = Callable[[WriteSession, Any, datetime], Awaitable[tuple[int, Any]]]
 
 
 @dataclass
@@ -96,14 +105,15 @@ class ReminderSweep:
         return SweepResult(expiring=expiring, deadlines=deadlines)
 
     async def _pages(self, page: Page, now: datetime) -> int:
-        after: str | None = ""
+        after: Any = None
         announced = 0
-        while after is not None:
+        while True:
             async with self.db.writing() as session:
                 await self._lock(session)
                 count, after = await page(session, after, now)
             announced += count
-        return announced
+            if after is None:
+                return announced
 
     async def _lock(self, session: WriteSession) -> None:
         if self.db.is_sqlite:
@@ -121,12 +131,12 @@ class ReminderSweep:
             return None
 
     async def _expiring_page(
-        self, session: WriteSession, after: str, now: datetime
-    ) -> tuple[int, str | None]:
+        self, session: WriteSession, after: EndingCursor | None, now: datetime
+    ) -> tuple[int, EndingCursor | None]:
         # Only policies with an end on record from yesterday to 62 days ahead (UTC days; the
         # widest local day and an end stored with an offset both fit in the margin).
         window = (now.date() - timedelta(days=1), now.date() + timedelta(days=64))
-        page, last = await registry.policies_page(
+        page, last = await registry.policies_ending_page(
             session, after=after, limit=self.page_size, ending=window
         )
         candidates = []
@@ -143,6 +153,7 @@ class ReminderSweep:
         # The renewal sweep runs first (server/app.py): a policy due its renewal has one by now.
         renewals = await renewals_of(session, [c[0].policy_id for c in candidates])
         announced = 0
+        marks: list[dict[str, Any]] = []
         for policy, end, subject_id, days_left in candidates:
             due = due_reminder(days_left, EXPIRY_THRESHOLDS, marked.get(subject_id, set()))
             if not due.mark:
@@ -165,14 +176,15 @@ class ReminderSweep:
                 )
                 done = (due.announce, event.id)
                 announced += 1
-            mark_reminders(session, POLICY_EXPIRING, subject_id, due.mark, announced=done, now=now)
+            marks += reminder_marks(POLICY_EXPIRING, subject_id, due.mark, announced=done, now=now)
+        await add_reminder_marks(session, marks)
         return announced, last
 
     async def _deadline_page(
-        self, session: WriteSession, after: str, now: datetime
+        self, session: WriteSession, after: str | None, now: datetime
     ) -> tuple[int, str | None]:
         page, last = await sellers_repository.latest_facts_page(
-            session, after=after, limit=self.page_size
+            session, after=after or "", limit=self.page_size
         )
         near = []
         for seller in page:
@@ -199,6 +211,7 @@ class ReminderSweep:
         }
         marked = await reminders_marked(session, COMPLIANCE_DEADLINE, list(subjects.values()))
         announced = 0
+        marks: list[dict[str, Any]] = []
         for seller, requirement, days_left in near:
             subject_id = subjects[seller.seller_id]
             due = due_reminder(days_left, DEADLINE_THRESHOLDS, marked.get(subject_id, set()))
@@ -235,9 +248,10 @@ class ReminderSweep:
                 )
                 done = (due.announce, event.id)
                 announced += 1
-            mark_reminders(
-                session, COMPLIANCE_DEADLINE, subject_id, due.mark, announced=done, now=now
+            marks += reminder_marks(
+                COMPLIANCE_DEADLINE, subject_id, due.mark, announced=done, now=now
             )
+        await add_reminder_marks(session, marks)
         return announced, last
 
 

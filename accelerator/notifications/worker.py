@@ -30,8 +30,12 @@ from typing import TYPE_CHECKING, Final
 
 from accelerator.infra.database import Database
 from accelerator.infra.metrics import NO_METRICS, Metrics
-from accelerator.notifications.models import AttemptRow, MessageRow
-from accelerator.notifications.repository import Claimed, NotificationRepository, Settlement
+from accelerator.notifications.repository import (
+    Attempt,
+    Claimed,
+    NotificationRepository,
+    Settlement,
+)
 from accelerator.notifications.sender import Outcome, Sender
 from accelerator.webhooks.worker import printable, worker_name
 from providers import signature_headers
@@ -121,49 +125,74 @@ class DeliveryWorker:
         self._wake.set()
 
     async def run_once(self) -> int:
-        """Claim one batch and send it, concurrently; how many messages were taken."""
-        claimed = await self.repository.claim_due(
-            self.owner, timedelta(seconds=self.lease_seconds), self.batch_size, self.clock()
-        )
-        if not claimed:
-            return 0
-        tracing = self.db.tracing
-        if tracing is None:
-            await self._send(claimed)
-        else:
-            # The job's span starts once there is a job: empty polls make no traces.
-            with tracing.span("notification batch", {"accelerator.notifications": len(claimed)}):
-                await self._send(claimed)
+        """Claim one batch, send it concurrently and settle it; how many messages were taken."""
+        claimed = await self._claim()
+        if claimed:
+            await self._settle(await self._send(claimed))
         return len(claimed)
 
-    async def _send(self, claimed: list[int]) -> None:
-        messages = await self.repository.claimed(claimed)
-        tracing = self.db.tracing
-        results = await asyncio.gather(
-            *(
-                self.attempt(message) if tracing is None else self._traced_attempt(tracing, message)
-                for message in messages
-            ),
-            return_exceptions=True,
-        )
-        attempted = []
-        for message, result in zip(messages, results, strict=True):
-            if isinstance(result, BaseException):
-                # Not sent or not recordable: the lease runs out, then it is sent again.
-                logger.error("message %s: not attempted", message.message.id, exc_info=result)
-            else:
-                attempted.append(result)
+    async def drain(self, stop: asyncio.Event | None = None) -> int:
+        """Batches until one comes back short of :attr:`batch_size` (or ``stop`` is set); how
+        many messages were taken.
+
+        Pipelined, so that the sends never wait for the database: while a full batch is sent,
+        the next is claimed, and the one before is settled. One settle at a time, each after the
+        one before, all of them finished before this returns. When a batch disables an endpoint,
+        its settle is awaited and that endpoint's messages in the batch claimed meanwhile are
+        handed back unsent; so is a batch claimed when ``stop`` comes."""
+        total = 0
+        settling: asyncio.Task[None] | None = None
+        claiming: asyncio.Future[list[Claimed]] | None = asyncio.ensure_future(self._claim())
         try:
-            # The batch's attempts and steps in one transaction: one commit, not one each.
-            await self.repository.settle_many(self.owner, attempted)
-        except Exception:
-            # The database failed under the settle: the lease runs out, then they are sent again.
-            logger.exception("delivery worker %s: a batch was not settled", self.owner)
+            while claiming is not None:
+                taking, claiming = claiming, None
+                claimed = await taking
+                if not claimed or (stop is not None and stop.is_set()):
+                    await self.repository.release(self.owner, claimed)
+                    break
+                total += len(claimed)
+                if len(claimed) >= self.batch_size:
+                    claiming = asyncio.ensure_future(self._claim())
+                attempted = await self._send(claimed)
+                if settling is not None:
+                    await settling
+                settling = asyncio.create_task(self._settle(attempted))
+                disabled = {a.endpoint_id for a, step in attempted if step.disable_reason}
+                if disabled:
+                    # Recorded before anything more is sent, and nothing more goes to them.
+                    await settling
+                    settling = None
+                    if claiming is not None:
+                        claiming = asyncio.ensure_future(self._without(claiming, disabled))
+        finally:
+            if claiming is not None:
+                # Stopped or failed between a claim and its sends: handed back, not left to the
+                # lease.
+                await self._release(claiming)
+            if settling is not None:
+                # Even when cancelled: what was sent is recorded rather than sent again.
+                await settling
+        return total
+
+    async def _without(
+        self, claiming: asyncio.Future[list[Claimed]], disabled: set[str]
+    ) -> list[Claimed]:
+        claimed = await claiming
+        await self.repository.release(
+            self.owner, [message for message in claimed if message.endpoint_id in disabled]
+        )
+        return [message for message in claimed if message.endpoint_id not in disabled]
+
+    async def _release(self, claiming: asyncio.Future[list[Claimed]]) -> None:
+        try:
+            await self.repository.release(self.owner, await claiming)
+        except Exception:  # the lease runs out instead
+            logger.exception("delivery worker %s: a claimed batch was not handed back", self.owner)
 
     async def run_until_idle(self) -> int:
         """Send everything due now (tests, ``accelerator worker --until-idle``)."""
         total = 0
-        while taken := await self.run_once():
+        while taken := await self.drain():
             total += taken
         return total
 
@@ -174,8 +203,7 @@ class DeliveryWorker:
         while not stop.is_set():
             self._wake.clear()
             try:
-                if await self.run_once() >= self.batch_size:
-                    continue
+                await self.drain(stop)
             except Exception:  # the database may be briefly away; try again at the next poll
                 logger.exception("delivery worker %s: claiming failed", self.owner)
             waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
@@ -186,50 +214,84 @@ class DeliveryWorker:
                 waiter.cancel()
         logger.info("delivery worker %s stopped", self.owner)
 
+    async def _claim(self) -> list[Claimed]:
+        return await self.repository.claim_due(
+            self.owner, timedelta(seconds=self.lease_seconds), self.batch_size, self.clock()
+        )
+
+    async def _send(self, claimed: list[Claimed]) -> list[tuple[Attempt, Settlement]]:
+        """Every claimed message attempted at once; the attempts that can be recorded."""
+        tracing = self.db.tracing
+        if tracing is None:
+            results = await asyncio.gather(
+                *(self.attempt(message) for message in claimed), return_exceptions=True
+            )
+        else:
+            # The job's span starts once there is a job: empty polls make no traces.
+            with tracing.span("notification batch", {"accelerator.notifications": len(claimed)}):
+                results = await asyncio.gather(
+                    *(self._traced_attempt(tracing, message) for message in claimed),
+                    return_exceptions=True,
+                )
+        attempted = []
+        for message, result in zip(claimed, results, strict=True):
+            if isinstance(result, BaseException):
+                # Not sent or not recordable: the lease runs out, then it is sent again.
+                logger.error("message %s: not attempted", message.message_id, exc_info=result)
+            else:
+                attempted.append(result)
+        return attempted
+
+    async def _settle(self, attempted: list[tuple[Attempt, Settlement]]) -> None:
+        try:
+            # The batch's attempts and steps in one transaction: one commit, not one each.
+            await self.repository.settle_many(self.owner, attempted)
+        except Exception:
+            # The database failed under the settle: the lease runs out, then they are sent again.
+            logger.exception("delivery worker %s: a batch was not settled", self.owner)
+
     async def deliver(self, claimed: Claimed) -> str:
         """Send one claimed message and record the attempt; its new status (or ``lost``)."""
-        message, attempt, step = await self.attempt(claimed)
-        if not await self.repository.settle(message, self.owner, attempt, step):
+        attempt, step = await self.attempt(claimed)
+        if not await self.repository.settle(self.owner, attempt, step):
             return "lost"
         return step.status.value
 
     async def _traced_attempt(
         self, tracing: Tracing, claimed: Claimed
-    ) -> tuple[MessageRow, AttemptRow, Settlement]:
+    ) -> tuple[Attempt, Settlement]:
         """:meth:`attempt` as a span: one per delivery, with its endpoint and its outcome."""
-        message = claimed.message
         with tracing.span(
             "notification delivery",
             {
-                "accelerator.notification.message_id": message.id,
-                "accelerator.notification.endpoint_id": message.endpoint_id,
-                "accelerator.notification.event_type": message.event_type,
+                "accelerator.notification.message_id": claimed.message_id,
+                "accelerator.notification.endpoint_id": claimed.endpoint_id,
+                "accelerator.notification.event_id": claimed.event_id,
             },
         ) as span:
-            result = await self.attempt(claimed)
-            attempt, step = result[1], result[2]
+            attempt, step = await self.attempt(claimed)
             span.set_attribute("accelerator.notification.outcome", step.status.value)
             if attempt.status_code is not None:
                 span.set_attribute("http.response.status_code", attempt.status_code)
             if attempt.error is not None:
                 tracing.failed(span, attempt.error)
-            return result
+            return attempt, step
 
-    async def attempt(self, claimed: Claimed) -> tuple[MessageRow, AttemptRow, Settlement]:
+    async def attempt(self, claimed: Claimed) -> tuple[Attempt, Settlement]:
         """Send one claimed message; the attempt and the message's next step, to be settled."""
-        message = claimed.message
         now = self.clock()
         secrets = active_secrets(claimed.secrets, now)
-        headers = signature_headers(secrets, message.event_id, int(now.timestamp()), message.body)
-        outcome = await self.sender.send(claimed.url, headers, message.body)
-        attempt = AttemptRow(
-            message_id=message.id,
+        headers = signature_headers(secrets, claimed.event_id, int(now.timestamp()), claimed.body)
+        outcome = await self.sender.send(claimed.url, headers, claimed.body)
+        attempt = Attempt(
+            message_id=claimed.message_id,
+            endpoint_id=claimed.endpoint_id,
             attempted_at=now,
             status_code=outcome.status_code,
             error=printable(outcome.error) if outcome.error else None,
             latency_ms=outcome.latency_ms,
         )
-        step = settlement(message.attempts, outcome, self.clock(), claimed.failing_since)
+        step = settlement(claimed.attempts, outcome, self.clock(), claimed.failing_since)
         if step.error is not None:
             step = Settlement(
                 step.status,
@@ -240,10 +302,10 @@ class DeliveryWorker:
                 step.clear_failing,
                 step.disable_reason,
             )
-        self.metrics.notification_attempted(message.endpoint_id, _RESULTS[step.status])
+        self.metrics.notification_attempted(claimed.endpoint_id, _RESULTS[step.status])
         if step.disable_reason is not None:
-            logger.warning("endpoint %s disabled: %s", message.endpoint_id, step.disable_reason)
-        return message, attempt, step
+            logger.warning("endpoint %s disabled: %s", claimed.endpoint_id, step.disable_reason)
+        return attempt, step
 
 
 __all__ = ["DISABLE_AFTER", "RETRY_SCHEDULE", "DeliveryWorker", "active_secrets", "settlement"]

@@ -3,8 +3,8 @@
 It runs beside the reminder sweep (``server/app.py`` runs it first at each tick, so that the
 60-day ``policy.expiring`` event can name the renewal) with the same once-only guarantees:
 
-- it pages through the policies ending within the window by id (``coverage.repository.
-  policies_page``), a page per transaction; the renewals it opens are rows of that transaction
+- it pages through the policies ending within the window, in (end, policy id) order along
+  an index (``coverage.repository.policies_ending_page``), a page per transaction; the renewals it opens are rows of that transaction
   (the request, an ``awaiting`` outcome per insurer), so a page commits every renewal it opens
   or none;
 - on PostgreSQL each page's transaction first takes its own advisory lock; a process that
@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 
 from accelerator.coverage import repository as registry
+from accelerator.coverage.repository import EndingCursor
 from accelerator.errors import NotFound
 from accelerator.infra.database import Database, WriteSession
 from accelerator.quoting import repository as quotes
@@ -62,15 +63,17 @@ class RenewalSweep:
         sweeps the rest."""
         now = self.clock()
         opened: list[str] = []
-        after: str | None = ""
+        after: EndingCursor | None = None
         try:
-            while after is not None:
+            while True:
                 async with self.db.writing() as session:
                     await self._lock(session)
                     page, after = await self._page(session, after, now)
                 for request in page:
                     self.quoting.start(request)
                 opened.extend(request.request_id for request in page)
+                if after is None:
+                    break
         except _Busy:
             pass
         return opened
@@ -91,12 +94,12 @@ class RenewalSweep:
             return None
 
     async def _page(
-        self, session: WriteSession, after: str, now: datetime
-    ) -> tuple[list[QuoteRequest], str | None]:
+        self, session: WriteSession, after: EndingCursor | None, now: datetime
+    ) -> tuple[list[QuoteRequest], EndingCursor | None]:
         # Only policies with an end on record from yesterday to a few days past the window
         # (UTC days; the widest local day and an end stored with an offset both fit).
         window = (now.date() - timedelta(days=1), now.date() + timedelta(days=RENEWAL_DAYS + 4))
-        page, last = await registry.policies_page(
+        page, last = await registry.policies_ending_page(
             session, after=after, limit=self.page_size, ending=window
         )
         due = []

@@ -42,6 +42,7 @@ from accelerator.insurers.partners import (
     provider_settings,
 )
 from accelerator.insurers.plugins import use_plugin_paths
+from accelerator.notifications.outbox import wake_on_emit
 from accelerator.notifications.sender import Sender
 from accelerator.notifications.service import NotificationService
 from accelerator.notifications.sweep import ReminderSweep
@@ -207,6 +208,9 @@ def open_services(
         allow_private_urls=settings.notifications_allow_private_urls,
         on_replay=delivery_worker.wake if in_process else _no_worker,
     )
+    if in_process:
+        # A committed event is sent at once, not at the worker's next poll.
+        wake_on_emit(db, delivery_worker.wake)
     compliance = ComplianceService(db, sellers, configured.rulebook)
     abandoned_binds = timedelta(seconds=settings.bind_abandoned_after_seconds)
     coverage = CoverageService(

@@ -13,7 +13,7 @@ import pytest
 
 from accelerator.infra.database import Database
 from accelerator.notifications.events import quote_request_completed
-from accelerator.notifications.outbox import emit
+from accelerator.notifications.outbox import emit, wake_on_emit
 from accelerator.notifications.sender import Sender
 from accelerator.notifications.worker import DeliveryWorker
 from schemas import QuoteRequestCompletedNotification
@@ -69,4 +69,40 @@ async def test_a_message_whose_worker_died_is_sent_again_after_the_lease(
     finally:
         await alive.sender.close()
         await dead.sender.close()
+    assert [d.webhook_id for d in receiver.deliveries] == [event_id]
+
+
+async def test_a_committed_event_wakes_the_in_process_worker_before_its_poll(
+    client: Client, admin_headers: Headers, database: Database, start_receiver: Any
+) -> None:
+    receiver = await start_receiver()
+    await register(client, admin_headers, receiver.url)
+    # Polling once an hour: only the wake can send within the wait below.
+    worker = DeliveryWorker(
+        database, Sender(allow_private=True), owner="waking", poll_interval_seconds=3600
+    )
+    wake_on_emit(database, worker.wake)
+    looked = asyncio.Event()
+    claim_due = worker.repository.claim_due
+
+    async def claim_and_tell(*args: Any) -> Any:
+        claimed = await claim_due(*args)
+        looked.set()
+        return claimed
+
+    worker.repository.claim_due = claim_and_tell  # type: ignore[method-assign]
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop))
+    try:
+        # Its first look finds nothing: the event comes after, while it waits for its poll.
+        async with asyncio.timeout(30):
+            await looked.wait()
+        [event_id] = await emit_many(database, 1)
+        async with asyncio.timeout(30):
+            while not receiver.deliveries:  # noqa: ASYNC110 - the receiver offers no event
+                await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await running
+        await worker.sender.close()
     assert [d.webhook_id for d in receiver.deliveries] == [event_id]
