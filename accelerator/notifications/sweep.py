@@ -29,8 +29,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, cast
 
-from sqlalchemy import text
-
 from accelerator.compliance.status import compliance_status
 from accelerator.coverage import repository as registry
 from accelerator.coverage.decision import PolicyCandidate, rule_set_for_incident
@@ -38,6 +36,7 @@ from accelerator.coverage.repository import EndingCursor
 from accelerator.coverage.state import derive_state
 from accelerator.errors import InvalidInput
 from accelerator.infra.database import Database, WriteSession
+from accelerator.infra.sweep_lock import take_sweep_lock
 from accelerator.notifications.outbox import emit
 from accelerator.notifications.reminders import (
     COMPLIANCE_DEADLINE,
@@ -116,12 +115,7 @@ class ReminderSweep:
                 return announced
 
     async def _lock(self, session: WriteSession) -> None:
-        if self.db.is_sqlite:
-            return  # the write transaction already excludes every other writer
-        taken = await session.scalar(
-            text("SELECT pg_try_advisory_xact_lock(:key)").bindparams(key=SWEEP_LOCK_KEY)
-        )
-        if not taken:
+        if not await take_sweep_lock(self.db, session, SWEEP_LOCK_KEY):
             raise SweepBusy
 
     def _timezone(self, marketplace: str) -> str | None:

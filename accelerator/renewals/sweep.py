@@ -4,9 +4,9 @@ It runs beside the reminder sweep (``server/app.py`` runs it first at each tick,
 60-day ``policy.expiring`` event can name the renewal) with the same once-only guarantees:
 
 - it pages through the policies ending within the window, in (end, policy id) order along
-  an index (``coverage.repository.policies_ending_page``), a page per transaction; the renewals it opens are rows of that transaction
-  (the request, an ``awaiting`` outcome per insurer), so a page commits every renewal it opens
-  or none;
+  an index (``coverage.repository.policies_ending_page``), a page per transaction; the
+  renewals it opens are rows of that transaction (the request, an ``awaiting`` outcome per
+  insurer), so a page commits every renewal it opens or none;
 - on PostgreSQL each page's transaction first takes its own advisory lock; a process that
   cannot take it stops its sweep (another is sweeping). On SQLite the write transaction begins
   IMMEDIATE and excludes every other writer. The unique index on ``renews_policy_id`` is the
@@ -25,12 +25,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import text
-
 from accelerator.coverage import repository as registry
 from accelerator.coverage.repository import EndingCursor
 from accelerator.errors import NotFound
 from accelerator.infra.database import Database, WriteSession
+from accelerator.infra.sweep_lock import take_sweep_lock
 from accelerator.quoting import repository as quotes
 from accelerator.quoting.service import QuotingService
 from accelerator.renewals.timing import RENEWAL_DAYS, renewal_due, renewal_start
@@ -79,12 +78,7 @@ class RenewalSweep:
         return opened
 
     async def _lock(self, session: WriteSession) -> None:
-        if self.db.is_sqlite:
-            return  # the write transaction already excludes every other writer
-        taken = await session.scalar(
-            text("SELECT pg_try_advisory_xact_lock(:key)").bindparams(key=SWEEP_LOCK_KEY)
-        )
-        if not taken:
+        if not await take_sweep_lock(self.db, session, SWEEP_LOCK_KEY):
             raise _Busy
 
     def _timezone(self, marketplace: str) -> str | None:
