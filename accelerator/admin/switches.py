@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from accelerator.admin.actions import add_action
 from accelerator.admin.models import InsurerSwitchRow
@@ -48,17 +49,25 @@ async def switch_off(db: Database, who: Principal, provider_id: str, reason: str
     """Switch an insurer off, recorded as ``who``'s action; False if it already was off."""
     now = datetime.now(UTC)
     async with db.writing() as session:
-        if await session.get(InsurerSwitchRow, provider_id) is not None:
-            return False
-        session.add(
-            InsurerSwitchRow(
+        # One statement, not "look, then add": two operators switching the same insurer off at
+        # once must not both insert (the loser's commit would fail on the primary key).
+        insert = (
+            postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        )
+        inserted = await session.scalar(
+            insert(InsurerSwitchRow)
+            .values(
                 provider_id=provider_id,
                 reason=reason,
                 switched_off_at=now,
                 key_id=who.key_id,
                 key_name=who.name,
             )
+            .on_conflict_do_nothing(index_elements=[InsurerSwitchRow.provider_id])
+            .returning(InsurerSwitchRow.provider_id)
         )
+        if inserted is None:
+            return False
         add_action(session, who, "insurer.switched_off", provider_id, reason, now)
     return True
 

@@ -3,6 +3,7 @@ the insurer switches, and the quote funnel read from stored outcomes."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -55,6 +56,24 @@ async def test_actions_are_listed_newest_first_in_pages_with_who_and_when(
         ("key 0", start),
     ]
     assert (await actions_page(database, 3)).actions == []
+
+
+async def test_two_operators_switching_one_insurer_off_at_once_get_one_switch_and_no_error(
+    database: Database,
+) -> None:
+    # Both look before either inserts: a "look, then add" switch failed the loser's commit on
+    # the primary key (a 500 for the second operator on PostgreSQL).
+    outcomes = await asyncio.gather(
+        switch_off(database, DANA, "harbor", "first"),
+        switch_off(database, SAM, "harbor", "second"),
+    )
+    assert sorted(outcomes) == [False, True]
+    off = await switched_off(database)
+    assert list(off) == ["harbor"]
+    winner = "Dana (operations)" if outcomes[0] else "Sam"
+    assert off["harbor"].key_name == winner
+    log = (await actions_page(database, 1)).actions
+    assert [(a.action, a.key_name) for a in log] == [("insurer.switched_off", winner)]
 
 
 async def test_an_insurer_switched_off_stays_off_until_switched_on_each_time_recorded(

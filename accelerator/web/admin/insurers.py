@@ -51,6 +51,8 @@ class InsurersController(Controller):
         status_code: int = 200,
         errors: dict[str, str] | None = None,
     ) -> Response[str]:
+        # As with ?page= (paging.py): a period edited by hand to nonsense shows the default
+        # period, which the page names, rather than an error page.
         try:
             days = int(request.query_params.get("days", "7"))
         except ValueError:
