@@ -22,6 +22,8 @@ Time is the worker's ``clock`` (tests pass their own, so a retry 5 s later needs
 from __future__ import annotations
 
 import asyncio
+import base64
+import hmac
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,10 +37,10 @@ from accelerator.notifications.repository import (
     Claimed,
     NotificationRepository,
     Settlement,
+    secrets_of,
 )
 from accelerator.notifications.sender import Outcome, Sender
 from accelerator.webhooks.worker import printable, worker_name
-from providers import signature_headers
 from schemas import MessageStatus
 
 if TYPE_CHECKING:
@@ -66,6 +68,42 @@ def active_secrets(secrets: list[dict[str, object]], now: datetime) -> list[str]
             continue
         active.append(str(entry["secret"]))
     return active
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKeys:
+    """An endpoint's secrets ready to sign with: each one's HMAC key (decoded once, not once per
+    delivery) and when it stops signing (None: never)."""
+
+    keys: tuple[tuple[bytes, datetime | None], ...]
+
+    @classmethod
+    def of(cls, secrets: list[dict[str, object]]) -> SigningKeys:
+        keys = []
+        for entry in secrets:
+            expires = entry.get("expires_at")
+            # Standard Webhooks: whsec_ then the key in base64, sometimes without its padding.
+            encoded = str(entry["secret"]).removeprefix("whsec_")
+            key = base64.b64decode(encoded + "==")
+            until = datetime.fromisoformat(expires) if isinstance(expires, str) else None
+            keys.append((key, until))
+        return cls(tuple(keys))
+
+    def headers(self, event_id: str, now: datetime, body: bytes) -> dict[str, str]:
+        """The three Standard Webhooks headers at ``now``: one ``v1,`` signature per secret
+        not expired (:func:`active_secrets`), in the secrets' order."""
+        timestamp = int(now.timestamp())
+        signed = b"%s.%d.%s" % (event_id.encode(), timestamp, body)
+        signatures = " ".join(
+            "v1," + base64.b64encode(hmac.digest(key, signed, "sha256")).decode()
+            for key, expires in self.keys
+            if expires is None or expires > now
+        )
+        return {
+            "webhook-id": event_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": signatures,
+        }
 
 
 def settlement(
@@ -116,6 +154,8 @@ class DeliveryWorker:
     metrics: Metrics = NO_METRICS
     repository: NotificationRepository = field(init=False, repr=False)
     _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
+    # Each endpoint's keys by its secrets as stored (a rotation stores new ones: new keys).
+    _keys: dict[tuple[str, str], SigningKeys] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.repository = NotificationRepository(self.db)
@@ -277,11 +317,21 @@ class DeliveryWorker:
                 tracing.failed(span, attempt.error)
             return attempt, step
 
+    def _signing_keys(self, claimed: Claimed) -> SigningKeys:
+        if not isinstance(claimed.secrets, str):  # decoded already (SQLite): nothing to key on
+            return SigningKeys.of(claimed.secrets)
+        cache_key = (claimed.endpoint_id, claimed.secrets)
+        keys = self._keys.get(cache_key)
+        if keys is None:
+            if len(self._keys) > 1000:  # endpoints deleted or rotated: start again
+                self._keys.clear()
+            keys = self._keys[cache_key] = SigningKeys.of(secrets_of(claimed))
+        return keys
+
     async def attempt(self, claimed: Claimed) -> tuple[Attempt, Settlement]:
         """Send one claimed message; the attempt and the message's next step, to be settled."""
         now = self.clock()
-        secrets = active_secrets(claimed.secrets, now)
-        headers = signature_headers(secrets, claimed.event_id, int(now.timestamp()), claimed.body)
+        headers = self._signing_keys(claimed).headers(claimed.event_id, now, claimed.body)
         outcome = await self.sender.send(claimed.url, headers, claimed.body)
         attempt = Attempt(
             message_id=claimed.message_id,
@@ -308,4 +358,11 @@ class DeliveryWorker:
         return attempt, step
 
 
-__all__ = ["DISABLE_AFTER", "RETRY_SCHEDULE", "DeliveryWorker", "active_secrets", "settlement"]
+__all__ = [
+    "DISABLE_AFTER",
+    "RETRY_SCHEDULE",
+    "DeliveryWorker",
+    "SigningKeys",
+    "active_secrets",
+    "settlement",
+]
