@@ -176,12 +176,14 @@ class DeliveryWorker:
         many messages were taken.
 
         Pipelined, so that the sends never wait for the database: while a full batch is sent,
-        the next is claimed, and the one before is settled. One settle at a time, each after the
-        one before, all of them finished before this returns. When a batch disables an endpoint,
-        its settle is awaited and that endpoint's messages in the batch claimed meanwhile are
-        handed back unsent; so is a batch claimed when ``stop`` comes."""
+        the next is claimed, and the ones before are settled. One settle at a time, each after
+        the one before, at most two outstanding, all of them finished before this returns. When
+        a batch disables an endpoint, its settle is awaited and that endpoint's messages in the
+        batch claimed meanwhile are handed back unsent; so is a batch claimed when ``stop``
+        comes."""
         total = 0
         settling: asyncio.Task[None] | None = None
+        behind: asyncio.Task[None] | None = None
         claiming: asyncio.Future[list[Claimed]] | None = asyncio.ensure_future(self._claim())
         try:
             while claiming is not None:
@@ -194,14 +196,19 @@ class DeliveryWorker:
                 if len(claimed) >= self.batch_size:
                     claiming = asyncio.ensure_future(self._claim())
                 attempted = await self._send(claimed)
-                if settling is not None:
-                    await settling
-                settling = asyncio.create_task(self._settle(attempted))
+                # Each settle follows the one before, but the next batch's sends do not wait for
+                # it (they had waited for the settle before, a round trip at least, with the
+                # receiver idle). Two settles at most are outstanding: a database slower than
+                # the sends holds them back rather than let claimed leases run out unsettled.
+                if behind is not None:
+                    await behind
+                behind = settling
+                settling = asyncio.create_task(self._settle_after(behind, attempted))
                 disabled = {a.endpoint_id for a, step in attempted if step.disable_reason}
                 if disabled:
                     # Recorded before anything more is sent, and nothing more goes to them.
                     await settling
-                    settling = None
+                    settling = behind = None
                     if claiming is not None:
                         claiming = asyncio.ensure_future(self._without(claiming, disabled))
         finally:
@@ -210,7 +217,8 @@ class DeliveryWorker:
                 # lease.
                 await self._release(claiming)
             if settling is not None:
-                # Even when cancelled: what was sent is recorded rather than sent again.
+                # Even when cancelled: what was sent is recorded rather than sent again (the
+                # settle before it first).
                 await settling
         return total
 
@@ -281,6 +289,13 @@ class DeliveryWorker:
             else:
                 attempted.append(result)
         return attempted
+
+    async def _settle_after(
+        self, before: asyncio.Task[None] | None, attempted: list[tuple[Attempt, Settlement]]
+    ) -> None:
+        if before is not None:
+            await before
+        await self._settle(attempted)
 
     async def _settle(self, attempted: list[tuple[Attempt, Settlement]]) -> None:
         try:
