@@ -142,6 +142,20 @@ _RESULTS = {
 
 
 @dataclass
+class _Sending:
+    """One drain's sends: how many may be in flight, the endpoints a 410 disabled (nothing more
+    goes to them), and the claimed messages left unsent for that."""
+
+    in_flight: int
+    gate: asyncio.Semaphore = field(init=False)
+    gone: set[str] = field(default_factory=set)
+    unsent: list[Claimed] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.gate = asyncio.Semaphore(self.in_flight)
+
+
+@dataclass
 class DeliveryWorker:
     db: Database
     sender: Sender
@@ -168,20 +182,27 @@ class DeliveryWorker:
         """Claim one batch, send it concurrently and settle it; how many messages were taken."""
         claimed = await self._claim()
         if claimed:
-            await self._settle(await self._send(claimed))
+            sending = _Sending(self.batch_size)
+            attempted = await self._send(claimed, sending)
+            await self._settle(attempted)
+            await self.repository.release(self.owner, sending.unsent)
         return len(claimed)
 
     async def drain(self, stop: asyncio.Event | None = None) -> int:
         """Batches until one comes back short of :attr:`batch_size` (or ``stop`` is set); how
         many messages were taken.
 
-        Pipelined, so that the sends never wait for the database: while a full batch is sent,
-        the next is claimed, and the ones before are settled. One settle at a time, each after
-        the one before, at most two outstanding, all of them finished before this returns. When
-        a batch disables an endpoint, its settle is awaited and that endpoint's messages in the
-        batch claimed meanwhile are handed back unsent; so is a batch claimed when ``stop``
-        comes."""
+        Pipelined, so that neither the sends nor the receiver wait for the database or for a
+        batch's slowest answer: while a batch is sent, the next is claimed and its sends start
+        as the batch's end, :attr:`batch_size` in flight across the two; the batches before are
+        settled meanwhile, one settle at a time, each after the one before, at most two
+        outstanding, all of them finished before this returns. Once an attempt is answered
+        ``410 Gone``, no message of its endpoint is sent any more: those not yet sent are handed
+        back, unsent, after every settle (the endpoint is disabled by then); so is a batch
+        claimed when ``stop`` comes."""
         total = 0
+        sending = _Sending(self.batch_size)
+        sent: asyncio.Task[list[tuple[Attempt, Settlement]]] | None = None
         settling: asyncio.Task[None] | None = None
         behind: asyncio.Task[None] | None = None
         claiming: asyncio.Future[list[Claimed]] | None = asyncio.ensure_future(self._claim())
@@ -195,41 +216,32 @@ class DeliveryWorker:
                 total += len(claimed)
                 if len(claimed) >= self.batch_size:
                     claiming = asyncio.ensure_future(self._claim())
-                attempted = await self._send(claimed)
-                # Each settle follows the one before, but the next batch's sends do not wait for
-                # it (they had waited for the settle before, a round trip at least, with the
-                # receiver idle). Two settles at most are outstanding: a database slower than
-                # the sends holds them back rather than let claimed leases run out unsettled.
-                if behind is not None:
-                    await behind
-                behind = settling
-                settling = asyncio.create_task(self._settle_after(behind, attempted))
-                disabled = {a.endpoint_id for a, step in attempted if step.disable_reason}
-                if disabled:
-                    # Recorded before anything more is sent, and nothing more goes to them.
-                    await settling
-                    settling = behind = None
-                    if claiming is not None:
-                        claiming = asyncio.ensure_future(self._without(claiming, disabled))
+                # Its sends queue behind the batch before's at the gate: the receiver always has
+                # a batch's worth in flight, not only the batch's last few stragglers.
+                sending_now = asyncio.create_task(self._send(claimed, sending))
+                if sent is not None:
+                    attempted = await sent
+                    # A database slower than the sends holds them back here rather than let
+                    # claimed leases run out unsettled.
+                    if behind is not None:
+                        await behind
+                    behind = settling
+                    settling = asyncio.create_task(self._settle_after(behind, attempted))
+                sent = sending_now
         finally:
             if claiming is not None:
                 # Stopped or failed between a claim and its sends: handed back, not left to the
                 # lease.
                 await self._release(claiming)
-            if settling is not None:
+            if sent is not None:
                 # Even when cancelled: what was sent is recorded rather than sent again (the
-                # settle before it first).
+                # settles before it first).
+                settling = asyncio.create_task(self._settle_after(settling, await sent))
+            if settling is not None:
                 await settling
+            if sending.unsent:
+                await self.repository.release(self.owner, sending.unsent)
         return total
-
-    async def _without(
-        self, claiming: asyncio.Future[list[Claimed]], disabled: set[str]
-    ) -> list[Claimed]:
-        claimed = await claiming
-        await self.repository.release(
-            self.owner, [message for message in claimed if message.endpoint_id in disabled]
-        )
-        return [message for message in claimed if message.endpoint_id not in disabled]
 
     async def _release(self, claiming: asyncio.Future[list[Claimed]]) -> None:
         try:
@@ -267,18 +279,23 @@ class DeliveryWorker:
             self.owner, timedelta(seconds=self.lease_seconds), self.batch_size, self.clock()
         )
 
-    async def _send(self, claimed: list[Claimed]) -> list[tuple[Attempt, Settlement]]:
-        """Every claimed message attempted at once; the attempts that can be recorded."""
+    async def _send(
+        self, claimed: list[Claimed], sending: _Sending
+    ) -> list[tuple[Attempt, Settlement]]:
+        """Every claimed message attempted, as many at once as ``sending``'s gate lets through;
+        the attempts that can be recorded (those of endpoints gone meanwhile are left unsent,
+        in ``sending.unsent``)."""
         tracing = self.db.tracing
         if tracing is None:
             results = await asyncio.gather(
-                *(self.attempt(message) for message in claimed), return_exceptions=True
+                *(self._gated(sending, message, None) for message in claimed),
+                return_exceptions=True,
             )
         else:
             # The job's span starts once there is a job: empty polls make no traces.
             with tracing.span("notification batch", {"accelerator.notifications": len(claimed)}):
                 results = await asyncio.gather(
-                    *(self._traced_attempt(tracing, message) for message in claimed),
+                    *(self._gated(sending, message, tracing) for message in claimed),
                     return_exceptions=True,
                 )
         attempted = []
@@ -286,9 +303,24 @@ class DeliveryWorker:
             if isinstance(result, BaseException):
                 # Not sent or not recordable: the lease runs out, then it is sent again.
                 logger.error("message %s: not attempted", message.message_id, exc_info=result)
-            else:
+            elif result is not None:
                 attempted.append(result)
         return attempted
+
+    async def _gated(
+        self, sending: _Sending, message: Claimed, tracing: Tracing | None
+    ) -> tuple[Attempt, Settlement] | None:
+        async with sending.gate:
+            if message.endpoint_id in sending.gone:
+                sending.unsent.append(message)
+                return None
+            if tracing is None:
+                attempt, step = await self.attempt(message)
+            else:
+                attempt, step = await self._traced_attempt(tracing, message)
+            if step.disable_reason is not None:
+                sending.gone.add(message.endpoint_id)
+            return attempt, step
 
     async def _settle_after(
         self, before: asyncio.Task[None] | None, attempted: list[tuple[Attempt, Settlement]]
