@@ -18,23 +18,23 @@ from tests.notifications.test_workers import emit_many
 
 pytestmark = pytest.mark.anyio
 
-# After the messages emit_many writes (due at once): every claim below finds them due.
-T0 = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=1)
 OK = Outcome(204, None, 1.0)
 DOWN = Outcome(503, None, 1.0)
 
 
 async def settle_in_order(
     database: Database, outcomes: list[Outcome], *, failing_since: datetime | None = None
-) -> tuple[Any, list[str], int]:
+) -> tuple[datetime, Any, list[str], int]:
     """Claim one message per outcome and settle them as one batch, the i-th attempted at
-    T0 + i minutes; the endpoint, the messages' statuses and how many attempts were stored."""
+    t0 + i minutes (t0: a minute after the messages were written, so all are due); t0, the
+    endpoint, the messages' statuses and how many attempts were stored."""
     repository = NotificationRepository(database)
-    claimed = await repository.claim_due("w", timedelta(minutes=5), len(outcomes), T0)
+    t0 = datetime.now(UTC) + timedelta(minutes=1)
+    claimed = await repository.claim_due("w", timedelta(minutes=5), len(outcomes), t0)
     assert len(claimed) == len(outcomes)
     batch: list[tuple[Attempt, Settlement]] = []
     for n, (message, outcome) in enumerate(zip(claimed, outcomes, strict=True)):
-        at = T0 + timedelta(minutes=n)
+        at = t0 + timedelta(minutes=n)
         attempt = Attempt(
             message.message_id, message.endpoint_id, at, outcome.status_code, None, 1.0
         )
@@ -49,7 +49,7 @@ async def settle_in_order(
         assert row is not None
         statuses.append(row.status)
         attempts += len(await repository.attempts_page(message.message_id, 10, 0))
-    return endpoint, statuses, attempts
+    return t0, endpoint, statuses, attempts
 
 
 async def test_a_failure_after_a_success_in_one_batch_starts_a_new_failing_run(
@@ -57,8 +57,8 @@ async def test_a_failure_after_a_success_in_one_batch_starts_a_new_failing_run(
 ) -> None:
     await register(client, admin_headers, "http://127.0.0.1:9/hooks")
     await emit_many(database, 3)
-    endpoint, statuses, attempts = await settle_in_order(database, [DOWN, OK, DOWN])
-    assert endpoint.failing_since == T0 + timedelta(minutes=2)
+    t0, endpoint, statuses, attempts = await settle_in_order(database, [DOWN, OK, DOWN])
+    assert endpoint.failing_since == t0 + timedelta(minutes=2)
     assert statuses == ["pending", "delivered", "pending"]
     assert attempts == 3
 
@@ -68,8 +68,8 @@ async def test_failures_after_a_success_keep_the_first_failure_as_the_start(
 ) -> None:
     await register(client, admin_headers, "http://127.0.0.1:9/hooks")
     await emit_many(database, 3)
-    endpoint, statuses, attempts = await settle_in_order(database, [OK, DOWN, DOWN])
-    assert endpoint.failing_since == T0 + timedelta(minutes=1)
+    t0, endpoint, statuses, attempts = await settle_in_order(database, [OK, DOWN, DOWN])
+    assert endpoint.failing_since == t0 + timedelta(minutes=1)
     assert statuses == ["delivered", "pending", "pending"]
     assert attempts == 3
 
@@ -79,7 +79,7 @@ async def test_a_success_last_in_the_batch_clears_the_failing_run(
 ) -> None:
     await register(client, admin_headers, "http://127.0.0.1:9/hooks")
     await emit_many(database, 2)
-    endpoint, statuses, _ = await settle_in_order(database, [DOWN, OK])
+    _, endpoint, statuses, _ = await settle_in_order(database, [DOWN, OK])
     assert endpoint.failing_since is None
     assert endpoint.enabled is True
     assert statuses == ["pending", "delivered"]
