@@ -4,7 +4,8 @@
   with 204 and counts them (``GET /count``), the same for the service and its baseline;
 - ``python -m bench.notify_peers send DATABASE_URL``: the baseline, a bare aiohttp loop that
   sends the same signed POSTs the worker would (every pending message's body, signed with its
-  endpoint's secrets), ``CONCURRENCY`` at a time, and prints ``{"sent", "seconds"}`` as JSON.
+  endpoint's secrets), ``CONCURRENCY`` at a time, and prints ``{"sent", "seconds",
+  "cpu_seconds"}`` as JSON (the process's CPU time over the sends).
   It reads everything before the clock starts, and writes nothing back: the delivery work alone.
 """
 
@@ -81,10 +82,10 @@ async def send(url: str) -> dict[str, float]:
                 if answer.status // 100 != 2:
                     failures += 1
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(post(*message) for message in pending))
-        seconds = time.perf_counter() - started
-    return {"sent": len(pending) - failures, "seconds": seconds}
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return {"sent": len(pending) - failures, "seconds": seconds, "cpu_seconds": cpu}
 
 
 def main(argv: list[str]) -> None:

@@ -60,10 +60,11 @@ class MessageRow(Base):
     """One event for one endpoint, and where its delivery is (a schemas.MessageStatus)."""
 
     __tablename__ = "notification_messages"
-    # Workers claim by (status, next_attempt_at); an admin pages an endpoint's by (endpoint, id).
+    # Workers claim by (status, next_attempt_at, id), in that order; an admin pages an
+    # endpoint's by (endpoint, id).
     __table_args__ = (
         UniqueConstraint("endpoint_id", "event_id"),
-        Index("ix_notification_messages_due", "status", "next_attempt_at"),
+        Index("ix_notification_messages_due", "status", "next_attempt_at", "id"),
         Index("ix_notification_messages_endpoint", "endpoint_id", "id"),
     )
 

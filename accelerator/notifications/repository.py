@@ -8,6 +8,12 @@ workers never send the same message at once (PostgreSQL; SQLite has one writer a
 messages of enabled endpoints are due: those of a disabled endpoint wait for it to be enabled
 again. A worker records each attempt and the message's next step in one transaction that first
 checks it still holds the lease.
+
+On PostgreSQL the worker's claim and settle run on the driver's connection (as the receipts
+writer does, ``audit.receipts``), each one prepared statement and one round trip, with the
+batch's values as arrays: SQLAlchemy's per-row work and the settle's five round trips (begin,
+attempts, lease check, steps, commit) had cost about as much as sending the batch
+(docs/performance.md, "What notification delivery costs"). SQLite keeps the Core statements.
 """
 
 from __future__ import annotations
@@ -17,10 +23,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import msgspec
 from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, update
 
 from accelerator.infra.database import Database, WriteSession
+from accelerator.infra.driver_writes import write_connection
 from accelerator.infra.metrics import Backlog
+from accelerator.infra.statements import Statement
 from accelerator.notifications.models import AttemptRow, EndpointRow, MessageRow, ReminderRow
 from schemas import MessageStatus
 
@@ -38,8 +47,19 @@ class Claimed:
     body: bytes
     attempts: int
     url: str
-    secrets: list[dict[str, Any]]
+    # As stored: the JSON text on PostgreSQL's driver, the decoded list through SQLAlchemy
+    # (:func:`secrets_of` reads either). Kept as it is so a worker can remember what it
+    # derived from an endpoint's secrets under the text itself.
+    secrets: str | list[dict[str, Any]]
     failing_since: datetime | None
+
+
+def secrets_of(claimed: Claimed) -> list[dict[str, Any]]:
+    """The claimed message's endpoint's secrets, decoded."""
+    if isinstance(claimed.secrets, str):
+        decoded: list[dict[str, Any]] = msgspec.json.decode(claimed.secrets)
+        return decoded
+    return claimed.secrets
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +232,13 @@ class NotificationRepository:
         expired), oldest first, for ``owner`` until ``now + lease``: each with what sending it
         needs of its endpoint, in the order of their ids. One statement claims and reads
         (:data:`_CLAIM`): a batch costs one round trip and no ORM objects before it is sent."""
+        if not self.db.is_sqlite:
+            claim = _CLAIM_POSTGRESQL.compiled("postgresql")
+            args = claim.args({"now": now, "owner": owner, "expires": now + lease, "limit": limit})
+            async with write_connection(self.db) as driver:
+                # Outside a transaction block: the statement commits by itself.
+                rows = await driver.fetch(claim.sql, *args)
+            return sorted((Claimed(*row) for row in rows), key=lambda message: message.message_id)
         async with self.db.writing() as session:
             connection = await session.connection()
             rows = await connection.execute(
@@ -245,6 +272,8 @@ class NotificationRepository:
         Statements built once, the attempts and the steps each one executemany."""
         if not settled:
             return []
+        if not self.db.is_sqlite:
+            return await self._settle_postgresql(owner, settled)
         ids = [attempt.message_id for attempt, _ in settled]
         async with self.db.writing() as session:
             connection = await session.connection()
@@ -303,6 +332,72 @@ class NotificationRepository:
                         },
                     )
         return [attempt.message_id in held for attempt, _ in settled]
+
+    async def _settle_postgresql(
+        self, owner: str, settled: Sequence[tuple[Attempt, Settlement]]
+    ) -> list[bool]:
+        """:meth:`settle_many` as one statement (:data:`_SETTLE_POSTGRESQL`): atomic by itself,
+        one round trip whatever the batch's size."""
+        attempts = [attempt for attempt, _ in settled]
+        changes = endpoint_changes(settled)
+        params = {
+            "owner": owner,
+            "a_message": [a.message_id for a in attempts],
+            "a_at": [a.attempted_at for a in attempts],
+            "a_status": [a.status_code for a in attempts],
+            "a_error": [a.error for a in attempts],
+            "a_latency": [a.latency_ms for a in attempts],
+            "s_id": [a.message_id for a in attempts],
+            "s_status": [step.status.value for _, step in settled],
+            "s_next": [step.next_attempt_at for _, step in settled],
+            "s_error": [step.error for _, step in settled],
+            "s_delivered": [step.delivered_at for _, step in settled],
+            "e_id": list(changes),
+            "e_mode": [change.mode for change in changes.values()],
+            "e_since": [change.since for change in changes.values()],
+            "e_reason": [change.reason for change in changes.values()],
+            "e_at": [change.at for change in changes.values()],
+        }
+        settle = _SETTLE_POSTGRESQL.compiled("postgresql")
+        async with write_connection(self.db) as driver:
+            held = {row[0] for row in await driver.fetch(settle.sql, *settle.args(params))}
+        return [attempt.message_id in held for attempt in attempts]
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointChange:
+    """What a batch's steps do to one endpoint, folded in their order (as :meth:`settle_many`
+    applies them one by one on SQLite). ``mode``: ``clear`` (a success: no longer failing),
+    ``start`` (a failure: failing since ``since`` unless already failing), ``restart`` (a
+    success then a failure: failing since ``since``), or ``keep``; ``reason`` disables it."""
+
+    mode: str
+    since: datetime | None = None
+    reason: str | None = None
+    at: datetime | None = None
+
+
+def endpoint_changes(settled: Sequence[tuple[Attempt, Settlement]]) -> dict[str, EndpointChange]:
+    """Each endpoint's change for a batch's steps (pure); endpoints left alone are absent."""
+    changes: dict[str, EndpointChange] = {}
+    for attempt, step in settled:
+        endpoint = attempt.endpoint_id
+        change = changes.get(endpoint, EndpointChange("keep"))
+        if step.clear_failing:
+            change = EndpointChange("clear", None, change.reason, change.at)
+        elif step.failing_since is not None:
+            if change.mode == "keep":
+                change = EndpointChange("start", step.failing_since, change.reason, change.at)
+            elif change.mode == "clear":
+                change = EndpointChange("restart", step.failing_since, change.reason, change.at)
+            # Already failing in this batch: the first failure stays the start.
+        if step.disable_reason is not None:
+            change = EndpointChange(
+                change.mode, change.since, step.disable_reason, attempt.attempted_at
+            )
+        if change.mode != "keep" or change.reason is not None:
+            changes[endpoint] = change
+    return changes
 
 
 # The worker's statements, built once (the batch's values are bound by name).
@@ -399,15 +494,97 @@ _DISABLE = _ENDPOINT.values(
     updated_at=bindparam("b_at", type_=_TIME),
 )
 
+# PostgreSQL's claim: the expired leases, then the due messages, each a walk of
+# ix_notification_messages_due in claim order that stops after its batch (an OR of the two had
+# sorted every due message for each batch; FOR UPDATE is not allowed in a UNION's arms, hence
+# the CTEs); the endpoint joined in the UPDATE itself.
+_CLAIM_POSTGRESQL = Statement.text(
+    "claim_notification_messages",
+    postgresql="""
+WITH expired AS (
+    SELECT d.id FROM notification_messages AS d
+    JOIN notification_endpoints AS de ON de.id = d.endpoint_id
+    WHERE d.status = 'sending' AND d.lease_expires_at < CAST(:now AS timestamptz)
+      AND de.enabled IS TRUE
+    ORDER BY d.next_attempt_at, d.id LIMIT CAST(:limit AS integer)
+    FOR UPDATE OF d SKIP LOCKED
+), waiting AS (
+    SELECT d.id FROM notification_messages AS d
+    JOIN notification_endpoints AS de ON de.id = d.endpoint_id
+    WHERE d.status = 'pending' AND d.next_attempt_at <= CAST(:now AS timestamptz)
+      AND de.enabled IS TRUE
+    ORDER BY d.next_attempt_at, d.id LIMIT CAST(:limit AS integer)
+    FOR UPDATE OF d SKIP LOCKED
+), due AS (
+    (SELECT id FROM expired UNION ALL SELECT id FROM waiting) LIMIT CAST(:limit AS integer)
+)
+UPDATE notification_messages AS m
+SET status = 'sending', lease_owner = CAST(:owner AS text),
+    lease_expires_at = CAST(:expires AS timestamptz), attempts = m.attempts + 1
+FROM due, notification_endpoints AS e
+WHERE m.id = due.id AND e.id = m.endpoint_id
+RETURNING m.id, m.endpoint_id, m.event_id, m.body, m.attempts, e.url,
+          CAST(e.secrets AS text), e.failing_since
+""",
+)
+# PostgreSQL's settle: the attempts stored, the steps of the messages still held, and the
+# endpoints' changes (endpoint_changes: only a failing endpoint's row is written on a success, so
+# concurrent workers' successes do not queue behind each other's commits), in one statement.
+_SETTLE_POSTGRESQL = Statement.text(
+    "settle_notification_messages",
+    postgresql="""
+WITH attempted AS (
+    INSERT INTO notification_attempts (message_id, attempted_at, status_code, error, latency_ms)
+    SELECT * FROM unnest(
+        CAST(:a_message AS integer[]), CAST(:a_at AS timestamptz[]),
+        CAST(:a_status AS integer[]), CAST(:a_error AS text[]),
+        CAST(:a_latency AS double precision[]))
+), held AS (
+    UPDATE notification_messages AS m
+    SET status = s.status, next_attempt_at = s.next_at, last_error = s.error,
+        delivered_at = s.delivered_at, lease_owner = NULL, lease_expires_at = NULL
+    FROM unnest(
+        CAST(:s_id AS integer[]), CAST(:s_status AS text[]), CAST(:s_next AS timestamptz[]),
+        CAST(:s_error AS text[]), CAST(:s_delivered AS timestamptz[])
+    ) AS s(id, status, next_at, error, delivered_at)
+    WHERE m.id = s.id AND m.lease_owner = CAST(:owner AS text) AND m.status = 'sending'
+    RETURNING m.id
+), changed AS (
+    UPDATE notification_endpoints AS e
+    SET failing_since = CASE v.mode
+            WHEN 'clear' THEN NULL
+            WHEN 'start' THEN coalesce(e.failing_since, v.since)
+            WHEN 'restart' THEN v.since
+            ELSE e.failing_since END,
+        enabled = e.enabled AND v.reason IS NULL,
+        disabled_reason = coalesce(v.reason, e.disabled_reason),
+        updated_at = coalesce(v.at, e.updated_at)
+    FROM unnest(
+        CAST(:e_id AS text[]), CAST(:e_mode AS text[]), CAST(:e_since AS timestamptz[]),
+        CAST(:e_reason AS text[]), CAST(:e_at AS timestamptz[])
+    ) AS v(id, mode, since, reason, at)
+    WHERE e.id = v.id AND (
+        v.reason IS NOT NULL
+        OR (v.mode = 'clear' AND e.failing_since IS NOT NULL)
+        OR (v.mode = 'start' AND e.failing_since IS NULL)
+        OR v.mode = 'restart')
+)
+SELECT id FROM held
+""",
+)
+
 
 __all__ = [
     "Attempt",
     "Claimed",
+    "EndpointChange",
     "NotificationRepository",
     "Settlement",
     "add_reminder_marks",
+    "endpoint_changes",
     "reminder_marks",
     "reminders_marked",
+    "secrets_of",
 ]
 
 

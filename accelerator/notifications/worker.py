@@ -22,6 +22,8 @@ Time is the worker's ``clock`` (tests pass their own, so a retry 5 s later needs
 from __future__ import annotations
 
 import asyncio
+import base64
+import hmac
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,10 +37,10 @@ from accelerator.notifications.repository import (
     Claimed,
     NotificationRepository,
     Settlement,
+    secrets_of,
 )
 from accelerator.notifications.sender import Outcome, Sender
 from accelerator.webhooks.worker import printable, worker_name
-from providers import signature_headers
 from schemas import MessageStatus
 
 if TYPE_CHECKING:
@@ -66,6 +68,42 @@ def active_secrets(secrets: list[dict[str, object]], now: datetime) -> list[str]
             continue
         active.append(str(entry["secret"]))
     return active
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKeys:
+    """An endpoint's secrets ready to sign with: each one's HMAC key (decoded once, not once per
+    delivery) and when it stops signing (None: never)."""
+
+    keys: tuple[tuple[bytes, datetime | None], ...]
+
+    @classmethod
+    def of(cls, secrets: list[dict[str, object]]) -> SigningKeys:
+        keys = []
+        for entry in secrets:
+            expires = entry.get("expires_at")
+            # Standard Webhooks: whsec_ then the key in base64, sometimes without its padding.
+            encoded = str(entry["secret"]).removeprefix("whsec_")
+            key = base64.b64decode(encoded + "==")
+            until = datetime.fromisoformat(expires) if isinstance(expires, str) else None
+            keys.append((key, until))
+        return cls(tuple(keys))
+
+    def headers(self, event_id: str, now: datetime, body: bytes) -> dict[str, str]:
+        """The three Standard Webhooks headers at ``now``: one ``v1,`` signature per secret
+        not expired (:func:`active_secrets`), in the secrets' order."""
+        timestamp = int(now.timestamp())
+        signed = b"%s.%d.%s" % (event_id.encode(), timestamp, body)
+        signatures = " ".join(
+            "v1," + base64.b64encode(hmac.digest(key, signed, "sha256")).decode()
+            for key, expires in self.keys
+            if expires is None or expires > now
+        )
+        return {
+            "webhook-id": event_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": signatures,
+        }
 
 
 def settlement(
@@ -104,6 +142,20 @@ _RESULTS = {
 
 
 @dataclass
+class _Sending:
+    """One drain's sends: how many may be in flight, the endpoints a 410 disabled (nothing more
+    goes to them), and the claimed messages left unsent for that."""
+
+    in_flight: int
+    gate: asyncio.Semaphore = field(init=False)
+    gone: set[str] = field(default_factory=set)
+    unsent: list[Claimed] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.gate = asyncio.Semaphore(self.in_flight)
+
+
+@dataclass
 class DeliveryWorker:
     db: Database
     sender: Sender
@@ -116,6 +168,8 @@ class DeliveryWorker:
     metrics: Metrics = NO_METRICS
     repository: NotificationRepository = field(init=False, repr=False)
     _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
+    # Each endpoint's keys by its secrets as stored (a rotation stores new ones: new keys).
+    _keys: dict[tuple[str, str], SigningKeys] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.repository = NotificationRepository(self.db)
@@ -128,20 +182,29 @@ class DeliveryWorker:
         """Claim one batch, send it concurrently and settle it; how many messages were taken."""
         claimed = await self._claim()
         if claimed:
-            await self._settle(await self._send(claimed))
+            sending = _Sending(self.batch_size)
+            attempted = await self._send(claimed, sending)
+            await self._settle(attempted)
+            await self.repository.release(self.owner, sending.unsent)
         return len(claimed)
 
     async def drain(self, stop: asyncio.Event | None = None) -> int:
         """Batches until one comes back short of :attr:`batch_size` (or ``stop`` is set); how
         many messages were taken.
 
-        Pipelined, so that the sends never wait for the database: while a full batch is sent,
-        the next is claimed, and the one before is settled. One settle at a time, each after the
-        one before, all of them finished before this returns. When a batch disables an endpoint,
-        its settle is awaited and that endpoint's messages in the batch claimed meanwhile are
-        handed back unsent; so is a batch claimed when ``stop`` comes."""
+        Pipelined, so that neither the sends nor the receiver wait for the database or for a
+        batch's slowest answer: while a batch is sent, the next is claimed and its sends start
+        as the batch's end, :attr:`batch_size` in flight across the two; the batches before are
+        settled meanwhile, one settle at a time, each after the one before, at most two
+        outstanding, all of them finished before this returns. Once an attempt is answered
+        ``410 Gone``, no message of its endpoint is sent any more: those not yet sent are handed
+        back, unsent, after every settle (the endpoint is disabled by then); so is a batch
+        claimed when ``stop`` comes."""
         total = 0
+        sending = _Sending(self.batch_size)
+        sent: asyncio.Task[list[tuple[Attempt, Settlement]]] | None = None
         settling: asyncio.Task[None] | None = None
+        behind: asyncio.Task[None] | None = None
         claiming: asyncio.Future[list[Claimed]] | None = asyncio.ensure_future(self._claim())
         try:
             while claiming is not None:
@@ -153,35 +216,32 @@ class DeliveryWorker:
                 total += len(claimed)
                 if len(claimed) >= self.batch_size:
                     claiming = asyncio.ensure_future(self._claim())
-                attempted = await self._send(claimed)
-                if settling is not None:
-                    await settling
-                settling = asyncio.create_task(self._settle(attempted))
-                disabled = {a.endpoint_id for a, step in attempted if step.disable_reason}
-                if disabled:
-                    # Recorded before anything more is sent, and nothing more goes to them.
-                    await settling
-                    settling = None
-                    if claiming is not None:
-                        claiming = asyncio.ensure_future(self._without(claiming, disabled))
+                # Its sends queue behind the batch before's at the gate: the receiver always has
+                # a batch's worth in flight, not only the batch's last few stragglers.
+                sending_now = asyncio.create_task(self._send(claimed, sending))
+                if sent is not None:
+                    attempted = await sent
+                    # A database slower than the sends holds them back here rather than let
+                    # claimed leases run out unsettled.
+                    if behind is not None:
+                        await behind
+                    behind = settling
+                    settling = asyncio.create_task(self._settle_after(behind, attempted))
+                sent = sending_now
         finally:
             if claiming is not None:
                 # Stopped or failed between a claim and its sends: handed back, not left to the
                 # lease.
                 await self._release(claiming)
+            if sent is not None:
+                # Even when cancelled: what was sent is recorded rather than sent again (the
+                # settles before it first).
+                settling = asyncio.create_task(self._settle_after(settling, await sent))
             if settling is not None:
-                # Even when cancelled: what was sent is recorded rather than sent again.
                 await settling
+            if sending.unsent:
+                await self.repository.release(self.owner, sending.unsent)
         return total
-
-    async def _without(
-        self, claiming: asyncio.Future[list[Claimed]], disabled: set[str]
-    ) -> list[Claimed]:
-        claimed = await claiming
-        await self.repository.release(
-            self.owner, [message for message in claimed if message.endpoint_id in disabled]
-        )
-        return [message for message in claimed if message.endpoint_id not in disabled]
 
     async def _release(self, claiming: asyncio.Future[list[Claimed]]) -> None:
         try:
@@ -219,18 +279,23 @@ class DeliveryWorker:
             self.owner, timedelta(seconds=self.lease_seconds), self.batch_size, self.clock()
         )
 
-    async def _send(self, claimed: list[Claimed]) -> list[tuple[Attempt, Settlement]]:
-        """Every claimed message attempted at once; the attempts that can be recorded."""
+    async def _send(
+        self, claimed: list[Claimed], sending: _Sending
+    ) -> list[tuple[Attempt, Settlement]]:
+        """Every claimed message attempted, as many at once as ``sending``'s gate lets through;
+        the attempts that can be recorded (those of endpoints gone meanwhile are left unsent,
+        in ``sending.unsent``)."""
         tracing = self.db.tracing
         if tracing is None:
             results = await asyncio.gather(
-                *(self.attempt(message) for message in claimed), return_exceptions=True
+                *(self._gated(sending, message, None) for message in claimed),
+                return_exceptions=True,
             )
         else:
             # The job's span starts once there is a job: empty polls make no traces.
             with tracing.span("notification batch", {"accelerator.notifications": len(claimed)}):
                 results = await asyncio.gather(
-                    *(self._traced_attempt(tracing, message) for message in claimed),
+                    *(self._gated(sending, message, tracing) for message in claimed),
                     return_exceptions=True,
                 )
         attempted = []
@@ -238,9 +303,31 @@ class DeliveryWorker:
             if isinstance(result, BaseException):
                 # Not sent or not recordable: the lease runs out, then it is sent again.
                 logger.error("message %s: not attempted", message.message_id, exc_info=result)
-            else:
+            elif result is not None:
                 attempted.append(result)
         return attempted
+
+    async def _gated(
+        self, sending: _Sending, message: Claimed, tracing: Tracing | None
+    ) -> tuple[Attempt, Settlement] | None:
+        async with sending.gate:
+            if message.endpoint_id in sending.gone:
+                sending.unsent.append(message)
+                return None
+            if tracing is None:
+                attempt, step = await self.attempt(message)
+            else:
+                attempt, step = await self._traced_attempt(tracing, message)
+            if step.disable_reason is not None:
+                sending.gone.add(message.endpoint_id)
+            return attempt, step
+
+    async def _settle_after(
+        self, before: asyncio.Task[None] | None, attempted: list[tuple[Attempt, Settlement]]
+    ) -> None:
+        if before is not None:
+            await before
+        await self._settle(attempted)
 
     async def _settle(self, attempted: list[tuple[Attempt, Settlement]]) -> None:
         try:
@@ -277,11 +364,21 @@ class DeliveryWorker:
                 tracing.failed(span, attempt.error)
             return attempt, step
 
+    def _signing_keys(self, claimed: Claimed) -> SigningKeys:
+        if not isinstance(claimed.secrets, str):  # decoded already (SQLite): nothing to key on
+            return SigningKeys.of(claimed.secrets)
+        cache_key = (claimed.endpoint_id, claimed.secrets)
+        keys = self._keys.get(cache_key)
+        if keys is None:
+            if len(self._keys) > 1000:  # endpoints deleted or rotated: start again
+                self._keys.clear()
+            keys = self._keys[cache_key] = SigningKeys.of(secrets_of(claimed))
+        return keys
+
     async def attempt(self, claimed: Claimed) -> tuple[Attempt, Settlement]:
         """Send one claimed message; the attempt and the message's next step, to be settled."""
         now = self.clock()
-        secrets = active_secrets(claimed.secrets, now)
-        headers = signature_headers(secrets, claimed.event_id, int(now.timestamp()), claimed.body)
+        headers = self._signing_keys(claimed).headers(claimed.event_id, now, claimed.body)
         outcome = await self.sender.send(claimed.url, headers, claimed.body)
         attempt = Attempt(
             message_id=claimed.message_id,
@@ -308,4 +405,11 @@ class DeliveryWorker:
         return attempt, step
 
 
-__all__ = ["DISABLE_AFTER", "RETRY_SCHEDULE", "DeliveryWorker", "active_secrets", "settlement"]
+__all__ = [
+    "DISABLE_AFTER",
+    "RETRY_SCHEDULE",
+    "DeliveryWorker",
+    "SigningKeys",
+    "active_secrets",
+    "settlement",
+]

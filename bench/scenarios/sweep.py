@@ -97,7 +97,13 @@ async def _sweeps(url: str, now: datetime) -> list[tuple[SweepResult, float, flo
 
 
 def run(ctx: RunContext, database: str, policies: int) -> None:
-    url = databases.fresh(database, ctx.out)
+    # A database of its own on PostgreSQL: another run may hold the default one.
+    own = f"{databases.PREFIX}_sweep"
+    url = (
+        databases.fresh_postgres(own)
+        if database == "postgresql"
+        else databases.fresh(database, ctx.out)
+    )
     sellers = policies // registry.POLICIES_PER_SELLER
     now = datetime.now(UTC)
     ctx.say(f"{SCENARIO}/{database}: seeding {policies:,} policies")
@@ -118,3 +124,5 @@ def run(ctx: RunContext, database: str, policies: int) -> None:
             f"announced): {seconds:.2f} s, {seconds / policies * 1e6:.1f} µs a policy "
             f"(the sweeping process's CPU {cpu:.2f} s)"
         )
+    if database == "postgresql":
+        databases.drop_postgres(own)
