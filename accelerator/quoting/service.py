@@ -97,10 +97,13 @@ class QuotingService:
             raise InvalidInput(errors)
         request = self.request_for(stored, cover)
         deadline = self.deadline_for(body.deadline_seconds)
+        deadline_at = now + timedelta(seconds=deadline)
+        # Stamped by the wall clock, not ``clock``: when the request was really made.
+        created_at = datetime.now(UTC)
         await record_request(
-            self.db, request, self.runner.partners, now + timedelta(seconds=deadline)
+            self.db, request, self.runner.partners, deadline_at, created_at=created_at
         )
-        self.runner.start(request, deadline)
+        self.runner.start(request, deadline, created_at=created_at, deadline_at=deadline_at)
         return request, deadline
 
     def request_for(self, stored: StoredProfile, cover: DesiredCover) -> QuoteRequest:
