@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -206,10 +206,13 @@ class QuoteRunner:
         *,
         created_at: datetime | None = None,
         deadline_at: datetime | None = None,
+        switched_off: Awaitable[dict[str, str]] | None = None,
     ) -> asyncio.Task[StoredRequest | None]:
         """Fan ``request`` out in the background. Given the instants :func:`record_request`
         stored it with, the task ends with the request as stored when nothing but this fan-out
-        wrote to it (:meth:`wait` hands it over), else with None."""
+        wrote to it (:meth:`wait` hands it over), else with None. ``switched_off``: the
+        insurers' switches, being read (:meth:`switched_off`) while the request was stored;
+        read now if not given."""
         stamps = None if created_at is None or deadline_at is None else (created_at, deadline_at)
         policy = FanOutPolicy(
             deadline_seconds=deadline_seconds,
@@ -218,9 +221,9 @@ class QuoteRunner:
             poll_interval_seconds=self.policy.poll_interval_seconds,
         )
         run = (
-            self._run(request, policy, stamps)
+            self._run(request, policy, stamps, switched_off)
             if self.db.tracing is None
-            else self._traced_run(self.db.tracing, request, policy, stamps)
+            else self._traced_run(self.db.tracing, request, policy, stamps, switched_off)
         )
         task = asyncio.create_task(run, name=f"quote-{request.request_id}")
         self._tasks[request.request_id] = task
@@ -233,6 +236,7 @@ class QuoteRunner:
         request: QuoteRequest,
         policy: FanOutPolicy,
         stamps: tuple[datetime, datetime] | None,
+        switched_off: Awaitable[dict[str, str]] | None,
     ) -> StoredRequest | None:
         # A child of the request's span even when it outlives the request (?wait=false answers
         # first): the fan-out is what the request asked for, so it belongs to its trace.
@@ -243,13 +247,14 @@ class QuoteRunner:
                 "accelerator.insurers": len(self.partners),
             },
         ):
-            return await self._run(request, policy, stamps)
+            return await self._run(request, policy, stamps, switched_off)
 
     async def _run(
         self,
         request: QuoteRequest,
         policy: FanOutPolicy,
         stamps: tuple[datetime, datetime] | None,
+        switched_off: Awaitable[dict[str, str]] | None,
     ) -> StoredRequest | None:
         stored: list[asyncio.Future[None]] = []
         final = "failed"
@@ -270,7 +275,11 @@ class QuoteRunner:
 
         try:
             results = await fan_out(
-                request, self.partners, policy, on_result, await self._switched_off()
+                request,
+                self.partners,
+                policy,
+                on_result,
+                await (self.switched_off() if switched_off is None else switched_off),
             )
             final = final_status(results)
         except Exception:
@@ -294,7 +303,7 @@ class QuoteRunner:
         # three reads (docs/performance.md).
         return repository.written_request(request, *stamps, results, completed_at)
 
-    async def _switched_off(self) -> dict[str, str]:
+    async def switched_off(self) -> dict[str, str]:
         """The insurers operators switched off, read per request so that a switch reaches every
         process at once. Unreadable, none is: the request still gets its other answers."""
         try:
