@@ -119,6 +119,16 @@ def partner_url(base_url: str, path: str) -> httpx.URL:
     return base.copy_with(raw_path=base.raw_path + httpx.URL(path).raw_path.lstrip(b"/"))
 
 
+def _joined(headers: list[tuple[str, str]]) -> dict[str, str]:
+    """The headers as ``dict(httpx.Headers)`` gives them (names lower-cased, a repeated one's
+    values joined with commas), from their list: the mapping looks each name up again in the
+    whole list, on every insurer answer."""
+    joined: dict[str, str] = {}
+    for name, value in headers:
+        joined[name] = f"{joined[name]}, {value}" if name in joined else value
+    return joined
+
+
 async def _attempt(
     client: PartnerClient,
     call: HttpCall,
@@ -162,11 +172,10 @@ async def _attempt(
         ) from exc
     finally:
         capture.duration_ms = round((time.perf_counter() - clock) * 1000, 1)
-    reply = HttpReply(response.status_code, dict(response.headers), response.content)
+    answered = response.headers.multi_items()
+    reply = HttpReply(response.status_code, _joined(answered), response.content)
     capture.response_status = response.status_code
-    capture.response = capture_message(
-        response.headers.multi_items(), response.content, secret_headers, secret_values
-    )
+    capture.response = capture_message(answered, response.content, secret_headers, secret_values)
     if response.status_code == 429:
         retry_after = parse_retry_after(response.headers.get("retry-after"))
         raise TransientFailure(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -39,10 +40,16 @@ class AttemptCapture(msgspec.Struct, omit_defaults=True):
     purged_at: str | None = None
 
 
+@functools.lru_cache(maxsize=256)
+def _secret_names(adapter_names: frozenset[str]) -> frozenset[str]:
+    # Once per adapter, not twice per insurer call: each adapter has one set of names.
+    return ALWAYS_SECRET | {name.lower() for name in adapter_names}
+
+
 def redact_headers(
     headers: Iterable[tuple[str, str]], secret_names: frozenset[str]
 ) -> dict[str, str]:
-    secret = ALWAYS_SECRET | {name.lower() for name in secret_names}
+    secret = _secret_names(secret_names)
     return {name: REDACTED if name.lower() in secret else value for name, value in headers}
 
 

@@ -60,9 +60,13 @@ class QuoteRequestController(Controller):
         wait: FromQuery[bool] = False,
     ) -> Response[QuoteRequestView]:
         quote, deadline = await quoting.create(request.user, data)
-        if wait:
+        # Usually the fan-out answers with what it just stored, and nothing is read back.
+        stored = (
             await quoting.runner.wait(quote.request_id, deadline + WAIT_MARGIN_SECONDS)
-        view = quoting.view(await quoting.load(request.user, quote.request_id))
+            if wait
+            else None
+        )
+        view = quoting.view(stored or await quoting.load(request.user, quote.request_id))
         collecting = view.status == QuoteRequestStatus.COLLECTING
         status = HTTP_202_ACCEPTED if collecting else HTTP_200_OK
         return Response(

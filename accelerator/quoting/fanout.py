@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -48,6 +49,13 @@ class InsurerResult:
     quote_reference: str | None = None
     attempts: Sequence[AttemptCapture] = ()
     elapsed_ms: float = 0.0
+    # Each offer's id, given when the result is made, so that the fan-out that stores the offers
+    # also knows them (it may answer without reading them back: runner, repository).
+    offer_ids: Sequence[str] = ()
+
+    def __post_init__(self) -> None:
+        if len(self.offer_ids) != len(self.offers):
+            object.__setattr__(self, "offer_ids", tuple(str(uuid.uuid4()) for _ in self.offers))
 
 
 OutcomeSink = Callable[[InsurerResult], Awaitable[None]]

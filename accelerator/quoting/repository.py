@@ -43,7 +43,13 @@ from sqlalchemy.orm import load_only
 
 from accelerator.infra.codec import instant, json_text, optional_instant, stored_instant
 from accelerator.infra.database import Database, ReadSession, WriteSession
-from accelerator.infra.driver_writes import Then, write_batch
+from accelerator.infra.driver_writes import (
+    Then,
+    run_batch,
+    sqlite_transaction,
+    write_batch,
+    write_connection,
+)
 from accelerator.infra.lookups import Row
 from accelerator.infra.statements import BatchWrite, Part, Statement
 from accelerator.notifications.events import quote_request_completed
@@ -228,18 +234,19 @@ _RESULTS = BatchWrite(
         Part(
             "finished",
             ("completed_at", "id"),
-            Statement(
+            # Run once per request (not with executemany) for what it returns: see
+            # store_results. Text, because Core leaves the subquery's columns unqualified in
+            # SQLite's RETURNING, where ``id`` would name the outcome's own.
+            Statement.text(
                 "store_insurer_results.finished",
-                update(QuoteRequestRow)
-                .where(
-                    QuoteRequestRow.id == bindparam("id"),
-                    QuoteRequestRow.status == _constant(QuoteRequestStatus.COLLECTING),
-                )
-                .values(
-                    status=_constant(QuoteRequestStatus.COMPLETE),
-                    completed_at=bindparam("completed_at"),
-                ),
-                dialects=("sqlite",),
+                sqlite="""
+UPDATE quote_requests SET status = 'complete', completed_at = :completed_at
+WHERE id = :id AND status = 'collecting'
+RETURNING id, NOT EXISTS (
+    SELECT 1 FROM insurer_outcomes AS e
+    WHERE e.request_id = quote_requests.id AND e.last_event_at IS NOT NULL
+)
+""",
             ),
         ),
     ],
@@ -280,6 +287,10 @@ UPDATE quote_requests AS q SET status = 'complete', completed_at = v.completed_a
 FROM unnest(CAST(:finished_completed_at AS timestamptz[]), CAST(:finished_id AS text[]))
     AS v(completed_at, id)
 WHERE q.id = v.id AND q.status = 'collecting'
+RETURNING q.id, NOT EXISTS (
+    SELECT 1 FROM insurer_outcomes AS e
+    WHERE e.request_id = q.id AND e.last_event_at IS NOT NULL
+)
 """,
 )
 
@@ -387,11 +398,19 @@ async def store_results(
     db: Database,
     results: Sequence[tuple[str, InsurerResult]],
     completed: Sequence[str] = (),
-) -> None:
+) -> dict[str, datetime]:
     """Store insurer results (outcome, offers, captured attempts) and mark the ``completed``
-    requests complete, atomically, with one statement (or one of each kind) however many."""
+    requests complete, atomically, with one statement (or one of each kind) however many.
+
+    Returns those of ``completed`` that this write completed (they were still ``collecting``)
+    and that no insurer event had changed (no outcome settled by a callback, no offer
+    withdrawn), each with the instant it was completed at: such a request is stored exactly as
+    its fan-out wrote it, so the fan-out may answer from what it holds (:func:`written_request`)
+    instead of reading it back.
+    """
     sqlite = db.is_sqlite
-    stamp = stored_instant(datetime.now(UTC), sqlite=sqlite)
+    now = datetime.now(UTC)
+    stamp = stored_instant(now, sqlite=sqlite)
     settled = [
         (
             result.status,
@@ -408,7 +427,7 @@ async def store_results(
     ]
     offered = [
         (
-            str(uuid.uuid4()),
+            offer_id,
             request_id,
             result.provider_id,
             offer.quote_reference,
@@ -418,7 +437,7 @@ async def store_results(
             stamp,
         )
         for request_id, result in results
-        for offer in result.offers
+        for offer_id, offer in zip(result.offer_ids, result.offers, strict=True)
     ]
     attempted = [
         (request_id, result.provider_id, json_text(attempt))
@@ -426,13 +445,36 @@ async def store_results(
         for attempt in result.attempts
     ]
     finished = [(stamp, request_id) for request_id in completed]
-    prepare = None
-    if completed:
-
-        async def prepare(driver: Any) -> Then | None:
-            return await _announcing_completed(driver, completed, stamp, sqlite=sqlite)
-
-    await write_batch(db, _RESULTS, [settled, offered, attempted, finished], prepare=prepare)
+    async with write_connection(db) as driver:
+        then = (
+            await _announcing_completed(driver, completed, stamp, sqlite=sqlite)
+            if completed
+            else None
+        )
+        if sqlite:
+            async with sqlite_transaction(driver):
+                await run_batch(driver, _RESULTS, [settled, offered, attempted, []], sqlite=True)
+                # One at a time, for what each returns (executemany returns nothing).
+                finish = _RESULTS.parts[-1].sqlite.compiled("sqlite")
+                answered = [
+                    row
+                    for values in finished
+                    for row in await driver.execute_fetchall(finish.sql, values)
+                ]
+                if then is not None:
+                    await then(driver)
+        else:
+            compiled = _RESULTS.postgresql.compiled("postgresql")
+            args = compiled.args(
+                _RESULTS.postgresql_arrays([settled, offered, attempted, finished])
+            )
+            if then is None:  # one statement: atomic by itself
+                answered = await driver.fetch(compiled.sql, *args)
+            else:
+                async with driver.transaction():
+                    answered = await driver.fetch(compiled.sql, *args)
+                    await then(driver)
+    return {request_id: now for request_id, untouched in answered if untouched}
 
 
 # The requests a batch completed (and not a sweep before it): completed at the batch's instant.
@@ -670,7 +712,66 @@ async def read_request(db: Database, request_id: str) -> StoredRequest | None:
         )
         for row in offer_rows
     ]
+    # Sorted here as well: the database's collation could order ids otherwise than the
+    # fan-out's own answer (written_request) does.
+    outcomes.sort(key=_by_provider)
+    offers.sort(key=_by_offer_id)
     return StoredRequest(_record(rows[0]), _request_decoder.decode(rows[0][8]), outcomes, offers)
+
+
+def written_request(
+    request: QuoteRequest,
+    created_at: datetime,
+    deadline_at: datetime,
+    results: Sequence[InsurerResult],
+    completed_at: datetime,
+) -> StoredRequest:
+    """The request as :func:`read_request` would read it back, built from what its fan-out
+    wrote: the request (:func:`store_request`), every insurer's result and its completion
+    (:func:`store_results`, which says when that is all there is to it). Nothing is read."""
+    outcomes = sorted(
+        (
+            InsurerOutcomeView(
+                provider_id=result.provider_id,
+                insurer_name=result.insurer_name,
+                status=result.status,
+                reason_code=result.reason_code,
+                reason=result.reason,
+                quote_reference=result.quote_reference,
+                attempts=len(result.attempts),
+                elapsed_ms=result.elapsed_ms,
+            )
+            for result in results
+        ),
+        key=_by_provider,
+    )
+    offers = sorted(
+        (
+            (OfferRecord(offer_id, OfferStatus.OPEN, offer.valid_until.astimezone(UTC)), offer)
+            for result in results
+            for offer_id, offer in zip(result.offer_ids, result.offers, strict=True)
+        ),
+        key=_by_offer_id,
+    )
+    row = RequestRecord(
+        id=request.request_id,
+        seller_id=request.seller.seller_id,
+        status=QuoteRequestStatus.COMPLETE,
+        created_at=created_at.astimezone(UTC),
+        deadline_at=deadline_at.astimezone(UTC),
+        completed_at=completed_at.astimezone(UTC),
+        bound_offer_id=None,
+        bind_reference=None,
+    )
+    return StoredRequest(row, request, outcomes, offers)
+
+
+def _by_provider(outcome: InsurerOutcomeView) -> str:
+    return outcome.provider_id
+
+
+def _by_offer_id(offer: tuple[OfferRecord, Offer]) -> str:
+    return offer[0].id
 
 
 # --- Lists and admin reads ------------------------------------------------------------------

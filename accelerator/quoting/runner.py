@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,7 @@ from accelerator.infra.metrics import NO_METRICS, Metrics
 from accelerator.insurers.partners import Partner
 from accelerator.quoting import repository
 from accelerator.quoting.fanout import FanOutPolicy, InsurerResult, fan_out
+from accelerator.quoting.repository import StoredRequest
 from schemas import OutcomeStatus, QuoteRequest
 
 if TYPE_CHECKING:
@@ -31,11 +32,19 @@ ABANDONED_AFTER = timedelta(seconds=15)
 
 
 async def record_request(
-    db: Database, request: QuoteRequest, partners: Mapping[str, Partner], deadline_at: datetime
+    db: Database,
+    request: QuoteRequest,
+    partners: Mapping[str, Partner],
+    deadline_at: datetime,
+    *,
+    created_at: datetime | None = None,
 ) -> None:
-    """Commit the request and one ``awaiting`` outcome per configured insurer."""
+    """Commit the request (created now, unless ``created_at`` says when) and one ``awaiting``
+    outcome per configured insurer."""
     insurers = {provider_id: p.adapter.insurer_name for provider_id, p in partners.items()}
-    await repository.store_request(db, request, insurers, datetime.now(UTC), deadline_at)
+    await repository.store_request(
+        db, request, insurers, created_at or datetime.now(UTC), deadline_at
+    )
 
 
 async def record_result(db: Database, request_id: str, result: InsurerResult) -> None:
@@ -43,9 +52,10 @@ async def record_result(db: Database, request_id: str, result: InsurerResult) ->
     await repository.store_results(db, [(request_id, result)])
 
 
-# A result to store, or (None) the request to mark complete, who waits for its commit, and
-# (when tracing) the trace context of the fan-out that queued it.
-_Write = tuple[str, InsurerResult | None, asyncio.Future[None], Any]
+# A result to store, or (None) the request to mark complete, who waits for its commit (a
+# completion's waiter is told whether the request is stored as written: ResultWriter.complete),
+# and (when tracing) the trace context of the fan-out that queued it.
+_Write = tuple[str, InsurerResult | None, asyncio.Future[Any], Any]
 
 
 class ResultWriter:
@@ -71,12 +81,15 @@ class ResultWriter:
         """Queue ``result``; the future is done once it is committed (or failed to be)."""
         return self._queue(request_id, result)
 
-    def complete(self, request_id: str) -> asyncio.Future[None]:
-        """Queue marking the request complete, behind every result queued before."""
+    def complete(self, request_id: str) -> asyncio.Future[datetime | None]:
+        """Queue marking the request complete, behind every result queued before. Once
+        committed, the future holds the instant it was completed at if this completed it and
+        the request is stored exactly as its fan-out wrote it (repository.store_results), else
+        None."""
         return self._queue(request_id, None)
 
-    def _queue(self, request_id: str, result: InsurerResult | None) -> asyncio.Future[None]:
-        committed = asyncio.get_running_loop().create_future()
+    def _queue(self, request_id: str, result: InsurerResult | None) -> asyncio.Future[Any]:
+        committed: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         queued_by = None if self._tracing is None else self._tracing.current()
         self._waiting.append((request_id, result, committed, queued_by))
         if self._draining is None:
@@ -115,7 +128,7 @@ class ResultWriter:
 
     async def _store(self, batch: list[_Write]) -> None:
         try:
-            await repository.store_results(
+            answered = await repository.store_results(
                 self.db,
                 [(request_id, result) for request_id, result, _, _ in batch if result is not None],
                 [request_id for request_id, result, _, _ in batch if result is None],
@@ -130,9 +143,9 @@ class ResultWriter:
             if not batch[0][2].done():
                 batch[0][2].set_exception(exc)
             return
-        for _, _, committed, _ in batch:
+        for request_id, result, committed, _ in batch:
             if not committed.done():
-                committed.set_result(None)
+                committed.set_result(None if result is not None else answered.get(request_id))
 
     async def close(self) -> None:
         """Let the write in progress (and those queued behind it) finish."""
@@ -140,7 +153,7 @@ class ResultWriter:
             await asyncio.gather(self._draining, return_exceptions=True)
 
 
-def _fail(future: asyncio.Future[None], exc: BaseException) -> None:
+def _fail(future: asyncio.Future[Any], exc: BaseException) -> None:
     if isinstance(exc, asyncio.CancelledError):
         future.cancel()
     else:
@@ -183,10 +196,24 @@ class QuoteRunner:
         self.partners = partners
         self.policy = policy
         self.metrics = metrics
-        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._tasks: dict[str, asyncio.Task[StoredRequest | None]] = {}
         self.results = ResultWriter(db)
 
-    def start(self, request: QuoteRequest, deadline_seconds: float) -> asyncio.Task[None]:
+    def start(
+        self,
+        request: QuoteRequest,
+        deadline_seconds: float,
+        *,
+        created_at: datetime | None = None,
+        deadline_at: datetime | None = None,
+        switched_off: Awaitable[dict[str, str]] | None = None,
+    ) -> asyncio.Task[StoredRequest | None]:
+        """Fan ``request`` out in the background. Given the instants :func:`record_request`
+        stored it with, the task ends with the request as stored when nothing but this fan-out
+        wrote to it (:meth:`wait` hands it over), else with None. ``switched_off``: the
+        insurers' switches, being read (:meth:`switched_off`) while the request was stored;
+        read now if not given."""
+        stamps = None if created_at is None or deadline_at is None else (created_at, deadline_at)
         policy = FanOutPolicy(
             deadline_seconds=deadline_seconds,
             insurer_timeout_seconds=self.policy.insurer_timeout_seconds,
@@ -194,9 +221,9 @@ class QuoteRunner:
             poll_interval_seconds=self.policy.poll_interval_seconds,
         )
         run = (
-            self._run(request, policy)
+            self._run(request, policy, stamps, switched_off)
             if self.db.tracing is None
-            else self._traced_run(self.db.tracing, request, policy)
+            else self._traced_run(self.db.tracing, request, policy, stamps, switched_off)
         )
         task = asyncio.create_task(run, name=f"quote-{request.request_id}")
         self._tasks[request.request_id] = task
@@ -204,8 +231,13 @@ class QuoteRunner:
         return task
 
     async def _traced_run(
-        self, tracing: Tracing, request: QuoteRequest, policy: FanOutPolicy
-    ) -> None:
+        self,
+        tracing: Tracing,
+        request: QuoteRequest,
+        policy: FanOutPolicy,
+        stamps: tuple[datetime, datetime] | None,
+        switched_off: Awaitable[dict[str, str]] | None,
+    ) -> StoredRequest | None:
         # A child of the request's span even when it outlives the request (?wait=false answers
         # first): the fan-out is what the request asked for, so it belongs to its trace.
         with tracing.span(
@@ -215,11 +247,19 @@ class QuoteRunner:
                 "accelerator.insurers": len(self.partners),
             },
         ):
-            await self._run(request, policy)
+            return await self._run(request, policy, stamps, switched_off)
 
-    async def _run(self, request: QuoteRequest, policy: FanOutPolicy) -> None:
+    async def _run(
+        self,
+        request: QuoteRequest,
+        policy: FanOutPolicy,
+        stamps: tuple[datetime, datetime] | None,
+        switched_off: Awaitable[dict[str, str]] | None,
+    ) -> StoredRequest | None:
         stored: list[asyncio.Future[None]] = []
         final = "failed"
+        results: list[InsurerResult] | None = None
+        lost = False
 
         async def on_result(result: InsurerResult) -> None:
             # Queued rather than awaited, so that results landing together share a transaction;
@@ -235,7 +275,11 @@ class QuoteRunner:
 
         try:
             results = await fan_out(
-                request, self.partners, policy, on_result, await self._switched_off()
+                request,
+                self.partners,
+                policy,
+                on_result,
+                await (self.switched_off() if switched_off is None else switched_off),
             )
             final = final_status(results)
         except Exception:
@@ -244,15 +288,22 @@ class QuoteRunner:
             completed = self.results.complete(request.request_id)
             for failure in await asyncio.gather(*stored, return_exceptions=True):
                 if isinstance(failure, BaseException):
+                    lost = True
                     logger.error(
                         "an insurer result of %s was not stored: %r", request.request_id, failure
                     )
-            await completed
+            completed_at = await completed
         # Not when cancelled (the process stopping): that request is finished by another
         # process's sweep, and counted there as abandoned.
         self.metrics.quote_finished(final)
+        if stamps is None or results is None or lost or completed_at is None:
+            return None
+        # Every insurer's result and the completion are committed, and nothing else changed
+        # the request: what this fan-out holds is what a read-back would return, without its
+        # three reads (docs/performance.md).
+        return repository.written_request(request, *stamps, results, completed_at)
 
-    async def _switched_off(self) -> dict[str, str]:
+    async def switched_off(self) -> dict[str, str]:
         """The insurers operators switched off, read per request so that a switch reaches every
         process at once. Unreadable, none is: the request still gets its other answers."""
         try:
@@ -261,11 +312,17 @@ class QuoteRunner:
             logger.exception("the insurer switches could not be read; asking every insurer")
             return {}
 
-    async def wait(self, request_id: str, seconds: float) -> None:
-        """Wait for a running fan-out of this process, at most ``seconds``."""
+    async def wait(self, request_id: str, seconds: float) -> StoredRequest | None:
+        """Wait for a running fan-out of this process, at most ``seconds``. Returns the request
+        as stored if the fan-out ended knowing it (see :meth:`start`); None if the caller must
+        read it."""
         task = self._tasks.get(request_id)
-        if task is not None:
-            await asyncio.wait({task}, timeout=seconds)
+        if task is None:
+            return None
+        done, _ = await asyncio.wait({task}, timeout=seconds)
+        if not done or task.cancelled() or task.exception() is not None:
+            return None
+        return task.result()
 
     async def close(self) -> None:
         tasks = list(self._tasks.values())

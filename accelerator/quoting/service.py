@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -97,10 +98,26 @@ class QuotingService:
             raise InvalidInput(errors)
         request = self.request_for(stored, cover)
         deadline = self.deadline_for(body.deadline_seconds)
-        await record_request(
-            self.db, request, self.runner.partners, now + timedelta(seconds=deadline)
+        deadline_at = now + timedelta(seconds=deadline)
+        # Stamped by the wall clock, not ``clock``: when the request was really made.
+        created_at = datetime.now(UTC)
+        # Read while the request is stored rather than after: one round trip less before the
+        # insurers are called (it never raises: unreadable, no insurer is switched off).
+        switched_off = asyncio.ensure_future(self.runner.switched_off())
+        try:
+            await record_request(
+                self.db, request, self.runner.partners, deadline_at, created_at=created_at
+            )
+        except BaseException:
+            switched_off.cancel()
+            raise
+        self.runner.start(
+            request,
+            deadline,
+            created_at=created_at,
+            deadline_at=deadline_at,
+            switched_off=switched_off,
         )
-        self.runner.start(request, deadline)
         return request, deadline
 
     def request_for(self, stored: StoredProfile, cover: DesiredCover) -> QuoteRequest:

@@ -4,12 +4,12 @@ databases."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from accelerator.infra.database import Database
 from accelerator.infra.lookups import Row
@@ -17,7 +17,8 @@ from accelerator.infra.statements import Statement
 from accelerator.quoting import repository
 from accelerator.quoting.models import InsurerOutcomeRow, OfferRow, QuoteRequestRow
 from accelerator.quoting.repository import OfferRecord, read_request, store_results
-from schemas import InsurerOutcomeView, Offer, QuoteRequest
+from schemas import InsurerOutcomeView, Offer, QuoteRequest, QuoteRequestStatus
+from tests.quoting.fakes import make_request
 from tests.quoting.storage import ask, declined, offered
 
 pytestmark = pytest.mark.anyio
@@ -140,3 +141,70 @@ async def test_a_read_back_while_the_last_result_commits_is_never_complete_with_
     offering = {offer.provider_id for _, offer in back.offers}
     for outcome in back.outcomes:
         assert outcome.status != "offered" or outcome.provider_id in offering, outcome
+
+
+async def _asked(database: Database, request_id: str, *providers: str) -> tuple[Any, ...]:
+    """Store a request as the service does; returns what its fan-out knows of it."""
+    # Typed as the service builds it (the fake's cover holds plain Money).
+    request = msgspec.convert(msgspec.to_builtins(make_request(request_id)), QuoteRequest)
+    created_at = datetime.now(UTC)
+    deadline_at = created_at + timedelta(minutes=1)
+    insurers = {provider: f"{provider} insurance" for provider in providers}
+    await repository.store_request(database, request, insurers, created_at, deadline_at)
+    return request, created_at, deadline_at
+
+
+async def test_a_request_stored_as_its_fan_out_wrote_it_is_answered_as_it_reads_back(
+    database: Database, seller: str
+) -> None:
+    request, created_at, deadline_at = await _asked(
+        database, "req-1", "meridian", "acorn", "harbor"
+    )
+    first = [offered("meridian", "1500.00", "990.00"), declined("harbor")]
+    last = offered("acorn", "1100.00")
+    assert await store_results(database, [("req-1", result) for result in first]) == {}
+    answered = await store_results(database, [("req-1", last)], ["req-1"])
+
+    assert set(answered) == {"req-1"}
+    written = repository.written_request(
+        request, created_at, deadline_at, [*first, last], answered["req-1"]
+    )
+    assert written == await read_request(database, "req-1")
+    # Completing it again (as a sweep might) completes nothing: nothing to answer from.
+    assert await store_results(database, [], ["req-1"]) == {}
+
+
+async def test_a_request_an_insurer_event_changed_is_not_answered_from_what_was_written(
+    database: Database, seller: str
+) -> None:
+    await _asked(database, "req-1", "harbor", "acorn")
+    await store_results(database, [("req-1", offered("harbor"))])
+    # Harbor's callback settles its quote again (withdrawing the offer) before the fan-out
+    # completes: what the fan-out holds is no longer what is stored.
+    async with database.writing() as session:
+        outcome = await repository.lock_outcome(session, "harbor", "harbor-q1")
+        assert outcome is not None
+        await repository.withdraw_offers(session, "req-1", "harbor")
+        now = datetime.now(UTC)
+        repository.note_event(outcome, now, None, now)
+
+    assert await store_results(database, [("req-1", declined("acorn"))], ["req-1"]) == {}
+    back = await read_request(database, "req-1")
+    assert back is not None
+    assert back.row.status == "complete"
+    assert [record.status for record, _ in back.offers] == ["withdrawn"]
+
+
+async def test_a_request_claimed_for_a_bind_meanwhile_is_not_answered_from_what_was_written(
+    database: Database, seller: str
+) -> None:
+    await _asked(database, "req-1", "harbor", "acorn")
+    await store_results(database, [("req-1", offered("harbor"))])
+    async with database.writing() as session:
+        await session.execute(
+            update(QuoteRequestRow)
+            .where(QuoteRequestRow.id == "req-1")
+            .values(status=QuoteRequestStatus.BINDING)
+        )
+
+    assert await store_results(database, [("req-1", declined("acorn"))], ["req-1"]) == {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -31,17 +32,15 @@ def writes(monkeypatch: pytest.MonkeyPatch) -> list[Write]:
 
     async def recording(
         db: Database, results: Sequence[tuple[str, InsurerResult]], completed: Sequence[str] = ()
-    ) -> None:
+    ) -> dict[str, datetime]:
         sent.append(([(r, result.provider_id) for r, result in results], list(completed)))
-        await store(db, results, completed)
+        return await store(db, results, completed)
 
     monkeypatch.setattr(repository, "store_results", recording)
     return sent
 
 
-async def _settled(
-    writer: ResultWriter, futures: Sequence[asyncio.Future[None]]
-) -> list[BaseException | None]:
+async def _settled(writer: ResultWriter, futures: Sequence[asyncio.Future[Any]]) -> list[Any]:
     """What became of each write, once the writer is done (one left waiting fails the test)."""
     async with asyncio.timeout(5):
         outcomes = await asyncio.gather(*futures, return_exceptions=True)
@@ -85,7 +84,10 @@ async def test_results_of_concurrent_fan_outs_and_a_completion_share_one_write(
         writer.submit("req-2", offered("acorn")),
         writer.complete("req-1"),
     ]
-    assert await _settled(writer, [first, *queued]) == [None, None, None, None]
+    settled = await _settled(writer, [first, *queued])
+    assert settled[:3] == [None, None, None]
+    # Nothing but these writes touched req-1: its completion says when it was completed.
+    assert isinstance(settled[3], datetime)
 
     assert writes == [
         ([("req-0", "harbor")], []),
@@ -112,7 +114,8 @@ async def test_an_unstorable_result_does_not_fail_the_rest_of_its_batch(
 
     assert outcomes[0] is None
     assert isinstance(outcomes[1], Exception)
-    assert outcomes[2:] == [None, None]
+    assert outcomes[2] is None
+    assert isinstance(outcomes[3], datetime)
     # The batch as one write, then (that failing) each of its writes alone, in order.
     assert writes[0] == (
         [("req-1", "harbor"), ("req-lost", "acorn"), ("req-1", "acorn")],
@@ -144,7 +147,7 @@ async def test_a_completion_is_never_written_before_its_requests_results(
         writer.complete("req-1"),
     ]
     outcomes = await _settled(writer, futures)
-    assert [o is None for o in outcomes] == [True, True, False, True, True]
+    assert [isinstance(o, BaseException) for o in outcomes] == [False, False, True, False, False]
 
     # Each write is atomic: a completion may share one with its request's last results.
     written: set[tuple[str, str]] = set()
