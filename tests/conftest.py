@@ -33,6 +33,16 @@ POSTGRES_SERVER_URL = os.environ.get(
 BOOTSTRAP_ADMIN_KEY = "test-bootstrap-admin-key"
 
 
+_DRILLS = Path(__file__).parent / "drills"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The drills first: each takes from ten seconds to minutes, mostly waiting on deadlines and
+    # on the processes it starts. Under pytest-xdist they then run beside the short tests
+    # rather than last, alone on one worker while the other has finished.
+    items.sort(key=lambda item: _DRILLS not in item.path.parents)
+
+
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
     return "asyncio"
