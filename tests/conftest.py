@@ -13,6 +13,7 @@ import secrets
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import hypothesis
 import msgspec
 import pytest
 from litestar import Litestar
@@ -26,6 +27,14 @@ from accelerator.infra.database import Database, open_database
 from accelerator.server import create_app
 from accelerator.settings import Settings
 from tests.storage import empty_all_tables
+
+# Property tests check what holds, never how fast: Hypothesis's default 200 ms deadline per
+# example and its "too slow" health check failed them when the machine was busy (pytest-xdist
+# workers, other suites), which is load, not a defect.
+hypothesis.settings.register_profile(
+    "accelerator", deadline=None, suppress_health_check=[hypothesis.HealthCheck.too_slow]
+)
+hypothesis.settings.load_profile("accelerator")
 
 POSTGRES_SERVER_URL = os.environ.get(
     "ACCELERATOR_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
