@@ -29,9 +29,13 @@ PORT ?= 8000
 run: install  ## start the service on the embedded SQLite database, with the sandbox insurers (PORT=8000, SANDBOX_PORT=8765)
 	$(if $(SANDBOX_PORT),ACCELERATOR_SANDBOX_PORT=$(SANDBOX_PORT) )$(VENV)/bin/accelerator serve --port $(PORT)
 
-test: install  ## run the whole test suite (SQLite and PostgreSQL)
+# One pytest worker per core (pytest-xdist), each with its own PostgreSQL database; a module
+# stays on one worker, so its module-scoped service and browser start once. Modules go out in
+# collection order (the drills first, tests/conftest.py), not xdist's biggest-module-first,
+# which left the one-test drills, the longest tests, for the end.
+test: install  ## run the whole test suite (SQLite and PostgreSQL), one worker per core
 	scripts/ensure-chromium  # Debian's Chromium for the browser tests (apt, first run only)
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n auto --dist loadscope --no-loadscope-reorder
 
 # QUICK=1: short measurements, a 100,000-policy registry; BENCH_ARGS: more options of
 # `python -m bench run` (see `.venv/bin/python -m bench run --help` and docs/performance.md).

@@ -13,6 +13,8 @@ import secrets
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import hypothesis
+import msgspec
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -26,10 +28,35 @@ from accelerator.server import create_app
 from accelerator.settings import Settings
 from tests.storage import empty_all_tables
 
+# Property tests check what holds, never how fast: Hypothesis's default 200 ms deadline per
+# example and its "too slow" health check failed them when the machine was busy (pytest-xdist
+# workers, other suites), which is load, not a defect.
+hypothesis.settings.register_profile(
+    "accelerator", deadline=None, suppress_health_check=[hypothesis.HealthCheck.too_slow]
+)
+hypothesis.settings.load_profile("accelerator")
+
 POSTGRES_SERVER_URL = os.environ.get(
     "ACCELERATOR_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 )
 BOOTSTRAP_ADMIN_KEY = "test-bootstrap-admin-key"
+
+
+_DRILLS = Path(__file__).parent / "drills"
+#: The two longest drills (minutes on a busy 2-core machine), started before the others.
+_LONGEST_DRILLS = ("test_schemathesis_drill.py", "test_crash_drill.py")
+
+
+def _run_order(item: pytest.Item) -> tuple[bool, bool]:
+    return _DRILLS not in item.path.parents, item.path.name not in _LONGEST_DRILLS
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The drills first, the longest two leading: each takes from ten seconds to minutes, mostly
+    # waiting on deadlines and on the processes it starts. Under pytest-xdist they then run
+    # beside the short tests rather than last, alone on one worker while the other has
+    # finished. (A stable sort: the rest keep their order.)
+    items.sort(key=_run_order)
 
 
 @pytest.fixture(scope="session")
@@ -97,9 +124,27 @@ def settings(database_url: str) -> Settings:
     )
 
 
+#: The apps the ``app`` fixture built in this process, by what decides how they are built.
+_APPS: dict[tuple[bytes, tuple[tuple[str, str], ...]], Litestar] = {}
+
+
 @pytest.fixture
 def app(settings: Settings, database: Database) -> Litestar:
-    return create_app(settings)
+    """The service for these settings, built once per test process and started afresh by
+    each test's client.
+
+    Building it (Litestar parses every handler's signature) took about 0.13 s of CPU, a
+    third of a short API test. Reusing it leaks nothing: everything a test can change lives in
+    the services its lifespan opens and closes (the database, the key cache, the clock), and
+    the app's own parts (routes, middleware, settings) are what these settings and the
+    ``OTEL_*`` variables (which decide tracing) make of them.
+    """
+    otel = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("OTEL_")))
+    key = (msgspec.json.encode(settings), otel)
+    built = _APPS.get(key)
+    if built is None:
+        built = _APPS[key] = create_app(settings)
+    return built
 
 
 @pytest.fixture

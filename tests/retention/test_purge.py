@@ -4,6 +4,7 @@ unfinished delivery needs, and the audit trail, stay whatever their age."""
 from __future__ import annotations
 
 import os
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,6 +34,8 @@ Client = AsyncTestClient[Litestar]
 RETENTION = timedelta(days=90)
 OLD = timedelta(days=120)
 YOUNG = timedelta(days=10)
+#: How a line of the service's log starts (its text format: the time first).
+LOG_LINE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ")
 
 
 def capture(number: int) -> AttemptCapture:
@@ -207,8 +210,10 @@ async def test_the_command_purges_and_its_dry_run_only_reports(
         }
         result = CliRunner().invoke(main, ["retention", "purge", *args], env=env)
         assert result.exit_code == 0, result.output
-        # The report is the last line (log lines, if any, come before it).
-        return result.output.splitlines()[-1]
+        # The report is the one line that is not a log line: the log's writer thread may
+        # write its lines before or after it.
+        (report,) = [line for line in result.output.splitlines() if not LOG_LINE.match(line)]
+        return report
 
     # The command runs its own event loop: in a thread of its own.
     dry = await anyio.to_thread.run_sync(run, "--dry-run")
