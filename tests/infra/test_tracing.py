@@ -170,8 +170,9 @@ async def test_a_quote_request_is_one_trace_from_the_api_through_each_insurer_ca
     names = {s.name for s in statements}
     sqlite = database_url.startswith("sqlite")
     stored = "store_quote_request.request" if sqlite else "store_quote_request"
-    # (The key's lookup, active_key, may be served by the process's key cache.)
-    assert {"latest_profile", stored, "quote_request"} <= names
+    # (The key's lookup, active_key, may be served by the process's key cache; the answer is
+    # built from what the fan-out stored, so the request is not read back.)
+    assert {"latest_profile", stored} <= names
     assert {s.attributes["db.system.name"] for s in statements if s.attributes} == {
         "sqlite" if sqlite else "postgresql"
     }
