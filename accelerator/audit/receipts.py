@@ -220,40 +220,43 @@ ON CONFLICT (chain, seller_id) DO UPDATE SET position = h.position
 RETURNING h.seller_id, h.position, h.row_hash
 """,
 )
-# The receipts go as two parameters, whatever their number: their documents as one JSON array
-# (its elements' text is kept as sent, the bytes their hashes cover) and their hashes, computed
-# here, as one string of 64 digits each. The database cuts them into rows, takes each row's
-# columns out of its document, numbers each seller's rows on from its head and moves the heads:
-# that work runs in the database's process, on the other core (binding ten values of each
-# receipt, or COPY's row encoding, cost the server about 15 µs a receipt, docs/performance.md).
-# One statement, one round trip, for a flush of any size.
+# The receipts go as three parameters, whatever their number: their documents as one JSON array
+# (its elements' text is kept as sent: the bytes their hashes cover), their chain positions as
+# one comma-separated string, and each one's previous and own hash as 64 bytes of one bytea
+# (text would be cut by characters, which costs a scan from its start for each row). The
+# database cuts them into rows, takes each row's columns out of its document (parsed once, as
+# jsonb: each operator on a json value parses its text again) and moves the
+# heads: that work runs in the database's process, on the other core (binding ten values of
+# each receipt, or COPY's row encoding, cost the server about 15 µs a receipt,
+# docs/performance.md). One statement, one round trip, for a flush of any size.
 _STORE_POSTGRESQL = Statement.text(
     "store_receipts",
     postgresql="""
 WITH sent AS (
-    SELECT d.doc, d.ord,
-           substr(CAST(:row_hashes AS text), CAST(d.ord AS integer) * 64 - 63, 64) AS row_hash
-    FROM json_array_elements(CAST(:documents AS json)) WITH ORDINALITY AS d(doc, ord)
+    SELECT CAST(:documents AS json) AS documents, CAST(:links AS bytea) AS links,
+           CAST(string_to_array(CAST(:positions AS text), ',') AS integer[]) AS positions
 ),
 given AS (
-    SELECT s.doc, s.doc ->> 'seller_id' AS seller_id, s.row_hash,
-           row_number() OVER w AS nth, lag(s.row_hash) OVER w AS prev_hash
-    FROM sent AS s
-    WINDOW w AS (PARTITION BY s.doc ->> 'seller_id' ORDER BY s.ord)
+    SELECT d.doc, CAST(d.doc AS jsonb) AS fields, d.ord,
+           s.positions[d.ord] AS chain_position,
+           encode(substr(s.links, CAST(d.ord AS integer) * 64 - 63, 32), 'hex') AS prev_hash,
+           encode(substr(s.links, CAST(d.ord AS integer) * 64 - 31, 32), 'hex') AS row_hash
+    FROM sent AS s, json_array_elements(s.documents) WITH ORDINALITY AS d(doc, ord)
 ),
 stored AS (
     INSERT INTO decision_receipts (id, seller_id, claim_reference, incident_at, evaluated_at,
                                    decision, document, chain_position, prev_hash, row_hash)
-    SELECT g.doc ->> 'id', g.seller_id, g.doc ->> 'claim_reference',
-           CAST(g.doc -> 'request' ->> 'incident_at' AS timestamptz),
-           CAST(g.doc ->> 'evaluated_at' AS timestamptz), g.doc -> 'decision' ->> 'decision',
-           CAST(g.doc AS text), h.position + g.nth, coalesce(g.prev_hash, h.row_hash), g.row_hash
+    SELECT g.fields ->> 'id', g.fields ->> 'seller_id', g.fields ->> 'claim_reference',
+           CAST(g.fields -> 'request' ->> 'incident_at' AS timestamptz),
+           CAST(g.fields ->> 'evaluated_at' AS timestamptz),
+           g.fields -> 'decision' ->> 'decision',
+           CAST(g.doc AS text), g.chain_position, g.prev_hash, g.row_hash
     FROM given AS g
-    JOIN audit_heads AS h ON h.chain = CAST(:chain AS text) AND h.seller_id = g.seller_id
 )
-UPDATE audit_heads AS h SET position = h.position + v.added, row_hash = v.row_hash
-FROM (SELECT DISTINCT ON (seller_id) seller_id, nth AS added, row_hash
-      FROM given ORDER BY seller_id, nth DESC) AS v
+UPDATE audit_heads AS h SET position = v.chain_position, row_hash = v.row_hash
+FROM (SELECT DISTINCT ON (fields ->> 'seller_id') fields ->> 'seller_id' AS seller_id,
+             chain_position, row_hash
+      FROM given ORDER BY fields ->> 'seller_id', ord DESC) AS v
 WHERE h.chain = CAST(:chain AS text) AND h.seller_id = v.seller_id
 """,
 )
@@ -398,17 +401,20 @@ async def _append_postgresql(
 ) -> None:
     """Insert the receipts, each linked to its seller's chain, and move the locked heads."""
     documents = [_ENCODER.encode(receipt) for receipt in receipts]
-    hashes: list[str] = []
+    positions: list[str] = []
+    links: list[str] = []
     for receipt, document in zip(receipts, documents, strict=True):
         position, prev = heads[receipt.seller_id]
         row_hash = link(prev, document)
         heads[receipt.seller_id] = (position + 1, row_hash)
-        hashes.append(row_hash)
+        positions.append(str(position + 1))
+        links += (prev, row_hash)
     storing = _STORE_POSTGRESQL.compiled("postgresql")
     values = {
         "chain": _CHAIN,
         "documents": (b"[" + b",".join(documents) + b"]").decode(),
-        "row_hashes": "".join(hashes),
+        "positions": ",".join(positions),
+        "links": bytes.fromhex("".join(links)),
     }
     await driver.execute(storing.sql, *storing.args(values))
 
