@@ -31,7 +31,6 @@ from sqlalchemy import (
     insert,
     literal_column,
     select,
-    update,
 )
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -284,15 +283,16 @@ _OPEN_HEAD_SQLITE = Statement(
     .on_conflict_do_nothing(),
     dialects=("sqlite",),
 )
-_MOVE_HEAD_SQLITE = Statement(
-    "move_audit_head",
-    update(AuditHeadRow)
-    .where(
-        AuditHeadRow.chain == bindparam("chain"),
-        AuditHeadRow.seller_id == bindparam("seller_id"),
-    )
-    .values(position=bindparam("position"), row_hash=bindparam("row_hash")),
-    dialects=("sqlite",),
+# The heads move in one statement, their new places as one JSON array of [seller, position,
+# hash]: an UPDATE per seller bound three values each (about 3 µs of CPU a receipt).
+_MOVE_HEADS_SQLITE = Statement.text(
+    "move_audit_heads",
+    sqlite="""
+UPDATE audit_heads SET position = json_extract(v.value, '$[1]'),
+                       row_hash = json_extract(v.value, '$[2]')
+FROM json_each(:heads) AS v
+WHERE audit_heads.chain = :chain AND audit_heads.seller_id = json_extract(v.value, '$[0]')
+""",
 )
 
 _RECEIPT_COLUMNS = (
@@ -320,25 +320,32 @@ _CHAIN = Chain.RECEIPTS.value
 
 
 def _rows(
-    receipts: Sequence[ReceiptContent], heads: dict[str, tuple[int, str]], *, sqlite: bool
+    receipts: Sequence[ReceiptContent], heads: dict[str, tuple[int, str]]
 ) -> list[tuple[Any, ...]]:
-    """The receipts' rows (laid out as ``_RECEIPT_COLUMNS``), each linked to the one before it
-    in its seller's chain; ``heads`` (seller -> position, hash) is moved past them."""
+    """The receipts' rows for SQLite (laid out as ``_RECEIPT_COLUMNS``), each linked to the one
+    before it in its seller's chain; ``heads`` (seller -> position, hash) is moved past them."""
     rows: list[tuple[Any, ...]] = []
+    # A call's receipts share their evaluation instant: each distinct one is formatted once.
+    instants: dict[datetime, Any] = {}
     for receipt in receipts:
-        document = encode(receipt)
+        document = _ENCODER.encode(receipt)
         position, prev = heads[receipt.seller_id]
-        row_hash = link(prev, document.encode())
+        row_hash = link(prev, document)
         heads[receipt.seller_id] = (position + 1, row_hash)
+        evaluated_at = instants.get(receipt.evaluated_at)
+        if evaluated_at is None:
+            evaluated_at = instants[receipt.evaluated_at] = stored_instant(
+                receipt.evaluated_at, sqlite=True
+            )
         rows.append(
             (
                 receipt.id,
                 receipt.seller_id,
                 receipt.claim_reference,
-                stored_instant(receipt.request.incident_at, sqlite=sqlite),
-                stored_instant(receipt.evaluated_at, sqlite=sqlite),
+                stored_instant(receipt.request.incident_at, sqlite=True),
+                evaluated_at,
                 receipt.decision.decision,
-                document,
+                document.decode(),
                 position + 1,
                 prev,
                 row_hash,
@@ -384,16 +391,11 @@ async def _append_sqlite(
     driver: Any, receipts: Sequence[ReceiptContent], heads: dict[str, tuple[int, str]]
 ) -> None:
     """Insert the receipts, each linked to its seller's chain, and move the heads."""
-    rows = _rows(receipts, heads, sqlite=True)
+    rows = _rows(receipts, heads)
     await driver.executemany(_INSERT_RECEIPT_SQLITE.compiled("sqlite").sql, rows)
-    moving = _MOVE_HEAD_SQLITE.compiled("sqlite")
-    await driver.executemany(
-        moving.sql,
-        [
-            moving.args({"chain": _CHAIN, "seller_id": s, "position": p, "row_hash": h})
-            for s, (p, h) in heads.items()
-        ],
-    )
+    moving = _MOVE_HEADS_SQLITE.compiled("sqlite")
+    moved = json_text([(seller, p, h) for seller, (p, h) in heads.items()])
+    await driver.execute(moving.sql, moving.args({"chain": _CHAIN, "heads": moved}))
 
 
 async def _append_postgresql(
