@@ -207,13 +207,15 @@ class _Call:
 # PostgreSQL takes the heads in one statement that opens the missing ones and locks them all in
 # seller order (an INSERT's ON CONFLICT DO UPDATE locks the row it meets; the update is a no-op):
 # any two flushes, of any processes, lock shared sellers in the same order, so they cannot
-# deadlock, and a seller's first receipt costs no extra round trip.
+# deadlock, and a seller's first receipt costs no extra round trip. The sellers go as one JSON
+# array: asyncpg checks and encodes a text[] parameter value by value (about 2 µs of the
+# server's CPU a seller in a batch).
 _TAKE_HEADS_POSTGRESQL = Statement.text(
     "take_audit_heads",
     postgresql="""
 INSERT INTO audit_heads AS h (chain, seller_id, position, row_hash)
 SELECT CAST(:chain AS text), s.seller_id, 0, CAST(:genesis AS text)
-FROM unnest(CAST(:seller_ids AS text[])) AS s(seller_id)
+FROM json_array_elements_text(CAST(:seller_ids AS json)) AS s(seller_id)
 ORDER BY s.seller_id
 ON CONFLICT (chain, seller_id) DO UPDATE SET position = h.position
 RETURNING h.seller_id, h.position, h.row_hash
@@ -232,7 +234,8 @@ _STORE_POSTGRESQL = Statement.text(
     "store_receipts",
     postgresql="""
 WITH sent AS (
-    SELECT CAST(:documents AS json) AS documents, CAST(:links AS bytea) AS links,
+    SELECT CAST(convert_from(CAST(:documents AS bytea), 'UTF8') AS json) AS documents,
+           CAST(:links AS bytea) AS links,
            CAST(string_to_array(CAST(:positions AS text), ',') AS integer[]) AS positions
 ),
 given AS (
@@ -366,7 +369,9 @@ async def _store(db: Database, receipts: Sequence[ReceiptContent]) -> None:
                 take = _TAKE_HEADS_POSTGRESQL.compiled("postgresql")
                 taken = await driver.fetch(
                     take.sql,
-                    *take.args({"chain": _CHAIN, "genesis": GENESIS, "seller_ids": sellers}),
+                    *take.args(
+                        {"chain": _CHAIN, "genesis": GENESIS, "seller_ids": json_text(sellers)}
+                    ),
                 )
                 heads = {seller: (position, row_hash) for seller, position, row_hash in taken}
                 await _append_postgresql(driver, receipts, heads)
@@ -414,7 +419,7 @@ async def _append_postgresql(
     storing = _STORE_POSTGRESQL.compiled("postgresql")
     values = {
         "chain": _CHAIN,
-        "documents": (b"[" + b",".join(documents) + b"]").decode(),
+        "documents": b"[" + b",".join(documents) + b"]",
         "positions": ",".join(positions),
         "links": bytes.fromhex("".join(links)),
     }
