@@ -221,47 +221,41 @@ ON CONFLICT (chain, seller_id) DO UPDATE SET position = h.position
 RETURNING h.seller_id, h.position, h.row_hash
 """,
 )
-# The receipts go as three parameters, whatever their number: their documents as one JSON array
-# (its elements' text is kept as sent: the bytes their hashes cover), their chain positions as
-# one comma-separated string, and each one's previous and own hash as 64 bytes of one bytea
-# (text would be cut by characters, which costs a scan from its start for each row). The
-# database cuts them into rows, takes each row's columns out of its document (parsed once, as
-# jsonb: each operator on a json value parses its text again) and moves the
-# heads: that work runs in the database's process, on the other core (binding ten values of
-# each receipt, or COPY's row encoding, cost the server about 15 µs a receipt,
-# docs/performance.md). One statement, one round trip, for a flush of any size.
+# The heads a COPY has moved go as one JSON array of [seller, position, hash]: three text[] and
+# integer[] parameters were checked and encoded value by value.
+_MOVE_HEADS_POSTGRESQL = Statement.text(
+    "move_audit_heads",
+    postgresql="""
+UPDATE audit_heads AS h SET position = CAST(v.head ->> 1 AS integer), row_hash = v.head ->> 2
+FROM json_array_elements(CAST(:heads AS json)) AS v(head)
+WHERE h.chain = CAST(:chain AS text) AND h.seller_id = v.head ->> 0
+""",
+)
+# A small flush (single checks share flushes of a few receipts) inserts its receipts and moves
+# the heads in this one statement: one round trip, where COPY then an UPDATE take three.
 _STORE_POSTGRESQL = Statement.text(
     "store_receipts",
     postgresql="""
-WITH sent AS (
-    SELECT CAST(convert_from(CAST(:documents AS bytea), 'UTF8') AS json) AS documents,
-           CAST(:links AS bytea) AS links,
-           CAST(string_to_array(CAST(:positions AS text), ',') AS integer[]) AS positions
-),
-given AS (
-    SELECT d.doc, CAST(d.doc AS jsonb) AS fields, d.ord,
-           s.positions[d.ord] AS chain_position,
-           encode(substr(s.links, CAST(d.ord AS integer) * 64 - 63, 32), 'hex') AS prev_hash,
-           encode(substr(s.links, CAST(d.ord AS integer) * 64 - 31, 32), 'hex') AS row_hash
-    FROM sent AS s, json_array_elements(s.documents) WITH ORDINALITY AS d(doc, ord)
-),
-stored AS (
+WITH stored AS (
     INSERT INTO decision_receipts (id, seller_id, claim_reference, incident_at, evaluated_at,
                                    decision, document, chain_position, prev_hash, row_hash)
-    SELECT g.fields ->> 'id', g.fields ->> 'seller_id', g.fields ->> 'claim_reference',
-           CAST(g.fields -> 'request' ->> 'incident_at' AS timestamptz),
-           CAST(g.fields ->> 'evaluated_at' AS timestamptz),
-           g.fields -> 'decision' ->> 'decision',
-           CAST(g.doc AS text), g.chain_position, g.prev_hash, g.row_hash
-    FROM given AS g
+    SELECT * FROM unnest(
+        CAST(:id AS text[]), CAST(:seller_id AS text[]), CAST(:claim_reference AS text[]),
+        CAST(:incident_at AS timestamptz[]), CAST(:evaluated_at AS timestamptz[]),
+        CAST(:decision AS text[]), CAST(:document AS text[]),
+        CAST(:chain_position AS integer[]), CAST(:prev_hash AS text[]),
+        CAST(:row_hash AS text[]))
 )
-UPDATE audit_heads AS h SET position = v.chain_position, row_hash = v.row_hash
-FROM (SELECT DISTINCT ON (fields ->> 'seller_id') fields ->> 'seller_id' AS seller_id,
-             chain_position, row_hash
-      FROM given ORDER BY fields ->> 'seller_id', ord DESC) AS v
+UPDATE audit_heads AS h SET position = v.position, row_hash = v.row_hash
+FROM unnest(CAST(:seller_ids AS text[]), CAST(:positions AS integer[]),
+            CAST(:row_hashes AS text[])) AS v(seller_id, position, row_hash)
 WHERE h.chain = CAST(:chain AS text) AND h.seller_id = v.seller_id
 """,
 )
+#: From this many receipts a flush inserts them with COPY, whose rows go as they are where an
+#: array parameter is checked and encoded value by value (about half the client's CPU per
+#: receipt, docs/performance.md): worth its two extra round trips.
+_COPY_FROM: Final = 64
 
 # SQLite has one writer at a time (the flush's BEGIN IMMEDIATE): no lock to take, only the
 # missing heads to open.
@@ -323,10 +317,11 @@ _CHAIN = Chain.RECEIPTS.value
 
 
 def _rows(
-    receipts: Sequence[ReceiptContent], heads: dict[str, tuple[int, str]]
+    receipts: Sequence[ReceiptContent], heads: dict[str, tuple[int, str]], *, sqlite: bool
 ) -> list[tuple[Any, ...]]:
-    """The receipts' rows for SQLite (laid out as ``_RECEIPT_COLUMNS``), each linked to the one
-    before it in its seller's chain; ``heads`` (seller -> position, hash) is moved past them."""
+    """The receipts' rows as statements bind them (laid out as ``_RECEIPT_COLUMNS``), each
+    linked to the one before it in its seller's chain; ``heads`` (seller -> position, hash)
+    is moved past them."""
     rows: list[tuple[Any, ...]] = []
     # A call's receipts share their evaluation instant: each distinct one is formatted once.
     instants: dict[datetime, Any] = {}
@@ -338,14 +333,14 @@ def _rows(
         evaluated_at = instants.get(receipt.evaluated_at)
         if evaluated_at is None:
             evaluated_at = instants[receipt.evaluated_at] = stored_instant(
-                receipt.evaluated_at, sqlite=True
+                receipt.evaluated_at, sqlite=sqlite
             )
         rows.append(
             (
                 receipt.id,
                 receipt.seller_id,
                 receipt.claim_reference,
-                stored_instant(receipt.request.incident_at, sqlite=True),
+                stored_instant(receipt.request.incident_at, sqlite=sqlite),
                 evaluated_at,
                 receipt.decision.decision,
                 document.decode(),
@@ -396,7 +391,7 @@ async def _append_sqlite(
     driver: Any, receipts: Sequence[ReceiptContent], heads: dict[str, tuple[int, str]]
 ) -> None:
     """Insert the receipts, each linked to its seller's chain, and move the heads."""
-    rows = _rows(receipts, heads)
+    rows = _rows(receipts, heads, sqlite=True)
     await driver.executemany(_INSERT_RECEIPT_SQLITE.compiled("sqlite").sql, rows)
     moving = _MOVE_HEADS_SQLITE.compiled("sqlite")
     moved = json_text([(seller, p, h) for seller, (p, h) in heads.items()])
@@ -407,23 +402,25 @@ async def _append_postgresql(
     driver: Any, receipts: Sequence[ReceiptContent], heads: dict[str, tuple[int, str]]
 ) -> None:
     """Insert the receipts, each linked to its seller's chain, and move the locked heads."""
-    documents = [_ENCODER.encode(receipt) for receipt in receipts]
-    positions: list[str] = []
-    links: list[str] = []
-    for receipt, document in zip(receipts, documents, strict=True):
-        position, prev = heads[receipt.seller_id]
-        row_hash = link(prev, document)
-        heads[receipt.seller_id] = (position + 1, row_hash)
-        positions.append(str(position + 1))
-        links += (prev, row_hash)
-    storing = _STORE_POSTGRESQL.compiled("postgresql")
-    values = {
-        "chain": _CHAIN,
-        "documents": b"[" + b",".join(documents) + b"]",
-        "positions": ",".join(positions),
-        "links": bytes.fromhex("".join(links)),
-    }
-    await driver.execute(storing.sql, *storing.args(values))
+    rows = _rows(receipts, heads, sqlite=False)
+    if len(rows) < _COPY_FROM:
+        sellers = list(heads)
+        moved = {
+            "chain": _CHAIN,
+            "seller_ids": sellers,
+            "positions": [heads[s][0] for s in sellers],
+            "row_hashes": [heads[s][1] for s in sellers],
+        }
+        storing = _STORE_POSTGRESQL.compiled("postgresql")
+        columns = dict(zip(_RECEIPT_COLUMNS, map(list, zip(*rows, strict=True)), strict=True))
+        await driver.execute(storing.sql, *storing.args(columns | moved))
+        return
+    await driver.copy_records_to_table(
+        DecisionReceiptRow.__tablename__, records=rows, columns=_RECEIPT_COLUMNS
+    )
+    moving = _MOVE_HEADS_POSTGRESQL.compiled("postgresql")
+    moved_heads = json_text([(seller, p, h) for seller, (p, h) in heads.items()])
+    await driver.execute(moving.sql, *moving.args({"chain": _CHAIN, "heads": moved_heads}))
 
 
 # --- reads -------------------------------------------------------------------------------------
