@@ -104,6 +104,15 @@ def _configure_logging(level: str, *, json_logs: bool = False) -> None:
     click.get_current_context().call_on_close(writer.flush)
 
 
+def _event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop where it is installed (every platform but Windows), else asyncio's."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
 def _check_tracing() -> None:
     """Stop with one line naming the ``OTEL_*`` variable the service cannot honour."""
     from accelerator.infra.tracing import TracingConfigError, exporters_wanted
@@ -360,7 +369,10 @@ def worker(lease_seconds: float, batch_size: int, poll_interval: float, until_id
         )
     _configured(settings)  # an unknown adapter: one line now, not a traceback from the worker
     _check_tracing()
-    asyncio.run(_run_worker(settings, lease_seconds, batch_size, poll_interval, until_idle))
+    # uvloop, as `serve` runs the API: the delivery worker's time is mostly the event loop's
+    # and aiohttp's, per delivery (docs/performance.md).
+    with asyncio.Runner(loop_factory=_event_loop_factory()) as runner:
+        runner.run(_run_worker(settings, lease_seconds, batch_size, poll_interval, until_idle))
 
 
 async def _run_worker(
