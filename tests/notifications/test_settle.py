@@ -52,26 +52,30 @@ async def settle_in_order(
     return t0, endpoint, statuses, attempts
 
 
-async def test_a_failure_after_a_success_in_one_batch_starts_a_new_failing_run(
-    client: Client, admin_headers: Headers, database: Database
+@pytest.mark.parametrize(
+    ("outcomes", "failing_from", "expected"),
+    [
+        # A failure after a success starts a new failing run, at that failure.
+        ([DOWN, OK, DOWN], 2, ["pending", "delivered", "pending"]),
+        # Failures after a success: the run starts at the first of them.
+        ([OK, DOWN, DOWN], 1, ["delivered", "pending", "pending"]),
+    ],
+    ids=["failure-success-failure", "success-failure-failure"],
+)
+async def test_a_failing_run_starts_at_the_first_failure_after_the_last_success(
+    client: Client,
+    admin_headers: Headers,
+    database: Database,
+    outcomes: list[Outcome],
+    failing_from: int,
+    expected: list[str],
 ) -> None:
     await register(client, admin_headers, "http://127.0.0.1:9/hooks")
-    await emit_many(database, 3)
-    t0, endpoint, statuses, attempts = await settle_in_order(database, [DOWN, OK, DOWN])
-    assert endpoint.failing_since == t0 + timedelta(minutes=2)
-    assert statuses == ["pending", "delivered", "pending"]
-    assert attempts == 3
-
-
-async def test_failures_after_a_success_keep_the_first_failure_as_the_start(
-    client: Client, admin_headers: Headers, database: Database
-) -> None:
-    await register(client, admin_headers, "http://127.0.0.1:9/hooks")
-    await emit_many(database, 3)
-    t0, endpoint, statuses, attempts = await settle_in_order(database, [OK, DOWN, DOWN])
-    assert endpoint.failing_since == t0 + timedelta(minutes=1)
-    assert statuses == ["delivered", "pending", "pending"]
-    assert attempts == 3
+    await emit_many(database, len(outcomes))
+    t0, endpoint, statuses, attempts = await settle_in_order(database, outcomes)
+    assert endpoint.failing_since == t0 + timedelta(minutes=failing_from)
+    assert statuses == expected
+    assert attempts == len(outcomes)
 
 
 async def test_a_success_last_in_the_batch_clears_the_failing_run(
