@@ -7,7 +7,6 @@ instant in the order they take effect, so the state never depends on the order t
 
 import enum
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from itertools import pairwise
 from typing import Final, Literal
@@ -89,8 +88,10 @@ class PolicyEvent(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError(f"event {self.event_id}: a renewed event needs expires_at")
 
 
-@dataclass(frozen=True)
-class Interval:
+# Interval and PolicyState are structs, not frozen dataclasses: a check derives the state of
+# every policy of every seller it names, and a frozen dataclass sets each field through
+# object.__setattr__ (docs/performance.md, "Batch checks").
+class Interval(msgspec.Struct, frozen=True):
     """A half-open span of cover, ``[start, end)``."""
 
     start: datetime
@@ -101,8 +102,7 @@ class Interval:
         return self.start <= instant < self.end
 
 
-@dataclass(frozen=True)
-class PolicyState:
+class PolicyState(msgspec.Struct, frozen=True, kw_only=True):
     """A policy as known at one instant: its terms over time, its cover and its verification.
 
     Built by :func:`derive_state`; every answer is about the world at the instant asked for.
