@@ -197,8 +197,10 @@ def derive_state(
     if known_at is not None and known_at.tzinfo is None:
         raise ValueError("known_at must be timezone-aware")
     known = [e for e in events if known_at is None or e.recorded_at <= known_at]
-    ordered = sorted(known, key=event_order)
-    if any(event_order(a) == event_order(b) for a, b in pairwise(ordered)):
+    # Each event's place computed once: a check derives every policy of every seller it names.
+    places = sorted([(event_order(e), i) for i, e in enumerate(known)])
+    ordered = [known[i] for _, i in places]
+    if any(a[0] == b[0] for a, b in pairwise(places)):
         # Different events reusing one id at one instant (a partner bug): break the tie by
         # their encoding, so even that cannot make the outcome depend on arrival order. Only
         # then: encoding every event of every check is costly, and ties are rare.
