@@ -38,7 +38,8 @@ def test_stored_terms_read_alike_with_and_without_their_constraints(terms: Polic
     checked = msgspec.json.decode(text, type=PolicyTerms)
     trusted = TERMS.decode(text)
     assert trusted == checked == terms
-    assert type(trusted) is PolicyTerms and type(trusted.per_occurrence_limit) is Money
+    assert type(trusted) is PolicyTerms
+    assert type(trusted.per_occurrence_limit) is Money
     assert msgspec.json.encode(trusted) == text
 
 
@@ -59,7 +60,8 @@ def test_terms_stored_before_a_bound_existed_stay_readable_in_a_check() -> None:
         msgspec.json.decode(text, type=dict[str, PolicyTerms])
     with reading_stored():
         event = decode_event("e-1", "issued", utc(2026, 1, 1), utc(2026, 1, 1), text)
-    assert event.terms is not None and event.terms.insurer_name == stored["insurer_name"]
+    assert event.terms is not None
+    assert event.terms.insurer_name == stored["insurer_name"]
 
 
 def test_a_stored_row_of_the_wrong_shape_is_still_refused() -> None:
@@ -86,4 +88,5 @@ def test_an_issued_event_reads_the_same_terms_through_the_trusted_path() -> None
         decoded = decode_event(
             event.event_id, "issued", event.effective_at, event.recorded_at, data
         )
-    assert decoded == event and type(decoded.terms) is PolicyTerms
+    assert decoded == event
+    assert type(decoded.terms) is PolicyTerms
