@@ -2,12 +2,12 @@
 
 Every policy's terms went through :class:`~schemas.PolicyTerms`' constraints (patterns, lengths,
 ranges) on their way into the registry, and the coverage check decodes the terms of every policy
-of every seller it names: decoding them into ``PolicyTerms`` checked each pattern again, about
-half of the decoding's cost (docs/performance.md, "Batch checks"). A :class:`TrustedReader`
-decodes into a twin of the type derived from it at import (the same fields, defaults and types,
-without the ``Meta`` constraints and without ``__post_init__``) and then builds the real type
-from the twin's values. The fields are declared once, on the contract's type; a test holds the
-two decodings to the same values.
+of every seller it names: decoding them into ``PolicyTerms`` checked each pattern again, three
+quarters of the decoding's cost (docs/performance.md, "Batch decisions' CPU"). A
+:class:`TrustedReader` decodes into a twin of the type derived from it at import (the same
+fields, defaults and types, without the ``Meta`` constraints and without ``__post_init__``) and
+then builds the real type from the twin's values. The fields are declared once, on the
+contract's type; a test holds the two decodings to the same values.
 
 Only for rows the service wrote and validated itself: what a client or an insurer sends is
 decoded with the contract's own types. Build the real values inside ``schemas.reading_stored()``,
