@@ -6,10 +6,11 @@ reason out. The caller picks the version with :func:`rule_set_for_incident`.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Final, NamedTuple
+
+import msgspec
 
 from accelerator.compliance.evaluate import evaluate_cover, terms_of_policy
 from accelerator.compliance.text import amount
@@ -68,8 +69,7 @@ _VERIFIED: Final = PolicyVerification.VERIFIED
 _REJECTED: Final = PolicyVerification.REJECTED
 
 
-@dataclass(frozen=True)
-class _Assessment:
+class _Assessment(msgspec.Struct, frozen=True, kw_only=True):
     policy_id: str
     terms: PolicyTerms
     reasons: tuple[Reason, ...]

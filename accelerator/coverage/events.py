@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from accelerator.coverage.state import EVENT_KINDS, PolicyEvent
+from accelerator.coverage.trusted import TrustedReader
 from schemas import PolicyTerms, reading_stored
 
 
@@ -27,19 +28,33 @@ class _EventData(msgspec.Struct, frozen=True):
 
 
 _NO_DATA = _EventData()
-# Typed straight from the column's JSON text: decoding into dicts and then converting them does
-# the work twice, and a batch check decodes every event of every seller it names.
-_DATA_DECODER = msgspec.json.Decoder(_EventData)
+# Typed straight from the column's JSON text (decoding into dicts and then converting them does
+# the work twice), into the unconstrained twin: a batch check decodes every event of every
+# seller it names, and the terms' constraints were checked when they were recorded.
+_DATA_READER = TrustedReader(_EventData)
+_TERMS_READER: TrustedReader[PolicyTerms] = _DATA_READER.field_reader("terms")
 
 
 def decode_event(
     event_id: str, kind: str, effective_at: datetime, recorded_at: datetime, data: str | None
 ) -> PolicyEvent:
-    """An event from its stored columns, ``data`` as the driver hands over the JSON text. Call
-    it inside ``schemas.reading_stored()`` (once for a whole read: a check decodes many), so
-    that terms recorded before a bound existed stay readable."""
-    body = _DATA_DECODER.decode(data) if data else _NO_DATA
-    return _event(event_id, kind, effective_at, recorded_at, body)
+    """An event from its stored columns, ``data`` as the driver hands over the JSON text: the
+    same event as :func:`to_event`'s, without checking the terms' constraints again (see
+    :mod:`accelerator.coverage.trusted`). Call it inside ``schemas.reading_stored()`` (once for
+    a whole read: a check decodes many), so that terms recorded before a bound existed stay
+    readable."""
+    if not data:
+        return _event(event_id, kind, effective_at, recorded_at, _NO_DATA)
+    body = _DATA_READER.decode_twin(data)
+    terms = body.terms
+    return _event(
+        event_id,
+        kind,
+        effective_at,
+        recorded_at,
+        body,
+        None if terms is None else _TERMS_READER.rebuild(terms),
+    )
 
 
 def to_event(
@@ -51,12 +66,18 @@ def to_event(
         return _event(event_id, kind, effective_at, recorded_at, _NO_DATA)
     with reading_stored():
         body = msgspec.convert(data, _EventData)
-    return _event(event_id, kind, effective_at, recorded_at, body)
+    return _event(event_id, kind, effective_at, recorded_at, body, body.terms)
 
 
 def _event(
-    event_id: str, kind: str, effective_at: datetime, recorded_at: datetime, body: _EventData
+    event_id: str,
+    kind: str,
+    effective_at: datetime,
+    recorded_at: datetime,
+    body: Any,
+    terms: PolicyTerms | None = None,
 ) -> PolicyEvent:
+    """``body``: the event's data, as :class:`_EventData` or its twin (the same fields)."""
     known = EVENT_KINDS.get(kind)
     if known is None:
         raise ValueError(f"event {event_id}: unknown kind {kind!r}")
@@ -65,7 +86,7 @@ def _event(
         kind=known,
         effective_at=effective_at,
         recorded_at=recorded_at,
-        terms=body.terms,
+        terms=terms,
         expires_at=body.expires_at,
         reason=body.reason,
         occurred_at=body.occurred_at,

@@ -35,6 +35,10 @@ def recorded_after_incident(
     that was recorded after it: the policy itself (its bind or submission), the verification
     that makes it count, the endorsement whose terms apply, the reinstatement that lifted a
     cancellation, a renewal without which the incident would lie outside the term."""
+    # Every fact is one of the state's events: most policies were recorded long before any
+    # incident checked against them, so this is the answer for nearly every decision.
+    if all(event.recorded_at <= incident_at for event in state.events):
+        return []
     number = state.terms.policy_number
     return [
         _flag(policy_id, number, fact, event, incident_at)

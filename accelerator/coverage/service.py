@@ -139,15 +139,14 @@ class CoverageService:
     def _decide(
         self,
         claim: CoverageCheckRequest,
+        version: RuleSetVersion,
         held: SellerPolicies,
         legal_name: str | None,
         evaluated_at: datetime,
         read_as_of: datetime | None,
     ) -> Decided:
-        """Decide one claim on the seller's policies as known at its ``known_at``, else at
-        ``read_as_of``, else now; raises the InvalidInput naming the claim's fields when it
-        cannot be decided."""
-        version = self._version_for(claim)
+        """Decide one claim under ``version`` (:meth:`_version_for` the claim) on the seller's
+        policies as known at its ``known_at``, else at ``read_as_of``, else now."""
         known_at = claim.known_at or read_as_of
         candidates = [
             (policy_id, source, derive_state(events, known_at=known_at))
@@ -188,14 +187,25 @@ class CoverageService:
         evaluated_at = now or datetime.now(UTC)
         seller_ids = {c.seller_id for c in claims}
         policies, names = await repository.sellers_with_events(self.db.lookups, seller_ids)
+        # The rule set of a marketplace, incident and category is looked up once a batch (the
+        # incident's local date in the marketplace's zone is the costly part): a claims engine
+        # sends many claims of one incident instant or one category.
+        versions: dict[tuple[str, datetime, str], RuleSetVersion | tuple[FieldError, ...]] = {}
         results: list[Decided | InvalidInput] = []
         for claim in claims:
-            try:
-                held = policies.get(claim.seller_id, {})
-                name = names.get(claim.seller_id)
-                results.append(self._decide(claim, held, name, evaluated_at, read_as_of))
-            except InvalidInput as error:
-                results.append(error)
+            key = (claim.marketplace, claim.incident_at, claim.product_category)
+            version = versions.get(key)
+            if version is None:
+                try:
+                    version = versions[key] = self._version_for(claim)
+                except InvalidInput as error:
+                    version = versions[key] = error.errors
+            if isinstance(version, tuple):
+                results.append(InvalidInput(version))
+                continue
+            held = policies.get(claim.seller_id, {})
+            name = names.get(claim.seller_id)
+            results.append(self._decide(claim, version, held, name, evaluated_at, read_as_of))
         return results
 
     async def check_many(

@@ -7,7 +7,6 @@ instant in the order they take effect, so the state never depends on the order t
 
 import enum
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from itertools import pairwise
 from typing import Final, Literal
@@ -89,8 +88,10 @@ class PolicyEvent(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError(f"event {self.event_id}: a renewed event needs expires_at")
 
 
-@dataclass(frozen=True)
-class Interval:
+# Interval and PolicyState are structs, not frozen dataclasses: a check derives the state of
+# every policy of every seller it names, and a frozen dataclass sets each field through
+# object.__setattr__ (docs/performance.md, "Batch checks").
+class Interval(msgspec.Struct, frozen=True):
     """A half-open span of cover, ``[start, end)``."""
 
     start: datetime
@@ -101,8 +102,7 @@ class Interval:
         return self.start <= instant < self.end
 
 
-@dataclass(frozen=True)
-class PolicyState:
+class PolicyState(msgspec.Struct, frozen=True, kw_only=True):
     """A policy as known at one instant: its terms over time, its cover and its verification.
 
     Built by :func:`derive_state`; every answer is about the world at the instant asked for.
@@ -197,8 +197,10 @@ def derive_state(
     if known_at is not None and known_at.tzinfo is None:
         raise ValueError("known_at must be timezone-aware")
     known = [e for e in events if known_at is None or e.recorded_at <= known_at]
-    ordered = sorted(known, key=event_order)
-    if any(event_order(a) == event_order(b) for a, b in pairwise(ordered)):
+    # Each event's place computed once: a check derives every policy of every seller it names.
+    places = sorted([(event_order(e), i) for i, e in enumerate(known)])
+    ordered = [known[i] for _, i in places]
+    if any(a[0] == b[0] for a, b in pairwise(places)):
         # Different events reusing one id at one instant (a partner bug): break the tie by
         # their encoding, so even that cannot make the outcome depend on arrival order. Only
         # then: encoding every event of every check is costly, and ties are rare.

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import random
 import re
 import shutil
@@ -109,6 +110,13 @@ def rate_for(throughput: float) -> float:
     third = max(20.0, throughput / 3)
     digits = len(str(int(third))) - 2
     return float(round(third, -digits)) if digits > 0 else float(round(third))
+
+
+def _cpu_us(measurement: Measurement, answers_per_second: float) -> float:
+    """The server's CPU per answer in µs over a measurement (NaN when nothing was answered)."""
+    if not answers_per_second:
+        return math.nan
+    return measurement.extra.get("cpu_server", math.nan) / answers_per_second * 1e6
 
 
 def _check_bodies(sellers: int, now: datetime, seed: int) -> list[dict[str, Any]]:
@@ -324,6 +332,21 @@ def run(ctx: RunContext, database: str, large_policies: int) -> None:
             check_max.throughput,
             "decisions/s",
             target="value >= 20000" if database == "postgresql" else None,
+        )
+    )
+
+    # Issue 22's figure: the server's CPU per batch decision against its CPU per raw lookup,
+    # both from the same run (throughput moves with the machine's load; CPU per answer less).
+    ctx.compare(
+        Comparison(
+            SCENARIO,
+            database,
+            f"server CPU per batch decision ({BATCH} per request, each receipt kept)",
+            _cpu_us(batch, batch.extra["decisions_per_second"]),
+            "the raw driver lookup's server CPU per request",
+            _cpu_us(raw_max, raw_max.throughput),
+            "µs",
+            target="ratio <= 0.25",
         )
     )
 
