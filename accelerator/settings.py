@@ -64,6 +64,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     # Who applies stored webhook deliveries: a worker inside each API process ("in_process"), or
     # only separate `accelerator worker` processes ("external", PostgreSQL, several hosts).
     inbox_worker: Literal["in_process", "external"] = "in_process"
+    # How long the in-process inbox worker holds the deliveries it claims: those of a process
+    # that died are applied by another once it runs out (`accelerator worker --lease-seconds`
+    # is the external workers' own). Shorter only where a crash is waited out on purpose.
+    inbox_lease_seconds: Annotated[float, msgspec.Meta(gt=0)] = 60.0
     # Outbound notifications (docs/notifications.md): allow subscriber URLs over http and to
     # loopback or private addresses. Local development and tests only: it opens the service to
     # server-side request forgery.

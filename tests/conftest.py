@@ -27,6 +27,7 @@ from accelerator.infra.database import Database, open_database
 from accelerator.server import create_app
 from accelerator.settings import Settings
 from tests.storage import empty_all_tables
+from tests.web.conftest import SHARED_BROWSER
 
 # Property tests check what holds, never how fast: Hypothesis's default 200 ms deadline per
 # example and its "too slow" health check failed them when the machine was busy (pytest-xdist
@@ -57,6 +58,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # beside the short tests rather than last, alone on one worker while the other has
     # finished. (A stable sort: the rest keep their order.)
     items.sort(key=_run_order)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # The browser tests share one Playwright driver while they follow one another
+    # (tests/web/conftest.py); its event loop would break any other test's asyncio, so it
+    # stops before the first test without a browser, ahead of that test's fixtures.
+    if "browser" not in getattr(item, "fixturenames", ()):
+        SHARED_BROWSER.stop()
+
+
+def pytest_sessionfinish() -> None:
+    SHARED_BROWSER.stop()
 
 
 @pytest.fixture(scope="session")

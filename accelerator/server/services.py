@@ -188,7 +188,9 @@ def open_services(
     )
     # This process's worker takes turns with its receives (accelerator.webhooks.turns).
     turns = ReceivesFirst(one_writer=db.is_sqlite)
-    inbox_worker = InboxWorker(db, partners, turns=turns)
+    inbox_worker = InboxWorker(
+        db, partners, lease_seconds=settings.inbox_lease_seconds, turns=turns
+    )
     # A stored delivery wakes this process's worker at once, if it runs one.
     in_process = settings.inbox_worker == "in_process"
     webhooks = (

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -60,12 +61,19 @@ def run_on_each(
     """Run a drill on every database at once; returns each database's result."""
 
     def run(drill: Drill) -> dict[str, DrillResult]:
+        def timed(kind: str, url: str) -> tuple[DrillResult, float]:
+            started = time.monotonic()
+            return drill(url, tmp_path / kind), time.monotonic() - started
+
         with ThreadPoolExecutor(len(drill_databases)) as pool:
-            futures = {
-                kind: pool.submit(drill, url, tmp_path / kind)
-                for kind, url in drill_databases.items()
-            }
-            return {kind: future.result() for kind, future in futures.items()}
+            futures = {kind: pool.submit(timed, kind, url) for kind, url in drill_databases.items()}
+            done = {kind: future.result() for kind, future in futures.items()}
+        # Every check and fact beside the processes' logs, passed or not, with the drill's
+        # time: what a drill waited on, and how long, is read there.
+        for kind, (result, seconds) in done.items():
+            (tmp_path / kind).mkdir(parents=True, exist_ok=True)
+            (tmp_path / kind / "result.txt").write_text(f"{seconds:.1f} s\n{result.text()}\n")
+        return {kind: result for kind, (result, _) in done.items()}
 
     return run
 

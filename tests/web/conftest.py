@@ -6,12 +6,14 @@ Debian's package, and Playwright launches it by path.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api._context_manager import PlaywrightContextManager
 
 from tests.web.live_server import LiveService
 
@@ -43,27 +45,54 @@ def live_service(request: pytest.FixtureRequest) -> Iterator[LiveService]:
         service.stop()
 
 
-# Playwright's sync API keeps an event loop running in this thread while it is open, and the
-# database fixtures create their databases with asyncio.run: so the browser starts after the
-# service (and its database) and stops before the next database's service starts.
+class _SharedBrowser:
+    """One Playwright driver and one Chromium for consecutive browser tests on this process.
+
+    Starting them (Playwright's Node driver, then Chromium) took 1.5 to 2 s per module and
+    database. Playwright's sync API keeps an event loop running in this thread while the driver
+    is open, so ``asyncio.run`` and the anyio tests cannot run then: the driver starts only
+    after every session database exists, and ``tests/conftest.py`` stops it before any test
+    that does not use the browser (and at the end of the session).
+    """
+
+    def __init__(self) -> None:
+        self._driver: PlaywrightContextManager | None = None
+        self._browser: Browser | None = None
+
+    def get(self) -> Browser:
+        if self._browser is None:
+            self._driver = sync_playwright()
+            playwright: Playwright = self._driver.start()
+            # Chromium's sandbox cannot start as root (CI containers run as root).
+            args = [*CHROMIUM_ARGS, *(["--no-sandbox"] if os.geteuid() == 0 else [])]
+            self._browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
+        return self._browser
+
+    def stop(self) -> None:
+        browser, driver = self._browser, self._driver
+        self._browser = self._driver = None
+        if browser is not None:
+            browser.close()
+        if driver is not None:
+            driver.__exit__()
+
+
+SHARED_BROWSER = _SharedBrowser()
+
+
 @pytest.fixture(scope="module")
-def playwright(live_service: LiveService) -> Iterator[Playwright]:
+def browser(request: pytest.FixtureRequest, live_service: LiveService) -> Browser:
     if not CHROMIUM.exists():
         message = f"{CHROMIUM} is missing: run scripts/ensure-chromium (make test does)"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
-    with sync_playwright() as driver:
-        yield driver
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    # Chromium's sandbox cannot start as root (CI containers run as root).
-    args = [*CHROMIUM_ARGS, *(["--no-sandbox"] if os.geteuid() == 0 else [])]
-    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
-    yield browser
-    browser.close()
+    # Both session databases first: they are created with asyncio.run, which cannot run while
+    # the driver is open (PostgreSQL may be absent outside CI: its tests skip, these run).
+    with contextlib.suppress(pytest.skip.Exception):
+        request.getfixturevalue("postgres_url")
+    request.getfixturevalue("sqlite_url")
+    return SHARED_BROWSER.get()
 
 
 @pytest.fixture
