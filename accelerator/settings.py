@@ -19,6 +19,13 @@ ENV_PREFIX = "ACCELERATOR_"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///.accelerator/accelerator.db"
 
 
+# Durations are finite and at most a day: "inf" parses as a float greater than 0, and a worker's
+# `now + timedelta(seconds=inf)` then failed every claim while the service looked healthy.
+Seconds = Annotated[float, msgspec.Meta(gt=0, le=86_400)]
+# Retention periods up to a century (a larger count overflows the purge's date arithmetic).
+Days = Annotated[int, msgspec.Meta(gt=0, le=36_500)]
+
+
 class SettingsError(ValueError):
     """A setting could not be read; the message names the setting and its source."""
 
@@ -33,26 +40,26 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     json_logs: bool = False
     public_url: str = "http://127.0.0.1:8000"
     # Quoting: one overall deadline per request, capped; each insurer call has its own timeout.
-    quote_deadline_seconds: Annotated[float, msgspec.Meta(gt=0)] = 10.0
-    quote_deadline_max_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30.0
-    insurer_timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = 8.0
+    quote_deadline_seconds: Seconds = 10.0
+    quote_deadline_max_seconds: Seconds = 30.0
+    insurer_timeout_seconds: Seconds = 8.0
     # How often each API process sweeps for work a dead process left (quote requests still
     # collecting, binds still binding).
-    sweep_interval_seconds: Annotated[float, msgspec.Meta(gt=0)] = 5.0
+    sweep_interval_seconds: Seconds = 5.0
     # How often each API process looks for reminders due (policy.expiring, compliance.deadline;
     # one process sweeps at a time, docs/notifications.md).
-    reminder_sweep_seconds: Annotated[float, msgspec.Meta(gt=0)] = 60.0
+    reminder_sweep_seconds: Seconds = 60.0
     # A bind still `binding` this long after it was claimed is taken for one whose process died,
     # and sent again. Keep it above the bind timeout (20 s) plus a margin; lower only where no
     # live bind can be under way (the crash drill).
-    bind_abandoned_after_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30.0
+    bind_abandoned_after_seconds: Seconds = 30.0
     # Captured insurer exchanges and the bodies of applied webhook deliveries are purged this
     # many days after they were captured (applied) (docs/retention.md).
-    capture_retention_days: Annotated[int, msgspec.Meta(gt=0)] = 90
+    capture_retention_days: Days = 90
     # Decision receipts (with their marks) and policy events are kept this many days (7 years),
     # then purged from the start of each seller's chain (docs/retention.md). At least
     # capture_retention_days.
-    audit_retention_days: Annotated[int, msgspec.Meta(gt=0)] = 2557
+    audit_retention_days: Days = 2557
     # The operator entity sellers must name as additional insured when binding.
     additional_insured_name: str = "Amazon.com Services LLC"
     # Offer ranking weights (cost, deductible, rating, firmness); see docs/ranking.md.
@@ -67,7 +74,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     # How long the in-process inbox worker holds the deliveries it claims: those of a process
     # that died are applied by another once it runs out (`accelerator worker --lease-seconds`
     # is the external workers' own). Shorter only where a crash is waited out on purpose.
-    inbox_lease_seconds: Annotated[float, msgspec.Meta(gt=0)] = 60.0
+    inbox_lease_seconds: Seconds = 60.0
     # Outbound notifications (docs/notifications.md): allow subscriber URLs over http and to
     # loopback or private addresses. Local development and tests only: it opens the service to
     # server-side request forgery.
@@ -82,10 +89,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     metrics_enabled: bool = True
     # How often each API process and each `accelerator worker` writes its heartbeat row; one
     # older than three of these is reported stale by GET /health/status.
-    heartbeat_seconds: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+    heartbeat_seconds: Seconds = 10.0
     # How often each API process counts the webhook inbox and the notification outbox (the
     # backlog gauges and GET /health/status read the latest count).
-    backlog_snapshot_seconds: Annotated[float, msgspec.Meta(gt=0)] = 15.0
+    backlog_snapshot_seconds: Seconds = 15.0
     # Directories of plugin distributions (adapters installed with `pip install --target DIR`),
     # added to sys.path before adapters are looked up: outside .venv, so `uv sync` keeps them.
     plugin_paths: list[str] = msgspec.field(default_factory=list)

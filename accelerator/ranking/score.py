@@ -29,12 +29,13 @@ from accelerator.compliance.text import money
 from accelerator.rulesets.model import AM_BEST_SCALE
 from schemas import Gap, Money, Offer, ScoreBreakdown, ScoreComponent, ScoreComponentName
 
-Weight = Annotated[float, Meta(ge=0)]
+# Only the weights' ratios matter; a finite bound keeps infinity (inf / inf is NaN) out.
+Weight = Annotated[float, Meta(ge=0, le=1_000_000)]
 RankItem = tuple[str, Offer, list[Gap]]
 _ONE: Final = Decimal(1)
 
 
-class RankingWeights(msgspec.Struct, frozen=True, kw_only=True):
+class RankingWeights(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Relative weights of the score components; normalised to sum to 1, so only ratios
     matter. At least one must be positive."""
 

@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
+import msgspec
 
 from accelerator.audit.affected import AffectedSweep
 from accelerator.audit.decisions import DecisionService
@@ -89,8 +90,10 @@ def configure(settings: Settings) -> Configured:
     except RuleSetOverrideError as exc:
         raise invalid_setting("ruleset_overrides", exc) from exc
     try:
-        ranking = WeightedScore(RankingWeights(**settings.ranking_weights))
-    except (TypeError, ValueError) as exc:
+        # Converted, not called: only conversion checks each weight's bounds (NaN, negative).
+        weights = msgspec.convert(settings.ranking_weights, RankingWeights)
+        ranking = WeightedScore(weights)
+    except (TypeError, ValueError, msgspec.ValidationError) as exc:
         raise invalid_setting("ranking_weights", exc) from exc
     use_plugin_paths(settings.plugin_paths)  # before any adapter is looked up
     taxonomy = load_taxonomy()

@@ -119,6 +119,10 @@ def test_a_taken_sandbox_port_names_the_setting_before_anything_is_migrated(
         ("ACCELERATOR_QUOTE_DEADLINE_SECONDS", "soon"),
         ("ACCELERATOR_SANDBOX_PORT", "87650"),
         ("ACCELERATOR_RANKING_WEIGHTS", '{"colour": 1}'),
+        ("ACCELERATOR_RANKING_WEIGHTS", '{"cost": "nan"}'),
+        ("ACCELERATOR_RANKING_WEIGHTS", '{"cost": -0.1}'),
+        ("ACCELERATOR_RANKING_WEIGHTS", '{"cost": 1e308, "rating": 1e308}'),
+        ("ACCELERATOR_INBOX_LEASE_SECONDS", "inf"),
         ("ACCELERATOR_RULESET_OVERRIDES", '{"US.min_per_occurrence": "a lot"}'),
     ],
 )
