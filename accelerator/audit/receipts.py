@@ -52,6 +52,10 @@ from schemas import (
 
 #: The most receipts one transaction writes; more queued wait for the next flush.
 MAX_RECEIPTS_PER_COMMIT: Final = 5000
+#: Receipts waiting that are worth a flush beside those in flight (PostgreSQL): a batch's.
+_FULL_FLUSH: Final = 64
+#: Seconds after which a flush in flight is stalled: many times a flush's usual commit.
+_STALLED_AFTER: Final = 0.025
 
 _CONTENT = msgspec.json.Decoder(ReceiptContent)
 _DECISION = msgspec.json.Decoder(CoverageDecision)
@@ -61,19 +65,44 @@ def new_receipt_ids(count: int) -> list[str]:
     """``count`` new receipts' ids: UUIDs version 7 (RFC 9562), which begin with the millisecond
     they were made, so that receipts are appended at the end of their table's primary-key
     index rather than at random places in it (a random id made each insert touch another page:
-    about 40% of SQLite's work per receipt, docs/performance.md). One system call for all
-    their random bits, and one hex conversion: the ids are cut from its text (arithmetic on
-    each id's integer cost a batch decision 2 µs of CPU)."""
+    about 40% of SQLite's work per receipt, docs/performance.md). Their random bits come from
+    the operating system's generator, read in large pieces (:class:`_RandomHex`), and the ids
+    are cut from its hex text (arithmetic on each id's integer cost a batch decision 2 µs)."""
     stamp = f"{(time.time_ns() // 1_000_000) & 0xFFFF_FFFF_FFFF:012x}"
     head = f"{stamp[:8]}-{stamp[8:]}-7"  # the millisecond, then the version
     # 74 random bits per id, in 19 hex digits: 3 of rand_a, then a digit whose low two bits
     # follow the variant's "10", then 15 of rand_b (the 19th digit's extra bits are dropped).
-    digits = os.urandom(10 * count).hex()
+    digits = _RANDOM.take(20 * count)
     return [
         f"{head}{digits[i : i + 3]}-{_VARIANT[digits[i + 3]]}{digits[i + 4 : i + 7]}"
         f"-{digits[i + 7 : i + 19]}"
         for i in range(0, 20 * count, 20)
     ]
+
+
+class _RandomHex:
+    """Hex digits of the operating system's random bytes, read 8 kB at a time. A single
+    check's id read them a system call at a time: 3-5% of a single check's samples, most of it
+    waiting to take the interpreter's lock back from the database thread (SQLite) after the
+    call released it."""
+
+    _READ: Final = 8192  # bytes: 16,384 digits, 819 ids
+
+    def __init__(self) -> None:
+        self._digits = ""
+        self._at = 0
+
+    def take(self, count: int) -> str:
+        """``count`` unused random hex digits (never handed out twice)."""
+        if self._at + count > len(self._digits):
+            self._digits = os.urandom(max(self._READ, count // 2 + 1)).hex()
+            self._at = 0
+        taken = self._digits[self._at : self._at + count]
+        self._at += count
+        return taken
+
+
+_RANDOM: Final = _RandomHex()
 
 
 #: A random hex digit's low two bits after the variant's "10": 8, 9, a or b.
@@ -101,9 +130,11 @@ class ReceiptWriter:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._queued: list[_Call] = []
+        self._queued_receipts = 0  # in the calls queued
         self._flushes = 0
         self._most_flushes = 1 if db.is_sqlite else 3
         self._in_flight: set[str] = set()  # the sellers of the flushes in flight
+        self._latest_began = 0.0  # when the latest flush in flight began (the loop's clock)
         # Referenced until done: the event loop keeps only weak references to tasks.
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -117,25 +148,56 @@ class ReceiptWriter:
             None if self._db.tracing is None else self._db.tracing.current(),
         )
         self._queued.append(call)
-        if self._flushes < self._most_flushes:
-            self._flushes += 1
-            task = asyncio.create_task(self._flush(), name="receipt-writer")
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        self._queued_receipts += len(receipts)
+        # A flush starts when none is in flight, or when a full one's worth is waiting, or
+        # when the one in flight is stalled (:meth:`_flush`). Single checks' receipts thus wait
+        # for the flush in flight and go together in the next: three flushes of a dozen cost
+        # three times the round trips and statements of one of three dozen (a single check's
+        # receipt 38 -> 18 µs of CPU, docs/performance.md), while batches' receipts still
+        # overlap the commit of the flush before.
+        if self._flushes == 0 or (
+            self._flushes < self._most_flushes
+            and (self._queued_receipts >= _FULL_FLUSH or self._in_flight_stalled())
+        ):
+            self._start_flush()
         # Shielded: a caller that stops waiting must not cancel the flush others wait on.
         await asyncio.shield(call.done)
 
+    def _start_flush(self) -> None:
+        self._flushes += 1
+        task = asyncio.create_task(self._flush(), name="receipt-writer")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _in_flight_stalled(self) -> bool:
+        """Whether even the latest flush in flight began _STALLED_AFTER ago or more."""
+        return asyncio.get_running_loop().time() - self._latest_began >= _STALLED_AFTER
+
+    def _stalled(self) -> None:
+        """A flush has been in flight for _STALLED_AFTER: what waits goes in one beside it."""
+        if self._queued and self._flushes < self._most_flushes and self._in_flight_stalled():
+            self._start_flush()
+
     async def _flush(self) -> None:
         """Flush until nothing queued can go: what waits for a seller in flight is taken by
-        the flush holding it, once that one is done."""
+        the flush holding it, once that one is done. A flush that takes longer than a commit
+        should (another process holds one of its sellers' heads, a slow database) lets the
+        receipts queued meanwhile go in a flush of their own."""
+        loop = asyncio.get_running_loop()
         try:
             while batch := self._take():
                 sellers = {seller for call in batch for seller in call.sellers}
                 self._in_flight |= sellers
+                self._latest_began = loop.time()
+                stalled = None
+                if self._flushes < self._most_flushes:
+                    stalled = loop.call_later(_STALLED_AFTER, self._stalled)
                 try:
                     await self._flush_once(batch)
                 finally:
                     self._in_flight -= sellers
+                    if stalled is not None:
+                        stalled.cancel()
         finally:
             self._flushes -= 1
 
@@ -153,6 +215,7 @@ class ReceiptWriter:
                 taken.append(call)
                 count += len(call.receipts)
         self._queued = kept
+        self._queued_receipts -= count
         return taken
 
     async def _flush_once(self, batch: Sequence[_Call]) -> None:
