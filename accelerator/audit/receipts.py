@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
 
+import asyncpg  # type: ignore[import-untyped]  # no stubs published
 import msgspec
 from sqlalchemy import (
     String,
@@ -135,6 +136,7 @@ class ReceiptWriter:
         self._most_flushes = 1 if db.is_sqlite else 3
         self._in_flight: set[str] = set()  # the sellers of the flushes in flight
         self._latest_began = 0.0  # when the latest flush in flight began (the loop's clock)
+        self._known = _KnownHeads()
         # Referenced until done: the event loop keeps only weak references to tasks.
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -233,7 +235,7 @@ class ReceiptWriter:
 
     async def _commit(self, batch: Sequence[_Call]) -> None:
         try:
-            await _store(self._db, [r for call in batch for r in call.receipts])
+            await _store(self._db, [r for call in batch for r in call.receipts], self._known)
         except Exception as exc:
             for call in batch:
                 if not call.done.done():
@@ -242,6 +244,45 @@ class ReceiptWriter:
         for call in batch:
             if not call.done.done():
                 call.done.set_result(None)
+
+
+class _KnownHeads:
+    """Where this process's flushes left each seller's receipt chain, so that the next flush
+    of a seller can skip taking its head (PostgreSQL; see _ADVANCE_HEADS). What it holds may
+    be out of date (another process wrote since): a flush then fails whole and is done again.
+    Entries are trusted for _KNOWN_FOR only: a receipt is removed only by the retention purge
+    and only once a day old or more, so a place in the chain that a head known that recently
+    leads to is never free again (if it were, a stale head would not make the flush fail)."""
+
+    def __init__(self) -> None:
+        self._heads: dict[str, tuple[int, str, float]] = {}
+
+    def of(self, sellers: Sequence[str]) -> dict[str, tuple[int, str]]:
+        """The known heads of those of ``sellers`` that have one recent enough."""
+        since = time.monotonic() - _KNOWN_FOR
+        heads = self._heads
+        return {
+            seller: (known[0], known[1])
+            for seller in sellers
+            if (known := heads.get(seller)) is not None and known[2] >= since
+        }
+
+    def remember(self, heads: dict[str, tuple[int, str]]) -> None:
+        """Heads just committed."""
+        if len(self._heads) + len(heads) > _MOST_KNOWN:
+            self._heads.clear()  # rare and cheap: the next flushes read the heads again
+        now = time.monotonic()
+        self._heads.update((seller, (p, h, now)) for seller, (p, h) in heads.items())
+
+    def forget(self, sellers: Sequence[str]) -> None:
+        for seller in sellers:
+            self._heads.pop(seller, None)
+
+
+#: Seconds a known head is trusted (see _KnownHeads): far less than the shortest retention.
+_KNOWN_FOR: Final = 300.0
+#: The most sellers' heads a process keeps (about 200 bytes each).
+_MOST_KNOWN: Final = 100_000
 
 
 class _Call:
@@ -320,6 +361,50 @@ WHERE h.chain = CAST(:chain AS text) AND h.seller_id = v.seller_id
 #: receipt, docs/performance.md): worth its two extra round trips.
 _COPY_FROM: Final = 64
 
+# A flush whose sellers' heads the process knows (:class:`_KnownHeads`) skips taking them: it
+# writes the heads it expects to leave, then the receipts, and a head another process moved
+# meanwhile makes its receipt's place in the chain taken (the unique seller and position), so
+# the flush fails whole and is done again the locked way. The heads go first, in seller order,
+# as the locked way takes them: no flush of any kind then waits on another's receipt while
+# holding a head the other wants. A head is never moved back (``WHERE``), whatever happens.
+_ADVANCE_HEADS = """
+INSERT INTO audit_heads AS h (chain, seller_id, position, row_hash)
+SELECT CAST(:chain AS text), v.head ->> 0, CAST(v.head ->> 1 AS integer), v.head ->> 2
+FROM json_array_elements(CAST(:heads AS json)) AS v(head)
+ORDER BY v.head ->> 0
+ON CONFLICT (chain, seller_id) DO UPDATE
+SET position = excluded.position, row_hash = excluded.row_hash
+WHERE h.position < excluded.position
+"""
+_ADVANCE_HEADS_POSTGRESQL = Statement.text("advance_audit_heads", postgresql=_ADVANCE_HEADS)
+# A small flush's heads and receipts in one statement, in autocommit: one round trip, where
+# taking the heads in a transaction took four. The receipts' scalar subquery makes the heads'
+# upsert run first. The rows but their documents go as one JSON array, the documents as one
+# text[]: ten array parameters, checked and encoded value by value, cost the server twice the
+# CPU a receipt (docs/performance.md).
+_APPEND_POSTGRESQL = Statement.text(
+    "append_receipts",
+    postgresql=f"""
+WITH moved AS ({_ADVANCE_HEADS} RETURNING 1)
+INSERT INTO decision_receipts (id, seller_id, claim_reference, incident_at, evaluated_at,
+                               decision, document, chain_position, prev_hash, row_hash)
+SELECT r.v ->> 0, r.v ->> 1, r.v ->> 2, CAST(r.v ->> 3 AS timestamptz),
+       CAST(r.v ->> 4 AS timestamptz), r.v ->> 5, d.document, CAST(r.v ->> 6 AS integer),
+       r.v ->> 7, r.v ->> 8
+FROM json_array_elements(CAST(:rows AS json)) WITH ORDINALITY AS r(v, n)
+JOIN unnest(CAST(:documents AS text[])) WITH ORDINALITY AS d(document, n) USING (n)
+WHERE (SELECT count(*) FROM moved) >= 0
+""",  # noqa: S608 - our own constant, no value of anyone's
+)
+_READ_HEADS_POSTGRESQL = Statement.text(
+    "peek_audit_heads",
+    postgresql="""
+SELECT seller_id, position, row_hash FROM audit_heads
+WHERE chain = CAST(:chain AS text)
+  AND seller_id IN (SELECT json_array_elements_text(CAST(:seller_ids AS json)))
+""",
+)
+
 # SQLite has one writer at a time (the flush's BEGIN IMMEDIATE): no lock to take, only the
 # missing heads to open.
 _SQLITE_HEADS = func.json_each(bindparam("seller_ids", type_=String)).table_valued("value")
@@ -367,6 +452,7 @@ _RECEIPT_COLUMNS = (
     "prev_hash",
     "row_hash",
 )
+_DOCUMENT: Final = _RECEIPT_COLUMNS.index("document")
 _INSERT_RECEIPT_SQLITE = Statement(
     "insert_receipt",
     insert(DecisionReceiptRow).values({c: bindparam(c) for c in _RECEIPT_COLUMNS}),
@@ -415,24 +501,80 @@ def _rows(
     return rows
 
 
-async def _store(db: Database, receipts: Sequence[ReceiptContent]) -> None:
+async def _store(db: Database, receipts: Sequence[ReceiptContent], known: _KnownHeads) -> None:
     sellers = sorted({r.seller_id for r in receipts})
     async with write_connection(db) as driver:
         if db.is_sqlite:
             async with sqlite_transaction(driver):
                 heads = await _sqlite_heads(driver, sellers)
                 await _append_sqlite(driver, receipts, heads)
-        else:
+            return
+        heads = known.of(sellers)
+        try:
+            if missing := [seller for seller in sellers if seller not in heads]:
+                heads |= await _read_heads_postgresql(driver, missing)
+            await _append_expecting(driver, receipts, heads)
+        except _MOVED_MEANWHILE:
+            # Another process wrote to one of these chains since: take the heads, locked.
+            known.forget(sellers)
             async with driver.transaction():
-                take = _TAKE_HEADS_POSTGRESQL.compiled("postgresql")
-                taken = await driver.fetch(
-                    take.sql,
-                    *take.args(
-                        {"chain": _CHAIN, "genesis": GENESIS, "seller_ids": json_text(sellers)}
-                    ),
-                )
-                heads = {seller: (position, row_hash) for seller, position, row_hash in taken}
+                heads = await _take_heads_postgresql(driver, sellers)
                 await _append_postgresql(driver, receipts, heads)
+        known.remember(heads)
+
+
+#: What a flush expecting heads meets when another process moved one of them meanwhile: the
+#: place it meant for a receipt is taken, or (two such flushes) each waits on the other.
+_MOVED_MEANWHILE: Final = (
+    asyncpg.exceptions.UniqueViolationError,
+    asyncpg.exceptions.DeadlockDetectedError,
+)
+
+
+async def _read_heads_postgresql(driver: Any, sellers: Sequence[str]) -> dict[str, tuple[int, str]]:
+    """The sellers' heads as committed (unlocked); a seller new to the chain at its start."""
+    read = _READ_HEADS_POSTGRESQL.compiled("postgresql")
+    found = await driver.fetch(
+        read.sql, *read.args({"chain": _CHAIN, "seller_ids": json_text(sellers)})
+    )
+    heads = {seller: (position, row_hash) for seller, position, row_hash in found}
+    return {seller: heads.get(seller, (0, GENESIS)) for seller in sellers}
+
+
+async def _take_heads_postgresql(driver: Any, sellers: Sequence[str]) -> dict[str, tuple[int, str]]:
+    """The sellers' heads, opened where missing and locked until the transaction ends."""
+    take = _TAKE_HEADS_POSTGRESQL.compiled("postgresql")
+    taken = await driver.fetch(
+        take.sql,
+        *take.args({"chain": _CHAIN, "genesis": GENESIS, "seller_ids": json_text(sellers)}),
+    )
+    return {seller: (position, row_hash) for seller, position, row_hash in taken}
+
+
+async def _append_expecting(
+    driver: Any, receipts: Sequence[ReceiptContent], heads: dict[str, tuple[int, str]]
+) -> None:
+    """Insert the receipts after the heads expected (``heads``, moved past them), and move the
+    heads; raise one of _MOVED_MEANWHILE, having written nothing, if another process moved
+    one of them meanwhile."""
+    rows = _rows(receipts, heads, sqlite=False)
+    moved = json_text([(seller, p, h) for seller, (p, h) in heads.items()])
+    if len(rows) < _COPY_FROM:
+        appending = _APPEND_POSTGRESQL.compiled("postgresql")
+        params = {
+            "chain": _CHAIN,
+            "heads": moved,
+            "rows": json_text([row[:_DOCUMENT] + row[_DOCUMENT + 1 :] for row in rows]),
+            "documents": [row[_DOCUMENT] for row in rows],
+        }
+        await driver.execute(appending.sql, *appending.args(params))
+        return
+    advancing = _ADVANCE_HEADS_POSTGRESQL.compiled("postgresql")
+    async with driver.transaction():
+        await driver.execute(advancing.sql, *advancing.args({"chain": _CHAIN, "heads": moved}))
+        await driver.copy_records_to_table(
+            DecisionReceiptRow.__tablename__, records=rows, columns=_RECEIPT_COLUMNS
+        )
 
 
 async def _sqlite_heads(driver: Any, sellers: Sequence[str]) -> dict[str, tuple[int, str]]:

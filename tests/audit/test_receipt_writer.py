@@ -155,3 +155,32 @@ async def test_a_flush_of_hundreds_and_one_of_a_few_both_extend_the_chains(
     verified = await ChainVerifier(database).verify_page(after=None, limit=10)
     assert verified.broken == []
     assert verified.rows_checked == 153
+
+
+@pytest.mark.parametrize("size", [1, 100], ids=["one statement", "copy"])
+async def test_a_writer_whose_known_heads_another_moved_still_chains_every_receipt(
+    database: Database, size: int
+) -> None:
+    # Each writer remembers where its flushes left a chain and writes the next flush after it
+    # without taking the head (PostgreSQL). Two processes' writers taking turns on the same
+    # sellers each find, every other turn, that the other moved the heads: that flush is
+    # refused whole and written again after the heads as they are.
+    first, second = ReceiptWriter(database), ReceiptWriter(database)
+    sellers = ("turns-a", "turns-b")
+    written = []
+    for turn in range(4):
+        writer = (first, second)[turn % 2]
+        receipts = [receipt_content(sellers[n % 2]) for n in range(size)] + [
+            receipt_content(seller) for seller in sellers
+        ]
+        await writer.write(receipts)
+        written += receipts
+
+    async with database.reading() as session:
+        for seller in sellers:
+            rows = await receipts_in_chain_order(session, seller, after_position=0, limit=1000)
+            assert [row.id for row in rows] == [r.id for r in written if r.seller_id == seller]
+            assert [row.chain_position for row in rows] == list(range(1, len(rows) + 1))
+    verified = await ChainVerifier(database).verify_page(after=None, limit=10)
+    assert verified.broken == []
+    assert verified.rows_checked == len(written)
