@@ -34,7 +34,10 @@ def stored_instant(value: datetime, *, sqlite: bool) -> datetime | str:
     (``next_attempt_at <= now``) and read back through the ORM unchanged."""
     if not sqlite:
         return value
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    # An aware UTC instant's text without its "+00:00": half the CPU of replace(tzinfo=None)
+    # then isoformat, which a batch check's receipts pay once each.
+    utc = value if value.tzinfo is UTC else value.astimezone(UTC)
+    return utc.isoformat(" ", "microseconds")[:26]
 
 
 def json_text(value: Any) -> str:
