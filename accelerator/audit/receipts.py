@@ -30,10 +30,8 @@ from sqlalchemy import (
     delete,
     func,
     insert,
-    literal_column,
     select,
 )
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from accelerator.audit.anchors import ChainPrefix
 from accelerator.audit.chain import GENESIS, Chain, link
@@ -405,8 +403,8 @@ WHERE chain = CAST(:chain AS text)
 """,
 )
 
-# SQLite has one writer at a time (the flush's BEGIN IMMEDIATE): no lock to take, only the
-# missing heads to open.
+# SQLite has one writer at a time (the flush's BEGIN IMMEDIATE): no lock to take; the heads of
+# sellers new to the chain are opened when the heads move.
 _SQLITE_HEADS = func.json_each(bindparam("seller_ids", type_=String)).table_valued("value")
 _READ_HEADS_SQLITE = Statement(
     "read_audit_heads",
@@ -416,27 +414,21 @@ _READ_HEADS_SQLITE = Statement(
     ),
     dialects=("sqlite",),
 )
-_OPEN_HEAD_SQLITE = Statement(
-    "open_audit_head",
-    sqlite_insert(AuditHeadRow)
-    .values(
-        chain=bindparam("chain"),
-        seller_id=bindparam("seller_id"),
-        position=literal_column("0"),
-        row_hash=bindparam("row_hash"),
-    )
-    .on_conflict_do_nothing(),
-    dialects=("sqlite",),
-)
 # The heads move in one statement, their new places as one JSON array of [seller, position,
-# hash]: an UPDATE per seller bound three values each (about 3 µs of CPU a receipt).
+# hash]: an UPDATE per seller bound three values each (about 3 µs of CPU a receipt). It is an
+# upsert driven by the array, so that each of its heads is found by the primary key: as
+# UPDATE ... FROM json_each, SQLite's planner walked every head of the chain for each entry
+# of the array (a flush of 300 among 5,000 sellers: 1.2 ms of CPU a receipt). ``WHERE true``
+# tells SQLite's parser that ON CONFLICT belongs to the INSERT, not to the SELECT's join.
 _MOVE_HEADS_SQLITE = Statement.text(
     "move_audit_heads",
     sqlite="""
-UPDATE audit_heads SET position = json_extract(v.value, '$[1]'),
-                       row_hash = json_extract(v.value, '$[2]')
-FROM json_each(:heads) AS v
-WHERE audit_heads.chain = :chain AND audit_heads.seller_id = json_extract(v.value, '$[0]')
+INSERT INTO audit_heads (chain, seller_id, position, row_hash)
+SELECT :chain, json_extract(v.value, '$[0]'), json_extract(v.value, '$[1]'),
+       json_extract(v.value, '$[2]')
+FROM json_each(:heads) AS v WHERE true
+ON CONFLICT (chain, seller_id) DO UPDATE
+SET position = excluded.position, row_hash = excluded.row_hash
 """,
 )
 
@@ -578,18 +570,12 @@ async def _append_expecting(
 
 
 async def _sqlite_heads(driver: Any, sellers: Sequence[str]) -> dict[str, tuple[int, str]]:
+    """The sellers' heads; a seller new to the chain at its start (its head is written when
+    the heads move: the flush is the only writer)."""
     read = _READ_HEADS_SQLITE.compiled("sqlite")
     args = read.args({"chain": _CHAIN, "seller_ids": json_text(sellers)})
     heads = {s: (p, h) for s, p, h in await driver.execute_fetchall(read.sql, args)}
-    missing = [seller for seller in sellers if seller not in heads]
-    if missing:
-        opening = _OPEN_HEAD_SQLITE.compiled("sqlite")
-        await driver.executemany(
-            opening.sql,
-            [opening.args({"chain": _CHAIN, "seller_id": s, "row_hash": GENESIS}) for s in missing],
-        )
-        heads |= {seller: (0, GENESIS) for seller in missing}
-    return heads
+    return {seller: heads.get(seller, (0, GENESIS)) for seller in sellers}
 
 
 async def _append_sqlite(

@@ -11,7 +11,7 @@ import msgspec
 import pytest
 from sqlalchemy import text
 
-from accelerator.audit.receipts import ReceiptWriter, receipts_in_chain_order
+from accelerator.audit.receipts import _MOVE_HEADS_SQLITE, ReceiptWriter, receipts_in_chain_order
 from accelerator.audit.verify import ChainVerifier
 from accelerator.infra.database import Database
 from tests.audit.trail import receipt_content
@@ -184,3 +184,32 @@ async def test_a_writer_whose_known_heads_another_moved_still_chains_every_recei
     verified = await ChainVerifier(database).verify_page(after=None, limit=10)
     assert verified.broken == []
     assert verified.rows_checked == len(written)
+
+
+async def test_sqlite_finds_each_moved_head_by_its_key_without_statistics(
+    database: Database,
+) -> None:
+    # The service never runs ANALYZE, and without statistics SQLite's planner ran the heads'
+    # move (then an UPDATE ... FROM json_each) as a walk over every head of the chain for each
+    # head moved: a flush's cost grew with the number of sellers. Every step of the plan that
+    # touches the heads must find them by seller.
+    if not database.is_sqlite:
+        pytest.skip("SQLite's planner: PostgreSQL's statements are planned from its statistics")
+    moving = _MOVE_HEADS_SQLITE.compiled("sqlite")
+    async with database.write_engine.connect() as connection:
+        assert (
+            await connection.scalar(
+                text("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")
+            )
+            == 0
+        )
+        raw = await connection.get_raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None
+        plan = await driver.execute_fetchall(
+            "EXPLAIN QUERY PLAN " + moving.sql, moving.args({"chain": "receipts", "heads": "[]"})
+        )
+    steps = [row[3] for row in plan]
+    assert steps, "no plan"
+    assert all("seller_id=?" in step for step in steps if "audit_heads" in step), steps
+    assert not any(step.startswith("SCAN audit_heads") for step in steps), steps
