@@ -160,8 +160,9 @@ class ReceiptWriter:
             and (self._queued_receipts >= _FULL_FLUSH or self._in_flight_stalled())
         ):
             self._start_flush()
-        # Shielded: a caller that stops waiting must not cancel the flush others wait on.
-        await asyncio.shield(call.done)
+        # A caller that stops waiting cancels its own future only: the flush runs in a task of
+        # its own and still writes its receipts (it skips settling a cancelled future).
+        await call.done
 
     def _start_flush(self) -> None:
         self._flushes += 1

@@ -213,3 +213,23 @@ async def test_sqlite_finds_each_moved_head_by_its_key_without_statistics(
     assert steps, "no plan"
     assert all("seller_id=?" in step for step in steps if "audit_heads" in step), steps
     assert not any(step.startswith("SCAN audit_heads") for step in steps), steps
+
+
+async def test_a_caller_that_stops_waiting_stops_no_flush(database: Database) -> None:
+    # Two callers' receipts go in one flush; the first caller is cancelled while it waits (a
+    # client hung up). The flush still commits both, and the second caller is answered.
+    writer = ReceiptWriter(database)
+    first, second = receipt_content("s-gone"), receipt_content("s-stays")
+    gone = asyncio.create_task(writer.write([first]))
+    stays = asyncio.create_task(writer.write([second]))
+    await asyncio.sleep(0)  # both queued, the flush under way
+    gone.cancel()
+    await asyncio.wait_for(stays, timeout=60)
+    with pytest.raises(asyncio.CancelledError):
+        await gone
+    async with database.reading() as session:
+        for receipt in (first, second):
+            rows = await receipts_in_chain_order(
+                session, receipt.seller_id, after_position=0, limit=10
+            )
+            assert [row.id for row in rows] == [receipt.id]
