@@ -48,6 +48,36 @@ def test_statement_prepares_on_migrated_sqlite(sqlite_url: str, statement: State
         connection.execute(f"EXPLAIN {compiled.sql}", [None] * len(compiled.names))
 
 
+#: Tables small enough by design to scan: a row per configured insurer.
+_SCANNED_BY_DESIGN = {"insurer_switches"}
+
+
+@pytest.mark.parametrize("statement", list(_named("sqlite")))
+def test_no_statement_walks_a_growing_table_on_an_unanalyzed_sqlite(
+    sqlite_url: str, statement: Statement
+) -> None:
+    # The service never runs ANALYZE, and without statistics SQLite's planner may walk a whole
+    # table (once it walked every chain head for each head a receipt flush moved). Every table
+    # a hot path's statement reads must be searched by an index on a database as migrated.
+    compiled = statement.compiled("sqlite")
+    with sqlite3.connect(str(make_url(sqlite_url).database)) as connection:
+        assert connection.execute(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'"
+        ).fetchone() == (0,)
+        plan = connection.execute(
+            f"EXPLAIN QUERY PLAN {compiled.sql}", ["[]"] * len(compiled.names)
+        ).fetchall()
+    steps = [row[3] for row in plan]
+    walks = [
+        step
+        for step in steps
+        if step.startswith("SCAN ")
+        and "VIRTUAL TABLE" not in step
+        and step.split()[1] not in _SCANNED_BY_DESIGN
+    ]
+    assert walks == [], steps
+
+
 @pytest.mark.anyio
 @pytest.mark.postgres
 @pytest.mark.parametrize("statement", list(_named("postgresql")))
