@@ -719,6 +719,10 @@ async def page(
     if affected is not None:
         changed = _latest_mark_changed()
         conditions.append(changed if affected else ~changed)
+    if affected:
+        # Only marked receipts can be affected: the listing starts from the marks, which are
+        # few, where it walked every receipt newest first, asking each for its latest mark.
+        conditions.append(DecisionReceiptRow.id.in_(select(DecisionEffectRow.receipt_id)))
     if conditions:
         query = query.where(and_(*conditions))
     rows = (
