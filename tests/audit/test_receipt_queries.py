@@ -1,6 +1,6 @@
 """How the receipts' listing reads the table: ``affected=true`` starts from the marks, so a page
-costs what the marked receipts cost, not a walk over every receipt (the service never runs
-ANALYZE, so this is the plan SQLite makes without statistics)."""
+costs what the marked receipts cost, not a walk over every receipt (the service never analyzes
+the receipts or their marks, so this is the plan SQLite makes without statistics)."""
 
 from __future__ import annotations
 
