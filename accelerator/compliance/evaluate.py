@@ -5,11 +5,13 @@ Pure: terms, rule-set version and the seller's categories in; gaps out. Each gap
 at most once, in the order of :data:`GAP_ORDER`; its message names every figure involved.
 """
 
+import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Final, cast
+
+import msgspec
 
 from accelerator.compliance.text import entity_key, money, normalise
 from accelerator.rulesets.model import AM_BEST_SCALE, AmBestRating, RuleSetVersion, rating_at_least
@@ -36,8 +38,9 @@ GAP_ORDER: Final[tuple[GapCode, ...]] = (
 )
 
 
-@dataclass(frozen=True, kw_only=True)
-class CoverTerms:
+# A struct, not a frozen dataclass: every policy a coverage check assesses is turned into one,
+# and a frozen dataclass sets each of its 18 fields through object.__setattr__ (2.1 -> 0.6 µs).
+class CoverTerms(msgspec.Struct, frozen=True, kw_only=True):
     """What the rules look at in an offer or a policy.
 
     ``additional_insureds`` holds each endorsement as one phrase, name and wording together
@@ -332,7 +335,7 @@ def _additional_insured(
 def _names_operator(phrase: str, entity_name: str, wording_suffix: str) -> bool:
     """The phrase names the operator's entity followed by the required wording; anything after
     the wording (an address, say) is allowed."""
-    text, name, suffix = normalise(phrase), normalise(entity_name), normalise(wording_suffix)
+    text, name, suffix = normalise(phrase), _rule_text(entity_name), _rule_text(wording_suffix)
     if not text.startswith(name):
         return False
     rest = text[len(name) :]
@@ -340,6 +343,12 @@ def _names_operator(phrase: str, entity_name: str, wording_suffix: str) -> bool:
         return False  # "amazon com services llcx" is another entity
     rest = rest.strip()
     return rest == suffix or rest.startswith(suffix + " ") if suffix else True
+
+
+@functools.lru_cache(maxsize=64)
+def _rule_text(text: str) -> str:
+    """A rule set's own wording, normalised once: every policy of every check compares with it."""
+    return normalise(text)
 
 
 def _named_insured(

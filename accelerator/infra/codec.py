@@ -21,7 +21,12 @@ def instant(value: datetime | str) -> datetime:
     """A stored instant as an aware UTC datetime, as either driver hands it over."""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    tzinfo = value.tzinfo
+    if tzinfo is UTC:
+        # asyncpg hands timestamptz over in UTC already: astimezone would build the same
+        # datetime again, and a batch check reads four instants per policy (2-3% of its CPU).
+        return value
+    return value.replace(tzinfo=UTC) if tzinfo is None else value.astimezone(UTC)
 
 
 def optional_instant(value: datetime | str | None) -> datetime | None:
