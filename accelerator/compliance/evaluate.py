@@ -312,12 +312,12 @@ def _additional_insured(
     terms: CoverTerms, version: RuleSetVersion, _categories: Sequence[str], _name: str | None
 ) -> Gap | None:
     rule = version.additional_insured
-    required = f'"{rule.wording}"'
     if any(
         _names_operator(phrase, rule.entity_name, rule.wording_suffix)
         for phrase in terms.additional_insureds
     ):
         return None
+    required = f'"{rule.wording}"'
     if terms.certificate_holder_only:
         problem = "the operator appears only as certificate holder, which does not count"
     elif not terms.additional_insureds:
@@ -335,7 +335,7 @@ def _additional_insured(
 def _names_operator(phrase: str, entity_name: str, wording_suffix: str) -> bool:
     """The phrase names the operator's entity followed by the required wording; anything after
     the wording (an address, say) is allowed."""
-    text, name, suffix = normalise(phrase), _rule_text(entity_name), _rule_text(wording_suffix)
+    text, name, suffix = _normalised(phrase), _normalised(entity_name), _normalised(wording_suffix)
     if not text.startswith(name):
         return False
     rest = text[len(name) :]
@@ -345,9 +345,11 @@ def _names_operator(phrase: str, entity_name: str, wording_suffix: str) -> bool:
     return rest == suffix or rest.startswith(suffix + " ") if suffix else True
 
 
-@functools.lru_cache(maxsize=64)
-def _rule_text(text: str) -> str:
-    """A rule set's own wording, normalised once: every policy of every check compares with it."""
+@functools.lru_cache(maxsize=4096)
+def _normalised(text: str) -> str:
+    """:func:`normalise`, remembered: every policy of every coverage check is compared with
+    the rule set's wording, and most policies' endorsements repeat it word for word (like
+    ``entity_key``'s, a cache bounded in size)."""
     return normalise(text)
 
 
