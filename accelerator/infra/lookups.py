@@ -83,10 +83,29 @@ class LazyAsyncpgPool:
 
 
 class PostgresLookups:
+    """Read-only asyncpg connections handed out through a queue, each opened on first need.
+
+    Not an asyncpg ``Pool``: its acquire (timeout machinery, a connection holder and proxy)
+    and its release (a shielded task) cost about 35 µs of the service's CPU per statement,
+    more than the statement itself (24 µs), and a single coverage check runs one statement
+    (docs/performance.md, "Batch decisions' CPU"). These reads leave no session state or open
+    transaction behind, so a connection needs no reset between uses; one that failed or was
+    cancelled mid-statement is closed, and the next caller opens a fresh one in its place.
+    """
+
     def __init__(self, url: str, size: int) -> None:
-        self._pool = LazyAsyncpgPool(
-            url,
-            size,
+        import asyncpg
+
+        self._asyncpg: Any = asyncpg
+        self._dsn = asyncpg_dsn(url)
+        self._size = size
+        # Most recently returned first, so that a light load keeps few connections busy.
+        self._idle: asyncio.LifoQueue[Any] | None = None
+        self._open: set[Any] = set()
+
+    async def _connect(self) -> Any:
+        connection = await self._asyncpg.connect(
+            self._dsn,
             server_settings={
                 "default_transaction_read_only": "on",
                 # These are index lookups whatever the parameters; without this,
@@ -94,15 +113,45 @@ class PostgresLookups:
                 "plan_cache_mode": "force_generic_plan",
             },
         )
+        self._open.add(connection)
+        return connection
+
+    def _slots(self) -> asyncio.LifoQueue[Any]:
+        idle: asyncio.LifoQueue[Any] = asyncio.LifoQueue()
+        for _ in range(self._size):
+            idle.put_nowait(None)  # a connection not opened yet
+        self._idle = idle
+        return idle
 
     async def fetch(self, statement: Statement, **params: Any) -> list[Row]:
         compiled = statement.compiled("postgresql")
-        pool = self._pool.ready or await self._pool.open()
-        rows: list[Row] = await pool.fetch(compiled.sql, *compiled.args(params))
+        args = compiled.args(params)
+        idle = self._idle or self._slots()
+        connection = await idle.get()
+        try:
+            if connection is None or connection.is_closed():
+                self._open.discard(connection)
+                connection = None
+                connection = await self._connect()
+            rows: list[Row] = await connection.fetch(compiled.sql, *args)
+        except self._asyncpg.PostgresError:
+            raise  # the server refused the statement; the connection is as good as before
+        except BaseException:
+            # Cancelled or broken mid-statement: what the connection is doing is unknown.
+            if connection is not None:
+                self._open.discard(connection)
+                connection.terminate()
+                connection = None
+            raise
+        finally:
+            idle.put_nowait(connection)
         return rows
 
     async def close(self) -> None:
-        await self._pool.close()
+        connections, self._open = self._open, set()
+        self._idle = None
+        for connection in connections:
+            await connection.close()
 
 
 class SqliteLookups:

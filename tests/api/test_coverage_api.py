@@ -186,6 +186,12 @@ async def test_coverage_checks_need_the_claims_role(
 ) -> None:
     response = await client.post("/v1/coverage/checks", json=claim(), headers=seller_headers)
     assert response.status_code == 403
+    batch = await client.post(
+        "/v1/coverage/checks/batch", json={"checks": [claim()]}, headers=seller_headers
+    )
+    assert (batch.status_code, batch.json()["code"]) == (403, "forbidden")
+    anonymous = await client.post("/v1/coverage/checks/batch", json={"checks": [claim()]})
+    assert anonymous.status_code == 401
 
 
 async def test_a_naive_incident_time_is_refused_naming_the_field(
