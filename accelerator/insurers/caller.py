@@ -141,19 +141,17 @@ async def _attempt(
 ) -> HttpReply:
     headers = {**call.headers, "Idempotency-Key": idempotency_key}
     url = partner_url(str(client.base_url), call.path)
-    request = client.build_request(call.method, url, headers, call.body)
+    request = client.prepare(call.method, url, headers, call.body)
     started = datetime.now(UTC)
     clock = time.perf_counter()
     capture = AttemptCapture(
         number=number,
         method=call.method,
-        url=str(request.url),
+        url=request.url,
         idempotency_key=idempotency_key,
         started_at=started.isoformat(),
         duration_ms=0.0,
-        request=capture_message(
-            request.headers.multi_items(), call.body, secret_headers, secret_values
-        ),
+        request=capture_message(request.headers, call.body, secret_headers, secret_values),
     )
     captures.append(capture)
     try:
@@ -172,12 +170,12 @@ async def _attempt(
         ) from exc
     finally:
         capture.duration_ms = round((time.perf_counter() - clock) * 1000, 1)
-    answered = response.headers.multi_items()
+    answered = response.headers
     reply = HttpReply(response.status_code, _joined(answered), response.content)
     capture.response_status = response.status_code
     capture.response = capture_message(answered, response.content, secret_headers, secret_values)
     if response.status_code == 429:
-        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        retry_after = parse_retry_after(reply.headers.get("retry-after"))
         raise TransientFailure(
             "rate_limited", "the insurer asked us to slow down (429)", retry_after
         )
