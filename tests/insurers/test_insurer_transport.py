@@ -21,9 +21,9 @@ import httpx
 import pytest
 from aiohttp import web
 from aiohttp.typedefs import Handler
+from httpx._client import ACCEPT_ENCODING
 from hypothesis import given
 from hypothesis import strategies as st
-from httpx._client import ACCEPT_ENCODING
 
 from accelerator.infra.http import (
     PartnerClient,
