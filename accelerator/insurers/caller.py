@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import functools
 import random
 import time
 from collections.abc import Sequence
@@ -108,17 +107,6 @@ class _BudgetStop(stop_base):
         return now + state.upcoming_sleep + self.policy.min_attempt_seconds >= self.deadline
 
 
-@functools.lru_cache(maxsize=4096)
-def partner_url(base_url: str, path: str) -> httpx.URL:
-    """``path`` under the partner's base URL, as httpx would join them, parsed once.
-
-    httpx parses every string URL it is given with a pure-Python RFC 3986 parser, and every
-    call of every fan-out would parse the same few URLs again (docs/performance.md).
-    """
-    base = httpx.URL(base_url)
-    return base.copy_with(raw_path=base.raw_path + httpx.URL(path).raw_path.lstrip(b"/"))
-
-
 def _joined(headers: list[tuple[str, str]]) -> dict[str, str]:
     """The headers as ``dict(httpx.Headers)`` gives them (names lower-cased, a repeated one's
     values joined with commas), from their list: the mapping looks each name up again in the
@@ -140,8 +128,7 @@ async def _attempt(
     captures: list[AttemptCapture],
 ) -> HttpReply:
     headers = {**call.headers, "Idempotency-Key": idempotency_key}
-    url = partner_url(str(client.base_url), call.path)
-    request = client.prepare(call.method, url, headers, call.body)
+    request = client.prepare(call.method, call.path, headers, call.body)
     started = datetime.now(UTC)
     clock = time.perf_counter()
     capture = AttemptCapture(

@@ -31,6 +31,7 @@ from accelerator.infra.http import (
     _via_httpx,
     build_client,
     outgoing_headers,
+    partner_target,
 )
 from accelerator.insurers.caller import RetryPolicy, TransientFailure, send
 from accelerator.insurers.capture import AttemptCapture
@@ -386,15 +387,15 @@ _NAMES = st.sampled_from(
 def test_the_headers_sent_are_those_httpx_sends(
     method: str, headers: dict[str, str], content: bytes | None, base: str
 ) -> None:
-    url = httpx.URL(base + "quotes")
+    url, host = partner_target(base, "/quotes")
     try:
         expected = _via_httpx(method, url, headers, content)
     except UnicodeEncodeError:
         with pytest.raises(UnicodeEncodeError):
-            outgoing_headers(method, url, headers, content)
+            outgoing_headers(method, url, host, headers, content)
         return
 
-    assert outgoing_headers(method, url, headers, content) == expected
+    assert outgoing_headers(method, url, host, headers, content) == expected
 
 
 @given(
