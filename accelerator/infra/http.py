@@ -1,16 +1,19 @@
 """Every outbound HTTP client of the service is built here.
 
-httpx is the API everywhere: requests, responses, transports and their errors are httpx's. Under
-it we put aiohttp's connector through ``httpx-aiohttp``: httpx's own pool rescans every
-connection for each queued request (encode/httpx#3215), a cost that grows with the calls in
-flight, and aiohttp's stays flat (docs/performance.md). Tests pass their own transport (respx's
-router or ``httpx.MockTransport``) instead.
+httpx is the API of the transports and their errors. Under it we put aiohttp's connector through
+``httpx-aiohttp``: httpx's own pool rescans every connection for each queued request
+(encode/httpx#3215), a cost that grows with the calls in flight, and aiohttp's stays flat
+(docs/performance.md). Tests pass their own transport (respx's router or
+``httpx.MockTransport``) instead.
 
 A partner's calls go straight to the transport, not through ``httpx.AsyncClient.send``: the
 client's per-call machinery (auth and redirect flows, the cookie jar, event hooks, a response
 timer) is nothing the insurer calls use, and showed in the fan-out's profile. Not keeping a
 cookie jar is also what insurer calls should do: one seller's exchange must not carry cookies
-into another's (nor does aiohttp's session underneath keep any).
+into another's (nor does aiohttp's session underneath keep any). Over the service's own aiohttp
+transport, untraced, they skip httpx's request and response objects as well (they showed in the
+profile too): the caller gets an :class:`Outgoing` and an :class:`Answer` whichever way a call
+goes, with the headers, bytes, timeouts and errors httpx would have given.
 """
 
 from __future__ import annotations
