@@ -89,6 +89,7 @@ MAX_AMOUNT: Final = Decimal("1000000000000000")
 #: ISO 4217's largest minor unit.
 MAX_AMOUNT_PLACES: Final = 4
 _PLACES: Final = Decimal(1).scaleb(-MAX_AMOUNT_PLACES)
+_ZERO: Final = Decimal(0)
 
 Amount = Annotated[
     Decimal,
@@ -331,15 +332,16 @@ def check_amount(value: Decimal, *, positive: bool = False, field: str = "amount
         value = Decimal(value)
     if not value.is_finite():
         raise OutOfBounds(field, "must be a number (not NaN or infinite)")
-    if value < 0 or (positive and value == 0):
+    # Compared with Decimal constants: with an int, each comparison converts it first.
+    if value < _ZERO or (positive and value == _ZERO):
         raise OutOfBounds(field, "must be greater than 0" if positive else "must not be negative")
     if value > MAX_AMOUNT:
         raise OutOfBounds(field, "must be at most 1000000000000000")
-    # Only places beyond the fourth that are not zeros count ("1.50000" is 1.5). Bounded above,
-    # the value has few digits before the point, so quantize stays exact.
-    exponent = value.as_tuple().exponent
-    too_fine = isinstance(exponent, int) and exponent < -MAX_AMOUNT_PLACES
-    if too_fine and value.quantize(_PLACES) != value:
+    # Only places beyond the fourth that are not zeros count ("1.50000" is 1.5), and quantizing
+    # to four places changes exactly the values that have some. Bounded above, the value has
+    # few digits before the point, so quantize stays exact. (Reading the exponent first, from
+    # as_tuple(), cost more than the quantize it could spare: Money is checked on every offer.)
+    if value.quantize(_PLACES) != value:
         raise OutOfBounds(field, f"may have at most {MAX_AMOUNT_PLACES} decimal places")
 
 

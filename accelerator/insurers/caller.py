@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import functools
 import random
 import time
 from collections.abc import Sequence
@@ -108,17 +107,6 @@ class _BudgetStop(stop_base):
         return now + state.upcoming_sleep + self.policy.min_attempt_seconds >= self.deadline
 
 
-@functools.lru_cache(maxsize=4096)
-def partner_url(base_url: str, path: str) -> httpx.URL:
-    """``path`` under the partner's base URL, as httpx would join them, parsed once.
-
-    httpx parses every string URL it is given with a pure-Python RFC 3986 parser, and every
-    call of every fan-out would parse the same few URLs again (docs/performance.md).
-    """
-    base = httpx.URL(base_url)
-    return base.copy_with(raw_path=base.raw_path + httpx.URL(path).raw_path.lstrip(b"/"))
-
-
 def _joined(headers: list[tuple[str, str]]) -> dict[str, str]:
     """The headers as ``dict(httpx.Headers)`` gives them (names lower-cased, a repeated one's
     values joined with commas), from their list: the mapping looks each name up again in the
@@ -140,20 +128,17 @@ async def _attempt(
     captures: list[AttemptCapture],
 ) -> HttpReply:
     headers = {**call.headers, "Idempotency-Key": idempotency_key}
-    url = partner_url(str(client.base_url), call.path)
-    request = client.build_request(call.method, url, headers, call.body)
+    request = client.prepare(call.method, call.path, headers, call.body)
     started = datetime.now(UTC)
     clock = time.perf_counter()
     capture = AttemptCapture(
         number=number,
         method=call.method,
-        url=str(request.url),
+        url=request.url,
         idempotency_key=idempotency_key,
         started_at=started.isoformat(),
         duration_ms=0.0,
-        request=capture_message(
-            request.headers.multi_items(), call.body, secret_headers, secret_values
-        ),
+        request=capture_message(request.headers, call.body, secret_headers, secret_values),
     )
     captures.append(capture)
     try:
@@ -172,12 +157,12 @@ async def _attempt(
         ) from exc
     finally:
         capture.duration_ms = round((time.perf_counter() - clock) * 1000, 1)
-    answered = response.headers.multi_items()
+    answered = response.headers
     reply = HttpReply(response.status_code, _joined(answered), response.content)
     capture.response_status = response.status_code
     capture.response = capture_message(answered, response.content, secret_headers, secret_values)
     if response.status_code == 429:
-        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        retry_after = parse_retry_after(reply.headers.get("retry-after"))
         raise TransientFailure(
             "rate_limited", "the insurer asked us to slow down (429)", retry_after
         )

@@ -13,7 +13,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from accelerator.admin.switches import SWITCHED_OFF
@@ -76,39 +76,35 @@ def _from_quote_result(
     elapsed_ms: float,
     reference: str | None = None,
 ) -> InsurerResult:
-    done = InsurerResult(
+    offers: tuple[Offer, ...] = ()
+    code: str | None = None
+    reason: str | None = None
+    match result:
+        case Offered(offers=offered) if offered:
+            status, offers = OutcomeStatus.OFFERED, tuple(offered)
+        case Offered():
+            status, code, reason = OutcomeStatus.DECLINED, "no_offer", "no offer made"
+        case Declined(reason_code=code, reason=reason):
+            status = OutcomeStatus.DECLINED
+        case Referred(reason=reason):
+            status, code = OutcomeStatus.REFERRED, "referred_to_underwriter"
+        case Pending(quote_reference=reference):
+            status, code = OutcomeStatus.PENDING, "awaiting_callback"
+            reason = "the insurer answers asynchronously"
+        case _:  # pragma: no cover
+            raise TypeError(f"unknown quote result {result!r}")
+    # Made once, with its offers: each InsurerResult made gives its offers their ids.
+    return InsurerResult(
         provider_id=partner.adapter.provider_id,
         insurer_name=partner.adapter.insurer_name,
-        status=OutcomeStatus.ERROR,
+        status=status,
+        reason_code=code,
+        reason=reason,
+        offers=offers,
+        quote_reference=reference,
         attempts=tuple(attempts),
         elapsed_ms=elapsed_ms,
-        quote_reference=reference,
     )
-    match result:
-        case Offered(offers=offers) if offers:
-            return replace(done, status=OutcomeStatus.OFFERED, offers=tuple(offers))
-        case Offered():
-            return replace(
-                done, status=OutcomeStatus.DECLINED, reason_code="no_offer", reason="no offer made"
-            )
-        case Declined(reason_code=code, reason=reason):
-            return replace(done, status=OutcomeStatus.DECLINED, reason_code=code, reason=reason)
-        case Referred(reason=reason):
-            return replace(
-                done,
-                status=OutcomeStatus.REFERRED,
-                reason_code="referred_to_underwriter",
-                reason=reason,
-            )
-        case Pending(quote_reference=reference):
-            return replace(
-                done,
-                status=OutcomeStatus.PENDING,
-                reason_code="awaiting_callback",
-                reason="the insurer answers asynchronously",
-                quote_reference=reference,
-            )
-    raise TypeError(f"unknown quote result {result!r}")  # pragma: no cover
 
 
 async def quote_one(

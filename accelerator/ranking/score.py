@@ -25,9 +25,9 @@ from typing import Annotated, Final, Protocol
 import msgspec
 from msgspec import Meta
 
-from accelerator.compliance.text import money
+from accelerator.compliance.text import amount, money
 from accelerator.rulesets.model import AM_BEST_SCALE
-from schemas import Gap, Money, Offer, ScoreBreakdown, ScoreComponent, ScoreComponentName
+from schemas import Gap, Offer, ScoreBreakdown, ScoreComponent, ScoreComponentName
 
 # Only the weights' ratios matter; a finite bound keeps infinity (inf / inf is NaN) out.
 Weight = Annotated[float, Meta(ge=0, le=1_000_000)]
@@ -165,9 +165,9 @@ def _breakdown(
     if in_currency:
         total = offer.total.amount
         cost = _ONE if total <= cheapest else cheapest / total
-        cost_value = (
-            f"{money(offer.total)} ({base_name} {money(Money(amount=cheapest, currency=currency))})"
-        )
+        # As money() shows it, without building (and checking again) a Money of the cheapest
+        # total, which was checked as one of the offers'.
+        cost_value = f"{money(offer.total)} ({base_name} {amount(cheapest)} {currency})"
         scale = cheapest if cheapest > 0 else _ONE
         deductible = _ONE / (_ONE + offer.deductible.amount / scale)
         deductible_value = money(offer.deductible)

@@ -22,8 +22,17 @@ import pytest
 from aiohttp import web
 from aiohttp.typedefs import Handler
 from httpx._client import ACCEPT_ENCODING
+from hypothesis import given
+from hypothesis import strategies as st
 
-from accelerator.infra.http import PartnerClient, build_client
+from accelerator.infra.http import (
+    PartnerClient,
+    _header_items,
+    _via_httpx,
+    build_client,
+    outgoing_headers,
+    partner_target,
+)
 from accelerator.insurers.caller import RetryPolicy, TransientFailure, send
 from accelerator.insurers.capture import AttemptCapture
 from providers import HttpCall, HttpReply
@@ -40,6 +49,8 @@ class Insurer:
     base_url: str
     release: asyncio.Event
     requests: list[dict[str, str]] = field(default_factory=list)
+    # Each call's headers as they came over the wire: names as sent, in order, repeats kept.
+    raw: list[list[tuple[bytes, bytes]]] = field(default_factory=list)
 
 
 async def _gzip_chunked(request: web.Request) -> web.StreamResponse:
@@ -69,6 +80,15 @@ async def _cut_body(request: web.Request) -> web.StreamResponse:
     return response
 
 
+async def _echo(request: web.Request) -> web.Response:
+    response = web.Response(body=await request.read(), content_type="application/json")
+    # Repeated, and not ASCII: the answer's headers are read as httpx reads them.
+    response.headers.add("X-Note", "one")
+    response.headers.add("X-Note", "two")
+    response.headers["X-Insurer"] = "Zürich"
+    return response
+
+
 async def _cookie(request: web.Request) -> web.Response:
     response = web.json_response({"outcome": "offered"})
     response.set_cookie("insurer_session", "seller-a", path="/")
@@ -84,6 +104,7 @@ async def insurer() -> AsyncIterator[Insurer]:
     @web.middleware
     async def note(request: web.Request, handler: Handler) -> web.StreamResponse:
         server.requests.append(dict(request.headers))
+        server.raw.append(list(request.raw_headers))
         return await handler(request)
 
     async def slow(request: web.Request) -> web.Response:
@@ -95,6 +116,7 @@ async def insurer() -> AsyncIterator[Insurer]:
     app.router.add_get("/cut", _cut_body)
     app.router.add_get("/cookie", _cookie)
     app.router.add_get("/slow", slow)
+    app.router.add_post("/echo", _echo)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -284,3 +306,106 @@ async def test_a_self_signed_insurer_is_refused_whatever_the_environment(
 
     assert isinstance(failure.value.__cause__, httpx.TransportError)
     assert isinstance(failure.value.__cause__.__cause__, aiohttp.ClientConnectorCertificateError)
+
+
+class _Relay(httpx.AsyncBaseTransport):
+    """Any transport but the service's own: the client goes through httpx's objects."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        HttpCall("GET", "/gzip"),
+        HttpCall(
+            "POST",
+            "/echo",
+            {"Content-Type": "application/json", "accept": "application/json", "X-Key": "k"},
+            b'{"seller": "s-1"}',
+        ),
+        HttpCall("POST", "/echo", {"Content-Type": "application/json"}),
+    ],
+    ids=["gzip", "post", "post-without-body"],
+)
+async def test_the_direct_call_is_the_call_through_httpx(
+    call: HttpCall, insurer: Insurer, clients: list[PartnerClient]
+) -> None:
+    direct = _client(clients, insurer.base_url)
+    relayed = PartnerClient(
+        insurer.base_url, timeout_seconds=5.0, transport=_Relay(direct._transport)
+    )
+    sent: list[list[AttemptCapture]] = [[], []]
+    replies = []
+
+    for client, captures in zip((direct, relayed), sent, strict=True):
+        replies.append(
+            await send(
+                client,
+                call,
+                idempotency_key="idem-1",
+                deadline=asyncio.get_running_loop().time() + 5.0,
+                policy=RetryPolicy(max_attempts=1),
+                captures=captures,
+            )
+        )
+
+    assert replies[0] == replies[1]
+    assert insurer.raw[0] == insurer.raw[1]
+    assert sent[0][0].request == sent[1][0].request
+    assert sent[0][0].response == sent[1][0].response
+    assert sent[0][0].url == sent[1][0].url
+
+
+_NAMES = st.sampled_from(
+    [
+        "Accept",
+        "accept",
+        "Content-Length",
+        "Host",
+        "Transfer-Encoding",
+        "User-Agent",
+        "X-Key",
+        "x-key",
+    ]
+)
+
+
+@given(
+    method=st.sampled_from(["GET", "POST", "PUT", "PATCH", "DELETE"]),
+    headers=st.dictionaries(_NAMES, st.sampled_from(["1", "a b", "", "é"]), max_size=5),
+    content=st.sampled_from([None, b"", b"{}", b"x" * 300]),
+    base=st.sampled_from(["http://insurer.test/v1/", "https://127.0.0.1:8443/"]),
+)
+def test_the_headers_sent_are_those_httpx_sends(
+    method: str, headers: dict[str, str], content: bytes | None, base: str
+) -> None:
+    url, host = partner_target(base, "/quotes")
+    try:
+        expected = _via_httpx(method, url, headers, content)
+    except UnicodeEncodeError:
+        with pytest.raises(UnicodeEncodeError):
+            outgoing_headers(method, url, host, headers, content)
+        return
+
+    assert outgoing_headers(method, url, host, headers, content) == expected
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([b"X-A", b"x-a", b"Content-Type"]),
+            st.sampled_from([b"v", b"Z\xc3\xbcrich", b"\xff", b""]),
+        ),
+        max_size=4,
+    )
+)
+def test_an_answers_headers_are_read_as_httpx_reads_them(raw: list[tuple[bytes, bytes]]) -> None:
+    assert _header_items(raw) == httpx.Headers(raw).multi_items()

@@ -1,0 +1,213 @@
+"""CPU time per quote request, measured inside the serving process: a steadier figure than the
+fan-out scenario's CPU per request when other work shares the machine (docs/performance.md).
+
+``python -m bench.fanout_cpu [--database postgresql|sqlite] [--rounds 4] [--requests 400]``
+builds the app as the bench serves it (``create_bench_app()`` from ``ACCELERATOR_*`` settings)
+in this process and sends it ``POST /v1/quote-requests?wait=true`` through ASGI directly, 50 in
+flight, with the fan-out scenario's ten simulated insurers (50 to 200 ms) in a process of their
+own. Each round prints this process's CPU time (``time.process_time``: the app, its event loop
+and, on SQLite, the database engine) per answered request. To compare two versions of the code,
+run it alternately from each (``PYTHONPATH`` set to the tree's root; an older tree without this
+module can be given a copy of it).
+
+It uses a database of its own (``accelerator_bench_fanout_cpu`` on the bench's PostgreSQL
+server, or a file under the output directory), so it does not wait for a running benchmark.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
+from typing import Any
+
+from accelerator.auth.principal import Role
+from bench import databases, processes
+from bench.keys import issue_key
+from bench.scenarios.fanout import (
+    CONCURRENT,
+    DEADLINE_SECONDS,
+    FASTEST_MS,
+    INSURERS,
+    SECRET,
+    SLOWEST_MS,
+    start_upstream,
+)
+from bench.sellers import SELLER_ID, seller_facts
+from bench.upstream import provider_settings, spread
+
+DATABASE = "accelerator_bench_fanout_cpu"
+WARM_UP = 100
+
+Message = MutableMapping[str, Any]
+App = Callable[
+    [Message, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]],
+    Awaitable[None],
+]
+
+
+async def _call(app: App, key: str, method: str, path: str, body: Any) -> tuple[int, bytes]:
+    """One request through ASGI: its status and body."""
+    raw = json.dumps(body).encode()
+    route, _, query = path.partition("?")
+    scope: Message = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": route,
+        "raw_path": route.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [
+            (b"host", b"127.0.0.1"),
+            (b"content-type", b"application/json"),
+            (b"authorization", f"Bearer {key}".encode()),
+            (b"content-length", str(len(raw)).encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
+    }
+    received = False
+    status = 0
+    chunks: list[bytes] = []
+
+    async def receive() -> Message:
+        nonlocal received
+        if not received:
+            received = True
+            return {"type": "http.request", "body": raw, "more_body": False}
+        await asyncio.Event().wait()  # the client never disconnects
+        raise AssertionError("unreachable")
+
+    async def send(message: Message) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    return status, b"".join(chunks)
+
+
+async def _measure(key: str, rounds: int, requests: int) -> list[float]:
+    from bench.app import create_bench_app
+
+    app: App = create_bench_app()
+    events: asyncio.Queue[Message] = asyncio.Queue()
+    started = asyncio.Event()
+
+    async def lifespan_send(message: Message) -> None:
+        if message["type"].startswith("lifespan.startup"):
+            started.set()
+
+    lifespan = asyncio.create_task(
+        app(
+            {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, events.get, lifespan_send
+        )
+    )
+    await events.put({"type": "lifespan.startup"})
+    await started.wait()
+    try:
+        status, answer = await _call(
+            app, key, "PUT", f"/v1/sellers/{SELLER_ID}/profile", seller_facts()
+        )
+        if status != 200:
+            raise RuntimeError(f"seller profile: {status} {answer[:300]!r}")
+
+        async def load(count: int) -> int:
+            left, answered = count, 0
+
+            async def client() -> None:
+                nonlocal left, answered
+                while left > 0:
+                    left -= 1
+                    status, _ = await _call(
+                        app, key, "POST", "/v1/quote-requests?wait=true", {"seller_id": SELLER_ID}
+                    )
+                    answered += status == 200
+
+            await asyncio.gather(*(client() for _ in range(CONCURRENT)))
+            return answered
+
+        await load(WARM_UP)
+        per_request = []
+        for number in range(rounds):
+            cpu, wall = time.process_time(), time.perf_counter()
+            answered = await load(requests)
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            per_request.append(cpu / max(answered, 1) * 1000)
+            print(
+                f"round {number}: {per_request[-1]:.3f} ms of CPU per request ({answered} of "
+                f"{requests} answered 200, {answered / wall:.0f}/s, load average "
+                f"{os.getloadavg()[0]:.1f})",
+                flush=True,
+            )
+        return per_request
+    finally:
+        await events.put({"type": "lifespan.shutdown"})
+        await asyncio.wait_for(lifespan, 30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.fanout_cpu", description=__doc__)
+    parser.add_argument("--database", choices=databases.KINDS, default="postgresql")
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--requests", type=int, default=400, help="requests per round")
+    parser.add_argument("--out", type=Path, default=None, help="logs (and a SQLite file)")
+    args = parser.parse_args()
+    out = args.out or Path(tempfile.mkdtemp(prefix="fanout-cpu-"))
+    url = (
+        databases.fresh_postgres(DATABASE)
+        if args.database == "postgresql"
+        else databases.fresh_sqlite(out / "fanout-cpu.db")
+    )
+    upstream, insurers = start_upstream(
+        _Context(out),
+        spread(INSURERS, FASTEST_MS, SLOWEST_MS),  # type: ignore[arg-type]
+    )
+    try:
+        key = issue_key(url, Role.SELLER, SELLER_ID)
+        os.environ.update(
+            {
+                "ACCELERATOR_DATABASE_URL": url,
+                "ACCELERATOR_PROVIDERS": json.dumps(
+                    provider_settings(insurers, "http://127.0.0.1:1/v1/webhooks/insurers", SECRET)
+                ),
+                "ACCELERATOR_QUOTE_DEADLINE_SECONDS": str(DEADLINE_SECONDS),
+                "ACCELERATOR_INSURER_TIMEOUT_SECONDS": str(DEADLINE_SECONDS),
+            }
+        )
+        if args.database == "postgresql":
+            # As in production: webhook deliveries are applied by `accelerator worker`, so the
+            # in-process workers' polls do not weigh on the figure.
+            os.environ["ACCELERATOR_INBOX_WORKER"] = "external"
+        import uvloop
+
+        per_request = uvloop.run(_measure(key, args.rounds, args.requests))
+        print(f"median {statistics.median(per_request):.3f} ms of CPU per request", flush=True)
+    finally:
+        upstream.stop()
+        if args.database == "postgresql":
+            databases.drop_postgres(DATABASE)
+
+
+class _Context:
+    """What start_upstream needs of a run's context: where logs go and which cores to use."""
+
+    def __init__(self, out: Path) -> None:
+        self.logs = out
+        self.cores = processes.CorePlan.for_this_machine()
+
+
+if __name__ == "__main__":
+    main()
