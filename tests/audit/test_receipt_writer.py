@@ -6,6 +6,8 @@ to no other; a seller whose head is held elsewhere holds up no other seller. Bot
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -13,6 +15,7 @@ from sqlalchemy import text
 
 from accelerator.audit.receipts import _MOVE_HEADS_SQLITE, ReceiptWriter, receipts_in_chain_order
 from accelerator.audit.verify import ChainVerifier
+from accelerator.infra import migrations
 from accelerator.infra.database import Database
 from tests.audit.trail import receipt_content
 
@@ -186,30 +189,18 @@ async def test_a_writer_whose_known_heads_another_moved_still_chains_every_recei
     assert verified.rows_checked == len(written)
 
 
-async def test_sqlite_finds_each_moved_head_by_its_key_without_statistics(
-    database: Database,
-) -> None:
+def test_sqlite_finds_each_moved_head_by_its_key_without_statistics(tmp_path: Path) -> None:
     # The service never analyzes the heads, and without statistics SQLite's planner ran the heads'
     # move (then an UPDATE ... FROM json_each) as a walk over every head of the chain for each
     # head moved: a flush's cost grew with the number of sellers. Every step of the plan that
-    # touches the heads must find them by seller.
-    if not database.is_sqlite:
-        pytest.skip("SQLite's planner: PostgreSQL's statements are planned from its statistics")
+    # touches the heads must find them by seller, on a database as migrated.
+    path = tmp_path / "unanalyzed.db"
+    migrations.upgrade(f"sqlite+aiosqlite:///{path}")
     moving = _MOVE_HEADS_SQLITE.compiled("sqlite")
-    async with database.write_engine.connect() as connection:
-        # No statistics on the heads (the service analyzes only the reminder markers).
-        if await connection.scalar(
-            text("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")
-        ):
-            assert not await connection.scalar(
-                text("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'audit_heads'")
-            )
-        raw = await connection.get_raw_connection()
-        driver = raw.driver_connection
-        assert driver is not None
-        plan = await driver.execute_fetchall(
+    with sqlite3.connect(path) as connection:
+        plan = connection.execute(
             "EXPLAIN QUERY PLAN " + moving.sql, moving.args({"chain": "receipts", "heads": "[]"})
-        )
+        ).fetchall()
     steps = [row[3] for row in plan]
     assert steps, "no plan"
     assert all("seller_id=?" in step for step in steps if "audit_heads" in step), steps
