@@ -43,20 +43,40 @@ POSTGRES_SERVER_URL = os.environ.get(
 BOOTSTRAP_ADMIN_KEY = "test-bootstrap-admin-key"
 
 
-_DRILLS = Path(__file__).parent / "drills"
-#: The two longest drills (minutes on a busy 2-core machine), started before the others.
-_LONGEST_DRILLS = ("test_schemathesis_drill.py", "test_crash_drill.py")
+_TESTS = Path(__file__).parent
+#: The modules that take longest on one worker (seconds under `make test`, docs/performance.md
+#: "The test suite's time"), longest first: the drills (mostly waiting on deadlines and on the
+#: processes they start), then the longest of the rest. They are handed out first and the
+#: hundred-odd short modules last, so that both workers run out of work within seconds of each
+#: other instead of one finishing a long module alone at the end.
+_LONGEST_MODULES = (
+    "drills/test_schemathesis_drill.py",
+    "drills/test_crash_drill.py",
+    "drills/test_soak_drill.py",
+    "drills/test_bind_crash_drill.py",
+    "drills/test_fault_drill.py",
+    "drills/test_notify_crash_drill.py",
+    "api/test_input_bounds.py",
+    "api/test_sandbox_journey.py",
+    "web/test_seller_journey.py",
+    "webhooks/test_inbox_worker.py",
+    "web/test_admin_console.py",
+    "web/test_coverage_and_comparison.py",
+    "webhooks/test_workers_on_postgres.py",
+    "web/test_renewal_and_pets.py",
+    "renewals/test_renewals.py",
+)
+_RANK = {module: rank for rank, module in enumerate(_LONGEST_MODULES)}
 
 
-def _run_order(item: pytest.Item) -> tuple[bool, bool]:
-    return _DRILLS not in item.path.parents, item.path.name not in _LONGEST_DRILLS
+def _run_order(item: pytest.Item) -> int:
+    return _RANK.get(item.path.relative_to(_TESTS).as_posix(), len(_RANK))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # The drills first, the longest two leading: each takes from ten seconds to minutes, mostly
-    # waiting on deadlines and on the processes it starts. Under pytest-xdist they then run
-    # beside the short tests rather than last, alone on one worker while the other has
-    # finished. (A stable sort: the rest keep their order.)
+    # `make test` hands modules to the workers in this order (`--no-loadscope-reorder`;
+    # xdist's own order, the modules with most tests first, had left the one-test drills, the
+    # longest tests, to the end). A stable sort: the other modules keep their order.
     items.sort(key=_run_order)
 
 
