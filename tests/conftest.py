@@ -44,27 +44,28 @@ BOOTSTRAP_ADMIN_KEY = "test-bootstrap-admin-key"
 
 
 _TESTS = Path(__file__).parent
-#: The modules that take longest on one worker (seconds under `make test`, docs/performance.md
-#: "The test suite's time"), longest first: the drills (mostly waiting on deadlines and on the
-#: processes they start), then the longest of the rest. They are handed out first and the
-#: hundred-odd short modules last, so that both workers run out of work within seconds of each
-#: other instead of one finishing a long module alone at the end.
+#: The modules that take longest on one worker (seconds of `make test`, docs/performance.md
+#: "The test suite's time"), longest first. They are handed out first and the hundred-odd short
+#: modules last, so that both workers run out of work within seconds of each other rather than
+#: one finishing a long module alone. The drills are mixed in, not all first: they mostly wait
+#: (on deadlines, on the processes they start), so each runs beside a busy module on the other
+#: worker rather than beside another drill, which left a core idle.
 _LONGEST_MODULES = (
     "drills/test_schemathesis_drill.py",
-    "drills/test_crash_drill.py",
-    "drills/test_soak_drill.py",
-    "drills/test_bind_crash_drill.py",
-    "drills/test_fault_drill.py",
-    "drills/test_notify_crash_drill.py",
     "api/test_input_bounds.py",
+    "drills/test_crash_drill.py",
     "api/test_sandbox_journey.py",
     "web/test_seller_journey.py",
-    "webhooks/test_inbox_worker.py",
     "web/test_admin_console.py",
+    "drills/test_soak_drill.py",
     "web/test_coverage_and_comparison.py",
-    "webhooks/test_workers_on_postgres.py",
     "web/test_renewal_and_pets.py",
+    "drills/test_fault_drill.py",
+    "webhooks/test_workers_on_postgres.py",
+    "drills/test_bind_crash_drill.py",
     "renewals/test_renewals.py",
+    "webhooks/test_inbox_worker.py",
+    "drills/test_notify_crash_drill.py",
 )
 _RANK = {module: rank for rank, module in enumerate(_LONGEST_MODULES)}
 
