@@ -31,7 +31,7 @@ run: install  ## start the service on the embedded SQLite database, with the san
 
 # One pytest worker per core (pytest-xdist), each with its own PostgreSQL database; a module
 # stays on one worker, so its module-scoped service and browser start once. Modules go out longest
-# first (the drills, then the longest others: tests/conftest.py), not xdist's
+# first (a measured list in tests/conftest.py, the drills among them), not xdist's
 # biggest-module-first, which left the one-test drills, the longest tests, for the end.
 #
 # PYTHONDONTWRITEBYTECODE is cleared for the run: where it is set (as in many containers), each
