@@ -30,12 +30,18 @@ run: install  ## start the service on the embedded SQLite database, with the san
 	$(if $(SANDBOX_PORT),ACCELERATOR_SANDBOX_PORT=$(SANDBOX_PORT) )$(VENV)/bin/accelerator serve --port $(PORT)
 
 # One pytest worker per core (pytest-xdist), each with its own PostgreSQL database; a module
-# stays on one worker, so its module-scoped service and browser start once. Modules go out in
-# collection order (the drills first, tests/conftest.py), not xdist's biggest-module-first,
-# which left the one-test drills, the longest tests, for the end.
+# stays on one worker, so its module-scoped service and browser start once. Modules go out longest
+# first (a measured list in tests/conftest.py, the drills among them), not xdist's
+# biggest-module-first, which left the one-test drills, the longest tests, for the end.
+#
+# PYTHONDONTWRITEBYTECODE is cleared for the run: where it is set (as in many containers), each
+# of the suite's Python processes (the controller, the workers, and the servers, workers and
+# schemathesis the drills start) compiled the project's modules again and pytest rewrote every
+# test module again, about 3 s of CPU per pytest process. The bytecode goes to the
+# (git-ignored) __pycache__ directories; a read-only tree only loses the saving.
 test: install  ## run the whole test suite (SQLite and PostgreSQL), one worker per core
 	scripts/ensure-chromium  # Debian's Chromium for the browser tests (apt, first run only)
-	$(VENV)/bin/pytest -n auto --dist loadscope --no-loadscope-reorder
+	PYTHONDONTWRITEBYTECODE= $(VENV)/bin/pytest -n auto --dist loadscope --no-loadscope-reorder
 
 # QUICK=1: short measurements, a 100,000-policy registry; BENCH_ARGS: more options of
 # `python -m bench run` (see `.venv/bin/python -m bench run --help` and docs/performance.md).

@@ -43,20 +43,41 @@ POSTGRES_SERVER_URL = os.environ.get(
 BOOTSTRAP_ADMIN_KEY = "test-bootstrap-admin-key"
 
 
-_DRILLS = Path(__file__).parent / "drills"
-#: The two longest drills (minutes on a busy 2-core machine), started before the others.
-_LONGEST_DRILLS = ("test_schemathesis_drill.py", "test_crash_drill.py")
+_TESTS = Path(__file__).parent
+#: The modules that take longest on one worker (seconds of `make test`, docs/performance.md
+#: "The test suite's time"), longest first. They are handed out first and the hundred-odd short
+#: modules last, so that both workers run out of work within seconds of each other rather than
+#: one finishing a long module alone. The drills are mixed in, not all first: they mostly wait
+#: on deadlines and on the processes they start (the crash drill used 15-19 s of CPU in 27-63 s),
+#: so each runs beside a busy module on the other worker rather than beside another drill.
+_LONGEST_MODULES = (
+    "drills/test_schemathesis_drill.py",
+    "api/test_input_bounds.py",
+    "drills/test_crash_drill.py",
+    "api/test_sandbox_journey.py",
+    "web/test_seller_journey.py",
+    "web/test_admin_console.py",
+    "drills/test_soak_drill.py",
+    "web/test_coverage_and_comparison.py",
+    "web/test_renewal_and_pets.py",
+    "drills/test_fault_drill.py",
+    "webhooks/test_workers_on_postgres.py",
+    "drills/test_bind_crash_drill.py",
+    "renewals/test_renewals.py",
+    "webhooks/test_inbox_worker.py",
+    "drills/test_notify_crash_drill.py",
+)
+_RANK = {module: rank for rank, module in enumerate(_LONGEST_MODULES)}
 
 
-def _run_order(item: pytest.Item) -> tuple[bool, bool]:
-    return _DRILLS not in item.path.parents, item.path.name not in _LONGEST_DRILLS
+def _run_order(item: pytest.Item) -> int:
+    return _RANK.get(item.path.relative_to(_TESTS).as_posix(), len(_RANK))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # The drills first, the longest two leading: each takes from ten seconds to minutes, mostly
-    # waiting on deadlines and on the processes it starts. Under pytest-xdist they then run
-    # beside the short tests rather than last, alone on one worker while the other has
-    # finished. (A stable sort: the rest keep their order.)
+    # `make test` hands modules to the workers in this order (`--no-loadscope-reorder`;
+    # xdist's own order, the modules with most tests first, had left the one-test drills, the
+    # longest tests, to the end). A stable sort: the other modules keep their order.
     items.sort(key=_run_order)
 
 

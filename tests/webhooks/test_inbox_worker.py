@@ -122,6 +122,14 @@ async def test_a_cancellation_waits_for_its_policy_and_is_applied_when_the_bind_
 # and the same coverage decisions: bound for 2025-06-01..2026-06-01, renewed without a gap to
 # 2027-06-01, cancelled from 2026-10-01.
 EVENTS = ("bound", "renewed", "cancelled", "cancelled-again")
+#: Every order of those four deliveries. "cancelled-again" is the same delivery as "cancelled"
+#: (same body and message id), so two orders that only swap them send the same sequence: only
+#: the one with "cancelled" first is run (12 orders, not 24 of which 12 repeated another).
+ORDERS = [
+    order
+    for order in itertools.permutations(EVENTS)
+    if order.index("cancelled") < order.index("cancelled-again")
+]
 
 
 def _body(name: str) -> tuple[bytes, str]:
@@ -167,7 +175,7 @@ async def decide(client: Client, headers: Headers, incident_at: str) -> dict[str
     return decision
 
 
-@pytest.mark.parametrize("order", list(itertools.permutations(EVENTS)), ids="-".join)
+@pytest.mark.parametrize("order", ORDERS, ids="-".join)
 async def test_any_arrival_order_with_duplicates_gives_the_same_policy_and_decisions(
     client: Client,
     admin_headers: Headers,
