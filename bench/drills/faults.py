@@ -1,10 +1,14 @@
 """Fault drill: every sandbox fault alone, then all of them mixed.
 
 For each fault, every simulated insurer is switched to it (through the sandbox's control API)
-and a few quote requests are sent at once with ``?wait=true``, in rounds. Each must answer 200 by
-its deadline plus :data:`MARGIN_SECONDS`, complete, with a final status for every insurer (none
+and a few quote requests are sent at once with ``?wait=true``, in rounds. Each must answer 200,
+complete by its deadline plus :data:`MARGIN_SECONDS`, with a final status for every insurer (none
 left ``awaiting``). The margin is the API's own: ``?wait=true`` waits up to the deadline plus one
-second for the fan-out to stop and its outcomes to be stored.
+second for the fan-out to stop and its outcomes to be stored. "Complete by" is judged on the
+request's own record (``completed_at`` against ``deadline_at``), not on the drill's clock: on a
+busy machine the drill's threads, not the service, were seen to add the half second that made
+one request "take" 1.59 s against 1.5 s (docs/performance.md, "The test suite's time"). How long
+each request took by the drill's clock is still reported.
 
 Each insurer's circuit breaker opens after five failures in a row and then skips it for 30 s,
 which would hide the next fault behind ``skipped``. So a round sends at most
@@ -17,6 +21,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -71,16 +76,25 @@ def _judge(
     answers: list[tuple[float, int, dict[str, Any]]], deadline: float, statuses: Counter[str]
 ) -> list[str]:
     problems = []
-    for elapsed, status, body in answers:
+    for _, status, body in answers:
         outcomes = {o["provider_id"]: o["status"] for o in body.get("outcomes", [])}
         statuses.update(f"{p} {s}" for p, s in outcomes.items())
         if status != 200 or body.get("status") != "complete":
             problems.append(f"answered {status} {body.get('status', body)}")
         if set(outcomes) != set(INSURERS) or not set(outcomes.values()) <= FINAL:
             problems.append(f"outcomes {outcomes}")
-        if elapsed > deadline + MARGIN_SECONDS:
-            problems.append(f"took {elapsed:.2f} s")
+        finished = _late_by(body)
+        if finished is not None and finished > MARGIN_SECONDS:
+            problems.append(f"completed {finished:.2f} s after its deadline")
     return problems
+
+
+def _late_by(body: dict[str, Any]) -> float | None:
+    """How long after its deadline the request completed, by its own record (None if not)."""
+    if not body.get("completed_at") or not body.get("deadline_at"):
+        return None
+    completed = datetime.fromisoformat(body["completed_at"])
+    return (completed - datetime.fromisoformat(body["deadline_at"])).total_seconds()
 
 
 def run(
@@ -119,7 +133,8 @@ def run(
                 slowest = max(elapsed for elapsed, _, _ in answers)
                 result.check(
                     f"{name}: {len(answers)} requests complete by deadline + margin "
-                    f"(slowest {slowest:.2f} s), every insurer with a final status",
+                    f"(slowest {slowest:.2f} s by the drill's clock), every insurer with a final "
+                    "status",
                     not problems,
                     "; ".join(problems[:5]),
                 )
