@@ -304,10 +304,10 @@ class _Call:
 
 # The writes run on the driver (infra.driver_writes): a batch check keeps a thousand receipts,
 # and SQLAlchemy's per-row work cost more than deciding them (docs/performance.md). Per flush,
-# whatever its size: take the sellers' heads (opening those new to the chain), insert the
-# receipts, move the heads.
+# whatever its size: find the sellers' heads, insert the receipts, move the heads.
 #
-# PostgreSQL takes the heads in one statement that opens the missing ones and locks them all in
+# When a flush cannot rely on the heads it knows (another process moved one), PostgreSQL takes
+# the heads in one statement that opens the missing ones and locks them all in
 # seller order (an INSERT's ON CONFLICT DO UPDATE locks the row it meets; the update is a no-op):
 # any two flushes, of any processes, lock shared sellers in the same order, so they cannot
 # deadlock, and a seller's first receipt costs no extra round trip. The sellers go as one JSON
@@ -322,37 +322,6 @@ FROM json_array_elements_text(CAST(:seller_ids AS json)) AS s(seller_id)
 ORDER BY s.seller_id
 ON CONFLICT (chain, seller_id) DO UPDATE SET position = h.position
 RETURNING h.seller_id, h.position, h.row_hash
-""",
-)
-# The heads a COPY has moved go as one JSON array of [seller, position, hash]: three text[] and
-# integer[] parameters were checked and encoded value by value.
-_MOVE_HEADS_POSTGRESQL = Statement.text(
-    "move_audit_heads",
-    postgresql="""
-UPDATE audit_heads AS h SET position = CAST(v.head ->> 1 AS integer), row_hash = v.head ->> 2
-FROM json_array_elements(CAST(:heads AS json)) AS v(head)
-WHERE h.chain = CAST(:chain AS text) AND h.seller_id = v.head ->> 0
-""",
-)
-# A small flush (single checks share flushes of a few receipts) inserts its receipts and moves
-# the heads in this one statement: one round trip, where COPY then an UPDATE take three.
-_STORE_POSTGRESQL = Statement.text(
-    "store_receipts",
-    postgresql="""
-WITH stored AS (
-    INSERT INTO decision_receipts (id, seller_id, claim_reference, incident_at, evaluated_at,
-                                   decision, document, chain_position, prev_hash, row_hash)
-    SELECT * FROM unnest(
-        CAST(:id AS text[]), CAST(:seller_id AS text[]), CAST(:claim_reference AS text[]),
-        CAST(:incident_at AS timestamptz[]), CAST(:evaluated_at AS timestamptz[]),
-        CAST(:decision AS text[]), CAST(:document AS text[]),
-        CAST(:chain_position AS integer[]), CAST(:prev_hash AS text[]),
-        CAST(:row_hash AS text[]))
-)
-UPDATE audit_heads AS h SET position = v.position, row_hash = v.row_hash
-FROM unnest(CAST(:seller_ids AS text[]), CAST(:positions AS integer[]),
-            CAST(:row_hashes AS text[])) AS v(seller_id, position, row_hash)
-WHERE h.chain = CAST(:chain AS text) AND h.seller_id = v.seller_id
 """,
 )
 #: From this many receipts a flush inserts them with COPY, whose rows go as they are where an
@@ -512,7 +481,7 @@ async def _store(db: Database, receipts: Sequence[ReceiptContent], known: _Known
             known.forget(sellers)
             async with driver.transaction():
                 heads = await _take_heads_postgresql(driver, sellers)
-                await _append_postgresql(driver, receipts, heads)
+                await _append_expecting(driver, receipts, heads)  # the heads are ours now
         known.remember(heads)
 
 
@@ -549,7 +518,7 @@ async def _append_expecting(
 ) -> None:
     """Insert the receipts after the heads expected (``heads``, moved past them), and move the
     heads; raise one of _MOVED_MEANWHILE, having written nothing, if another process moved
-    one of them meanwhile."""
+    one of them meanwhile (which cannot happen to heads the caller's transaction has taken)."""
     rows = _rows(receipts, heads, sqlite=False)
     moved = json_text([(seller, p, h) for seller, (p, h) in heads.items()])
     if len(rows) < _COPY_FROM:
@@ -588,31 +557,6 @@ async def _append_sqlite(
     moving = _MOVE_HEADS_SQLITE.compiled("sqlite")
     moved = json_text([(seller, p, h) for seller, (p, h) in heads.items()])
     await driver.execute(moving.sql, moving.args({"chain": _CHAIN, "heads": moved}))
-
-
-async def _append_postgresql(
-    driver: Any, receipts: Sequence[ReceiptContent], heads: dict[str, tuple[int, str]]
-) -> None:
-    """Insert the receipts, each linked to its seller's chain, and move the locked heads."""
-    rows = _rows(receipts, heads, sqlite=False)
-    if len(rows) < _COPY_FROM:
-        sellers = list(heads)
-        moved = {
-            "chain": _CHAIN,
-            "seller_ids": sellers,
-            "positions": [heads[s][0] for s in sellers],
-            "row_hashes": [heads[s][1] for s in sellers],
-        }
-        storing = _STORE_POSTGRESQL.compiled("postgresql")
-        columns = dict(zip(_RECEIPT_COLUMNS, map(list, zip(*rows, strict=True)), strict=True))
-        await driver.execute(storing.sql, *storing.args(columns | moved))
-        return
-    await driver.copy_records_to_table(
-        DecisionReceiptRow.__tablename__, records=rows, columns=_RECEIPT_COLUMNS
-    )
-    moving = _MOVE_HEADS_POSTGRESQL.compiled("postgresql")
-    moved_heads = json_text([(seller, p, h) for seller, (p, h) in heads.items()])
-    await driver.execute(moving.sql, *moving.args({"chain": _CHAIN, "heads": moved_heads}))
 
 
 # --- reads -------------------------------------------------------------------------------------
