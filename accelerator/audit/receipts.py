@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
@@ -120,10 +121,13 @@ class ReceiptWriter:
     """Writes receipts durably, many calls' at a time (see the module's docstring).
 
     On PostgreSQL several flushes may be in flight, so that the next ones are assembled and
-    sent while the last waits for its commit. Flushes in flight never share a seller: a call
-    naming a seller whose head another flush holds waits for the next flush (as do later calls
-    naming its sellers, so each seller's receipts are chained in the order they came), where it
-    would otherwise wait on the head's lock, holding the locks of all its other sellers.
+    sent while the last waits for its commit. A flush may name sellers of a flush in flight
+    (batches of a hundred sellers each nearly always share one): it takes their heads locked,
+    so PostgreSQL makes it wait for that flush's commit and it chains after it. Holding up a
+    batch until the flush in flight was done instead left the server idle while PostgreSQL
+    wrote (docs/performance.md). One place is always kept for a flush sharing no seller with
+    those in flight: while another process holds a head, the flushes waiting for it, holding
+    the locks of all their other sellers, still hold up no seller of theirs.
     SQLite takes one writer at a time: one flush."""
 
     def __init__(self, db: Database) -> None:
@@ -132,7 +136,8 @@ class ReceiptWriter:
         self._queued_receipts = 0  # in the calls queued
         self._flushes = 0
         self._most_flushes = 1 if db.is_sqlite else 3
-        self._in_flight: set[str] = set()  # the sellers of the flushes in flight
+        # The sellers of the flushes in flight, each counted once per flush naming it.
+        self._in_flight: Counter[str] = Counter()
         self._latest_began = 0.0  # when the latest flush in flight began (the loop's clock)
         self._known = _KnownHeads()
         # Referenced until done: the event loop keeps only weak references to tasks.
@@ -188,41 +193,49 @@ class ReceiptWriter:
         try:
             while batch := self._take():
                 sellers = {seller for call in batch for seller in call.sellers}
-                self._in_flight |= sellers
+                shared = not self._in_flight.keys().isdisjoint(sellers)
+                self._in_flight.update(sellers)
                 self._latest_began = loop.time()
                 stalled = None
                 if self._flushes < self._most_flushes:
                     stalled = loop.call_later(_STALLED_AFTER, self._stalled)
                 try:
-                    await self._flush_once(batch)
+                    await self._flush_once(batch, locked=shared)
                 finally:
-                    self._in_flight -= sellers
+                    self._in_flight.subtract(sellers)
+                    self._in_flight = +self._in_flight  # without the sellers now at zero
                     if stalled is not None:
                         stalled.cancel()
         finally:
             self._flushes -= 1
 
     def _take(self) -> list[_Call]:
-        """The queued calls the next flush writes, in order, up to MAX_RECEIPTS_PER_COMMIT."""
-        taken: list[_Call] = []
-        kept: list[_Call] = []
+        """The queued calls the next flush writes, in order, up to MAX_RECEIPTS_PER_COMMIT.
+
+        The calls naming no seller of a flush in flight, if there are any; else, while this
+        flush leaves a place for another (see the class's docstring), those naming one. A call
+        naming a seller of a call left waiting waits too, so each seller's receipts are chained
+        in the order they came."""
+        free: list[_Call] = []
+        sharing: list[_Call] = []
         blocked = set(self._in_flight)
-        count = 0
         for call in self._queued:
-            if count >= MAX_RECEIPTS_PER_COMMIT or not blocked.isdisjoint(call.sellers):
-                blocked |= call.sellers
-                kept.append(call)
+            if blocked.isdisjoint(call.sellers):
+                free.append(call)
             else:
-                taken.append(call)
-                count += len(call.receipts)
-        self._queued = kept
-        self._queued_receipts -= count
+                blocked |= call.sellers
+                sharing.append(call)
+        # This flush is among self._flushes; the others are in flight.
+        taken = _up_to_most(free if free or self._flushes >= self._most_flushes else sharing)
+        gone = {id(call) for call in taken}
+        self._queued = [call for call in self._queued if id(call) not in gone]
+        self._queued_receipts -= sum(len(call.receipts) for call in taken)
         return taken
 
-    async def _flush_once(self, batch: Sequence[_Call]) -> None:
+    async def _flush_once(self, batch: Sequence[_Call], *, locked: bool) -> None:
         tracing = self._db.tracing
         if tracing is None:
-            await self._commit(batch)
+            await self._commit(batch, locked=locked)
             return
         # One span per flush, in the trace of the first call it writes, linked to the others'.
         with tracing.span(
@@ -230,11 +243,12 @@ class ReceiptWriter:
             {"accelerator.receipts": sum(len(call.receipts) for call in batch)},
             parents=[call.queued_by for call in batch if call.queued_by is not None],
         ):
-            await self._commit(batch)
+            await self._commit(batch, locked=locked)
 
-    async def _commit(self, batch: Sequence[_Call]) -> None:
+    async def _commit(self, batch: Sequence[_Call], *, locked: bool) -> None:
+        receipts = [r for call in batch for r in call.receipts]
         try:
-            await _store(self._db, [r for call in batch for r in call.receipts], self._known)
+            await _store(self._db, receipts, self._known, locked=locked)
         except Exception as exc:
             for call in batch:
                 if not call.done.done():
@@ -243,6 +257,16 @@ class ReceiptWriter:
         for call in batch:
             if not call.done.done():
                 call.done.set_result(None)
+
+
+def _up_to_most(calls: list[_Call]) -> list[_Call]:
+    """The first of ``calls``, up to MAX_RECEIPTS_PER_COMMIT receipts."""
+    count = 0
+    for at, call in enumerate(calls):
+        if count >= MAX_RECEIPTS_PER_COMMIT:
+            return calls[:at]
+        count += len(call.receipts)
+    return calls
 
 
 class _KnownHeads:
@@ -267,11 +291,16 @@ class _KnownHeads:
         }
 
     def remember(self, heads: dict[str, tuple[int, str]]) -> None:
-        """Heads just committed."""
+        """Heads just committed. A head known further along is kept: flushes in flight side
+        by side may learn of their commits in another order than they were made in."""
         if len(self._heads) + len(heads) > _MOST_KNOWN:
             self._heads.clear()  # rare and cheap: the next flushes read the heads again
         now = time.monotonic()
-        self._heads.update((seller, (p, h, now)) for seller, (p, h) in heads.items())
+        known = self._heads
+        for seller, (position, row_hash) in heads.items():
+            before = known.get(seller)
+            if before is None or before[0] <= position:
+                known[seller] = (position, row_hash, now)
 
     def forget(self, sellers: Sequence[str]) -> None:
         for seller in sellers:
@@ -463,7 +492,12 @@ def _rows(
     return rows
 
 
-async def _store(db: Database, receipts: Sequence[ReceiptContent], known: _KnownHeads) -> None:
+async def _store(
+    db: Database, receipts: Sequence[ReceiptContent], known: _KnownHeads, *, locked: bool
+) -> None:
+    """Write the receipts in one transaction. ``locked``: a flush in flight is moving some of
+    their sellers' heads, so they are taken locked, which waits for its commit, rather than
+    expected where this process last left them (PostgreSQL)."""
     sellers = sorted({r.seller_id for r in receipts})
     async with write_connection(db) as driver:
         if db.is_sqlite:
@@ -471,17 +505,20 @@ async def _store(db: Database, receipts: Sequence[ReceiptContent], known: _Known
                 heads = await _sqlite_heads(driver, sellers)
                 await _append_sqlite(driver, receipts, heads)
             return
-        heads = known.of(sellers)
-        try:
-            if missing := [seller for seller in sellers if seller not in heads]:
-                heads |= await _read_heads_postgresql(driver, missing)
-            await _append_expecting(driver, receipts, heads)
-        except _MOVED_MEANWHILE:
-            # Another process wrote to one of these chains since: take the heads, locked.
-            known.forget(sellers)
-            async with driver.transaction():
-                heads = await _take_heads_postgresql(driver, sellers)
-                await _append_expecting(driver, receipts, heads)  # the heads are ours now
+        if not locked:
+            heads = known.of(sellers)
+            try:
+                if missing := [seller for seller in sellers if seller not in heads]:
+                    heads |= await _read_heads_postgresql(driver, missing)
+                await _append_expecting(driver, receipts, heads)
+            except _MOVED_MEANWHILE:
+                known.forget(sellers)  # another process wrote to one of these chains since
+            else:
+                known.remember(heads)
+                return
+        async with driver.transaction():
+            heads = await _take_heads_postgresql(driver, sellers)
+            await _append_expecting(driver, receipts, heads)  # the heads are ours now
         known.remember(heads)
 
 
