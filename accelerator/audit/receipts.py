@@ -272,10 +272,11 @@ def _up_to_most(calls: list[_Call]) -> list[_Call]:
 class _KnownHeads:
     """Where this process's flushes left each seller's receipt chain, so that the next flush
     of a seller can skip taking its head (PostgreSQL; see _ADVANCE_HEADS). What it holds may
-    be out of date (another process wrote since): a flush then fails whole and is done again.
-    Entries are trusted for _KNOWN_FOR only: a receipt is removed only by the retention purge
-    and only once a day old or more, so a place in the chain that a head known that recently
-    leads to is never free again (if it were, a stale head would not make the flush fail)."""
+    be out of date either way: another process wrote since (the places the flush meant are
+    taken), or the database went back in time (a head is behind, which the heads' statement
+    raises on). Either way the flush fails whole, having written nothing, and is done again
+    the locked way. Entries are dropped after _KNOWN_FOR, so that sellers seen once do not
+    stay."""
 
     def __init__(self) -> None:
         self._heads: dict[str, tuple[int, str, float]] = {}
@@ -302,12 +303,15 @@ class _KnownHeads:
             if before is None or before[0] <= position:
                 known[seller] = (position, row_hash, now)
 
+    def clear(self) -> None:
+        self._heads.clear()
+
     def forget(self, sellers: Sequence[str]) -> None:
         for seller in sellers:
             self._heads.pop(seller, None)
 
 
-#: Seconds a known head is trusted (see _KnownHeads): far less than the shortest retention.
+#: Seconds a known head is kept (see _KnownHeads).
 _KNOWN_FOR: Final = 300.0
 #: The most sellers' heads a process keeps (about 200 bytes each).
 _MOST_KNOWN: Final = 100_000
@@ -364,16 +368,35 @@ _COPY_FROM: Final = 64
 # the flush fails whole and is done again the locked way. The heads go first, in seller order,
 # as the locked way takes them: no flush of any kind then waits on another's receipt while
 # holding a head the other wants. A head is never moved back (``WHERE``), whatever happens.
+#
+# The one head that is not further along than expected is one behind it: the database went
+# back in time (restored from a backup) under the process. Its receipt would then follow a row
+# the database no longer has, so the statement raises instead (``behind``, by casting a text
+# that is not a number: a CASE of constants would be folded, and raise, when the statement is
+# planned), writing nothing, and the flush is done again the locked way. The heads are read
+# with the statement's snapshot: one moved since by another process reads as behind only if
+# its receipts' places are taken anyway.
+_HEAD_BEHIND: Final = "audit head behind this process"
+_BEHIND = f"""
+behind AS (
+    SELECT CAST('{_HEAD_BEHIND}: ' || (v.head ->> 0) AS integer) AS raised
+    FROM json_array_elements(CAST(:heads AS json)) AS v(head)
+    LEFT JOIN audit_heads AS h ON h.chain = CAST(:chain AS text) AND h.seller_id = v.head ->> 0
+    WHERE coalesce(h.position, 0) < CAST(v.head ->> 3 AS integer)
+)"""  # noqa: S608 - our own constant, no value of anyone's
 _ADVANCE_HEADS = """
 INSERT INTO audit_heads AS h (chain, seller_id, position, row_hash)
 SELECT CAST(:chain AS text), v.head ->> 0, CAST(v.head ->> 1 AS integer), v.head ->> 2
 FROM json_array_elements(CAST(:heads AS json)) AS v(head)
+WHERE (SELECT count(raised) FROM behind) = 0
 ORDER BY v.head ->> 0
 ON CONFLICT (chain, seller_id) DO UPDATE
 SET position = excluded.position, row_hash = excluded.row_hash
 WHERE h.position < excluded.position
 """
-_ADVANCE_HEADS_POSTGRESQL = Statement.text("advance_audit_heads", postgresql=_ADVANCE_HEADS)
+_ADVANCE_HEADS_POSTGRESQL = Statement.text(
+    "advance_audit_heads", postgresql=f"WITH {_BEHIND}\n{_ADVANCE_HEADS}"
+)
 # A small flush's heads and receipts in one statement, in autocommit: one round trip, where
 # taking the heads in a transaction took four. The receipts' scalar subquery makes the heads'
 # upsert run first. The rows but their documents go as one JSON array, the documents as one
@@ -382,7 +405,8 @@ _ADVANCE_HEADS_POSTGRESQL = Statement.text("advance_audit_heads", postgresql=_AD
 _APPEND_POSTGRESQL = Statement.text(
     "append_receipts",
     postgresql=f"""
-WITH moved AS ({_ADVANCE_HEADS} RETURNING 1)
+WITH {_BEHIND},
+moved AS ({_ADVANCE_HEADS} RETURNING 1)
 INSERT INTO decision_receipts (id, seller_id, claim_reference, incident_at, evaluated_at,
                                decision, document, chain_position, prev_hash, row_hash)
 SELECT r.v ->> 0, r.v ->> 1, r.v ->> 2, CAST(r.v ->> 3 AS timestamptz),
@@ -513,6 +537,10 @@ async def _store(
                 await _append_expecting(driver, receipts, heads)
             except _MOVED_MEANWHILE:
                 known.forget(sellers)  # another process wrote to one of these chains since
+            except asyncpg.exceptions.InvalidTextRepresentationError as exc:
+                if _HEAD_BEHIND not in str(exc):
+                    raise
+                known.clear()  # the database went back in time: no known head can be trusted
             else:
                 known.remember(heads)
                 return
@@ -555,9 +583,11 @@ async def _append_expecting(
 ) -> None:
     """Insert the receipts after the heads expected (``heads``, moved past them), and move the
     heads; raise one of _MOVED_MEANWHILE, having written nothing, if another process moved
-    one of them meanwhile (which cannot happen to heads the caller's transaction has taken)."""
+    one of them meanwhile (which cannot happen to heads the caller's transaction has taken),
+    or an InvalidTextRepresentationError naming _HEAD_BEHIND if one is behind them."""
+    expected = {seller: position for seller, (position, _) in heads.items()}
     rows = _rows(receipts, heads, sqlite=False)
-    moved = json_text([(seller, p, h) for seller, (p, h) in heads.items()])
+    moved = json_text([(seller, p, h, expected[seller]) for seller, (p, h) in heads.items()])
     if len(rows) < _COPY_FROM:
         appending = _APPEND_POSTGRESQL.compiled("postgresql")
         params = {

@@ -17,7 +17,7 @@ from accelerator.audit.receipts import _MOVE_HEADS_SQLITE, ReceiptWriter, receip
 from accelerator.audit.verify import ChainVerifier
 from accelerator.infra import migrations
 from accelerator.infra.database import Database
-from tests.audit.trail import receipt_content
+from tests.audit.trail import receipt_content, tamper
 
 pytestmark = pytest.mark.anyio
 
@@ -240,6 +240,41 @@ async def test_a_writer_whose_known_heads_another_moved_still_chains_every_recei
     verified = await ChainVerifier(database).verify_page(after=None, limit=10)
     assert verified.broken == []
     assert verified.rows_checked == len(written)
+
+
+@pytest.mark.parametrize("size", [1, 100], ids=["one statement", "copy"])
+async def test_a_writer_continues_each_chain_where_a_restored_database_left_it(
+    database: Database, size: int
+) -> None:
+    # A database restored from a backup goes back in time under the running processes: the
+    # heads a writer remembers (PostgreSQL) are then ahead of the database's. Its next flush
+    # must chain after the rows the database has, not after the rows it remembers.
+    writer = ReceiptWriter(database)
+    kept, lost = receipt_content("s-restored"), receipt_content("s-restored")
+    await writer.write([kept])
+    await writer.write([lost])
+    async with database.reading() as session:
+        [first, _] = await receipts_in_chain_order(
+            session, "s-restored", after_position=0, limit=10
+        )
+    # The backup was taken between the two writes.
+    await tamper(
+        database,
+        "DELETE FROM decision_receipts WHERE id = :lost",
+        "UPDATE audit_heads SET position = 1, row_hash = :kept_hash "
+        "WHERE chain = 'receipts' AND seller_id = 's-restored'",
+        lost=lost.id,
+        kept_hash=first.row_hash,
+    )
+
+    after = [receipt_content("s-restored") for _ in range(size)]
+    await writer.write(after)
+    async with database.reading() as session:
+        chain = await receipts_in_chain_order(session, "s-restored", after_position=0, limit=200)
+    assert [row.id for row in chain] == [kept.id, *(r.id for r in after)]
+    assert [row.chain_position for row in chain] == list(range(1, size + 2))
+    verified = await ChainVerifier(database).verify_page(after=None, limit=10)
+    assert verified.broken == []
 
 
 def test_sqlite_finds_each_moved_head_by_its_key_without_statistics(tmp_path: Path) -> None:
