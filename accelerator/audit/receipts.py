@@ -375,14 +375,18 @@ _COPY_FROM: Final = 64
 # that is not a number: a CASE of constants would be folded, and raise, when the statement is
 # planned), writing nothing, and the flush is done again the locked way. The heads are read
 # with the statement's snapshot: one moved since by another process reads as behind only if
-# its receipts' places are taken anyway.
+# its receipts' places are taken anyway. Each head is read by its key (a subquery per seller):
+# as a join, PostgreSQL's generic plan hashed every head of the chain for each flush.
 _HEAD_BEHIND: Final = "audit head behind this process"
 _BEHIND = f"""
 behind AS (
     SELECT CAST('{_HEAD_BEHIND}: ' || (v.head ->> 0) AS integer) AS raised
     FROM json_array_elements(CAST(:heads AS json)) AS v(head)
-    LEFT JOIN audit_heads AS h ON h.chain = CAST(:chain AS text) AND h.seller_id = v.head ->> 0
-    WHERE coalesce(h.position, 0) < CAST(v.head ->> 3 AS integer)
+    WHERE coalesce(
+        (SELECT h.position FROM audit_heads AS h
+         WHERE h.chain = CAST(:chain AS text) AND h.seller_id = v.head ->> 0),
+        0
+    ) < CAST(v.head ->> 3 AS integer)
 )"""  # noqa: S608 - our own constant, no value of anyone's
 _ADVANCE_HEADS = """
 INSERT INTO audit_heads AS h (chain, seller_id, position, row_hash)

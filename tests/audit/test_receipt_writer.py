@@ -9,14 +9,24 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+import asyncpg  # type: ignore[import-untyped]  # no stubs published
 import msgspec
 import pytest
 from sqlalchemy import text
 
-from accelerator.audit.receipts import _MOVE_HEADS_SQLITE, ReceiptWriter, receipts_in_chain_order
+from accelerator.audit.receipts import (
+    _ADVANCE_HEADS_POSTGRESQL,
+    _APPEND_POSTGRESQL,
+    _MOVE_HEADS_SQLITE,
+    ReceiptWriter,
+    receipts_in_chain_order,
+)
 from accelerator.audit.verify import ChainVerifier
 from accelerator.infra import migrations
+from accelerator.infra.codec import json_text
 from accelerator.infra.database import Database
+from accelerator.infra.lookups import asyncpg_dsn
+from accelerator.infra.statements import Statement
 from tests.audit.trail import receipt_content, tamper
 
 pytestmark = pytest.mark.anyio
@@ -293,6 +303,38 @@ def test_sqlite_finds_each_moved_head_by_its_key_without_statistics(tmp_path: Pa
     assert steps, "no plan"
     assert all("seller_id=?" in step for step in steps if "audit_heads" in step), steps
     assert not any(step.startswith("SCAN audit_heads") for step in steps), steps
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "statement", [_APPEND_POSTGRESQL, _ADVANCE_HEADS_POSTGRESQL], ids=lambda s: s.name
+)
+async def test_postgres_finds_each_head_of_a_flush_by_its_key(
+    postgres_url: str, statement: Statement
+) -> None:
+    # A flush reads and moves its own sellers' heads only: reading them through a join, the
+    # planner hashed every head of the chain for each flush, a cost that grew with the sellers.
+    connection = await asyncpg.connect(asyncpg_dsn(postgres_url))
+    transaction = connection.transaction()  # rolled back: the database is the session's
+    await transaction.start()
+    try:
+        await connection.execute(
+            "INSERT INTO audit_heads (chain, seller_id, position, row_hash) "
+            "SELECT 'receipts', 'plan-' || n, 1, repeat('a', 64) "
+            "FROM generate_series(1, 5000) AS n"
+        )
+        await connection.execute("ANALYZE audit_heads")
+        heads = json_text([("plan-1", 2, "b" * 64, 1), ("plan-2", 2, "c" * 64, 1)])
+        compiled = statement.compiled("postgresql")
+        given = {"chain": "receipts", "heads": heads, "rows": "[]", "documents": []}
+        params = {name: given[name] for name in compiled.names}
+        plan = await connection.fetch("EXPLAIN " + compiled.sql, *compiled.args(params))
+    finally:
+        await transaction.rollback()
+        await connection.close()
+    steps = [row[0] for row in plan]
+    assert any("audit_heads" in step for step in steps), steps
+    assert not any("Seq Scan on audit_heads" in step for step in steps), steps
 
 
 async def test_a_caller_that_stops_waiting_stops_no_flush(database: Database) -> None:
