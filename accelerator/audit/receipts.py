@@ -15,6 +15,7 @@ explains, taken here with the driver's own statements).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 from collections import Counter
@@ -603,7 +604,9 @@ async def _append_expecting(
         await driver.execute(appending.sql, *appending.args(params))
         return
     advancing = _ADVANCE_HEADS_POSTGRESQL.compiled("postgresql")
-    async with driver.transaction():
+    # In the caller's transaction if it has one (the locked way): a transaction inside it would
+    # be a savepoint, two more round trips for nothing.
+    async with contextlib.nullcontext() if driver.is_in_transaction() else driver.transaction():
         await driver.execute(advancing.sql, *advancing.args({"chain": _CHAIN, "heads": moved}))
         await driver.copy_records_to_table(
             DecisionReceiptRow.__tablename__, records=rows, columns=_RECEIPT_COLUMNS
