@@ -124,12 +124,14 @@ class ReceiptWriter:
     On PostgreSQL several flushes may be in flight, so that the next ones are assembled and
     sent while the last waits for its commit. A flush may name sellers of a flush in flight
     (batches of a hundred sellers each nearly always share one): it takes their heads locked,
-    so PostgreSQL makes it wait for that flush's commit and it chains after it. Holding up a
-    batch until the flush in flight was done instead left the server idle while PostgreSQL
-    wrote (docs/performance.md). One place is always kept for a flush sharing no seller with
-    those in flight: while another process holds a head, the flushes waiting for it, holding
-    the locks of all their other sellers, still hold up no seller of theirs.
-    SQLite takes one writer at a time: one flush."""
+    so it waits at PostgreSQL for that flush's commit and chains after it. (Should PostgreSQL
+    hand it the head first, the flush in flight finds its places taken and is written again
+    after it: the receipts of flushes in flight together are chained in the order they
+    commit.) Holding up a batch until the flush in flight was done instead left the server
+    idle while PostgreSQL wrote (docs/performance.md). One place is always kept for a flush
+    naming no seller in flight: while another process holds a head, the flushes waiting for
+    it (holding the locks of their other sellers) leave a way through for checks naming none
+    of their sellers. SQLite takes one writer at a time: one flush."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -215,8 +217,8 @@ class ReceiptWriter:
 
         The calls naming no seller of a flush in flight, if there are any; else, while this
         flush leaves a place for another (see the class's docstring), those naming one. A call
-        naming a seller of a call left waiting waits too, so each seller's receipts are chained
-        in the order they came."""
+        naming a seller of a call left waiting waits too: no call overtakes an earlier one of
+        its seller here."""
         free: list[_Call] = []
         sharing: list[_Call] = []
         blocked = set(self._in_flight)
