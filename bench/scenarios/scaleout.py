@@ -1,0 +1,304 @@
+"""Scale-out: what a second process adds on this machine (issue 22), on PostgreSQL only (SQLite
+takes one writer, so a second process there only queues behind the first).
+
+The same loads as the coverage, fan-out and webhooks scenarios, each served by one API process
+and then by two (``serve --workers 2``: uvicorn workers sharing the port), alternated round by
+round so that the machine's drift cancels; the round whose ratio "2 processes ÷ 1 process" is
+the median counts. A server is started for each round and stopped after it, so that the two
+never hold PostgreSQL connections at once (41 per API process, against ``max_connections``).
+
+- Coverage: single checks (closed loop, 64 connections) and batches of 100 (8 connections) on a
+  registry of 10,000 policies.
+- Fan-out: quote requests with ``?wait=true``, 50 concurrent, ten simulated insurers at 50 to
+  200 ms (on the insurers' core throughout).
+- Webhooks: verified and stored events (closed loop, 64 connections) with the inbox worker
+  external; after each round's load, that many ``accelerator worker`` processes drain what it
+  stored (applied events per second, from their start until nothing waits).
+
+Cores: one process runs on the server's core, as in every other scenario; two run on every core
+of the run, shared with the load generator, the insurers and PostgreSQL (``CorePlan.for_api``).
+Each measurement's cores-busy figures (server's process tree, PostgreSQL, machine) say what
+limited it, and the notes put them side by side.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from accelerator.auth.principal import Role
+from bench import databases, processes, registry
+from bench.context import RunContext, call, expect
+from bench.keys import issue_key
+from bench.loadgen import FixedRequests, RequestSource, http_request
+from bench.results import Comparison, Measurement, median_round
+from bench.scenarios import coverage, fanout, webhooks
+from bench.sellers import SELLER_ID, seller_facts
+from bench.upstream import provider_settings, spread
+
+SCENARIO = "scaleout"
+#: How many times the one- and two-process measurements alternate.
+ROUNDS = 3
+_CHECK_CONNECTIONS = 64
+_BATCH_CONNECTIONS = 8
+#: The service as ``accelerator serve`` serves it: the baselines' pools (20 connections per
+#: process, opened at start-up) would take two processes past PostgreSQL's default 100.
+SERVICE_APP = "accelerator.server:create_app"
+
+T = TypeVar("T")
+#: One round's measurements, by name, for one process count.
+Figures = dict[str, Measurement]
+
+
+def api_label(count: int) -> str:
+    return f"{count} API process" + ("" if count == 1 else "es")
+
+
+def round_order(number: int) -> tuple[int, int]:
+    """The process counts in round ``number`` (from 1): one first in odd rounds, two first in
+    even ones, so that neither is always measured on a machine the other just warmed."""
+    return (1, 2) if number % 2 else (2, 1)
+
+
+def alternate(
+    measure_with: Callable[[int, str], dict[str, T]],
+    figure: Callable[[T], float],
+    rounds: int = ROUNDS,
+) -> dict[str, tuple[T, T]]:
+    """Run ``measure_with(processes, suffix)`` for one and two processes, ``rounds`` times
+    alternated; for each figure it returns, the median round's pair (two processes, one
+    process), the round whose ratio ``figure(two) / figure(one)`` is the median."""
+    pairs: dict[str, list[tuple[T, T]]] = {}
+    for number in range(1, rounds + 1):
+        suffix = f" (round {number} of {rounds})"
+        got = {count: measure_with(count, suffix) for count in round_order(number)}
+        for name, one in got[1].items():
+            pairs.setdefault(name, []).append((got[2][name], one))
+    return {name: median_round(measured, figure) for name, measured in pairs.items()}
+
+
+def _throughput(measurement: Measurement) -> float:
+    return measurement.throughput
+
+
+def _busy(measurement: Measurement) -> str:
+    extra = measurement.extra
+    return ", ".join(
+        f"{name} {extra[key]:.2f}"
+        for name, key in (
+            ("server", "cpu_server"),
+            ("insurers", "cpu_insurers"),
+            ("PostgreSQL", "cpu_postgres"),
+            ("machine", "cpu_machine"),
+        )
+        if key in extra
+    )
+
+
+def _compare(
+    ctx: RunContext,
+    metric: str,
+    pair: tuple[Measurement, Measurement],
+    unit: str,
+    figure: Callable[[Measurement], float] = lambda m: m.throughput,
+) -> None:
+    two, one = pair
+    ctx.compare(
+        Comparison(
+            SCENARIO,
+            "postgresql",
+            f"{metric}, {api_label(2)}",
+            figure(two),
+            f"the same, {api_label(1)}",
+            figure(one),
+            unit,
+        )
+    )
+    ctx.notes.append(
+        f"{SCENARIO}: {metric}, cores busy in the median round: {api_label(1)}: {_busy(one)}; "
+        f"{api_label(2)}: {_busy(two)}"
+    )
+
+
+def _coverage(ctx: RunContext) -> None:
+    now = datetime.now(UTC)
+    url = databases.fresh("postgresql", ctx.out)
+    sellers = coverage.SMALL_POLICIES // registry.POLICIES_PER_SELLER
+    ctx.say(f"{SCENARIO}: generating {coverage.SMALL_POLICIES:,} policies")
+    registry.grow_registry(url, first_seller=0, sellers=sellers, now=now)
+    key = issue_key(url, Role.CLAIMS)
+    check_bodies = coverage._check_bodies(sellers, now, seed=1)
+    batch_bodies = coverage._batch_bodies(sellers, now, seed=2)
+
+    def measure_with(count: int, suffix: str) -> Figures:
+        env = {"ACCELERATOR_DATABASE_URL": url}
+        with ctx.server(
+            f"{SCENARIO}-coverage-{count}", env, workers=count, app=SERVICE_APP
+        ) as port:
+            checks = coverage._requests(port, "/v1/coverage/checks", key, check_bodies)
+            batches = coverage._requests(port, "/v1/coverage/checks/batch", key, batch_bodies)
+            label = f"{{}}, {api_label(count)}{suffix}"
+            return {
+                "checks": _measure(ctx, label.format("check"), port, checks, _CHECK_CONNECTIONS),
+                "batches": _measure(
+                    ctx,
+                    label.format(f"batch of {coverage.BATCH} checks"),
+                    port,
+                    batches,
+                    _BATCH_CONNECTIONS,
+                    decisions=coverage.BATCH,
+                ),
+            }
+
+    got = alternate(measure_with, _throughput)
+    _compare(ctx, f"single checks per second ({_CHECK_CONNECTIONS} conns)", got["checks"], "req/s")
+    _compare(
+        ctx,
+        f"batch decisions per second ({coverage.BATCH} per request, {_BATCH_CONNECTIONS} conns)",
+        got["batches"],
+        "decisions/s",
+        lambda m: m.extra["decisions_per_second"],
+    )
+
+
+def _fanout(ctx: RunContext) -> None:
+    url = databases.fresh("postgresql", ctx.out)
+    upstream, insurers = fanout.start_upstream(
+        ctx, spread(fanout.INSURERS, fanout.FASTEST_MS, fanout.SLOWEST_MS)
+    )
+    ctx.watched["insurers"] = upstream.pid
+    key = issue_key(url, Role.SELLER, SELLER_ID)
+    auth = {"Authorization": f"Bearer {key}"}
+    env = {
+        "ACCELERATOR_DATABASE_URL": url,
+        "ACCELERATOR_PROVIDERS": json.dumps(
+            provider_settings(insurers, "http://127.0.0.1:1/v1/webhooks/insurers", fanout.SECRET)
+        ),
+        "ACCELERATOR_QUOTE_DEADLINE_SECONDS": str(fanout.DEADLINE_SECONDS),
+        "ACCELERATOR_INSURER_TIMEOUT_SECONDS": str(fanout.DEADLINE_SECONDS),
+    }
+
+    def measure_with(count: int, suffix: str) -> Figures:
+        with ctx.server(f"{SCENARIO}-fanout-{count}", env, workers=count, app=SERVICE_APP) as port:
+            status, answer = call(
+                port, "PUT", f"/v1/sellers/{SELLER_ID}/profile", seller_facts(), auth
+            )
+            expect(status == 200, f"seller profile: {status} {answer}")
+            quotes = FixedRequests(
+                (
+                    http_request(
+                        "POST",
+                        "/v1/quote-requests?wait=true",
+                        host=f"127.0.0.1:{port}",
+                        headers={**auth, "Content-Type": "application/json"},
+                        body=json.dumps({"seller_id": SELLER_ID}).encode(),
+                    ),
+                )
+            )
+            label = f"quote request ?wait=true, {api_label(count)}{suffix}"
+            return {"quotes": _measure(ctx, label, port, quotes, fanout.CONCURRENT)}
+
+    try:
+        got = alternate(measure_with, _throughput)
+    finally:
+        ctx.watched.pop("insurers", None)
+        upstream.stop()
+    _compare(
+        ctx, f"quote requests per second ({fanout.CONCURRENT} concurrent)", got["quotes"], "req/s"
+    )
+
+
+def _drain(ctx: RunContext, url: str, count: int) -> float:
+    """Applied deliveries per second by ``count`` ``accelerator worker`` processes, from their
+    start until no delivery waits (their start-up counts, alike for both counts)."""
+    started = time.monotonic()
+    before = webhooks.inbox_counts(url).get("applied", 0)
+    workers = [
+        processes.start(
+            f"{SCENARIO}-inbox-worker-{count}-{n}",
+            processes.python("-m", "accelerator", "worker", "--until-idle", "--batch-size", "100"),
+            logs=ctx.logs,
+            env={
+                "ACCELERATOR_DATABASE_URL": url,
+                "ACCELERATOR_PROVIDERS": webhooks.providers_json(),
+            },
+            cpus=ctx.cores.for_api(count),
+        )
+        for n in range(1, count + 1)
+    ]
+    try:
+        counts = webhooks._wait_until_applied(url, started)
+    finally:
+        for worker in workers:
+            worker.stop()
+    return (counts.get("applied", 0) - before) / max(time.monotonic() - started, 1e-9)
+
+
+def _webhooks(ctx: RunContext) -> None:
+    url = databases.fresh("postgresql", ctx.out)
+    registry.grow_registry(url, first_seller=0, sellers=webhooks.SELLERS, now=datetime.now(UTC))
+    numbers = tuple(f"BENCH-{n:07d}-1" for n in range(webhooks.SELLERS))
+    env = {
+        "ACCELERATOR_DATABASE_URL": url,
+        "ACCELERATOR_PROVIDERS": webhooks.providers_json(),
+        "ACCELERATOR_INBOX_WORKER": "external",
+    }
+    drained: list[tuple[float, float]] = []
+    by_count: dict[int, float] = {}
+
+    def measure_with(count: int, suffix: str) -> Figures:
+        with ctx.server(
+            f"{SCENARIO}-webhooks-{count}", env, workers=count, app=SERVICE_APP
+        ) as port:
+            source = webhooks._source(port, webhooks._SERVICE_PATH, numbers)
+            label = f"webhook receive, {api_label(count)}{suffix}"
+            received = _measure(ctx, label, port, source, webhooks._CONNECTIONS)
+        by_count[count] = _drain(ctx, url, count)
+        ctx.say(f"{SCENARIO}: {count} `accelerator worker`: {by_count[count]:,.0f} applied/s")
+        if len(by_count) == 2:
+            drained.append((by_count.pop(2), by_count.pop(1)))
+        return {"received": received}
+
+    got = alternate(measure_with, _throughput)
+    _compare(
+        ctx, f"verified and stored events per second ({webhooks._CONNECTIONS} conns)",
+        got["received"], "events/s",
+    )  # fmt: skip
+    two, one = median_round(drained, lambda applied: applied)
+    ctx.compare(
+        Comparison(
+            SCENARIO,
+            "postgresql",
+            "applied events per second, 2 `accelerator worker` processes (median of "
+            f"{len(drained)} rounds)",
+            two,
+            "the same, 1 `accelerator worker` process",
+            one,
+            "events/s",
+        )
+    )
+
+
+def _measure(
+    ctx: RunContext,
+    label: str,
+    port: int,
+    source: RequestSource,
+    connections: int,
+    **per_answer: float,
+) -> Measurement:
+    return ctx.measure(
+        SCENARIO, "postgresql", label, port, source, connections=connections, **per_answer
+    )
+
+
+def run(ctx: RunContext, database: str) -> None:
+    if database != "postgresql":
+        ctx.say(f"{SCENARIO}/{database}: skipped (PostgreSQL only: SQLite takes one writer)")
+        return
+    _coverage(ctx)
+    _fanout(ctx)
+    _webhooks(ctx)
