@@ -3,6 +3,9 @@ where the processes run, and whose CPU a server's figure adds up."""
 
 from __future__ import annotations
 
+import math
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from click.testing import CliRunner
 
@@ -10,7 +13,7 @@ from bench.cli import main
 from bench.cpu import ProcessTable, Snapshot
 from bench.processes import CorePlan
 from bench.results import median_round
-from bench.scenarios.scaleout import alternate, api_label, round_order
+from bench.scenarios.scaleout import alternate, api_label, applied_rate, round_order
 
 
 def test_one_and_two_processes_take_turns_going_first() -> None:
@@ -97,3 +100,15 @@ def test_a_backend_that_ended_does_not_make_postgresqls_figure_negative() -> Non
     assert usage["cpu_postgres"] == 1.0  # (1.0 + 1.0) seconds over 2 s
     assert usage["cpu_server"] == 0.5
     assert usage["cpu_machine"] == 1.5
+
+
+def test_the_drain_rate_leaves_out_the_workers_start_up_and_first_batch() -> None:
+    start = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)  # the first batch's stamp, whenever it was
+    batches = [
+        (start, 100),
+        (start + timedelta(seconds=1), 100),
+        (start + timedelta(seconds=2), 50),
+    ]
+    assert applied_rate(batches) == 75.0  # 150 deliveries after the first stamp, over 2 s
+    assert math.isnan(applied_rate(batches[:1]))  # one batch: no span to divide by
+    assert math.isnan(applied_rate([]))
