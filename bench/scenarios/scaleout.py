@@ -90,6 +90,11 @@ def _throughput(measurement: Measurement) -> float:
     return measurement.throughput
 
 
+def server_cpu_us(cores_busy: float, answers_per_second: float) -> float:
+    """The server's CPU per answer in µs (NaN when nothing was answered)."""
+    return cores_busy / answers_per_second * 1e6 if answers_per_second else math.nan
+
+
 def _busy(measurement: Measurement) -> str:
     extra = measurement.extra
     return ", ".join(
@@ -106,12 +111,17 @@ def _busy(measurement: Measurement) -> str:
 
 def _compare(
     ctx: RunContext,
-    metric: str,
+    what: str,
+    load: str,
     pair: tuple[Measurement, Measurement],
-    unit: str,
+    answer: str,
     figure: Callable[[Measurement], float] = lambda m: m.throughput,
 ) -> None:
+    """Two figures, 2 processes ÷ 1 process: the throughput, and the server's CPU per
+    ``answer`` (its whole process tree's), which tells a second process that costs more work
+    per answer from one that could not get a core on a busy machine."""
     two, one = pair
+    metric = f"{what} per second ({load})"
     ctx.compare(
         Comparison(
             SCENARIO,
@@ -120,7 +130,18 @@ def _compare(
             figure(two),
             f"the same, {api_label(1)}",
             figure(one),
-            unit,
+            f"{answer}s/s",
+        )
+    )
+    ctx.compare(
+        Comparison(
+            SCENARIO,
+            "postgresql",
+            f"server CPU per {answer} ({what}, {load}), {api_label(2)}",
+            server_cpu_us(two.extra.get("cpu_server", math.nan), figure(two)),
+            f"the same, {api_label(1)}",
+            server_cpu_us(one.extra.get("cpu_server", math.nan), figure(one)),
+            "µs",
         )
     )
     ctx.notes.append(
@@ -160,12 +181,13 @@ def _coverage(ctx: RunContext) -> None:
             }
 
     got = alternate(measure_with, _throughput)
-    _compare(ctx, f"single checks per second ({_CHECK_CONNECTIONS} conns)", got["checks"], "req/s")
+    _compare(ctx, "single checks", f"{_CHECK_CONNECTIONS} conns", got["checks"], "request")
     _compare(
         ctx,
-        f"batch decisions per second ({coverage.BATCH} per request, {_BATCH_CONNECTIONS} conns)",
+        "batch decisions",
+        f"{coverage.BATCH} per request, {_BATCH_CONNECTIONS} conns",
         got["batches"],
-        "decisions/s",
+        "decision",
         lambda m: m.extra["decisions_per_second"],
     )
 
@@ -212,9 +234,7 @@ def _fanout(ctx: RunContext) -> None:
     finally:
         ctx.watched.pop("insurers", None)
         upstream.stop()
-    _compare(
-        ctx, f"quote requests per second ({fanout.CONCURRENT} concurrent)", got["quotes"], "req/s"
-    )
+    _compare(ctx, "quote requests", f"{fanout.CONCURRENT} concurrent", got["quotes"], "request")
 
 
 def applied_rate(batches: list[tuple[datetime, int]]) -> float:
@@ -298,9 +318,12 @@ def _webhooks(ctx: RunContext) -> None:
 
     got = alternate(measure_with, _throughput)
     _compare(
-        ctx, f"verified and stored events per second ({webhooks._CONNECTIONS} conns)",
-        got["received"], "events/s",
-    )  # fmt: skip
+        ctx,
+        "verified and stored events",
+        f"{webhooks._CONNECTIONS} conns",
+        got["received"],
+        "event",
+    )
     two, one = median_round(drained, lambda applied: applied)
     ctx.compare(
         Comparison(

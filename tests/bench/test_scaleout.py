@@ -13,7 +13,7 @@ from bench.cli import main
 from bench.cpu import ProcessTable, Snapshot
 from bench.processes import CorePlan
 from bench.results import median_round
-from bench.scenarios.scaleout import alternate, api_label, applied_rate, round_order
+from bench.scenarios.scaleout import alternate, api_label, applied_rate, round_order, server_cpu_us
 
 
 def test_one_and_two_processes_take_turns_going_first() -> None:
@@ -112,3 +112,8 @@ def test_the_drain_rate_leaves_out_the_workers_start_up_and_first_batch() -> Non
     assert applied_rate(batches) == 75.0  # 150 deliveries after the first stamp, over 2 s
     assert math.isnan(applied_rate(batches[:1]))  # one batch: no span to divide by
     assert math.isnan(applied_rate([]))
+
+
+def test_cpu_per_answer_from_cores_busy_and_answers_per_second() -> None:
+    assert server_cpu_us(0.5, 1000.0) == 500.0  # half a core for 1,000 answers a second
+    assert math.isnan(server_cpu_us(0.5, 0.0))
