@@ -15,6 +15,8 @@ from bench.context import RunContext, Timing
 from bench.machine import describe
 
 SCENARIOS = ("fanout", "coverage", "metrics", "webhooks", "notifications", "sweep")
+# Only when named: it repeats other scenarios' loads with one and two processes (issue 22).
+OPT_IN = ("scaleout",)
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -28,9 +30,10 @@ def main() -> None:
 @click.option(
     "--scenario",
     "scenarios",
-    type=click.Choice(SCENARIOS),
+    type=click.Choice(SCENARIOS + OPT_IN),
     multiple=True,
-    help="Run only these scenarios (repeatable; default: all).",
+    help="Run only these scenarios (repeatable; default: all but scaleout, which is PostgreSQL "
+    "only and runs coverage, fan-out and webhook loads with one and two API processes).",
 )
 @click.option(
     "--database",
@@ -65,7 +68,15 @@ def run(
     out: Path | None,
 ) -> None:
     """Run the scenarios; write results.json and results.md (ratios against baselines)."""
-    from bench.scenarios import coverage, fanout, metrics, notifications, sweep, webhooks
+    from bench.scenarios import (
+        coverage,
+        fanout,
+        metrics,
+        notifications,
+        scaleout,
+        sweep,
+        webhooks,
+    )
 
     command = "python -m bench " + shlex.join(sys.argv[1:])
     ctx = RunContext(
@@ -95,6 +106,8 @@ def run(
                     webhooks.run(ctx, kind)
                 elif scenario == "sweep":
                     sweep.run(ctx, kind, large)
+                elif scenario == "scaleout":
+                    scaleout.run(ctx, kind)
                 else:
                     notifications.run(ctx, kind)
     finally:

@@ -128,13 +128,23 @@ class RunContext:
 
     @contextlib.contextmanager
     def server(
-        self, name: str, env: Mapping[str, str], *, ready_path: str = "/health/ready"
+        self,
+        name: str,
+        env: Mapping[str, str],
+        *,
+        ready_path: str = "/health/ready",
+        workers: int = 1,
+        app: str = "bench.app:create_bench_app",
     ) -> Iterator[int]:
-        """Serve the bench app (the service plus baselines) on the server cores; yields its port."""
+        """Serve ``app`` (by default the service plus baselines) with ``workers`` uvicorn worker
+        processes (see ``CorePlan.for_api`` for their cores); yields its port. The measured
+        server CPU is the whole process tree's."""
         port = processes.free_port()
         child = processes.start(
             name,
-            processes.python("-m", "bench.serve", "--port", str(port)),
+            processes.python(
+                "-m", "bench.serve", "--port", str(port), "--workers", str(workers), "--app", app
+            ),
             logs=self.logs,
             env={
                 "ACCELERATOR_LOG_LEVEL": "WARNING",
@@ -142,13 +152,16 @@ class RunContext:
                 "ACCELERATOR_BOOTSTRAP_ADMIN_KEY": BOOTSTRAP_ADMIN_KEY,
                 **env,
             },
-            cpus=self.cores.server,
+            cpus=self.cores.for_api(workers),
         )
         try:
             processes.wait_until_answers(child, f"http://127.0.0.1:{port}{ready_path}")
             self.server_pid = child.pid
             self.watched["server"] = child.pid
             yield port
+            # uvicorn stops the whole server when one of several workers fails to start (e.g.
+            # PostgreSQL refused a connection); what was measured after that is not the figure.
+            expect(child.alive(), f"{name} exited while being measured:\n{child.tail()}")
         finally:
             self.server_pid = None
             self.watched.pop("server", None)

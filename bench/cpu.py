@@ -25,20 +25,45 @@ def _stat_fields(pid: int | str) -> list[str] | None:
     return [raw[raw.index("(") + 1 : raw.rindex(")")], *raw[raw.rindex(")") + 2 :].split()]
 
 
-def process_seconds(pid: int) -> float:
-    fields = _stat_fields(pid)
-    return 0.0 if fields is None else (int(fields[12]) + int(fields[13])) / _TICKS
+def _seconds(fields: list[str]) -> float:
+    return (int(fields[12]) + int(fields[13])) / _TICKS
 
 
-def postgres_seconds() -> float:
-    """CPU time of every PostgreSQL process on this machine (the server is local)."""
-    total = 0.0
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            fields = _stat_fields(entry.name)
-            if fields is not None and fields[0] == "postgres":
-                total += (int(fields[12]) + int(fields[13])) / _TICKS
-    return total
+@dataclass(frozen=True)
+class ProcessTable:
+    """Every process's parent, command name and CPU seconds, from one pass over /proc."""
+
+    parents: dict[int, int]
+    names: dict[int, str]
+    seconds: dict[int, float]
+
+    @classmethod
+    def read(cls) -> ProcessTable:
+        parents: dict[int, int] = {}
+        names: dict[int, str] = {}
+        seconds: dict[int, float] = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit() and (fields := _stat_fields(entry.name)) is not None:
+                pid = int(entry.name)
+                parents[pid], names[pid], seconds[pid] = int(fields[2]), fields[0], _seconds(fields)
+        return cls(parents, names, seconds)
+
+    def tree_seconds(self, root: int) -> float:
+        """CPU seconds of ``root`` and its living descendants: ``serve --workers 2``'s worker
+        processes are children of uvicorn's supervisor, which itself does almost nothing."""
+        children: dict[int, list[int]] = {}
+        for pid, parent in self.parents.items():
+            children.setdefault(parent, []).append(pid)
+        total, stack = 0.0, [root]
+        while stack:
+            pid = stack.pop()
+            total += self.seconds.get(pid, 0.0)
+            stack.extend(children.get(pid, ()))
+        return total
+
+    def postgres_seconds(self) -> dict[int, float]:
+        """CPU time of each PostgreSQL process on this machine (the server is local)."""
+        return {pid: s for pid, s in self.seconds.items() if self.names[pid] == "postgres"}
 
 
 def machine_seconds() -> tuple[float, float]:
@@ -55,15 +80,16 @@ def machine_seconds() -> tuple[float, float]:
 class Snapshot:
     at: float
     processes: dict[str, float]
-    postgres: float
+    postgres: dict[int, float]  # by backend pid
     machine: tuple[float, float]
 
     @classmethod
     def take(cls, pids: Mapping[str, int]) -> Snapshot:
+        table = ProcessTable.read()
         return cls(
             time.monotonic(),
-            {name: process_seconds(pid) for name, pid in pids.items()},
-            postgres_seconds(),
+            {name: table.tree_seconds(pid) for name, pid in pids.items()},
+            table.postgres_seconds(),
             machine_seconds(),
         )
 
@@ -74,7 +100,11 @@ class Snapshot:
             f"cpu_{name}": (seconds - before.processes.get(name, seconds)) / wall
             for name, seconds in self.processes.items()
         }
-        usage["cpu_postgres"] = (self.postgres - before.postgres) / wall
+        # Backend by backend: one that ended in between (another client's connection closed)
+        # takes its CPU time out of a plain sum, which then reads negative on a shared machine.
+        # Counted this way, its last moments are missed instead; a new one counts from zero.
+        postgres = sum(s - before.postgres.get(pid, 0.0) for pid, s in self.postgres.items())
+        usage["cpu_postgres"] = postgres / wall
         busy = self.machine[0] - before.machine[0]
         usage["cpu_machine"] = busy / wall
         return usage

@@ -37,6 +37,14 @@ class CorePlan:
             return cls(server, rest, rest)
         return cls(server, frozenset(cores[1:2]), frozenset(cores[2:]))
 
+    def for_api(self, processes: int) -> frozenset[int] | None:
+        """Where ``processes`` API processes run: one on the server's core; more on every core
+        of the run, shared with the insurers, the load generator and PostgreSQL (pinning each
+        worker to a core of its own would leave the others nothing on a 2-core machine)."""
+        if processes == 1 or self.server is None:
+            return self.server
+        return self.server | (self.upstream or frozenset()) | (self.load or frozenset())
+
     def describe(self) -> str:
         def show(cores: frozenset[int] | None) -> str:
             return "unpinned" if cores is None else ",".join(map(str, sorted(cores)))

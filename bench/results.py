@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from bench.loadgen import LoadResult
 from bench.stats import LatencySummary
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -105,3 +108,14 @@ class Comparison:
             "met": self.met,
             "note": self.note,
         }
+
+
+def median_round(rounds: Sequence[tuple[T, T]], figure: Callable[[T], float]) -> tuple[T, T]:
+    """Of pairs (served, baseline) measured side by side in several rounds, the pair whose
+    ratio ``figure(served) / figure(baseline)`` is the median. A shared machine's speed drifts
+    by tens of percent within minutes; a ratio of neighbours, taken as the median of several,
+    cancels most of it. A baseline of zero sorts last rather than dividing by zero."""
+    if not rounds:
+        raise ValueError("no rounds measured")
+    ordered = sorted(rounds, key=lambda pair: figure(pair[0]) / max(figure(pair[1]), 1e-9))
+    return ordered[len(ordered) // 2]

@@ -34,7 +34,7 @@ from bench import databases, registry
 from bench.context import RunContext, call, expect
 from bench.keys import issue_key
 from bench.loadgen import FixedRequests, http_request
-from bench.results import Comparison, Measurement
+from bench.results import Comparison, Measurement, median_round
 
 SCENARIO = "coverage"
 SMALL_POLICIES = 10_000
@@ -161,9 +161,7 @@ def _alternating(
             continue
         without = measure(baseline[0] + suffix, baseline[1])
         pairs.append((measure(served[0] + suffix, served[1]), without))
-    # A baseline that answered nothing sorts last rather than dividing by zero.
-    pairs.sort(key=lambda pair: pair[0].throughput / max(pair[1].throughput, 1e-9))
-    return pairs[len(pairs) // 2]
+    return median_round(pairs, lambda measurement: measurement.throughput)
 
 
 def _sanity(port: int, key: str, now: datetime) -> None:
