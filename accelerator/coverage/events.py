@@ -54,6 +54,7 @@ RegistryRow = msgspec.defstruct(
     ],
     array_like=True,
     frozen=True,
+    gc=False,  # decoded JSON: a tree, no cycle to collect (see coverage.state's structs)
 )
 _REGISTRY: Final = msgspec.json.Decoder(list[RegistryRow])  # type: ignore[valid-type]
 

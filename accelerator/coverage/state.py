@@ -56,7 +56,7 @@ NotInForce = Literal["policy_not_in_force", "policy_cancelled"]
 POLICY_DAY_START: Final = time(0, 1)
 
 
-class PolicyEvent(msgspec.Struct, frozen=True, kw_only=True):
+class PolicyEvent(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """One change to a policy.
 
     ``issued`` (bound here or submitted by the seller) and ``endorsed`` carry the full
@@ -90,7 +90,11 @@ class PolicyEvent(msgspec.Struct, frozen=True, kw_only=True):
 
 # Interval and PolicyState are structs, not frozen dataclasses: a check derives the state of
 # every policy of every seller it names, and a frozen dataclass sets each field through
-# object.__setattr__ (docs/performance.md, "Batch checks").
+# object.__setattr__ (docs/performance.md, "Batch checks"). PolicyEvent and PolicyState are
+# untracked by the cycle collector (gc=False): they hold immutable values and tuples of one
+# another, never anything that could lead back to them, and a batch check holds thousands at
+# once, each adding to the count that sets off a collection (docs/performance.md, "Batch
+# decisions' CPU").
 class Interval(msgspec.Struct, frozen=True):
     """A half-open span of cover, ``[start, end)``."""
 
@@ -102,7 +106,7 @@ class Interval(msgspec.Struct, frozen=True):
         return self.start <= instant < self.end
 
 
-class PolicyState(msgspec.Struct, frozen=True, kw_only=True):
+class PolicyState(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """A policy as known at one instant: its terms over time, its cover and its verification.
 
     Built by :func:`derive_state`; every answer is about the world at the instant asked for.
