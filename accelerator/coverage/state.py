@@ -201,7 +201,12 @@ def derive_state(
     if known_at is not None and known_at.tzinfo is None:
         raise ValueError("known_at must be timezone-aware")
     known = list(events) if known_at is None else [e for e in events if e.recorded_at <= known_at]
-    # Each event's place computed once: a check derives every policy of every seller it names.
+    if len({event.event_id for event in known}) == len(known):
+        # No id told twice (nearly always): no two events tie on event_order, which ends with
+        # the id, so sorting by it is the whole order. A check derives every policy of every
+        # seller it names: 2.9 -> 2.0 µs a policy of two events without the steps below.
+        return _replay(sorted(known, key=event_order))
+    # Each event's place computed once.
     places = sorted([(event_order(e), i) for i, e in enumerate(known)])
     ordered = [known[i] for _, i in places]
     if any(a[0] == b[0] for a, b in pairwise(places)):
@@ -209,8 +214,6 @@ def derive_state(
         # their encoding, so even that cannot make the outcome depend on arrival order. Only
         # then: encoding every event of every check is costly, and ties are rare.
         ordered.sort(key=lambda e: (*event_order(e), msgspec.json.encode(e)))
-    if len({event.event_id for event in ordered}) == len(ordered):
-        return _replay(ordered)  # no id told twice: nearly always
     applied: list[PolicyEvent] = []
     seen: set[str] = set()
     for event in ordered:
