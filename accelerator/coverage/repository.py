@@ -91,8 +91,8 @@ def _sellers_with_events(dialect: DialectName) -> Any:
                 PolicyRow.source,
                 event.event_id,
                 event.kind,
-                event.effective_at,
-                event.recorded_at,
+                _finite(event.effective_at),
+                _finite(event.recorded_at),
                 event.data,
             )
         )
@@ -120,6 +120,16 @@ def _sellers_with_events(dialect: DialectName) -> Any:
         .outerjoin(event, event.seller_id == Seller.id)
         .outerjoin(PolicyRow, PolicyRow.id == event.policy_id)
         .where(wanted)
+    )
+
+
+def _finite(instant: Any) -> Any:
+    """A timestamptz as asyncpg reads it: ``-infinity`` and ``infinity`` (what asyncpg writes
+    for ``datetime.min`` and ``datetime.max``) as those instants, not as JSON's text for them,
+    which no datetime decodes (tests/api/test_stored_values_stay_readable.py)."""
+    return func.least(
+        func.greatest(instant, literal_column("'0001-01-01T00:00:00+00'::timestamptz")),
+        literal_column("'9999-12-31T23:59:59.999999+00'::timestamptz"),
     )
 
 
