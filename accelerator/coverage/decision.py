@@ -69,7 +69,7 @@ _VERIFIED: Final = PolicyVerification.VERIFIED
 _REJECTED: Final = PolicyVerification.REJECTED
 
 
-class _Assessment(msgspec.Struct, frozen=True, kw_only=True):
+class _Assessment(msgspec.Struct, frozen=True, kw_only=True, gc=False):  # as PolicyState
     policy_id: str
     terms: PolicyTerms
     reasons: tuple[Reason, ...]
@@ -120,6 +120,23 @@ def decide(
     incident's local date.
     """
     _check_version(claim, version)
+    return decide_checked(
+        claim, policies, version, legal_name=legal_name, evaluated_at=evaluated_at
+    )
+
+
+def decide_checked(
+    claim: CoverageCheckRequest,
+    policies: Sequence[tuple[str, PolicySource, PolicyState | None]],
+    version: RuleSetVersion,
+    *,
+    legal_name: str | None,
+    evaluated_at: datetime,
+) -> CoverageDecision:
+    """:func:`decide` without checking ``version`` again: for a caller that took it from
+    :func:`rule_set_for_incident` for this claim's marketplace and incident, once for all the
+    claims of a batch that share them (the check is the incident's local date in the
+    marketplace's zone, about as costly as the lookup itself)."""
     known = [(pid, source, state) for pid, source, state in policies if state is not None]
     # A policy out of force or unverified at the incident cannot qualify, and the reasons of
     # policies that do not qualify are reported only when none does: so those are assessed

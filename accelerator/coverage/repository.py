@@ -34,6 +34,7 @@ from sqlalchemy import (
     delete,
     exists,
     func,
+    literal_column,
     select,
     tuple_,
     update,
@@ -44,7 +45,7 @@ from accelerator.audit.anchors import ChainPrefix
 from accelerator.audit.chain import Chain, event_content
 from accelerator.audit.models import PendingEventRow
 from accelerator.coverage.decision import PolicyCandidate
-from accelerator.coverage.events import decode_event, to_event
+from accelerator.coverage.events import decode_registry, registry_event, to_event
 from accelerator.coverage.linking import (
     InsurerDirectory,
     ReviewReason,
@@ -60,7 +61,6 @@ from accelerator.coverage.state import (
     derive_state,
     over_before,
 )
-from accelerator.infra.codec import instant
 from accelerator.infra.database import ReadSession, WriteSession
 from accelerator.infra.lookups import Lookups
 from accelerator.infra.statements import DialectName, Statement
@@ -75,26 +75,61 @@ from schemas import PolicySource, PolicyTerms, PolicyVerification, reading_store
 def _sellers_with_events(dialect: DialectName) -> Any:
     # The seller ids are one parameter however many: a PostgreSQL array, or JSON text that
     # SQLite reads with json_each (an expanding IN would be compiled again for every count).
+    # Every row comes back inside one JSON array (events.RegistryRow's layout), decoded in one
+    # call: row by row, SQLite's worker thread stepped once per row, taking the GIL back from
+    # the event loop each time, and each row's instants and data were decoded one at a time
+    # (docs/performance.md, "Batch decisions' CPU").
+    event = PolicyEventRow
     if dialect == "postgresql":
         wanted = Seller.id == any_(bindparam("seller_ids", type_=ARRAY(String)))
+        # The instants as ISO text with their offset: UTC, the lookups' session time zone.
+        rows = func.json_agg(
+            func.json_build_array(
+                Seller.id,
+                Seller.legal_name,
+                event.policy_id,
+                PolicyRow.source,
+                event.event_id,
+                event.kind,
+                _finite(event.effective_at),
+                _finite(event.recorded_at),
+                event.data,
+            )
+        )
     else:
         ids = func.json_each(bindparam("seller_ids", type_=String)).table_valued("value")
         wanted = Seller.id.in_(select(ids.c.value))
-    return (
-        select(
-            Seller.id,
-            Seller.legal_name,
-            PolicyEventRow.policy_id,
-            PolicyRow.source,
-            PolicyEventRow.event_id,
-            PolicyEventRow.kind,
-            PolicyEventRow.effective_at,
-            PolicyEventRow.recorded_at,
-            PolicyEventRow.data,
+        # Naive UTC text (UtcDateTime) with its zone written on: an aware instant once decoded.
+        utc = literal_column("'Z'", String)
+        rows = func.json_group_array(
+            func.json_array(
+                Seller.id,
+                Seller.legal_name,
+                event.policy_id,
+                PolicyRow.source,
+                event.event_id,
+                event.kind,
+                event.effective_at.op("||")(utc),
+                event.recorded_at.op("||")(utc),
+                func.json(event.data),  # the stored document, not a string holding it
+            )
         )
-        .outerjoin(PolicyEventRow, PolicyEventRow.seller_id == Seller.id)
-        .outerjoin(PolicyRow, PolicyRow.id == PolicyEventRow.policy_id)
+    return (
+        select(rows)
+        .select_from(Seller)
+        .outerjoin(event, event.seller_id == Seller.id)
+        .outerjoin(PolicyRow, PolicyRow.id == event.policy_id)
         .where(wanted)
+    )
+
+
+def _finite(instant: Any) -> Any:
+    """A timestamptz as asyncpg reads it: ``-infinity`` and ``infinity`` (what asyncpg writes
+    for ``datetime.min`` and ``datetime.max``) as those instants, not as JSON's text for them,
+    which no datetime decodes (tests/api/test_stored_values_stay_readable.py)."""
+    return func.least(
+        func.greatest(instant, literal_column("'0001-01-01T00:00:00+00'::timestamptz")),
+        literal_column("'9999-12-31T23:59:59.999999+00'::timestamptz"),
     )
 
 
@@ -114,19 +149,20 @@ async def sellers_with_events(
     without a profile has no legal name; one without policies has no entry in the first."""
     found: dict[str, SellerPolicies] = defaultdict(dict)
     names: dict[str, str] = {}
-    rows = await lookups.fetch(SELLERS_WITH_EVENTS, seller_ids=list(seller_ids))
+    [[text]] = await lookups.fetch(SELLERS_WITH_EVENTS, seller_ids=list(seller_ids))
     # Events as they were recorded: a bound added since must not make one unreadable.
     with reading_stored():
-        for seller_id, name, policy_id, source, event_id, kind, effective, recorded, data in rows:
-            names[seller_id] = name
+        for row in decode_registry(text):
+            seller_id = row.seller_id
+            names[seller_id] = row.legal_name
+            policy_id = row.policy_id
             if policy_id is None:
                 continue  # a seller without policies
             policies = found[seller_id]
             held = policies.get(policy_id)
             if held is None:
-                held = policies[policy_id] = (_SOURCES[source], [])
-            event = decode_event(event_id, kind, instant(effective), instant(recorded), data)
-            held[1].append(event)
+                held = policies[policy_id] = (_SOURCES[row.source], [])
+            held[1].append(registry_event(row))
     return found, names
 
 

@@ -14,7 +14,7 @@ from accelerator import __version__
 from accelerator.audit.receipts import ReceiptWriter, new_receipt_ids
 from accelerator.auth.principal import Principal, Role, ensure_acts_for
 from accelerator.coverage import repository
-from accelerator.coverage.decision import decide, rule_set_for_incident
+from accelerator.coverage.decision import decide_checked, rule_set_for_incident
 from accelerator.coverage.flags import recorded_after_incident
 from accelerator.coverage.linking import InsurerDirectory, insurer_key
 from accelerator.coverage.repository import SellerPolicies
@@ -152,7 +152,8 @@ class CoverageService:
             (policy_id, source, derive_state(events, known_at=known_at))
             for policy_id, (source, events) in sorted(held.items())
         ]
-        decision = decide(
+        # ``version`` is the one rule_set_for_incident gave for this claim (_version_for).
+        decision = decide_checked(
             claim, candidates, version, legal_name=legal_name, evaluated_at=evaluated_at
         )
         relied_on: list[str] = []

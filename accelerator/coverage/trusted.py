@@ -75,6 +75,9 @@ class TrustedReader(Generic[S]):
             fields,
             kw_only=True,
             frozen=True,
+            # Untracked by the cycle collector: a twin holds what JSON decodes to, a tree that
+            # cannot lead back to it, and a batch check decodes thousands at once.
+            gc=False,
             forbid_unknown_fields=config.forbid_unknown_fields,
             rename=renamed if any(k != v for k, v in renamed.items()) else None,
         )
@@ -124,7 +127,7 @@ def _builder(
         if reader is None:
             arguments.append(f"{name}=twin.{name}")
         else:
-            namespace[f"build_{name}"] = reader.rebuild
+            namespace[f"build_{name}"] = reader._build  # its function: no method call between
             arguments.append(f"{name}=None if twin.{name} is None else build_{name}(twin.{name})")
     source = f"def build(twin):\n    return struct({', '.join(arguments)})\n"
     exec(source, namespace)  # noqa: S102 - the source is built above from field names only

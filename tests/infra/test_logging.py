@@ -17,7 +17,12 @@ from collections.abc import Iterator
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
-from accelerator.infra.logging import LogWriter, configure_logging, request_id_var
+from accelerator.infra.logging import (
+    LogWriter,
+    configure_logging,
+    new_request_id,
+    request_id_var,
+)
 from accelerator.infra.spans import OtelTracing
 
 log = logging.getLogger("accelerator.test")
@@ -167,3 +172,21 @@ def test_configuring_again_writes_the_earlier_lines_first() -> None:
     writer.flush()
     assert first.getvalue().rstrip().endswith("to the first")
     assert second.getvalue().rstrip().endswith("to the second")
+
+
+def test_a_forked_worker_makes_request_ids_of_its_own() -> None:
+    # Without a fresh seed the child would go on with the parent's sequence, so its first id
+    # would be the parent's next one.
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.write(write, new_request_id().encode())
+        os._exit(0)
+    os.close(write)
+    child = os.read(read, 64).decode()
+    os.close(read)
+    os.waitpid(pid, 0)
+    parent = new_request_id()
+    assert len(child) == len(parent) == 16
+    assert child != parent
+    assert all(c in "0123456789abcdef" for c in child + parent)
