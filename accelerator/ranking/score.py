@@ -98,12 +98,16 @@ class WeightedScore:
         currency = _majority_currency([offer for _, offer, _ in items])
         with_gaps = [(i, o, _with_currency_gap(g, o, currency)) for i, o, g in items]
         cheapest, base_name = _comparison_base(with_gaps, currency)
+        # What every offer's cost is measured against, written once per ranking, as money()
+        # shows it, without building (and checking again) a Money of the cheapest total, which
+        # was checked as one of the offers'.
+        base = f"{base_name} {amount(cheapest)} {currency}"
         normalised = self.weights.normalised()
         # Per ranking, not per offer: each component's weight, and as the breakdown shows it.
         weights = [(name, normalised[name], round(normalised[name], 4)) for name in _COMPONENTS]
         scored = []
         for offer_id, offer, all_gaps in with_gaps:
-            breakdown = _breakdown(offer, currency, (cheapest, base_name), weights)
+            breakdown = _breakdown(offer, currency, (cheapest, base), weights)
             scored.append((offer_id, offer, all_gaps, breakdown))
         scored.sort(
             key=lambda s: (bool(s[2]), -s[3].total, s[1].total.amount, s[1].total.currency, s[0])
@@ -167,16 +171,14 @@ def _breakdown(
     base: tuple[Decimal, str],
     weights: Sequence[tuple[ScoreComponentName, float, float]],
 ) -> ScoreBreakdown:
-    """``weights``: each component's normalised weight and that weight as shown, in
-    ``_COMPONENTS`` order."""
-    cheapest, base_name = base
+    """``base``: the cheapest total and how a cost names it; ``weights``: each component's
+    normalised weight and that weight as shown, in ``_COMPONENTS`` order."""
+    cheapest, base_text = base
     in_currency = offer.total.currency == currency and offer.deductible.currency == currency
     if in_currency:
         total = offer.total.amount
         cost = _ONE if total <= cheapest else cheapest / total
-        # As money() shows it, without building (and checking again) a Money of the cheapest
-        # total, which was checked as one of the offers'.
-        cost_value = f"{money(offer.total)} ({base_name} {amount(cheapest)} {currency})"
+        cost_value = f"{money(offer.total)} ({base_text})"
         scale = cheapest if cheapest > 0 else _ONE
         deductible = _ONE / (_ONE + offer.deductible.amount / scale)
         deductible_value = money(offer.deductible)
