@@ -59,14 +59,19 @@ class QuoteRequestController(Controller):
         data: JSONBody[QuoteRequestBody],
         wait: FromQuery[bool] = False,
     ) -> Response[QuoteRequestView]:
-        quote, deadline = await quoting.create(request.user, data)
-        # Usually the fan-out answers with what it just stored, and nothing is read back.
-        stored = (
+        quote, deadline = await quoting.create(request.user, data, waited_for=wait)
+        # Usually the fan-out answers with what it just stored (its offers assessed as they
+        # landed), and nothing is read back.
+        written = (
             await quoting.runner.wait(quote.request_id, deadline + WAIT_MARGIN_SECONDS)
             if wait
             else None
         )
-        view = quoting.view(stored or await quoting.load(request.user, quote.request_id))
+        view = (
+            quoting.view(written.stored, assessed=written.assessed)
+            if written is not None
+            else quoting.view(await quoting.load(request.user, quote.request_id))
+        )
         collecting = view.status == QuoteRequestStatus.COLLECTING
         status = HTTP_202_ACCEPTED if collecting else HTTP_200_OK
         return Response(

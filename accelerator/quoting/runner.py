@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,7 @@ from accelerator.insurers.partners import Partner
 from accelerator.quoting import repository
 from accelerator.quoting.fanout import FanOutPolicy, InsurerResult, fan_out
 from accelerator.quoting.repository import StoredRequest
-from schemas import OutcomeStatus, QuoteRequest
+from schemas import ComplianceResult, Offer, OutcomeStatus, QuoteRequest
 
 if TYPE_CHECKING:
     from accelerator.infra.tracing import Tracing
@@ -182,6 +183,16 @@ def final_status(results: list[InsurerResult]) -> str:
     return "no_offer"
 
 
+@dataclass(frozen=True)
+class WrittenRequest:
+    """A request as its fan-out wrote it (``repository.written_request``: what reading it back
+    would give), and the compliance of each of its offers, by offer id, assessed as each
+    insurer's answer landed (empty unless the fan-out was asked to)."""
+
+    stored: StoredRequest
+    assessed: Mapping[str, ComplianceResult]
+
+
 class QuoteRunner:
     """Owns the fan-out tasks of one process so they can be awaited and cancelled at shutdown."""
 
@@ -196,7 +207,7 @@ class QuoteRunner:
         self.partners = partners
         self.policy = policy
         self.metrics = metrics
-        self._tasks: dict[str, asyncio.Task[StoredRequest | None]] = {}
+        self._tasks: dict[str, asyncio.Task[WrittenRequest | None]] = {}
         self.results = ResultWriter(db)
 
     def start(
@@ -207,12 +218,15 @@ class QuoteRunner:
         created_at: datetime | None = None,
         deadline_at: datetime | None = None,
         switched_off: Awaitable[dict[str, str]] | None = None,
-    ) -> asyncio.Task[StoredRequest | None]:
+        assess: Callable[[Offer], ComplianceResult] | None = None,
+    ) -> asyncio.Task[WrittenRequest | None]:
         """Fan ``request`` out in the background. Given the instants :func:`record_request`
         stored it with, the task ends with the request as stored when nothing but this fan-out
         wrote to it (:meth:`wait` hands it over), else with None. ``switched_off``: the
         insurers' switches, being read (:meth:`switched_off`) while the request was stored;
-        read now if not given."""
+        read now if not given. ``assess``: each offer's compliance, worked out as its insurer's
+        answer lands, while other insurers or the database are awaited, for a caller who waits
+        for the answer (docs/performance.md)."""
         stamps = None if created_at is None or deadline_at is None else (created_at, deadline_at)
         policy = FanOutPolicy(
             deadline_seconds=deadline_seconds,
@@ -221,9 +235,9 @@ class QuoteRunner:
             poll_interval_seconds=self.policy.poll_interval_seconds,
         )
         run = (
-            self._run(request, policy, stamps, switched_off)
+            self._run(request, policy, stamps, switched_off, assess)
             if self.db.tracing is None
-            else self._traced_run(self.db.tracing, request, policy, stamps, switched_off)
+            else self._traced_run(self.db.tracing, request, policy, stamps, switched_off, assess)
         )
         task = asyncio.create_task(run, name=f"quote-{request.request_id}")
         self._tasks[request.request_id] = task
@@ -237,7 +251,8 @@ class QuoteRunner:
         policy: FanOutPolicy,
         stamps: tuple[datetime, datetime] | None,
         switched_off: Awaitable[dict[str, str]] | None,
-    ) -> StoredRequest | None:
+        assess: Callable[[Offer], ComplianceResult] | None,
+    ) -> WrittenRequest | None:
         # A child of the request's span even when it outlives the request (?wait=false answers
         # first): the fan-out is what the request asked for, so it belongs to its trace.
         with tracing.span(
@@ -247,7 +262,7 @@ class QuoteRunner:
                 "accelerator.insurers": len(self.partners),
             },
         ):
-            return await self._run(request, policy, stamps, switched_off)
+            return await self._run(request, policy, stamps, switched_off, assess)
 
     async def _run(
         self,
@@ -255,11 +270,24 @@ class QuoteRunner:
         policy: FanOutPolicy,
         stamps: tuple[datetime, datetime] | None,
         switched_off: Awaitable[dict[str, str]] | None,
-    ) -> StoredRequest | None:
+        assess: Callable[[Offer], ComplianceResult] | None,
+    ) -> WrittenRequest | None:
         stored: list[asyncio.Future[None]] = []
+        assessed: dict[str, ComplianceResult] = {}
+        loop = asyncio.get_running_loop()
         final = "failed"
         results: list[InsurerResult] | None = None
         lost = False
+
+        def assess_offers(result: InsurerResult) -> None:
+            if assess is None:
+                return
+            try:
+                for offer_id, offer in zip(result.offer_ids, result.offers, strict=True):
+                    assessed[offer_id] = assess(offer)
+            except Exception:
+                # The answer assesses what is missing, and meets (and reports) the same failure.
+                return
 
         async def on_result(result: InsurerResult) -> None:
             # Queued rather than awaited, so that results landing together share a transaction;
@@ -272,6 +300,11 @@ class QuoteRunner:
                 result.reason_code,
                 result.elapsed_ms / 1000 if asked else None,
             )
+            if assess is not None and result.offers:
+                # Soon, not now: behind what is already scheduled (the start of the write just
+                # queued, and after the last result the completion queued with it), while the
+                # database answers or other insurers are awaited.
+                loop.call_soon(assess_offers, result)
 
         try:
             results = await fan_out(
@@ -301,7 +334,9 @@ class QuoteRunner:
         # Every insurer's result and the completion are committed, and nothing else changed
         # the request: what this fan-out holds is what a read-back would return, without its
         # three reads (docs/performance.md).
-        return repository.written_request(request, *stamps, results, completed_at)
+        return WrittenRequest(
+            repository.written_request(request, *stamps, results, completed_at), assessed
+        )
 
     async def switched_off(self) -> dict[str, str]:
         """The insurers operators switched off, read per request so that a switch reaches every
@@ -312,7 +347,7 @@ class QuoteRunner:
             logger.exception("the insurer switches could not be read; asking every insurer")
             return {}
 
-    async def wait(self, request_id: str, seconds: float) -> StoredRequest | None:
+    async def wait(self, request_id: str, seconds: float) -> WrittenRequest | None:
         """Wait for a running fan-out of this process, at most ``seconds``. Returns the request
         as stored if the fan-out ended knowing it (see :meth:`start`); None if the caller must
         read it."""

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -14,6 +15,7 @@ from accelerator.auth.principal import Principal, Role, ensure_acts_for
 from accelerator.errors import InvalidInput, NotFound
 from accelerator.infra.database import Database
 from accelerator.quoting import repository
+from accelerator.quoting.assessment import assess_offer
 from accelerator.quoting.cover import (
     currency_errors,
     default_cover,
@@ -27,6 +29,7 @@ from accelerator.ranking.score import RankingStrategy
 from accelerator.rulesets.loader import RuleBook
 from accelerator.sellers.service import SellerService, StoredProfile
 from schemas import (
+    ComplianceResult,
     DesiredCover,
     InsurerAttempt,
     OutcomeStatus,
@@ -77,9 +80,11 @@ class QuotingService:
         return min(asked or self.default_deadline_seconds, self.max_deadline_seconds)
 
     async def create(
-        self, principal: Principal, body: QuoteRequestBody
+        self, principal: Principal, body: QuoteRequestBody, *, waited_for: bool = False
     ) -> tuple[QuoteRequest, float]:
-        """Persist the request (and an ``awaiting`` row per insurer), then start the fan-out.
+        """Persist the request (and an ``awaiting`` row per insurer), then start the fan-out;
+        ``waited_for``: the caller will wait for its answer (:meth:`view` of what
+        ``runner.wait`` gives), whose offers are then assessed as they land.
 
         Cover that would start before today in the seller's marketplace is refused
         (``cover.effective_date``), as are amounts in another currency than the marketplace's
@@ -117,6 +122,7 @@ class QuotingService:
             created_at=created_at,
             deadline_at=deadline_at,
             switched_off=switched_off,
+            assess=functools.partial(assess_offer, self.rulebook, request) if waited_for else None,
         )
         return request, deadline
 
@@ -172,10 +178,16 @@ class QuotingService:
             raise NotFound("quote_request", f"No quote request {request_id!r}.")
         return stored
 
-    def view(self, stored: StoredRequest, now: datetime | None = None) -> QuoteRequestView:
+    def view(
+        self,
+        stored: StoredRequest,
+        now: datetime | None = None,
+        assessed: Mapping[str, ComplianceResult] | None = None,
+    ) -> QuoteRequestView:
         """The request as the API shows it: its offers assessed against the marketplace's rules
-        and ranked, as of ``now``."""
-        return request_view(stored, self.rulebook, self.ranking, now or self.clock())
+        (``assessed``: those the fan-out assessed already, by offer id) and ranked, as of
+        ``now``."""
+        return request_view(stored, self.rulebook, self.ranking, now or self.clock(), assessed)
 
     async def summaries(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from accelerator.quoting.assessment import assess_offer
@@ -19,11 +20,16 @@ from schemas import (
 
 
 def request_view(
-    stored: StoredRequest, rulebook: RuleBook, ranking: RankingStrategy, now: datetime
+    stored: StoredRequest,
+    rulebook: RuleBook,
+    ranking: RankingStrategy,
+    now: datetime,
+    assessed: Mapping[str, ComplianceResult] | None = None,
 ) -> QuoteRequestView:
-    """The request, every insurer's outcome, and its offers ranked as of ``now``."""
+    """The request, every insurer's outcome, and its offers ranked as of ``now``.
+    ``assessed``: offers already assessed against ``rulebook``, by offer id."""
     row = stored.row
-    offers = rank_stored_offers(stored, rulebook, ranking, now)
+    offers = rank_stored_offers(stored, rulebook, ranking, now, assessed)
     answered = sum(1 for o in stored.outcomes if o.status != OutcomeStatus.AWAITING)
     return QuoteRequestView(
         id=row.id,
@@ -42,13 +48,22 @@ def request_view(
 
 
 def rank_stored_offers(
-    stored: StoredRequest, rulebook: RuleBook, ranking: RankingStrategy, now: datetime
+    stored: StoredRequest,
+    rulebook: RuleBook,
+    ranking: RankingStrategy,
+    now: datetime,
+    known: Mapping[str, ComplianceResult] | None = None,
 ) -> list[RankedOffer]:
-    """Every offer with its compliance and score, compliant ones first (see docs/ranking.md)."""
+    """Every offer with its compliance and score, compliant ones first (see docs/ranking.md).
+    ``known``: offers already assessed against ``rulebook``, by offer id."""
     # An offer its insurer withdrew (a later answer replaced it) is no longer on the table.
     current = [(row, offer) for row, offer in stored.offers if row.status != OfferStatus.WITHDRAWN]
     rows = {row.id: row for row, _ in current}
-    assessed = {row.id: assess_offer(rulebook, stored.request, offer) for row, offer in current}
+    known = known or {}
+    assessed = {
+        row.id: known.get(row.id) or assess_offer(rulebook, stored.request, offer)
+        for row, offer in current
+    }
     ranked = ranking.rank([(row.id, offer, assessed[row.id].gaps) for row, offer in current])
     views = []
     for item in ranked:

@@ -33,6 +33,8 @@ from schemas import Gap, Offer, ScoreBreakdown, ScoreComponent, ScoreComponentNa
 Weight = Annotated[float, Meta(ge=0, le=1_000_000)]
 RankItem = tuple[str, Offer, list[Gap]]
 _ONE: Final = Decimal(1)
+# The score's components, in the order every breakdown lists them.
+_COMPONENTS: Final[tuple[ScoreComponentName, ...]] = ("cost", "deductible", "rating", "firmness")
 
 
 class RankingWeights(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -96,10 +98,16 @@ class WeightedScore:
         currency = _majority_currency([offer for _, offer, _ in items])
         with_gaps = [(i, o, _with_currency_gap(g, o, currency)) for i, o, g in items]
         cheapest, base_name = _comparison_base(with_gaps, currency)
-        weights = self.weights.normalised()
+        # What every offer's cost is measured against, written once per ranking, as money()
+        # shows it, without building (and checking again) a Money of the cheapest total, which
+        # was checked as one of the offers'.
+        base = f"{base_name} {amount(cheapest)} {currency}"
+        normalised = self.weights.normalised()
+        # Per ranking, not per offer: each component's weight, and as the breakdown shows it.
+        weights = [(name, normalised[name], round(normalised[name], 4)) for name in _COMPONENTS]
         scored = []
         for offer_id, offer, all_gaps in with_gaps:
-            breakdown = _breakdown(offer, currency, (cheapest, base_name), weights)
+            breakdown = _breakdown(offer, currency, (cheapest, base), weights)
             scored.append((offer_id, offer, all_gaps, breakdown))
         scored.sort(
             key=lambda s: (bool(s[2]), -s[3].total, s[1].total.amount, s[1].total.currency, s[0])
@@ -158,16 +166,19 @@ def _with_currency_gap(gaps: list[Gap], offer: Offer, currency: str) -> list[Gap
 
 
 def _breakdown(
-    offer: Offer, currency: str, base: tuple[Decimal, str], weights: dict[str, float]
+    offer: Offer,
+    currency: str,
+    base: tuple[Decimal, str],
+    weights: Sequence[tuple[ScoreComponentName, float, float]],
 ) -> ScoreBreakdown:
-    cheapest, base_name = base
+    """``base``: the cheapest total and how a cost names it; ``weights``: each component's
+    normalised weight and that weight as shown, in ``_COMPONENTS`` order."""
+    cheapest, base_text = base
     in_currency = offer.total.currency == currency and offer.deductible.currency == currency
     if in_currency:
         total = offer.total.amount
         cost = _ONE if total <= cheapest else cheapest / total
-        # As money() shows it, without building (and checking again) a Money of the cheapest
-        # total, which was checked as one of the offers'.
-        cost_value = f"{money(offer.total)} ({base_name} {amount(cheapest)} {currency})"
+        cost_value = f"{money(offer.total)} ({base_text})"
         scale = cheapest if cheapest > 0 else _ONE
         deductible = _ONE / (_ONE + offer.deductible.amount / scale)
         deductible_value = money(offer.deductible)
@@ -175,29 +186,34 @@ def _breakdown(
         cost = deductible = Decimal(0)
         cost_value = f"{money(offer.total)} (not comparable with {currency})"
         deductible_value = f"{money(offer.deductible)} (not comparable with {currency})"
-    rating = _rating_value(offer.insurer_rating)
-    parts: list[tuple[ScoreComponentName, float, str]] = [
-        ("cost", float(cost), cost_value),
-        ("deductible", float(deductible), deductible_value),
-        ("rating", rating, f"{offer.insurer_rating} (AM Best)"),
-        (
-            "firmness",
-            1.0 if offer.bindable else 0.0,
-            "bindable" if offer.bindable else "indicative",
-        ),
+    fractions = (
+        float(cost),
+        float(deductible),
+        _rating_value(offer.insurer_rating),
+        1.0 if offer.bindable else 0.0,
+    )
+    values = (
+        cost_value,
+        deductible_value,
+        f"{offer.insurer_rating} (AM Best)",
+        "bindable" if offer.bindable else "indicative",
+    )
+    raw = [
+        weight * fraction * 100 for (_, weight, _), fraction in zip(weights, fractions, strict=True)
     ]
-    raw = [weights[name] * fraction * 100 for name, fraction, _ in parts]
     points = [round(p, 2) for p in raw]
     score = round(sum(raw), 2)
     # Rounding each component can miss the rounded total by a cent; the largest component
-    # absorbs it so the breakdown adds up exactly as shown.
-    largest = max(range(len(points)), key=lambda i: (points[i], -i))
+    # (the first of equals) absorbs it so the breakdown adds up exactly as shown.
+    largest = points.index(max(points))
     points[largest] = round(points[largest] + score - sum(points), 2)
-    components = [
-        ScoreComponent(component=name, weight=round(weights[name], 4), value=value, points=p)
-        for (name, _, value), p in zip(parts, points, strict=True)
-    ]
-    return ScoreBreakdown(total=score, components=components)
+    return ScoreBreakdown(
+        total=score,
+        components=[
+            ScoreComponent(component=name, weight=shown, value=value, points=p)
+            for (name, _, shown), value, p in zip(weights, values, points, strict=True)
+        ],
+    )
 
 
 def _rating_value(rating: str) -> float:
