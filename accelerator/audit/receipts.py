@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import os
 import time
-from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
@@ -122,16 +121,11 @@ class ReceiptWriter:
     """Writes receipts durably, many calls' at a time (see the module's docstring).
 
     On PostgreSQL several flushes may be in flight, so that the next ones are assembled and
-    sent while the last waits for its commit. A flush may name sellers of a flush in flight
-    (batches of a hundred sellers each nearly always share one): it takes their heads locked,
-    so it waits at PostgreSQL for that flush's commit and chains after it. (Should PostgreSQL
-    hand it the head first, the flush in flight finds its places taken and is written again
-    after it: the receipts of flushes in flight together are chained in the order they
-    commit.) Holding up a batch until the flush in flight was done instead left the server
-    idle while PostgreSQL wrote (docs/performance.md). One place is always kept for a flush
-    naming no seller in flight: while another process holds a head, the flushes waiting for
-    it (holding the locks of their other sellers) leave a way through for checks naming none
-    of their sellers. SQLite takes one writer at a time: one flush."""
+    sent while the last waits for its commit. Flushes in flight never share a seller: a call
+    naming a seller whose head another flush holds waits for the next flush (as do later calls
+    naming its sellers, so each seller's receipts are chained in the order they came), where it
+    would otherwise wait on the head's lock, holding the locks of all its other sellers.
+    SQLite takes one writer at a time: one flush."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -139,8 +133,7 @@ class ReceiptWriter:
         self._queued_receipts = 0  # in the calls queued
         self._flushes = 0
         self._most_flushes = 1 if db.is_sqlite else 3
-        # The sellers of the flushes in flight, each counted once per flush naming it.
-        self._in_flight: Counter[str] = Counter()
+        self._in_flight: set[str] = set()  # the sellers of the flushes in flight
         self._latest_began = 0.0  # when the latest flush in flight began (the loop's clock)
         self._known = _KnownHeads()
         # Referenced until done: the event loop keeps only weak references to tasks.
@@ -196,49 +189,41 @@ class ReceiptWriter:
         try:
             while batch := self._take():
                 sellers = {seller for call in batch for seller in call.sellers}
-                shared = not self._in_flight.keys().isdisjoint(sellers)
-                self._in_flight.update(sellers)
+                self._in_flight |= sellers
                 self._latest_began = loop.time()
                 stalled = None
                 if self._flushes < self._most_flushes:
                     stalled = loop.call_later(_STALLED_AFTER, self._stalled)
                 try:
-                    await self._flush_once(batch, locked=shared)
+                    await self._flush_once(batch)
                 finally:
-                    self._in_flight.subtract(sellers)
-                    self._in_flight = +self._in_flight  # without the sellers now at zero
+                    self._in_flight -= sellers
                     if stalled is not None:
                         stalled.cancel()
         finally:
             self._flushes -= 1
 
     def _take(self) -> list[_Call]:
-        """The queued calls the next flush writes, in order, up to MAX_RECEIPTS_PER_COMMIT.
-
-        The calls naming no seller of a flush in flight, if there are any; else, while this
-        flush leaves a place for another (see the class's docstring), those naming one. A call
-        naming a seller of a call left waiting waits too: no call overtakes an earlier one of
-        its seller here."""
-        free: list[_Call] = []
-        sharing: list[_Call] = []
+        """The queued calls the next flush writes, in order, up to MAX_RECEIPTS_PER_COMMIT."""
+        taken: list[_Call] = []
+        kept: list[_Call] = []
         blocked = set(self._in_flight)
+        count = 0
         for call in self._queued:
-            if blocked.isdisjoint(call.sellers):
-                free.append(call)
-            else:
+            if count >= MAX_RECEIPTS_PER_COMMIT or not blocked.isdisjoint(call.sellers):
                 blocked |= call.sellers
-                sharing.append(call)
-        # This flush is among self._flushes; the others are in flight.
-        taken = _up_to_most(free if free or self._flushes >= self._most_flushes else sharing)
-        gone = {id(call) for call in taken}
-        self._queued = [call for call in self._queued if id(call) not in gone]
-        self._queued_receipts -= sum(len(call.receipts) for call in taken)
+                kept.append(call)
+            else:
+                taken.append(call)
+                count += len(call.receipts)
+        self._queued = kept
+        self._queued_receipts -= count
         return taken
 
-    async def _flush_once(self, batch: Sequence[_Call], *, locked: bool) -> None:
+    async def _flush_once(self, batch: Sequence[_Call]) -> None:
         tracing = self._db.tracing
         if tracing is None:
-            await self._commit(batch, locked=locked)
+            await self._commit(batch)
             return
         # One span per flush, in the trace of the first call it writes, linked to the others'.
         with tracing.span(
@@ -246,12 +231,11 @@ class ReceiptWriter:
             {"accelerator.receipts": sum(len(call.receipts) for call in batch)},
             parents=[call.queued_by for call in batch if call.queued_by is not None],
         ):
-            await self._commit(batch, locked=locked)
+            await self._commit(batch)
 
-    async def _commit(self, batch: Sequence[_Call], *, locked: bool) -> None:
-        receipts = [r for call in batch for r in call.receipts]
+    async def _commit(self, batch: Sequence[_Call]) -> None:
         try:
-            await _store(self._db, receipts, self._known, locked=locked)
+            await _store(self._db, [r for call in batch for r in call.receipts], self._known)
         except Exception as exc:
             for call in batch:
                 if not call.done.done():
@@ -260,16 +244,6 @@ class ReceiptWriter:
         for call in batch:
             if not call.done.done():
                 call.done.set_result(None)
-
-
-def _up_to_most(calls: list[_Call]) -> list[_Call]:
-    """The first of ``calls``, up to MAX_RECEIPTS_PER_COMMIT receipts."""
-    count = 0
-    for at, call in enumerate(calls):
-        if count >= MAX_RECEIPTS_PER_COMMIT:
-            return calls[:at]
-        count += len(call.receipts)
-    return calls
 
 
 class _KnownHeads:
@@ -295,16 +269,11 @@ class _KnownHeads:
         }
 
     def remember(self, heads: dict[str, tuple[int, str]]) -> None:
-        """Heads just committed. A head known further along is kept: flushes in flight side
-        by side may learn of their commits in another order than they were made in."""
+        """Heads just committed."""
         if len(self._heads) + len(heads) > _MOST_KNOWN:
             self._heads.clear()  # rare and cheap: the next flushes read the heads again
         now = time.monotonic()
-        known = self._heads
-        for seller, (position, row_hash) in heads.items():
-            before = known.get(seller)
-            if before is None or before[0] <= position:
-                known[seller] = (position, row_hash, now)
+        self._heads.update((seller, (p, h, now)) for seller, (p, h) in heads.items())
 
     def clear(self) -> None:
         self._heads.clear()
@@ -523,12 +492,7 @@ def _rows(
     return rows
 
 
-async def _store(
-    db: Database, receipts: Sequence[ReceiptContent], known: _KnownHeads, *, locked: bool
-) -> None:
-    """Write the receipts in one transaction. ``locked``: a flush in flight is moving some of
-    their sellers' heads, so they are taken locked, which waits for its commit, rather than
-    expected where this process last left them (PostgreSQL)."""
+async def _store(db: Database, receipts: Sequence[ReceiptContent], known: _KnownHeads) -> None:
     sellers = sorted({r.seller_id for r in receipts})
     async with write_connection(db) as driver:
         if db.is_sqlite:
@@ -536,21 +500,21 @@ async def _store(
                 heads = await _sqlite_heads(driver, sellers)
                 await _append_sqlite(driver, receipts, heads)
             return
-        if not locked:
-            heads = known.of(sellers)
-            try:
-                if missing := [seller for seller in sellers if seller not in heads]:
-                    heads |= await _read_heads_postgresql(driver, missing)
-                await _append_expecting(driver, receipts, heads)
-            except _MOVED_MEANWHILE:
-                known.forget(sellers)  # another process wrote to one of these chains since
-            except asyncpg.exceptions.InvalidTextRepresentationError as exc:
-                if _HEAD_BEHIND not in str(exc):
-                    raise
-                known.clear()  # the database went back in time: no known head can be trusted
-            else:
-                known.remember(heads)
-                return
+        heads = known.of(sellers)
+        try:
+            if missing := [seller for seller in sellers if seller not in heads]:
+                heads |= await _read_heads_postgresql(driver, missing)
+            await _append_expecting(driver, receipts, heads)
+        except _MOVED_MEANWHILE:
+            known.forget(sellers)  # another process wrote to one of these chains since
+        except asyncpg.exceptions.InvalidTextRepresentationError as exc:
+            if _HEAD_BEHIND not in str(exc):
+                raise
+            known.clear()  # the database went back in time: no known head can be trusted
+        else:
+            known.remember(heads)
+            return
+        # Take the heads, locked, and write after them.
         async with driver.transaction():
             heads = await _take_heads_postgresql(driver, sellers)
             await _append_expecting(driver, receipts, heads)  # the heads are ours now
