@@ -80,20 +80,20 @@ def _sellers_with_events(dialect: DialectName) -> Any:
     # the event loop each time, and each row's instants and data were decoded one at a time
     # (docs/performance.md, "Batch decisions' CPU").
     event = PolicyEventRow
+    columns = (
+        Seller.id,
+        Seller.legal_name,
+        event.policy_id,
+        PolicyRow.source,
+        event.event_id,
+        event.kind,
+    )
     if dialect == "postgresql":
         wanted = Seller.id == any_(bindparam("seller_ids", type_=ARRAY(String)))
         # The instants as ISO text with their offset: UTC, the lookups' session time zone.
         rows = func.json_agg(
             func.json_build_array(
-                Seller.id,
-                Seller.legal_name,
-                event.policy_id,
-                PolicyRow.source,
-                event.event_id,
-                event.kind,
-                _finite(event.effective_at),
-                _finite(event.recorded_at),
-                event.data,
+                *columns, _finite(event.effective_at), _finite(event.recorded_at), event.data
             )
         )
     else:
@@ -103,12 +103,7 @@ def _sellers_with_events(dialect: DialectName) -> Any:
         utc = literal_column("'Z'", String)
         rows = func.json_group_array(
             func.json_array(
-                Seller.id,
-                Seller.legal_name,
-                event.policy_id,
-                PolicyRow.source,
-                event.event_id,
-                event.kind,
+                *columns,
                 event.effective_at.op("||")(utc),
                 event.recorded_at.op("||")(utc),
                 func.json(event.data),  # the stored document, not a string holding it

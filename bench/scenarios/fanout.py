@@ -75,6 +75,21 @@ def _bare_calls(database_url: str, insurers: list[Insurer], path: Path) -> Path:
     return path
 
 
+def quote_requests(port: int, auth: dict[str, str]) -> FixedRequests:
+    """The benchmark's quote request, ``?wait=true``, for the bench seller."""
+    return FixedRequests(
+        (
+            http_request(
+                "POST",
+                "/v1/quote-requests?wait=true",
+                host=f"127.0.0.1:{port}",
+                headers={**auth, "Content-Type": "application/json"},
+                body=json.dumps({"seller_id": SELLER_ID}).encode(),
+            ),
+        )
+    )
+
+
 def run(ctx: RunContext, database: str) -> None:
     url = databases.fresh(database, ctx.out)
     upstream, insurers = start_upstream(ctx, spread(INSURERS, FASTEST_MS, SLOWEST_MS))
@@ -127,17 +142,7 @@ def run(ctx: RunContext, database: str) -> None:
                 status == 200 and {o["outcome"] for o in answer["outcomes"]} == {"quoted"},
                 f"bare fan-out: {status} {answer}",
             )
-            quotes = FixedRequests(
-                (
-                    http_request(
-                        "POST",
-                        "/v1/quote-requests?wait=true",
-                        host=f"127.0.0.1:{port}",
-                        headers={**auth, "Content-Type": "application/json"},
-                        body=json.dumps({"seller_id": SELLER_ID}).encode(),
-                    ),
-                )
-            )
+            quotes = quote_requests(port, auth)
             fanouts = FixedRequests(
                 (http_request("POST", "/fanout", host=f"127.0.0.1:{bare_port}", body=b"{}"),)
             )

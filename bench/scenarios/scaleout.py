@@ -39,7 +39,7 @@ from accelerator.webhooks.models import InboxEvent
 from bench import databases, processes, registry
 from bench.context import RunContext, call, expect
 from bench.keys import issue_key
-from bench.loadgen import FixedRequests, RequestSource, http_request
+from bench.loadgen import RequestSource
 from bench.results import Comparison, Measurement, median_round
 from bench.scenarios import coverage, fanout, webhooks
 from bench.sellers import SELLER_ID, seller_facts
@@ -215,17 +215,7 @@ def _fanout(ctx: RunContext) -> None:
                 port, "PUT", f"/v1/sellers/{SELLER_ID}/profile", seller_facts(), auth
             )
             expect(status == 200, f"seller profile: {status} {answer}")
-            quotes = FixedRequests(
-                (
-                    http_request(
-                        "POST",
-                        "/v1/quote-requests?wait=true",
-                        host=f"127.0.0.1:{port}",
-                        headers={**auth, "Content-Type": "application/json"},
-                        body=json.dumps({"seller_id": SELLER_ID}).encode(),
-                    ),
-                )
-            )
+            quotes = fanout.quote_requests(port, auth)
             label = f"quote request ?wait=true, {api_label(count)}{suffix}"
             return {"quotes": _measure(ctx, label, port, quotes, fanout.CONCURRENT)}
 
