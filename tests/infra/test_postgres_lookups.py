@@ -4,6 +4,8 @@ leaves a connection behind that the next read would trip over."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import asyncpg  # type: ignore[import-untyped]  # no stubs published
 import pytest
@@ -27,60 +29,56 @@ _WRITE = Statement.text(
 )
 
 
+@asynccontextmanager
+async def _opened(url: str, *, size: int) -> AsyncIterator[PostgresLookups]:
+    lookups = PostgresLookups(url, size=size)
+    try:
+        yield lookups
+    finally:
+        await lookups.close()
+
+
 async def _backend(lookups: PostgresLookups) -> int:
     [row] = await lookups.fetch(_BACKEND)
     return int(row["pid"])
 
 
 async def test_one_reader_after_another_reuses_one_connection(postgres_url: str) -> None:
-    lookups = PostgresLookups(postgres_url, size=3)
-    try:
+    async with _opened(postgres_url, size=3) as lookups:
         first = await _backend(lookups)
         assert await _backend(lookups) == first
-    finally:
-        await lookups.close()
 
 
 async def test_concurrent_reads_use_at_most_the_given_number_of_connections(
     postgres_url: str,
 ) -> None:
-    lookups = PostgresLookups(postgres_url, size=2)
-    try:
+    async with _opened(postgres_url, size=2) as lookups:
         pids = await asyncio.gather(
             *(lookups.fetch(_SLEEP, seconds=0.05) for _ in range(6)),
             *(_backend(lookups) for _ in range(6)),
         )
         assert len(set(pids[6:])) <= 2
-    finally:
-        await lookups.close()
 
 
 async def test_a_statement_the_server_refuses_keeps_its_connection(postgres_url: str) -> None:
-    lookups = PostgresLookups(postgres_url, size=1)
-    try:
+    async with _opened(postgres_url, size=1) as lookups:
         before = await _backend(lookups)
         with pytest.raises(asyncpg.DivisionByZeroError):
             await lookups.fetch(_DIVIDE, by=0)
         assert [tuple(row) for row in await lookups.fetch(_DIVIDE, by=1)] == [(1,)]
         assert await _backend(lookups) == before
-    finally:
-        await lookups.close()
 
 
 async def test_the_connections_refuse_writes(postgres_url: str) -> None:
-    lookups = PostgresLookups(postgres_url, size=1)
-    try:
+    async with _opened(postgres_url, size=1) as lookups:
         with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
             await lookups.fetch(_WRITE)
-    finally:
-        await lookups.close()
 
 
 async def test_a_read_cancelled_mid_statement_does_not_break_the_next_read(
     postgres_url: str,
 ) -> None:
-    lookups = PostgresLookups(postgres_url, size=1)
-    try:
+    async with _opened(postgres_url, size=1) as lookups:
         with pytest.raises(TimeoutError):
             async with asyncio.timeout(0.1):
                 await lookups.fetch(_SLEEP, seconds=30)
@@ -88,13 +86,10 @@ async def test_a_read_cancelled_mid_statement_does_not_break_the_next_read(
         # meet it ("another operation is in progress") nor wait for the sleep to end.
         async with asyncio.timeout(10):
             assert [tuple(row) for row in await lookups.fetch(_DIVIDE, by=1)] == [(1,)]
-    finally:
-        await lookups.close()
 
 
 async def test_a_connection_the_server_closed_is_opened_again(postgres_url: str) -> None:
-    lookups = PostgresLookups(postgres_url, size=1)
-    try:
+    async with _opened(postgres_url, size=1) as lookups:
         before = await _backend(lookups)
         admin = await asyncpg.connect(lookups._dsn)
         try:
@@ -108,5 +103,3 @@ async def test_a_connection_the_server_closed_is_opened_again(postgres_url: str)
         except Exception:  # the driver raises one of several types here
             after = await _backend(lookups)
         assert after != before
-    finally:
-        await lookups.close()
