@@ -59,7 +59,7 @@ def _settings() -> Settings:
 
 def _with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
     async def run() -> T:
-        db = open_database(settings.database_url)
+        db = open_database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
         try:
             await _ensure_usable(db, _describe_database(settings.database_url))
             return await work(db)
@@ -393,7 +393,9 @@ async def _run_worker(
     from accelerator.webhooks.worker import InboxWorker
 
     tracing = start_tracing()  # a span per job when the OTEL_* variables ask for traces
-    db = open_database(settings.database_url, tracing=tracing)
+    db = open_database(
+        settings.database_url, tracing=tracing, sqlite_synchronous=settings.sqlite_synchronous
+    )
     # Parsing events needs only the adapters; their settings are the service's own.
     partners = open_partners(
         _worker_provider_settings(settings),

@@ -17,6 +17,8 @@ import msgspec
 
 ENV_PREFIX = "ACCELERATOR_"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///.accelerator/accelerator.db"
+#: On SQLite, whether a commit waits for the disk (``Settings.sqlite_synchronous``).
+SqliteSynchronous = Literal["normal", "full"]
 
 
 # Durations are finite and at most a day: "inf" parses as a float greater than 0, and a worker's
@@ -34,6 +36,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=
     """Everything the service reads from its environment."""
 
     database_url: str = DEFAULT_DATABASE_URL
+    # On SQLite, whether a commit waits for the disk: "normal" survives the service's crash but
+    # may lose the last commits to a power loss; "full" survives both, an fsync per commit
+    # (docs/operations.md "Durability"). PostgreSQL keeps its own (synchronous_commit).
+    sqlite_synchronous: SqliteSynchronous = "normal"
     bootstrap_admin_key: str | None = None
     auto_migrate: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

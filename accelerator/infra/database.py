@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import msgspec
 from sqlalchemy import DateTime, MetaData, event
@@ -34,6 +34,7 @@ from accelerator.infra.lookups import Lookups, open_lookups
 # At run time, not only for type checkers: msgspec reads this dataclass's fields when the app
 # is given it as a dependency.
 from accelerator.infra.tracing import Tracing
+from accelerator.settings import SqliteSynchronous
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -105,22 +106,28 @@ def _prepare_sqlite_file(url: str) -> None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
-#: Every SQLite connection that writes: the engines' and infra.driver_writes' own.
-SQLITE_PRAGMAS: Final = (
-    "journal_mode=WAL",
-    "foreign_keys=ON",
-    f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
-    "synchronous=NORMAL",
-)
+def sqlite_pragmas(synchronous: SqliteSynchronous = "normal") -> tuple[str, ...]:
+    """The pragmas of every SQLite connection that writes: the engines' and
+    infra.driver_writes' own. ``synchronous`` is how far a commit goes before the service
+    answers (docs/operations.md "Durability"): in WAL mode, ``normal`` commits to the
+    write-ahead log without waiting for the disk, so a commit survives the service's crash
+    (kill -9) but a power loss or a kernel panic may lose the last ones; ``full`` waits for
+    the disk at every commit (an fsync)."""
+    return (
+        "journal_mode=WAL",
+        "foreign_keys=ON",
+        f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+        f"synchronous={synchronous.upper()}",
+    )
 
 
-def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, immediate: bool, pragmas: tuple[str, ...]) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin (see the "begin" hook).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        for pragma in SQLITE_PRAGMAS:
+        for pragma in pragmas:
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
@@ -129,7 +136,13 @@ def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def create_engine(url: str, *, for_writes: bool = True, pool_size: int = 10) -> AsyncEngine:
+def create_engine(
+    url: str,
+    *,
+    for_writes: bool = True,
+    pool_size: int = 10,
+    sqlite_synchronous: SqliteSynchronous = "normal",
+) -> AsyncEngine:
     """An async engine for ``url`` with the pragmas and pool the service expects.
 
     At most ``2 * pool_size`` connections, all kept open once made: with overflow connections
@@ -148,7 +161,7 @@ def create_engine(url: str, *, for_writes: bool = True, pool_size: int = 10) -> 
     if is_sqlite_url(url):
         _prepare_sqlite_file(url)
         engine = create_async_engine(url, **options)
-        _configure_sqlite(engine, immediate=for_writes)
+        _configure_sqlite(engine, immediate=for_writes, pragmas=sqlite_pragmas(sqlite_synchronous))
         return engine
     return create_async_engine(url, pool_pre_ping=False, **options)
 
@@ -167,6 +180,8 @@ class Database:
     lookups: Lookups
     # Set when tracing is on: the driver paths' statements become spans (infra.spans).
     tracing: Tracing | None = None
+    # The pragmas of the SQLite connections that write (infra.driver_writes opens its own).
+    sqlite_pragmas: tuple[str, ...] = sqlite_pragmas()
 
     @property
     def is_sqlite(self) -> bool:
@@ -190,7 +205,12 @@ class Database:
             await self.read_engine.dispose()
 
 
-def open_database(url: str, *, tracing: Tracing | None = None) -> Database:
+def open_database(
+    url: str,
+    *,
+    tracing: Tracing | None = None,
+    sqlite_synchronous: SqliteSynchronous = "normal",
+) -> Database:
     """Engines and session factories for ``url``; on PostgreSQL one pool serves both. With
     ``tracing``, every statement (SQLAlchemy's and the driver paths') is a span.
 
@@ -198,9 +218,9 @@ def open_database(url: str, *, tracing: Tracing | None = None) -> Database:
     snapshot anyway, so wrapping reads in a transaction only added a BEGIN and a ROLLBACK round
     trip to each (two of the coverage check's round trips, see docs/performance.md).
     """
-    write_engine = create_engine(url, for_writes=True)
+    write_engine = create_engine(url, for_writes=True, sqlite_synchronous=sqlite_synchronous)
     read_engine = (
-        create_engine(url, for_writes=False)
+        create_engine(url, for_writes=False, sqlite_synchronous=sqlite_synchronous)
         if is_sqlite_url(url)
         else write_engine.execution_options(isolation_level="AUTOCOMMIT")
     )
@@ -222,4 +242,5 @@ def open_database(url: str, *, tracing: Tracing | None = None) -> Database:
         read_sessions=async_sessionmaker(read_engine, class_=ReadSession, expire_on_commit=False),
         lookups=lookups,
         tracing=tracing,
+        sqlite_pragmas=sqlite_pragmas(sqlite_synchronous),
     )

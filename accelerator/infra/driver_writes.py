@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import aiosqlite
 from sqlalchemy.engine import make_url
 
-from accelerator.infra.database import SQLITE_PRAGMAS, Database
+from accelerator.infra.database import Database, sqlite_pragmas
 from accelerator.infra.lookups import LazyAsyncpgPool
 from accelerator.infra.statements import BatchWrite, Statement
 
@@ -70,8 +70,9 @@ class SqliteWrites:
     only wait on each other in SQLite's busy handler (which sleeps whole milliseconds), while
     statements queued on one connection run back to back."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pragmas: Sequence[str]) -> None:
         self._path = str(make_url(url).database)
+        self._pragmas = pragmas
         self._connection: aiosqlite.Connection | None = None
         self._opening: asyncio.Lock | None = None
 
@@ -80,7 +81,7 @@ class SqliteWrites:
         async with self._opening:
             if self._connection is None:
                 connection = await aiosqlite.connect(self._path, isolation_level=None)
-                for pragma in SQLITE_PRAGMAS:  # those of the service's own engines
+                for pragma in self._pragmas:  # those of the service's own engines
                     await connection.execute(f"PRAGMA {pragma}")
                 self._connection = connection
         return self._connection
@@ -100,12 +101,19 @@ class SqliteWrites:
 
 
 def open_driver_writes(
-    url: str, *, size: int = POSTGRES_POOL_SIZE, tracing: Tracing | None = None
+    url: str,
+    *,
+    size: int = POSTGRES_POOL_SIZE,
+    tracing: Tracing | None = None,
+    sqlite_pragmas: Sequence[str] = sqlite_pragmas(),
 ) -> DriverWrites:
     """Driver connections that write to ``url`` (none is opened until the first statement);
-    with ``tracing``, each statement is a span."""
+    with ``tracing``, each statement is a span. ``sqlite_pragmas``: those of the database's
+    own engines (``Database.sqlite_pragmas``)."""
     sqlite = make_url(url).get_backend_name() == "sqlite"
-    writes: DriverWrites = SqliteWrites(url) if sqlite else PostgresWrites(url, size)
+    writes: DriverWrites = (
+        SqliteWrites(url, sqlite_pragmas) if sqlite else PostgresWrites(url, size)
+    )
     return writes if tracing is None else tracing.driver_writes(writes, sqlite=sqlite)
 
 

@@ -169,7 +169,9 @@ def open_services(
 ) -> Services:
     settings = configured.settings
     metrics = metrics_for(settings.metrics_enabled)
-    db = open_database(settings.database_url, tracing=tracing)
+    db = open_database(
+        settings.database_url, tracing=tracing, sqlite_synchronous=settings.sqlite_synchronous
+    )
     partners = open_partners(
         configured.providers,
         default_timeout_seconds=settings.insurer_timeout_seconds,

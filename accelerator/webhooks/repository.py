@@ -90,7 +90,9 @@ class InboxRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
         # The receive path's connections, opened on its first store and closed by close().
-        self._writes: DriverWrites = open_driver_writes(db.url, tracing=db.tracing)
+        self._writes: DriverWrites = open_driver_writes(
+            db.url, tracing=db.tracing, sqlite_pragmas=db.sqlite_pragmas
+        )
 
     async def close(self) -> None:
         await self._writes.close()
