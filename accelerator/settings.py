@@ -11,7 +11,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal, get_args, get_origin, get_type_hints
 
 import msgspec
 
@@ -147,13 +147,24 @@ def _path_list(key: str, raw: str) -> list[str]:
     return [part for part in raw.split(os.pathsep) if part.strip()]
 
 
+#: Each setting's type, for the choices of one that takes a few named values.
+_FIELD_TYPES: Final = {
+    name: hint for name, hint in get_type_hints(Settings).items() if get_origin(hint) is Literal
+}
+
+
 def _invalid(exc: msgspec.ValidationError) -> SettingsError:
     # msgspec ends its message with the path, " - at `$.quote_deadline_seconds`": name the
     # setting first, the way it is set, so the one line says what to change.
     problem, _, path = str(exc).partition(" - at `$.")
     if not path:  # a rule across settings, or an unknown key in the file: named in the problem
         return SettingsError(f"invalid setting: {problem}")
-    return invalid_setting(path.rstrip("`"), problem)
+    path = path.rstrip("`")
+    # "Invalid enum value 'FULL'" alone leaves the reader to guess the spelling wanted.
+    choices = get_args(_FIELD_TYPES.get(path))
+    if problem.startswith("Invalid enum value") and choices:
+        problem = f"{problem}; one of: {', '.join(map(str, choices))}"
+    return invalid_setting(path, problem)
 
 
 def invalid_setting(path: str, problem: object) -> SettingsError:

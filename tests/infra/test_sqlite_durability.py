@@ -63,6 +63,11 @@ def test_the_default_survives_the_service_crash_without_an_fsync_per_commit() ->
     assert load_settings({}).sqlite_synchronous == "normal"
 
 
-def test_an_unknown_level_is_refused_naming_the_setting() -> None:
-    with pytest.raises(SettingsError, match="ACCELERATOR_SQLITE_SYNCHRONOUS"):
-        load_settings({"ACCELERATOR_SQLITE_SYNCHRONOUS": "off"})
+@pytest.mark.parametrize("value", ["off", "FULL"])
+def test_an_unknown_level_is_refused_naming_the_setting_and_the_levels(value: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_settings({"ACCELERATOR_SQLITE_SYNCHRONOUS": value})
+    assert str(raised.value) == (
+        "invalid setting sqlite_synchronous (ACCELERATOR_SQLITE_SYNCHRONOUS): "
+        f"Invalid enum value '{value}'; one of: normal, full"
+    )
