@@ -44,7 +44,6 @@ from sqlalchemy.orm import load_only
 from accelerator.infra.codec import instant, json_text, optional_instant, stored_instant
 from accelerator.infra.database import Database, ReadSession, WriteSession
 from accelerator.infra.driver_writes import (
-    Then,
     run_batch,
     sqlite_transaction,
     write_batch,
@@ -58,6 +57,7 @@ from accelerator.notifications.outbox import (
     driver_subscriptions,
     emit,
     emit_on_driver,
+    may_be_wanted_sql,
 )
 from accelerator.quoting.fanout import InsurerResult
 from accelerator.quoting.models import AttemptRow, InsurerOutcomeRow, OfferRow, QuoteRequestRow
@@ -165,6 +165,27 @@ JOIN requested AS r ON r.id = v.request_id
 """,
 )
 
+# Completing a request: only from ``collecting``; returns the request's id and whether no
+# insurer event (a callback's settled outcome or withdrawn offers) touched it. ``unless``: a
+# further condition. (Text, because Core leaves the subquery's columns unqualified in SQLite's
+# RETURNING, where ``id`` would name the outcome's own.)
+_COMPLETE_SQL = """
+UPDATE quote_requests SET status = 'complete', completed_at = :completed_at
+WHERE id = :id AND status = 'collecting' {unless}
+RETURNING id, NOT EXISTS (
+    SELECT 1 FROM insurer_outcomes AS e
+    WHERE e.request_id = quote_requests.id AND e.last_event_at IS NOT NULL
+)
+"""
+# Whether an endpoint may want ``quote_request.completed``: the batch completes a request only
+# when none does (see store_results), so that no read of the endpoints precedes it.
+_ANNOUNCED = {
+    dialect: may_be_wanted_sql(
+        NotificationType.QUOTE_REQUEST_COMPLETED.value, sqlite=dialect == "sqlite"
+    )
+    for dialect in ("postgresql", "sqlite")
+}
+
 _SETTLED_COLUMNS = (
     "status",
     "reason_code",
@@ -239,14 +260,7 @@ _RESULTS = BatchWrite(
             # SQLite's RETURNING, where ``id`` would name the outcome's own.
             Statement.text(
                 "store_insurer_results.finished",
-                sqlite="""
-UPDATE quote_requests SET status = 'complete', completed_at = :completed_at
-WHERE id = :id AND status = 'collecting'
-RETURNING id, NOT EXISTS (
-    SELECT 1 FROM insurer_outcomes AS e
-    WHERE e.request_id = quote_requests.id AND e.last_event_at IS NOT NULL
-)
-""",
+                sqlite=_COMPLETE_SQL.format(unless=f"AND NOT {_ANNOUNCED['sqlite']}"),
             ),
         ),
     ],
@@ -287,11 +301,23 @@ UPDATE quote_requests AS q SET status = 'complete', completed_at = v.completed_a
 FROM unnest(CAST(:finished_completed_at AS timestamptz[]), CAST(:finished_id AS text[]))
     AS v(completed_at, id)
 WHERE q.id = v.id AND q.status = 'collecting'
+    AND NOT """  # noqa: S608 - our own constants, no value of anyone's
+    + _ANNOUNCED["postgresql"]
+    + """
 RETURNING q.id, NOT EXISTS (
     SELECT 1 FROM insurer_outcomes AS e
     WHERE e.request_id = q.id AND e.last_event_at IS NOT NULL
 )
 """,
+)
+
+# A request's completion when an endpoint may want its event: run after the batch (on
+# PostgreSQL in a transaction of its own, the batch being one statement; on SQLite in the
+# batch's), then the endpoints are read and the event written in the same transaction.
+_COMPLETE_ANNOUNCED = Statement.text(
+    "complete_quote_request",
+    postgresql=_COMPLETE_SQL.format(unless=""),
+    sqlite=_COMPLETE_SQL.format(unless=""),
 )
 
 
@@ -446,11 +472,6 @@ async def store_results(
     ]
     finished = [(stamp, request_id) for request_id in completed]
     async with write_connection(db) as driver:
-        then = (
-            await _announcing_completed(driver, completed, stamp, sqlite=sqlite)
-            if completed
-            else None
-        )
         if sqlite:
             async with sqlite_transaction(driver):
                 await run_batch(driver, _RESULTS, [settled, offered, attempted, []], sqlite=True)
@@ -461,20 +482,30 @@ async def store_results(
                     for values in finished
                     for row in await driver.execute_fetchall(finish.sql, values)
                 ]
-                if then is not None:
-                    await then(driver)
+                # In the batch's transaction: SQLite's write transactions take turns.
+                answered += await _complete_announced(
+                    driver, _left(completed, answered), stamp, sqlite=True
+                )
         else:
             compiled = _RESULTS.postgresql.compiled("postgresql")
             args = compiled.args(
                 _RESULTS.postgresql_arrays([settled, offered, attempted, finished])
             )
-            if then is None:  # one statement: atomic by itself
-                answered = await driver.fetch(compiled.sql, *args)
-            else:
+            answered = list(await driver.fetch(compiled.sql, *args))  # atomic by itself
+            left = _left(completed, answered)
+            if left:
                 async with driver.transaction():
-                    answered = await driver.fetch(compiled.sql, *args)
-                    await then(driver)
+                    answered += await _complete_announced(driver, left, stamp, sqlite=False)
     return {request_id: now for request_id, untouched in answered if untouched}
+
+
+def _left(completed: Sequence[str], answered: Sequence[Any]) -> list[str]:
+    """The requests of ``completed`` the batch did not complete: an endpoint may want their
+    event (or they were not ``collecting``: completed by a sweep, claimed for a bind)."""
+    if len(answered) == len(completed):
+        return []
+    done = {row[0] for row in answered}
+    return [request_id for request_id in completed if request_id not in done]
 
 
 # The requests a batch completed (and not a sweep before it): completed at the batch's instant.
@@ -490,22 +521,29 @@ _COMPLETED_BY = Statement(
 )
 
 
-async def _announcing_completed(
+async def _complete_announced(
     driver: Any, request_ids: Sequence[str], stamp: datetime | str, *, sqlite: bool
-) -> Then | None:
-    """What announces ``quote_request.completed`` for each request the batch completes, in its
-    transaction; None (after one query, the common case on this hot path) when no endpoint wants
-    the type. The endpoints are read before the batch's transaction: one registered while a
-    request completes may miss that request's event, as if registered just after."""
-    subscribed = await driver_subscriptions(driver, sqlite=sqlite)
-    event_type = NotificationType.QUOTE_REQUEST_COMPLETED.value
-    if not any(not s.event_types or event_type in s.event_types for s in subscribed):
-        return None
-
-    async def announce(driver: Any) -> None:
-        await _announce_completed(driver, request_ids, stamp, subscribed, sqlite=sqlite)
-
-    return announce
+) -> list[Any]:
+    """Complete those of ``request_ids`` still ``collecting``, in the caller's transaction, and
+    announce ``quote_request.completed`` of each to the endpoints that want it; what completing
+    each returned. The endpoints are read after the completions, in their transaction: an
+    endpoint registered before a request completes gets its event."""
+    if not request_ids:
+        return []
+    compiled = _COMPLETE_ANNOUNCED.compiled("sqlite" if sqlite else "postgresql")
+    answered = []
+    for request_id in request_ids:
+        args = compiled.args({"id": request_id, "completed_at": stamp})
+        if sqlite:
+            answered += list(await driver.execute_fetchall(compiled.sql, args))
+        else:
+            answered += list(await driver.fetch(compiled.sql, *args))
+    if answered:
+        subscribed = await driver_subscriptions(driver, sqlite=sqlite)
+        await _announce_completed(
+            driver, [row[0] for row in answered], stamp, subscribed, sqlite=sqlite
+        )
+    return answered
 
 
 async def _announce_completed(
