@@ -41,12 +41,12 @@ import msgspec
 from sqlalchemy import bindparam, case, func, insert, literal_column, null, select, update
 from sqlalchemy.orm import load_only
 
+from accelerator.admin.switches import SKIP_REASONS, skip_reasons_of
 from accelerator.infra.codec import instant, json_text, optional_instant, stored_instant
 from accelerator.infra.database import Database, ReadSession, WriteSession
 from accelerator.infra.driver_writes import (
     run_batch,
     sqlite_transaction,
-    write_batch,
     write_connection,
 )
 from accelerator.infra.lookups import Row
@@ -155,14 +155,19 @@ WITH requested AS (
                 CAST(:request_deadline_at AS timestamptz[]))
         AS v(id, seller_id, request, created_at, deadline_at)
     RETURNING id
+), awaiting AS (
+    INSERT INTO insurer_outcomes (request_id, provider_id, insurer_name, status, attempts,
+                                  updated_at)
+    SELECT r.id, v.provider_id, v.insurer_name, 'awaiting', 0, v.updated_at
+    FROM unnest(CAST(:outcome_request_id AS text[]), CAST(:outcome_provider_id AS text[]),
+                CAST(:outcome_insurer_name AS text[]), CAST(:outcome_updated_at AS timestamptz[]))
+        AS v(request_id, provider_id, insurer_name, updated_at)
+    JOIN requested AS r ON r.id = v.request_id
 )
-INSERT INTO insurer_outcomes (request_id, provider_id, insurer_name, status, attempts, updated_at)
-SELECT r.id, v.provider_id, v.insurer_name, 'awaiting', 0, v.updated_at
-FROM unnest(CAST(:outcome_request_id AS text[]), CAST(:outcome_provider_id AS text[]),
-            CAST(:outcome_insurer_name AS text[]), CAST(:outcome_updated_at AS timestamptz[]))
-    AS v(request_id, provider_id, insurer_name, updated_at)
-JOIN requested AS r ON r.id = v.request_id
-""",
+"""  # noqa: S608 - our own constants, no value of anyone's
+    # The insurers' switches, read with the write (PostgreSQL runs a WITH's writes whatever the
+    # main statement reads): one round trip, where they were a read of their own.
+    + SKIP_REASONS.compiled("postgresql").sql,
 )
 
 # Completing a request: only from ``collecting``; returns the request's id and whether no
@@ -327,22 +332,32 @@ async def store_request(
     insurers: Mapping[str, str],
     created_at: datetime,
     deadline_at: datetime,
-) -> None:
+) -> dict[str, str]:
     """Commit the request (``collecting``) and an ``awaiting`` outcome for each insurer
-    (provider id: insurer name)."""
+    (provider id: insurer name). Returns what the request says of each insurer an operator
+    switched off as it was stored (``admin.switches.skip_reasons``), by provider id: read
+    with the write, in its round trip."""
     sqlite = db.is_sqlite
     stamp = stored_instant(created_at, sqlite=sqlite)
     request_id = request.request_id
     seller_id = request.seller.seller_id
     deadline = stored_instant(deadline_at, sqlite=sqlite)
-    await write_batch(
-        db,
-        _REQUEST,
-        [
-            [(request_id, seller_id, json_text(request), stamp, deadline)],
-            [(request_id, provider, name, stamp) for provider, name in insurers.items()],
-        ],
-    )
+    rows: list[list[tuple[Any, ...]]] = [
+        [(request_id, seller_id, json_text(request), stamp, deadline)],
+        [(request_id, provider, name, stamp) for provider, name in insurers.items()],
+    ]
+    switches = SKIP_REASONS.compiled("sqlite" if sqlite else "postgresql")
+    async with write_connection(db) as driver:
+        if sqlite:
+            async with sqlite_transaction(driver):
+                await run_batch(driver, _REQUEST, rows, sqlite=True)
+                found = await driver.execute_fetchall(switches.sql, switches.args({}))
+        else:
+            compiled = _REQUEST.postgresql.compiled("postgresql")
+            found = await driver.fetch(
+                compiled.sql, *compiled.args(_REQUEST.postgresql_arrays(rows))
+            )
+    return skip_reasons_of(found)
 
 
 async def open_renewal(
