@@ -442,6 +442,10 @@ async def store_results(
 ) -> dict[str, datetime]:
     """Store insurer results (outcome, offers, captured attempts) and mark the ``completed``
     requests complete, atomically, with one statement (or one of each kind) however many.
+    A request whose ``quote_request.completed`` an endpoint may want is completed, and its
+    event written, just after, in a transaction whose read of the endpoints follows the
+    completion (on SQLite the batch's own), so that an endpoint registered before a request
+    completes gets its event; it is never completed before its results are stored.
 
     Returns those of ``completed`` that this write completed (they were still ``collecting``)
     and that no insurer event had changed (no outcome settled by a callback, no offer
