@@ -8,6 +8,7 @@ request.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, select
@@ -24,18 +25,21 @@ SWITCHED_OFF = "switched_off"
 
 
 # Read by every quote request: a plain statement on the driver (infra.lookups), as the other
-# per-request reads are.
-_SKIP_REASONS = Statement(
+# per-request reads are, or with the request's own write (quoting.repository.store_request).
+SKIP_REASONS = Statement(
     "insurer_switches", select(InsurerSwitchRow.provider_id, InsurerSwitchRow.reason)
 )
 
 
 async def skip_reasons(db: Database) -> dict[str, str]:
     """What a quote request says of each insurer switched off now, by provider id."""
-    return {
-        provider_id: skip_reason(reason)
-        for provider_id, reason in await db.lookups.fetch(_SKIP_REASONS)
-    }
+    return skip_reasons_of(await db.lookups.fetch(SKIP_REASONS))
+
+
+def skip_reasons_of(rows: Iterable[Sequence[str]]) -> dict[str, str]:
+    """:func:`skip_reasons` from the rows of ``SKIP_REASONS`` (provider id, reason), read by
+    whoever ran it."""
+    return {provider_id: skip_reason(reason) for provider_id, reason in rows}
 
 
 async def switched_off(db: Database) -> dict[str, InsurerSwitchRow]:

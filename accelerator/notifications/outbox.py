@@ -196,6 +196,35 @@ async def driver_subscriptions(driver: Any, *, sqlite: bool) -> list[Subscriptio
     ]
 
 
+_ENDPOINTS = "SELECT 1 FROM notification_endpoints AS n WHERE"
+
+
+def may_be_wanted_sql(event_type: str, *, sqlite: bool) -> str:
+    """An SQL condition, true when an enabled endpoint's types may take ``event_type`` (it lists
+    it, lists none, or holds anything but a list), for a hot write to make its own condition:
+    write the fact here only when no endpoint wants its event, so that the common case (none
+    does) needs no read of the endpoints first, and any endpoint committed before the write
+    is seen by it. It ignores the endpoints' seller and marketplace scope: true means "read
+    the subscriptions (:func:`driver_subscriptions`) and route the event", not that a message
+    is due. ``event_type`` is one of ours (a ``NotificationType`` value), written into the SQL."""
+    if not event_type.replace("_", "").replace(".", "").isalnum():
+        raise ValueError(f"not an event type: {event_type!r}")
+    # CASE, not OR: PostgreSQL may evaluate OR's operands in any order, and json_array_length
+    # fails on anything but an array.
+    if sqlite:
+        listed = "SELECT 1 FROM json_each(n.event_types) AS t WHERE t.value"
+        takes = f"json_array_length(n.event_types) = 0 OR EXISTS ({listed} = '{event_type}')"
+        # "= 1", for SQLite to look the enabled ones up by their index (a bare column is
+        # not a term an index serves).
+        enabled, types, otherwise = "n.enabled = 1", "json_type(n.event_types)", "1"
+    else:
+        listed = f"CAST('[\"{event_type}\"]' AS jsonb)"
+        takes = f"json_array_length(n.event_types) = 0 OR CAST(n.event_types AS jsonb) @> {listed}"
+        enabled, types, otherwise = "n.enabled", "json_typeof(n.event_types)", "true"
+    wants = f"CASE WHEN {types} = 'array' THEN {takes} ELSE {otherwise} END"
+    return f"EXISTS ({_ENDPOINTS} {enabled} AND {wants})"
+
+
 async def emit_on_driver(
     driver: Any,
     events: Sequence[tuple[Notification, str | None, str | None]],
@@ -241,6 +270,7 @@ __all__ = [
     "emit",
     "emit_on_driver",
     "forget_subscriptions",
+    "may_be_wanted_sql",
     "new_event_id",
     "subscriptions",
     "wake_on_emit",

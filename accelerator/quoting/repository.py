@@ -41,13 +41,12 @@ import msgspec
 from sqlalchemy import bindparam, case, func, insert, literal_column, null, select, update
 from sqlalchemy.orm import load_only
 
+from accelerator.admin.switches import SKIP_REASONS, skip_reasons_of
 from accelerator.infra.codec import instant, json_text, optional_instant, stored_instant
 from accelerator.infra.database import Database, ReadSession, WriteSession
 from accelerator.infra.driver_writes import (
-    Then,
     run_batch,
     sqlite_transaction,
-    write_batch,
     write_connection,
 )
 from accelerator.infra.lookups import Row
@@ -58,6 +57,7 @@ from accelerator.notifications.outbox import (
     driver_subscriptions,
     emit,
     emit_on_driver,
+    may_be_wanted_sql,
 )
 from accelerator.quoting.fanout import InsurerResult
 from accelerator.quoting.models import AttemptRow, InsurerOutcomeRow, OfferRow, QuoteRequestRow
@@ -155,15 +155,41 @@ WITH requested AS (
                 CAST(:request_deadline_at AS timestamptz[]))
         AS v(id, seller_id, request, created_at, deadline_at)
     RETURNING id
+), awaiting AS (
+    INSERT INTO insurer_outcomes (request_id, provider_id, insurer_name, status, attempts,
+                                  updated_at)
+    SELECT r.id, v.provider_id, v.insurer_name, 'awaiting', 0, v.updated_at
+    FROM unnest(CAST(:outcome_request_id AS text[]), CAST(:outcome_provider_id AS text[]),
+                CAST(:outcome_insurer_name AS text[]), CAST(:outcome_updated_at AS timestamptz[]))
+        AS v(request_id, provider_id, insurer_name, updated_at)
+    JOIN requested AS r ON r.id = v.request_id
 )
-INSERT INTO insurer_outcomes (request_id, provider_id, insurer_name, status, attempts, updated_at)
-SELECT r.id, v.provider_id, v.insurer_name, 'awaiting', 0, v.updated_at
-FROM unnest(CAST(:outcome_request_id AS text[]), CAST(:outcome_provider_id AS text[]),
-            CAST(:outcome_insurer_name AS text[]), CAST(:outcome_updated_at AS timestamptz[]))
-    AS v(request_id, provider_id, insurer_name, updated_at)
-JOIN requested AS r ON r.id = v.request_id
-""",
+"""  # noqa: S608 - our own constants, no value of anyone's
+    # The insurers' switches, read with the write (PostgreSQL runs a WITH's writes whatever the
+    # main statement reads): one round trip, where they were a read of their own.
+    + SKIP_REASONS.compiled("postgresql").sql,
 )
+
+# Completing a request: only from ``collecting``; returns the request's id and whether no
+# insurer event (a callback's settled outcome or withdrawn offers) touched it. ``unless``: a
+# further condition. (Text, because Core leaves the subquery's columns unqualified in SQLite's
+# RETURNING, where ``id`` would name the outcome's own.)
+_COMPLETE_SQL = """
+UPDATE quote_requests SET status = 'complete', completed_at = :completed_at
+WHERE id = :id AND status = 'collecting' {unless}
+RETURNING id, NOT EXISTS (
+    SELECT 1 FROM insurer_outcomes AS e
+    WHERE e.request_id = quote_requests.id AND e.last_event_at IS NOT NULL
+)
+"""
+# Whether an endpoint may want ``quote_request.completed``: the batch completes a request only
+# when none does (see store_results), so that no read of the endpoints precedes it.
+_ANNOUNCED = {
+    dialect: may_be_wanted_sql(
+        NotificationType.QUOTE_REQUEST_COMPLETED.value, sqlite=dialect == "sqlite"
+    )
+    for dialect in ("postgresql", "sqlite")
+}
 
 _SETTLED_COLUMNS = (
     "status",
@@ -239,14 +265,7 @@ _RESULTS = BatchWrite(
             # SQLite's RETURNING, where ``id`` would name the outcome's own.
             Statement.text(
                 "store_insurer_results.finished",
-                sqlite="""
-UPDATE quote_requests SET status = 'complete', completed_at = :completed_at
-WHERE id = :id AND status = 'collecting'
-RETURNING id, NOT EXISTS (
-    SELECT 1 FROM insurer_outcomes AS e
-    WHERE e.request_id = quote_requests.id AND e.last_event_at IS NOT NULL
-)
-""",
+                sqlite=_COMPLETE_SQL.format(unless=f"AND NOT {_ANNOUNCED['sqlite']}"),
             ),
         ),
     ],
@@ -287,11 +306,23 @@ UPDATE quote_requests AS q SET status = 'complete', completed_at = v.completed_a
 FROM unnest(CAST(:finished_completed_at AS timestamptz[]), CAST(:finished_id AS text[]))
     AS v(completed_at, id)
 WHERE q.id = v.id AND q.status = 'collecting'
+    AND NOT """  # noqa: S608 - our own constants, no value of anyone's
+    + _ANNOUNCED["postgresql"]
+    + """
 RETURNING q.id, NOT EXISTS (
     SELECT 1 FROM insurer_outcomes AS e
     WHERE e.request_id = q.id AND e.last_event_at IS NOT NULL
 )
 """,
+)
+
+# A request's completion when an endpoint may want its event: run after the batch (on
+# PostgreSQL in a transaction of its own, the batch being one statement; on SQLite in the
+# batch's), then the endpoints are read and the event written in the same transaction.
+_COMPLETE_ANNOUNCED = Statement.text(
+    "complete_quote_request",
+    postgresql=_COMPLETE_SQL.format(unless=""),
+    sqlite=_COMPLETE_SQL.format(unless=""),
 )
 
 
@@ -301,22 +332,32 @@ async def store_request(
     insurers: Mapping[str, str],
     created_at: datetime,
     deadline_at: datetime,
-) -> None:
+) -> dict[str, str]:
     """Commit the request (``collecting``) and an ``awaiting`` outcome for each insurer
-    (provider id: insurer name)."""
+    (provider id: insurer name). Returns what the request says of each insurer an operator
+    switched off as it was stored (``admin.switches.skip_reasons``), by provider id: read
+    with the write, in its round trip."""
     sqlite = db.is_sqlite
     stamp = stored_instant(created_at, sqlite=sqlite)
     request_id = request.request_id
     seller_id = request.seller.seller_id
     deadline = stored_instant(deadline_at, sqlite=sqlite)
-    await write_batch(
-        db,
-        _REQUEST,
-        [
-            [(request_id, seller_id, json_text(request), stamp, deadline)],
-            [(request_id, provider, name, stamp) for provider, name in insurers.items()],
-        ],
-    )
+    rows: list[list[tuple[Any, ...]]] = [
+        [(request_id, seller_id, json_text(request), stamp, deadline)],
+        [(request_id, provider, name, stamp) for provider, name in insurers.items()],
+    ]
+    switches = SKIP_REASONS.compiled("sqlite" if sqlite else "postgresql")
+    async with write_connection(db) as driver:
+        if sqlite:
+            async with sqlite_transaction(driver):
+                await run_batch(driver, _REQUEST, rows, sqlite=True)
+                found = await driver.execute_fetchall(switches.sql, switches.args({}))
+        else:
+            compiled = _REQUEST.postgresql.compiled("postgresql")
+            found = await driver.fetch(
+                compiled.sql, *compiled.args(_REQUEST.postgresql_arrays(rows))
+            )
+    return skip_reasons_of(found)
 
 
 async def open_renewal(
@@ -401,6 +442,10 @@ async def store_results(
 ) -> dict[str, datetime]:
     """Store insurer results (outcome, offers, captured attempts) and mark the ``completed``
     requests complete, atomically, with one statement (or one of each kind) however many.
+    A request whose ``quote_request.completed`` an endpoint may want is completed, and its
+    event written, just after, in a transaction whose read of the endpoints follows the
+    completion (on SQLite the batch's own), so that an endpoint registered before a request
+    completes gets its event; it is never completed before its results are stored.
 
     Returns those of ``completed`` that this write completed (they were still ``collecting``)
     and that no insurer event had changed (no outcome settled by a callback, no offer
@@ -446,11 +491,6 @@ async def store_results(
     ]
     finished = [(stamp, request_id) for request_id in completed]
     async with write_connection(db) as driver:
-        then = (
-            await _announcing_completed(driver, completed, stamp, sqlite=sqlite)
-            if completed
-            else None
-        )
         if sqlite:
             async with sqlite_transaction(driver):
                 await run_batch(driver, _RESULTS, [settled, offered, attempted, []], sqlite=True)
@@ -461,20 +501,30 @@ async def store_results(
                     for values in finished
                     for row in await driver.execute_fetchall(finish.sql, values)
                 ]
-                if then is not None:
-                    await then(driver)
+                # In the batch's transaction: SQLite's write transactions take turns.
+                answered += await _complete_announced(
+                    driver, _left(completed, answered), stamp, sqlite=True
+                )
         else:
             compiled = _RESULTS.postgresql.compiled("postgresql")
             args = compiled.args(
                 _RESULTS.postgresql_arrays([settled, offered, attempted, finished])
             )
-            if then is None:  # one statement: atomic by itself
-                answered = await driver.fetch(compiled.sql, *args)
-            else:
+            answered = list(await driver.fetch(compiled.sql, *args))  # atomic by itself
+            left = _left(completed, answered)
+            if left:
                 async with driver.transaction():
-                    answered = await driver.fetch(compiled.sql, *args)
-                    await then(driver)
+                    answered += await _complete_announced(driver, left, stamp, sqlite=False)
     return {request_id: now for request_id, untouched in answered if untouched}
+
+
+def _left(completed: Sequence[str], answered: Sequence[Any]) -> list[str]:
+    """The requests of ``completed`` the batch did not complete: an endpoint may want their
+    event (or they were not ``collecting``: completed by a sweep, claimed for a bind)."""
+    if len(answered) == len(completed):
+        return []
+    done = {row[0] for row in answered}
+    return [request_id for request_id in completed if request_id not in done]
 
 
 # The requests a batch completed (and not a sweep before it): completed at the batch's instant.
@@ -490,22 +540,29 @@ _COMPLETED_BY = Statement(
 )
 
 
-async def _announcing_completed(
+async def _complete_announced(
     driver: Any, request_ids: Sequence[str], stamp: datetime | str, *, sqlite: bool
-) -> Then | None:
-    """What announces ``quote_request.completed`` for each request the batch completes, in its
-    transaction; None (after one query, the common case on this hot path) when no endpoint wants
-    the type. The endpoints are read before the batch's transaction: one registered while a
-    request completes may miss that request's event, as if registered just after."""
-    subscribed = await driver_subscriptions(driver, sqlite=sqlite)
-    event_type = NotificationType.QUOTE_REQUEST_COMPLETED.value
-    if not any(not s.event_types or event_type in s.event_types for s in subscribed):
-        return None
-
-    async def announce(driver: Any) -> None:
-        await _announce_completed(driver, request_ids, stamp, subscribed, sqlite=sqlite)
-
-    return announce
+) -> list[Any]:
+    """Complete those of ``request_ids`` still ``collecting``, in the caller's transaction, and
+    announce ``quote_request.completed`` of each to the endpoints that want it; what completing
+    each returned. The endpoints are read after the completions, in their transaction: an
+    endpoint registered before a request completes gets its event."""
+    if not request_ids:
+        return []
+    compiled = _COMPLETE_ANNOUNCED.compiled("sqlite" if sqlite else "postgresql")
+    answered = []
+    for request_id in request_ids:
+        args = compiled.args({"id": request_id, "completed_at": stamp})
+        if sqlite:
+            answered += list(await driver.execute_fetchall(compiled.sql, args))
+        else:
+            answered += list(await driver.fetch(compiled.sql, *args))
+    if answered:
+        subscribed = await driver_subscriptions(driver, sqlite=sqlite)
+        await _announce_completed(
+            driver, [row[0] for row in answered], stamp, subscribed, sqlite=sqlite
+        )
+    return answered
 
 
 async def _announce_completed(

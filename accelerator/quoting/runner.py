@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -39,11 +39,12 @@ async def record_request(
     deadline_at: datetime,
     *,
     created_at: datetime | None = None,
-) -> None:
+) -> dict[str, str]:
     """Commit the request (created now, unless ``created_at`` says when) and one ``awaiting``
-    outcome per configured insurer."""
+    outcome per configured insurer. Returns the insurers operators switched off, read with
+    the write (:meth:`QuoteRunner.start` takes them)."""
     insurers = {provider_id: p.adapter.insurer_name for provider_id, p in partners.items()}
-    await repository.store_request(
+    return await repository.store_request(
         db, request, insurers, created_at or datetime.now(UTC), deadline_at
     )
 
@@ -217,16 +218,16 @@ class QuoteRunner:
         *,
         created_at: datetime | None = None,
         deadline_at: datetime | None = None,
-        switched_off: Awaitable[dict[str, str]] | None = None,
+        switched_off: Mapping[str, str] | None = None,
         assess: Callable[[Offer], ComplianceResult] | None = None,
     ) -> asyncio.Task[WrittenRequest | None]:
         """Fan ``request`` out in the background. Given the instants :func:`record_request`
         stored it with, the task ends with the request as stored when nothing but this fan-out
         wrote to it (:meth:`wait` hands it over), else with None. ``switched_off``: the
-        insurers' switches, being read (:meth:`switched_off`) while the request was stored;
-        read now if not given. ``assess``: each offer's compliance, worked out as its insurer's
-        answer lands, while other insurers or the database are awaited, for a caller who waits
-        for the answer (docs/performance.md)."""
+        insurers' switches, as :func:`record_request` read them with the request; read now
+        (:meth:`switched_off`) if not given. ``assess``: each offer's compliance, worked out
+        as its insurer's answer lands, while other insurers or the database are awaited, for
+        a caller who waits for the answer (docs/performance.md)."""
         stamps = None if created_at is None or deadline_at is None else (created_at, deadline_at)
         policy = FanOutPolicy(
             deadline_seconds=deadline_seconds,
@@ -250,7 +251,7 @@ class QuoteRunner:
         request: QuoteRequest,
         policy: FanOutPolicy,
         stamps: tuple[datetime, datetime] | None,
-        switched_off: Awaitable[dict[str, str]] | None,
+        switched_off: Mapping[str, str] | None,
         assess: Callable[[Offer], ComplianceResult] | None,
     ) -> WrittenRequest | None:
         # A child of the request's span even when it outlives the request (?wait=false answers
@@ -269,7 +270,7 @@ class QuoteRunner:
         request: QuoteRequest,
         policy: FanOutPolicy,
         stamps: tuple[datetime, datetime] | None,
-        switched_off: Awaitable[dict[str, str]] | None,
+        switched_off: Mapping[str, str] | None,
         assess: Callable[[Offer], ComplianceResult] | None,
     ) -> WrittenRequest | None:
         stored: list[asyncio.Future[None]] = []
@@ -312,7 +313,7 @@ class QuoteRunner:
                 self.partners,
                 policy,
                 on_result,
-                await (self.switched_off() if switched_off is None else switched_off),
+                await self.switched_off() if switched_off is None else switched_off,
             )
             final = final_status(results)
         except Exception:

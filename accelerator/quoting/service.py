@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import uuid
 from collections.abc import Callable, Mapping
@@ -106,16 +105,10 @@ class QuotingService:
         deadline_at = now + timedelta(seconds=deadline)
         # Stamped by the wall clock, not ``clock``: when the request was really made.
         created_at = datetime.now(UTC)
-        # Read while the request is stored rather than after: one round trip less before the
-        # insurers are called (it never raises: unreadable, no insurer is switched off).
-        switched_off = asyncio.ensure_future(self.runner.switched_off())
-        try:
-            await record_request(
-                self.db, request, self.runner.partners, deadline_at, created_at=created_at
-            )
-        except BaseException:
-            switched_off.cancel()
-            raise
+        # The insurers' switches come back with the request's write: one round trip for both.
+        switched_off = await record_request(
+            self.db, request, self.runner.partners, deadline_at, created_at=created_at
+        )
         self.runner.start(
             request,
             deadline,

@@ -4,7 +4,11 @@ fan-out of the same calls.
 - Latency: open loop at the rate that keeps ten requests in flight on average (Little's law:
   10 / 0.2 s = 50 requests/s); each request's latency over the slowest insurer's, at p50 and
   p99. The overhead target is p50 within 10 ms of the slowest insurer.
-- Throughput: closed loop with 50 concurrent requests, against the bare fan-out's.
+- Throughput: closed loop with 50 concurrent requests, against the bare fan-out's; and the
+  server's CPU per answered request there, against the bare fan-out's (issue 22: at most 2x).
+- Latency at half the service's own capacity: open loop at half the closed-loop throughput just
+  measured, the service and the bare fan-out at the same rate; the service's p50 overhead over
+  the slowest insurer within twice the bare fan-out's overhead plus 5 ms (issue 22).
 
 The service answers ``POST /v1/quote-requests?wait=true``: it stores the request and a row per
 insurer, calls all ten, stores each outcome with its offers and captured exchange as it lands,
@@ -14,6 +18,7 @@ then ranks the offers into the answer. The baseline only sends the calls and dec
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from accelerator.auth.principal import Role
@@ -21,7 +26,7 @@ from bench import databases, processes
 from bench.context import RunContext, call, expect
 from bench.keys import issue_key
 from bench.loadgen import FixedRequests, http_request
-from bench.results import Comparison
+from bench.results import Comparison, Measurement
 from bench.sellers import SELLER_ID, canonical_request, seller_facts
 from bench.upstream import Insurer, provider_settings, spread, template_settings
 from providers.harbor import HarborAdapter
@@ -33,6 +38,11 @@ IN_FLIGHT = 10
 # Also measured at two in flight: the overhead of one request when the server is not saturated.
 LIGHT_IN_FLIGHT = 2
 CONCURRENT = 50
+# Issue 22's targets: CPU per request at most twice the bare fan-out's; the p50 overhead at two
+# in flight within 5 ms; at half capacity within twice the bare fan-out's overhead plus 5 ms.
+CPU_RATIO_TARGET = 2.0
+LIGHT_OVERHEAD_TARGET_MS = 5.0
+HALF_OVERHEAD_SLACK_MS = 5.0
 SECRET = "whsec_YmVuY2gtY2FsbGJhY2stc2VjcmV0LTAxMjM0NTY3"  # noqa: S105 - a bench-only secret
 DEADLINE_SECONDS = 5.0
 
@@ -88,6 +98,31 @@ def quote_requests(port: int, auth: dict[str, str]) -> FixedRequests:
             ),
         )
     )
+
+
+def half_rate(throughput: float) -> float:
+    """Half the closed loop's throughput, to two significant figures, at least one request a
+    second (a run that answered nothing still measures something)."""
+    half = max(1.0, throughput / 2)
+    digits = len(str(int(half))) - 2
+    return float(round(half, -digits)) if digits > 0 else float(round(half))
+
+
+def half_overhead_target(bare_overhead_ms: float) -> str:
+    """The target for the service's p50 overhead at half capacity, from the bare fan-out's
+    overhead measured at the same rate: at most twice it plus ``HALF_OVERHEAD_SLACK_MS``
+    (a bare overhead below zero, answers faster than the slowest insurer's nominal latency,
+    counts as zero)."""
+    bound = 2 * max(0.0, bare_overhead_ms) + HALF_OVERHEAD_SLACK_MS
+    return f"value <= {bound:.2f}"
+
+
+def cpu_ms_per_request(measurement: Measurement, process: str) -> float:
+    """``process``'s CPU per answered request over a measurement, in ms (NaN when nothing was
+    answered): the cores it kept busy divided by the requests answered each second."""
+    if not measurement.throughput:
+        return math.nan
+    return measurement.extra.get(f"cpu_{process}", math.nan) / measurement.throughput * 1e3
 
 
 def run(ctx: RunContext, database: str) -> None:
@@ -168,6 +203,13 @@ def run(ctx: RunContext, database: str) -> None:
                 fanouts,
                 connections=CONCURRENT,
             )
+            half = half_rate(service_max.throughput)
+            service_half = ctx.measure(
+                SCENARIO, database, "quote request ?wait=true", port, quotes, rate=half
+            )
+            bare_half = ctx.measure(
+                SCENARIO, database, "bare aiohttp fan-out", bare_port, fanouts, rate=half
+            )
     finally:
         ctx.watched.pop("bare", None)
         ctx.watched.pop("insurers", None)
@@ -209,6 +251,7 @@ def run(ctx: RunContext, database: str) -> None:
             "bare fan-out's overhead at ~10 in flight",
             bare_at.latency_ms.p50 - SLOWEST_MS,
             "ms",
+            target=f"value <= {LIGHT_OVERHEAD_TARGET_MS:g}",
         )
     )
     ctx.compare(
@@ -233,5 +276,31 @@ def run(ctx: RunContext, database: str) -> None:
             bare_max.throughput,
             "req/s",
             target="ratio >= 0.4",
+        )
+    )
+    ctx.compare(
+        Comparison(
+            SCENARIO,
+            database,
+            f"server CPU per quote request, {CONCURRENT} concurrent",
+            cpu_ms_per_request(service_max, "server"),
+            "bare fan-out's CPU per request",
+            cpu_ms_per_request(bare_max, "bare"),
+            "ms",
+            target=f"ratio <= {CPU_RATIO_TARGET:g}",
+        )
+    )
+    bare_half_overhead = bare_half.latency_ms.p50 - SLOWEST_MS
+    ctx.compare(
+        Comparison(
+            SCENARIO,
+            database,
+            f"p50 overhead over the slowest insurer at {half:g} req/s "
+            "(half the closed-loop throughput)",
+            service_half.latency_ms.p50 - SLOWEST_MS,
+            "bare fan-out's overhead at the same rate",
+            bare_half_overhead,
+            "ms",
+            target=half_overhead_target(bare_half_overhead),
         )
     )

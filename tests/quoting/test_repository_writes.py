@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiosqlite
@@ -12,11 +13,14 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import QueuePool
 
+from accelerator.admin.models import InsurerSwitchRow
+from accelerator.admin.switches import skip_reason
 from accelerator.infra.database import Database
 from accelerator.infra.driver_writes import run_batch, sqlite_transaction
 from accelerator.infra.statements import BatchWrite, Part, Statement
 from accelerator.quoting.models import InsurerOutcomeRow
-from accelerator.quoting.repository import store_results
+from accelerator.quoting.repository import store_request, store_results
+from tests.quoting.fakes import make_request
 from tests.quoting.storage import ask, declined
 
 pytestmark = pytest.mark.anyio
@@ -79,3 +83,32 @@ async def test_an_error_after_which_sqlite_rolled_back_itself_is_raised_as_it_is
                 await run_batch(driver, batch, [[(2,), (1,)]], sqlite=True)
         assert not driver.in_transaction
         assert list(await driver.execute_fetchall("SELECT id FROM t")) == [(1,)]
+
+
+async def test_storing_a_request_reads_the_insurers_switched_off_with_it(
+    database: Database, seller: str
+) -> None:
+    now = datetime.now(UTC)
+    async with database.writing() as session:
+        session.add(
+            InsurerSwitchRow(
+                provider_id="harbor",
+                reason="maintenance",
+                switched_off_at=now,
+                key_id="k-1",
+                key_name="ops",
+            )
+        )
+
+    switched_off = await store_request(
+        database, make_request("req-1"), {"harbor": "Harbor", "acorn": "Acorn"}, now, now
+    )
+
+    assert switched_off == {"harbor": skip_reason("maintenance")}
+    async with database.reading() as session:
+        stored = (
+            await session.scalars(
+                select(InsurerOutcomeRow.provider_id).where(InsurerOutcomeRow.request_id == "req-1")
+            )
+        ).all()
+    assert sorted(stored) == ["acorn", "harbor"]  # stored for every insurer, asked or not
