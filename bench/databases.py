@@ -24,6 +24,9 @@ POSTGRES_SERVER_URL = os.environ.get(
     "ACCELERATOR_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 )
 PREFIX = "accelerator_bench"
+# The database a run's scenarios share; another name (starting with PREFIX) lets two runs, e.g.
+# an A/B pair or two engineers' runs, use one PostgreSQL server at the same time.
+RUN_DATABASE = os.environ.get("ACCELERATOR_BENCH_DATABASE", PREFIX)
 
 
 def _dsn(url: str) -> str:
@@ -62,7 +65,7 @@ def _claim(name: str) -> None:
 _CLAIMED: dict[str, IO[str]] = {}
 
 
-def fresh_postgres(name: str = PREFIX) -> str:
+def fresh_postgres(name: str = RUN_DATABASE) -> str:
     """Drop and re-create database ``name`` (which must start with ``accelerator_bench``),
     migrate it, and return its SQLAlchemy URL."""
     if not name.startswith(PREFIX) or not name.replace("_", "").isalnum():
@@ -75,7 +78,7 @@ def fresh_postgres(name: str = PREFIX) -> str:
     return url
 
 
-def drop_postgres(name: str = PREFIX) -> None:
+def drop_postgres(name: str = RUN_DATABASE) -> None:
     """Drop database ``name`` if this process claimed it: a run that could not claim it (another
     run holds it) must not drop it from under that run."""
     if not name.startswith(PREFIX):

@@ -6,8 +6,12 @@ A key found active is remembered by its digest until a revocation anywhere drops
   the revoking transaction; every process listens on a connection of its own and drops the key
   as the notification arrives, milliseconds after the commit.
 - **SQLite**: every process reads ``PRAGMA data_version`` every :data:`SQLITE_POLL_SECONDS`; it
-  changes whenever another connection commits, and then the whole cache is dropped. So a
-  revocation is seen within that interval (and other writes cost a few lookups again).
+  changes whenever another connection commits, and then the process asks the database which of
+  the keys it remembers are still active (one indexed statement over those few digests) and
+  forgets the others. So a revocation is seen within that interval. Other writes cost that
+  statement, not a lookup per request: dropping the whole cache at every commit made about half
+  of the coverage checks look their key up again, since every check commits its receipt
+  (docs/performance.md, "Single checks against the raw lookup").
 
 The cache is trusted only while the feed of revocations is up: before the listener has
 connected, after it lost its connection and until it is back, every request asks the database,
@@ -119,6 +123,17 @@ class KeyCache:
     def _on_revoked(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
         self.drop(payload or None)
 
+    async def _forget_revoked(self) -> None:
+        """After another connection committed: forget each remembered key that is no longer
+        active (revoked, or gone)."""
+        # A lookup in flight may have read its key before that commit: it must not store it.
+        self._generation += 1
+        remembered = list(self._entries)
+        active = await repository.still_active(self._db, remembered)
+        for digest in remembered:
+            if digest not in active:
+                self._entries.pop(digest, None)
+
     async def _poll_sqlite(self) -> None:
         async with aiosqlite.connect(str(make_url(self._db.url).database)) as connection:
             seen: int | None = None
@@ -127,7 +142,10 @@ class KeyCache:
                     row = await cursor.fetchone()
                 version = int(row[0]) if row else 0
                 if version != seen:
-                    self.drop()
+                    if seen is None:
+                        self.drop()  # whatever was revoked while nobody watched
+                    else:
+                        await self._forget_revoked()
                     seen = version
                 self._live = True
                 await asyncio.sleep(SQLITE_POLL_SECONDS)

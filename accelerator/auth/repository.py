@@ -8,14 +8,17 @@ checks go through SQLAlchemy.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import String, any_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from accelerator.auth.models import ApiKey
 from accelerator.auth.principal import Principal, Role
 from accelerator.infra.database import Database
-from accelerator.infra.statements import Statement
+from accelerator.infra.statements import DialectName, Statement
 
 #: The PostgreSQL channel a revocation notifies, with the revoked key's digest (auth.cache).
 REVOCATION_CHANNEL = "api_key_revoked"
@@ -26,6 +29,26 @@ _ACTIVE_KEY = Statement(
         ApiKey.digest == bindparam("digest"), ApiKey.revoked_at.is_(None)
     ),
 )
+
+
+def _still_active(dialect: DialectName) -> Any:
+    # The digests are one parameter however many, as in coverage.repository's check read.
+    if dialect == "postgresql":
+        wanted = ApiKey.digest == any_(bindparam("digests", type_=ARRAY(String)))
+    else:
+        given = func.json_each(bindparam("digests", type_=String)).table_valued("value")
+        wanted = ApiKey.digest.in_(select(given.c.value))
+    return select(ApiKey.digest).where(wanted, ApiKey.revoked_at.is_(None))
+
+
+_STILL_ACTIVE = Statement("still_active_keys", _still_active)
+
+
+async def still_active(db: Database, digests: Collection[str]) -> set[str]:
+    """Which of ``digests`` belong to stored, unrevoked keys."""
+    if not digests:
+        return set()
+    return {row[0] for row in await db.lookups.fetch(_STILL_ACTIVE, digests=list(digests))}
 
 
 async def active_key(db: Database, digest: str) -> Principal | None:
@@ -129,4 +152,5 @@ __all__ = [
     "has_active_seller_key",
     "keys_oldest_first",
     "revoke",
+    "still_active",
 ]

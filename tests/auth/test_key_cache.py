@@ -14,8 +14,9 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 
 from accelerator.auth.cache import KeyCache
-from accelerator.auth.keys import create_key, digest
+from accelerator.auth.keys import create_key, digest, revoke_key
 from accelerator.auth.principal import Role
+from accelerator.auth.repository import still_active
 from accelerator.infra.database import Database
 from accelerator.server.app import runtime_of
 
@@ -93,3 +94,54 @@ async def test_without_its_revocation_feed_the_cache_asks_the_database_each_time
     async with database.writing() as session:
         await session.execute(text("UPDATE api_keys SET revoked_at = created_at"))
     assert await keys.active_key(digest(issued.secret)) is None
+
+
+async def test_other_writes_leave_remembered_keys_remembered_and_a_revocation_is_still_seen(
+    app: Litestar, client: AsyncTestClient[Litestar], database: Database
+) -> None:
+    # Every coverage check commits its receipt: on SQLite each commit used to drop every
+    # remembered key, and about half of the checks under load looked their key up again.
+    kept = await create_key(database, Role.CLAIMS)
+    revoked = await create_key(database, Role.CLAIMS)
+    await until_watching(app)
+    lookups = runtime_of(app).services.db.lookups
+    asked: list[Any] = []
+    fetch = lookups.fetch
+
+    async def counted(statement: Any, **params: Any) -> Any:
+        asked.append(statement.name)
+        return await fetch(statement, **params)
+
+    lookups.fetch = counted  # type: ignore[method-assign]
+
+    async def lookups_to_answer(secret: str) -> int:
+        before = len(asked)
+        response = await client.get("/v1/me", headers={"Authorization": f"Bearer {secret}"})
+        assert response.status_code == 200
+        return asked[before:].count("active_key")
+
+    for secret in (kept.secret, revoked.secret):
+        with anyio.fail_after(PATIENCE_SECONDS):
+            while await lookups_to_answer(secret) != 0:  # noqa: ASYNC110 - no event to wait on
+                await anyio.sleep(0.01)
+
+    await create_key(database, Role.SELLER, seller_id="s-1")  # a write that revokes nothing
+    assert await revoke_key(database, revoked.id) is not None
+    # Once the revocation is seen, so is the write before it.
+    with anyio.fail_after(PATIENCE_SECONDS):
+        while (  # noqa: ASYNC110
+            await client.get("/v1/me", headers={"Authorization": f"Bearer {revoked.secret}"})
+        ).status_code != 401:
+            await anyio.sleep(0.01)
+    assert await lookups_to_answer(kept.secret) == 0
+
+
+async def test_still_active_names_only_the_unrevoked_keys_among_those_asked(
+    database: Database,
+) -> None:
+    active = await create_key(database, Role.CLAIMS)
+    revoked = await create_key(database, Role.CLAIMS)
+    await revoke_key(database, revoked.id)
+    asked = [digest(active.secret), digest(revoked.secret), digest("acc_never-issued")]
+    assert await still_active(database, asked) == {digest(active.secret)}
+    assert await still_active(database, []) == set()

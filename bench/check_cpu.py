@@ -1,0 +1,168 @@
+"""CPU time per single coverage check and per raw lookup, measured inside the serving process:
+the coverage scenario's single-check figure without the machine's share of the server's core in
+it (docs/performance.md, "Single checks against the raw lookup").
+
+``python -m bench.check_cpu [--database postgresql|sqlite] [--rounds 3] [--requests 2000]``
+builds the app as the bench serves it (``create_bench_app()`` from ``ACCELERATOR_*`` settings)
+on the coverage scenario's small registry (10,000 policies) in this process, and sends it the
+scenario's bodies through ASGI directly, 64 at once: in each round ``POST /bench/raw-lookup``,
+then ``POST /v1/coverage/checks`` with a stored claims key, then the check keeping no receipt
+(``/bench/check-without-receipt``). Each prints this process's CPU time
+(``time.process_time``: the app, its event loop and, on SQLite, the database engine) per
+answer, and how many checks looked their API key up in the database. No HTTP server: uvicorn's
+parsing, the same for every endpoint, is not in the figures. To compare two versions of the
+code, run it alternately from each tree.
+
+It uses a database of its own (``accelerator_bench_check_cpu`` on the bench's PostgreSQL
+server, or a file under ``--out``), so it does not wait for a running benchmark.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from accelerator.auth import repository as key_repository
+from accelerator.auth.principal import Role
+from accelerator.infra.database import Database
+from bench import databases, registry
+from bench.fanout_cpu import App, Message, _call
+from bench.keys import issue_key
+from bench.scenarios.coverage import SMALL_POLICIES
+
+DATABASE = "accelerator_bench_check_cpu"
+IN_FLIGHT = 64
+WARM_UP = 500
+ENDPOINTS = {
+    "raw lookup": "/bench/raw-lookup",
+    "check": "/v1/coverage/checks",
+    "check keeping no receipt": "/bench/check-without-receipt",
+}
+
+
+class _KeyLookups:
+    """Counts the API-key lookups that reach the database (the cache's misses)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._real = key_repository.active_key
+
+    async def __call__(self, db: Database, digest: str) -> Any:
+        self.count += 1
+        return await self._real(db, digest)
+
+
+async def _measure(key: str, bodies: list[dict[str, Any]], rounds: int, requests: int) -> None:
+    from bench.app import create_bench_app
+
+    lookups = _KeyLookups()
+    key_repository.active_key = lookups  # type: ignore[assignment]  # counted, not changed
+    app: App = create_bench_app()
+    events: asyncio.Queue[Message] = asyncio.Queue()
+    started = asyncio.Event()
+
+    async def lifespan_send(message: Message) -> None:
+        if message["type"].startswith("lifespan.startup"):
+            started.set()
+
+    lifespan = asyncio.create_task(
+        app(
+            {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, events.get, lifespan_send
+        )
+    )
+    await events.put({"type": "lifespan.startup"})
+    await started.wait()
+    await asyncio.sleep(0.5)  # the key cache's revocation feed connects
+
+    async def load(path: str, count: int) -> None:
+        numbers = iter(range(count))
+
+        async def client() -> None:
+            for number in numbers:
+                status, answer = await _call(app, key, "POST", path, bodies[number % len(bodies)])
+                if status != 200:
+                    raise RuntimeError(f"{path}: {status} {answer[:300]!r}")
+
+        await asyncio.gather(*(client() for _ in range(IN_FLIGHT)))
+
+    def timed(path: str, count: int) -> Callable[[], Awaitable[float]]:
+        async def run() -> float:
+            cpu = time.process_time()
+            await load(path, count)
+            return (time.process_time() - cpu) / count * 1e6
+
+        return run
+
+    try:
+        for path in ENDPOINTS.values():
+            await load(path, WARM_UP)
+        figures: dict[str, list[float]] = {name: [] for name in ENDPOINTS}
+        for number in range(rounds):
+            for name, path in ENDPOINTS.items():
+                before = lookups.count
+                figures[name].append(await timed(path, requests)())
+                missed = lookups.count - before
+                print(
+                    f"round {number}: {name}: {figures[name][-1]:.0f} µs of CPU per answer"
+                    + (f", {missed} of {requests} looked their key up" if name == "check" else "")
+                    + f" (load average {os.getloadavg()[0]:.1f})",
+                    flush=True,
+                )
+        medians = {name: statistics.median(values) for name, values in figures.items()}
+        print(
+            "medians: "
+            + ", ".join(f"{name} {value:.0f} µs" for name, value in medians.items())
+            + f"; raw lookup ÷ check {medians['raw lookup'] / medians['check']:.2f}",
+            flush=True,
+        )
+    finally:
+        await events.put({"type": "lifespan.shutdown"})
+        await asyncio.wait_for(lifespan, 30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.check_cpu", description=__doc__)
+    parser.add_argument("--database", choices=databases.KINDS, default="postgresql")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--requests", type=int, default=2000, help="requests per measurement")
+    parser.add_argument("--out", type=Path, default=None, help="where a SQLite file goes")
+    args = parser.parse_args()
+    out = args.out or Path(tempfile.mkdtemp(prefix="check-cpu-"))
+    url = (
+        databases.fresh_postgres(DATABASE)
+        if args.database == "postgresql"
+        else databases.fresh_sqlite(out / "check-cpu.db")
+    )
+    try:
+        now = datetime.now(UTC)
+        sellers = SMALL_POLICIES // registry.POLICIES_PER_SELLER
+        registry.grow_registry(url, first_seller=0, sellers=sellers, now=now)
+        key = issue_key(url, Role.CLAIMS)
+        rng = random.Random(1)  # noqa: S311 - a reproducible sample, not a secret
+        bodies = [registry.check_body(rng.randrange(sellers), now) for _ in range(1000)]
+        os.environ.update(
+            {
+                "ACCELERATOR_DATABASE_URL": url,
+                "ACCELERATOR_LOG_LEVEL": "WARNING",
+                "ACCELERATOR_SANDBOX_ENABLED": "false",
+            }
+        )
+        import uvloop
+
+        uvloop.run(_measure(key, bodies, args.rounds, args.requests))
+    finally:
+        if args.database == "postgresql":
+            databases.drop_postgres(DATABASE)
+
+
+if __name__ == "__main__":
+    main()
