@@ -35,7 +35,7 @@ from accelerator.auth import repository as key_repository
 from accelerator.auth.principal import Role
 from accelerator.infra.database import Database
 from bench import databases, registry
-from bench.fanout_cpu import App, Message, _call
+from bench.asgi_client import App, call, serving
 from bench.keys import issue_key
 from bench.scenarios.coverage import SMALL_POLICIES
 
@@ -67,28 +67,27 @@ async def _measure(key: str, bodies: list[dict[str, Any]], rounds: int, requests
     lookups = _KeyLookups()
     key_repository.active_key = lookups  # type: ignore[assignment]  # counted, not changed
     app: App = create_bench_app()
-    events: asyncio.Queue[Message] = asyncio.Queue()
-    started = asyncio.Event()
+    async with serving(app):
+        await asyncio.sleep(0.5)  # the key cache's revocation feed connects
+        await _rounds(app, key, bodies, rounds, requests, lookups)
 
-    async def lifespan_send(message: Message) -> None:
-        if message["type"].startswith("lifespan.startup"):
-            started.set()
 
-    lifespan = asyncio.create_task(
-        app(
-            {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, events.get, lifespan_send
-        )
-    )
-    await events.put({"type": "lifespan.startup"})
-    await started.wait()
-    await asyncio.sleep(0.5)  # the key cache's revocation feed connects
+async def _rounds(
+    app: App,
+    key: str,
+    bodies: list[dict[str, Any]],
+    rounds: int,
+    requests: int,
+    lookups: _KeyLookups,
+) -> None:
+    """Warm up, then time each endpoint ``rounds`` times and print the figures."""
 
     async def load(path: str, count: int) -> None:
         numbers = iter(range(count))
 
         async def client() -> None:
             for number in numbers:
-                status, answer = await _call(app, key, "POST", path, bodies[number % len(bodies)])
+                status, answer = await call(app, key, "POST", path, bodies[number % len(bodies)])
                 if status != 200:
                     raise RuntimeError(f"{path}: {status} {answer[:300]!r}")
 
@@ -102,31 +101,27 @@ async def _measure(key: str, bodies: list[dict[str, Any]], rounds: int, requests
 
         return run
 
-    try:
-        for path in ENDPOINTS.values():
-            await load(path, WARM_UP)
-        figures: dict[str, list[float]] = {name: [] for name in ENDPOINTS}
-        for number in range(rounds):
-            for name, path in ENDPOINTS.items():
-                before = lookups.count
-                figures[name].append(await timed(path, requests)())
-                missed = lookups.count - before
-                print(
-                    f"round {number}: {name}: {figures[name][-1]:.0f} µs of CPU per answer"
-                    + (f", {missed} of {requests} looked their key up" if name == "check" else "")
-                    + f" (load average {os.getloadavg()[0]:.1f})",
-                    flush=True,
-                )
-        medians = {name: statistics.median(values) for name, values in figures.items()}
-        print(
-            "medians: "
-            + ", ".join(f"{name} {value:.0f} µs" for name, value in medians.items())
-            + f"; raw lookup ÷ check {medians['raw lookup'] / medians['check']:.2f}",
-            flush=True,
-        )
-    finally:
-        await events.put({"type": "lifespan.shutdown"})
-        await asyncio.wait_for(lifespan, 30)
+    for path in ENDPOINTS.values():
+        await load(path, WARM_UP)
+    figures: dict[str, list[float]] = {name: [] for name in ENDPOINTS}
+    for number in range(rounds):
+        for name, path in ENDPOINTS.items():
+            before = lookups.count
+            figures[name].append(await timed(path, requests)())
+            missed = lookups.count - before
+            print(
+                f"round {number}: {name}: {figures[name][-1]:.0f} µs of CPU per answer"
+                + (f", {missed} of {requests} looked their key up" if name == "check" else "")
+                + f" (load average {os.getloadavg()[0]:.1f})",
+                flush=True,
+            )
+    medians = {name: statistics.median(values) for name, values in figures.items()}
+    print(
+        "medians: "
+        + ", ".join(f"{name} {value:.0f} µs" for name, value in medians.items())
+        + f"; raw lookup ÷ check {medians['raw lookup'] / medians['check']:.2f}",
+        flush=True,
+    )
 
 
 def main() -> None:

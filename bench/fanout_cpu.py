@@ -32,14 +32,14 @@ import signal
 import statistics
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Any
 
 from accelerator.auth.principal import Role
 from bench import databases, processes
+from bench.asgi_client import App, call, serving
 from bench.keys import issue_key
 from bench.scenarios.fanout import (
     CONCURRENT,
@@ -55,59 +55,6 @@ from bench.upstream import provider_settings, spread
 
 DATABASE = "accelerator_bench_fanout_cpu"
 WARM_UP = 100
-
-Message = MutableMapping[str, Any]
-App = Callable[
-    [Message, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]],
-    Awaitable[None],
-]
-
-
-async def _call(app: App, key: str, method: str, path: str, body: Any) -> tuple[int, bytes]:
-    """One request through ASGI: its status and body."""
-    raw = json.dumps(body).encode()
-    route, _, query = path.partition("?")
-    scope: Message = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": route,
-        "raw_path": route.encode(),
-        "query_string": query.encode(),
-        "root_path": "",
-        "headers": [
-            (b"host", b"127.0.0.1"),
-            (b"content-type", b"application/json"),
-            (b"authorization", f"Bearer {key}".encode()),
-            (b"content-length", str(len(raw)).encode()),
-        ],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-        "state": {},
-    }
-    received = False
-    status = 0
-    chunks: list[bytes] = []
-
-    async def receive() -> Message:
-        nonlocal received
-        if not received:
-            received = True
-            return {"type": "http.request", "body": raw, "more_body": False}
-        await asyncio.Event().wait()  # the client never disconnects
-        raise AssertionError("unreachable")
-
-    async def send(message: Message) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-        elif message["type"] == "http.response.body":
-            chunks.append(message.get("body", b""))
-
-    await app(scope, receive, send)
-    return status, b"".join(chunks)
 
 
 class _Sampler:
@@ -171,22 +118,8 @@ async def _measure(
     from bench.app import create_bench_app
 
     app: App = create_bench_app()
-    events: asyncio.Queue[Message] = asyncio.Queue()
-    started = asyncio.Event()
-
-    async def lifespan_send(message: Message) -> None:
-        if message["type"].startswith("lifespan.startup"):
-            started.set()
-
-    lifespan = asyncio.create_task(
-        app(
-            {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, events.get, lifespan_send
-        )
-    )
-    await events.put({"type": "lifespan.startup"})
-    await started.wait()
-    try:
-        status, answer = await _call(
+    async with serving(app):
+        status, answer = await call(
             app, key, "PUT", f"/v1/sellers/{SELLER_ID}/profile", seller_facts()
         )
         if status != 200:
@@ -199,7 +132,7 @@ async def _measure(
                 nonlocal left, answered
                 while left > 0:
                     left -= 1
-                    status, _ = await _call(
+                    status, _ = await call(
                         app, key, "POST", "/v1/quote-requests?wait=true", {"seller_id": SELLER_ID}
                     )
                     answered += status == 200
@@ -225,9 +158,6 @@ async def _measure(
                 flush=True,
             )
         return per_request
-    finally:
-        await events.put({"type": "lifespan.shutdown"})
-        await asyncio.wait_for(lifespan, 30)
 
 
 def main() -> None:

@@ -26,6 +26,30 @@ pytestmark = pytest.mark.anyio
 PATIENCE_SECONDS = 10.0
 
 
+def counting_lookups(app: Litestar) -> list[str]:
+    """The names of the statements the app's lookups run from now on, as they run."""
+    lookups = runtime_of(app).services.db.lookups
+    asked: list[str] = []
+    fetch = lookups.fetch
+
+    async def counted(statement: Any, **params: Any) -> Any:
+        asked.append(statement.name)
+        return await fetch(statement, **params)
+
+    lookups.fetch = counted  # type: ignore[method-assign]
+    return asked
+
+
+async def key_lookups_to_answer(
+    client: AsyncTestClient[Litestar], asked: list[str], secret: str
+) -> int:
+    """How many times the key was looked up to answer one authenticated request."""
+    before = len(asked)
+    response = await client.get("/v1/me", headers={"Authorization": f"Bearer {secret}"})
+    assert response.status_code == 200
+    return asked[before:].count("active_key")
+
+
 async def until_watching(app: Litestar) -> None:
     keys = runtime_of(app).services.keys
     with anyio.fail_after(PATIENCE_SECONDS):
@@ -39,27 +63,14 @@ async def test_a_key_seen_once_needs_no_lookup_until_it_is_revoked_in_another_pr
     issued = await create_key(database, Role.SELLER, seller_id="s-1")
     headers = {"Authorization": f"Bearer {issued.secret}"}
     await until_watching(app)
-    lookups = runtime_of(app).services.db.lookups
-    asked: list[Any] = []
-    fetch = lookups.fetch
+    asked = counting_lookups(app)
 
-    async def counted(statement: Any, **params: Any) -> Any:
-        asked.append(statement.name)
-        return await fetch(statement, **params)
-
-    lookups.fetch = counted  # type: ignore[method-assign]
-
-    async def lookups_to_answer() -> int:
-        before = len(asked)
-        assert (await client.get("/v1/me", headers=headers)).status_code == 200
-        return asked[before:].count("active_key")
-
-    assert await lookups_to_answer() == 1
+    assert await key_lookups_to_answer(client, asked, issued.secret) == 1
     # Answered from the cache. On SQLite any commit by another connection (this test's own key,
     # the app's heartbeat at start) drops the whole cache at the next poll, which may fall
     # between two requests on a busy machine: so until a request needs no lookup.
     with anyio.fail_after(PATIENCE_SECONDS):
-        while await lookups_to_answer() != 0:  # noqa: ASYNC110 - no event to wait on
+        while await key_lookups_to_answer(client, asked, issued.secret) != 0:  # noqa: ASYNC110
             await anyio.sleep(0.01)
 
     # Another process revokes it, as an operator would.
@@ -104,25 +115,11 @@ async def test_other_writes_leave_remembered_keys_remembered_and_a_revocation_is
     kept = await create_key(database, Role.CLAIMS)
     revoked = await create_key(database, Role.CLAIMS)
     await until_watching(app)
-    lookups = runtime_of(app).services.db.lookups
-    asked: list[Any] = []
-    fetch = lookups.fetch
-
-    async def counted(statement: Any, **params: Any) -> Any:
-        asked.append(statement.name)
-        return await fetch(statement, **params)
-
-    lookups.fetch = counted  # type: ignore[method-assign]
-
-    async def lookups_to_answer(secret: str) -> int:
-        before = len(asked)
-        response = await client.get("/v1/me", headers={"Authorization": f"Bearer {secret}"})
-        assert response.status_code == 200
-        return asked[before:].count("active_key")
+    asked = counting_lookups(app)
 
     for secret in (kept.secret, revoked.secret):
         with anyio.fail_after(PATIENCE_SECONDS):
-            while await lookups_to_answer(secret) != 0:  # noqa: ASYNC110 - no event to wait on
+            while await key_lookups_to_answer(client, asked, secret) != 0:  # noqa: ASYNC110
                 await anyio.sleep(0.01)
 
     await create_key(database, Role.SELLER, seller_id="s-1")  # a write that revokes nothing
@@ -133,7 +130,7 @@ async def test_other_writes_leave_remembered_keys_remembered_and_a_revocation_is
             await client.get("/v1/me", headers={"Authorization": f"Bearer {revoked.secret}"})
         ).status_code != 401:
             await anyio.sleep(0.01)
-    assert await lookups_to_answer(kept.secret) == 0
+    assert await key_lookups_to_answer(client, asked, kept.secret) == 0
 
 
 async def test_still_active_names_only_the_unrevoked_keys_among_those_asked(
