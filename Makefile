@@ -30,7 +30,8 @@ run: install  ## start the service on the embedded SQLite database, with the san
 	$(if $(SANDBOX_PORT),ACCELERATOR_SANDBOX_PORT=$(SANDBOX_PORT) )$(VENV)/bin/accelerator serve --port $(PORT)
 
 # pytest-xdist workers (TEST_WORKERS), each with its own PostgreSQL database; a module
-# stays on one worker, so its module-scoped service and browser start once. Modules go out longest
+# stays on one worker, so its module-scoped service and browser start once (each drill test is a
+# unit of its own: the schemathesis drill's parts run side by side). Modules go out longest
 # first (a measured list in tests/conftest.py, the drills among them), not xdist's
 # biggest-module-first, which left the one-test drills, the longest tests, for the end.
 #

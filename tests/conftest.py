@@ -12,6 +12,7 @@ import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import hypothesis
 import msgspec
@@ -21,6 +22,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
+from xdist.scheduler import LoadScopeScheduling
 
 from accelerator.infra import migrations
 from accelerator.infra.database import Database, open_database
@@ -79,6 +81,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # xdist's own order, the modules with most tests first, had left the one-test drills, the
     # longest tests, to the end). A stable sort: the other modules keep their order.
     items.sort(key=_run_order)
+
+
+class _DrillTestsApart(LoadScopeScheduling):
+    """``--dist loadscope`` (a module's tests on one worker, its module-scoped services started
+    once), except that every drill test is a unit of its own: the parts of the schemathesis
+    drill then run on different workers side by side. A drill's fixtures are per test."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        if nodeid.startswith("tests/drills/"):
+            return nodeid
+        return super()._split_scope(nodeid)
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of xdist's, unknown under `-p no:xdist`
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> LoadScopeScheduling | None:
+    if config.getoption("dist") == "loadscope":
+        return _DrillTestsApart(config, log)
+    return None  # xdist's own scheduler for the other modes
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -75,7 +75,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("accelerator.server")
 
-#: How long shutdown waits for the heartbeat and the backlog count to finish their query.
+#: How long shutdown waits for the heartbeat, the backlog count and the in-process workers to
+#: finish what they are doing (then they are cancelled).
 OPERATIONS_STOP_SECONDS: Final = 5.0
 #: The least time between two retention purges of one process.
 RETENTION_INTERVAL_SECONDS: Final = 3600.0
@@ -131,9 +132,12 @@ def create_app(
         services = open_services(configured, insurer_transport=insurer_transport, tracing=tracing)
         runtime.start(services)
         background = await _start_background_work(services)
-        # The heartbeat and the backlog count stop between two queries rather than being
-        # cancelled inside one: a query cancelled at shutdown may still be running in the
-        # SQLite driver's thread when the engine is disposed.
+        # The heartbeat, the backlog count and the in-process workers stop between two
+        # transactions rather than being cancelled inside one: a query cancelled at shutdown may
+        # still be running in the SQLite driver's thread when the engine is disposed, and an
+        # inbox claim cancelled there kept SQLite's write lock past the app's end, until a
+        # garbage collection closed its connection (the heartbeat's removal and the next
+        # writer waited out the busy timeout; docs/performance.md, "The test suite's time").
         stopping = asyncio.Event()
         operations = [
             asyncio.create_task(services.heartbeat.run(stopping), name="heartbeat"),
@@ -142,6 +146,11 @@ def create_app(
                 name="backlog-snapshot",
             ),
         ]
+        if services.in_process_worker:
+            operations += [
+                asyncio.create_task(services.inbox_worker.run(stopping), name="inbox-worker"),
+                asyncio.create_task(services.delivery_worker.run(stopping), name="delivery-worker"),
+            ]
         # What is built by now lives as long as the app: frozen, the collector's full passes
         # stop walking it again and again (they were a fifth of a batch check's CPU,
         # docs/performance.md). Unfrozen at the end, so that an app that stops (a test's) can
@@ -279,11 +288,6 @@ async def _start_background_work(services: Services) -> list[asyncio.Task[None]]
         # Reminders (policy.expiring, compliance.deadline): every process tries, one sweeps.
         asyncio.create_task(_sweep_reminders(services), name="reminders"),
     ]
-    if services.in_process_worker:
-        background.append(asyncio.create_task(services.inbox_worker.run(), name="inbox-worker"))
-        background.append(
-            asyncio.create_task(services.delivery_worker.run(), name="delivery-worker")
-        )
     # Revocations drop the keys this process remembers (see auth.cache).
     background.append(asyncio.create_task(services.keys.watch(), name="key-revocations"))
     return background

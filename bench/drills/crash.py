@@ -246,8 +246,11 @@ def run(
         traffic.start(webhook_senders)
         if external:
             worker = stack.start_worker(lease_seconds=2.0, batch_size=200)
+            # Up to a minute, as the notification crash drill waits for its first worker: the
+            # wait ends at the first claim, and a worker starting on a loaded machine (or
+            # retrying its claim while PostgreSQL refuses connections) had not claimed in 20 s.
             caught = wait_for(
-                lambda: inbox_by_status(database_url).get("processing", 0) > 0, 20, 0.02
+                lambda: inbox_by_status(database_url).get("processing", 0) > 0, 60, 0.02
             )
             worker.kill()
             result.check(

@@ -22,6 +22,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 from bench.drills import DrillResult
 from bench.drills.stack import ADMIN_KEY, Stack
@@ -166,6 +167,25 @@ def config(
     return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class Operations:
+    """The operations a run fuzzes, by ``operationId``: those in ``only`` when it names any,
+    else every operation of the document but those in ``excluding``. The suite runs the drill
+    in parts, each a share of the document, so that its workers can run them side by side."""
+
+    only: frozenset[str] = frozenset()
+    excluding: frozenset[str] = frozenset()
+
+    def arguments(self) -> list[str]:
+        """schemathesis's filter options for this selection."""
+        if self.only:
+            return [arg for op in sorted(self.only) for arg in ("--include-operation-id", op)]
+        return [arg for op in sorted(self.excluding) for arg in ("--exclude-operation-id", op)]
+
+
+EVERY_OPERATION: Final = Operations()
+
+
 def run(
     database_url: str,
     logs: Path,
@@ -174,6 +194,7 @@ def run(
     max_time: float | None = None,
     seed: int = 1,
     phases: str = "examples,coverage,fuzzing,stateful",
+    operations: Operations = EVERY_OPERATION,
 ) -> DrillResult:
     result = DrillResult("schemathesis")
     logs.mkdir(parents=True, exist_ok=True)
@@ -200,6 +221,7 @@ def run(
         ]  # fmt: skip
         if max_time is not None:
             command += ["--max-time", str(max_time)]
+        command += operations.arguments()
         finished = subprocess.run(  # noqa: S603 - the venv's schemathesis, our own arguments
             command,
             env={**os.environ, "SCHEMATHESIS_HOOKS": "bench.drills.st_checks"},
