@@ -8,6 +8,7 @@ else shares the other; with one, nothing is pinned (and the report says so).
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -18,6 +19,7 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 
 @dataclass(frozen=True)
@@ -55,11 +57,34 @@ class CorePlan:
         )
 
 
+#: Where :func:`free_port` looks: below Linux's default ephemeral range (32768-60999).
+_LISTEN_PORTS: Final = range(10_000, 32_768)
+_EPHEMERAL_RANGE: Final = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
+    """A port on 127.0.0.1 that nothing listens on now, for a server about to start there.
+
+    Chosen at random outside the kernel's ephemeral range, not by binding to port 0: a port the
+    kernel hands out that way is one it may hand out again, to the next outgoing connection of
+    any process, before the server binds it. Drills then failed with "Address already in use"
+    when two test suites shared the machine (each worker holding many client connections)."""
+    try:
+        first_ephemeral = int(_EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        first_ephemeral = _LISTEN_PORTS.stop
+    ports = range(_LISTEN_PORTS.start, min(_LISTEN_PORTS.stop, first_ephemeral))
+    for port in random.sample(ports, min(len(ports), 50)):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # taken: try another
+            return port
+    with socket.socket() as sock:  # no room below the ephemeral range: the kernel's choice
         sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+        chosen: int = sock.getsockname()[1]
+        return chosen
 
 
 def cpu_list(cores: frozenset[int] | None) -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -26,6 +25,7 @@ from accelerator.insurers.partners import provider_settings
 from accelerator.server import create_app, runtime_of
 from accelerator.settings import Settings
 from accelerator.webhooks.worker import InboxWorker
+from bench.processes import free_port
 from providers import signature_headers
 from providers.sandbox import SandboxConfig, start_sandbox
 from tests.api.conftest import power_bank_body
@@ -34,13 +34,6 @@ pytestmark = pytest.mark.anyio
 SECRET = "whsec_" + "Y2Fub25pY2FsLWpvdXJuZXktdGVzdC1zZWNyZXQ="
 Client = httpx.AsyncClient
 Headers = dict[str, str]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def plain_settings(sandbox_url: str, hooks: str) -> dict[str, Any]:

@@ -8,7 +8,6 @@ asynchronous insurer's offers arrive through the signed webhook.
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,6 +25,7 @@ from accelerator.infra.database import Database
 from accelerator.server import create_app
 from accelerator.settings import Settings
 from accelerator.webhooks.models import InboxEvent
+from bench.processes import free_port
 from providers.sandbox import SandboxConfig, default_sandbox_provider_settings, start_sandbox
 from tests.api.conftest import power_bank_body
 
@@ -33,13 +33,6 @@ pytestmark = pytest.mark.anyio
 SECRET = "whsec_" + "c2FuZGJveC1pbnRlZ3JhdGlvbi10ZXN0LXNlY3JldA=="
 DEADLINE = 3.0
 CALLBACK_DELAY = 1.2
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture

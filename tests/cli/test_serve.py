@@ -57,14 +57,6 @@ def taken_port() -> Iterator[int]:
 
 
 @pytest.fixture
-def free_port() -> int:
-    """A port nothing listens on (uvicorn is never started, so only serve's check sees it)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 def serve(*args: str) -> Result:
     return CliRunner().invoke(main, ["serve", *args])
 

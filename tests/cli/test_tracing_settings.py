@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.processes import free_port
 from tests.cli.test_serve import (
     assert_one_line_error,
-    free_port,
     serve,
     server_runs,
     sqlite_file,

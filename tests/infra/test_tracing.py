@@ -37,9 +37,10 @@ from accelerator.infra.statements import Statement
 from accelerator.infra.tracing import TracingConfigError, exporters_wanted, start_tracing
 from accelerator.server import create_app
 from accelerator.settings import Settings
+from bench.processes import free_port
 from providers.sandbox import SandboxConfig, start_sandbox
 from tests.api.conftest import power_bank_body
-from tests.api.test_canonical_journey import SECRET, free_port, plain_settings
+from tests.api.test_canonical_journey import SECRET, plain_settings
 
 pytestmark = pytest.mark.anyio
 Client = httpx.AsyncClient

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,6 +30,7 @@ from accelerator.infra.database import Database
 from accelerator.server import create_app
 from accelerator.server.services import configure
 from accelerator.settings import Settings, SettingsError, load_settings
+from bench.processes import free_port
 from providers import available_adapters, check_scenario, fixture_directory, scenario_files
 from tests.api.conftest import power_bank_body
 
@@ -133,13 +133,6 @@ def test_the_example_has_exemplary_and_supplemental_fixtures() -> None:
 
 
 # --- end to end -------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class Running:

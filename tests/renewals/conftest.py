@@ -23,10 +23,10 @@ from accelerator.notifications.sweep import ReminderSweep
 from accelerator.renewals.sweep import RenewalSweep
 from accelerator.server import create_app, runtime_of
 from accelerator.settings import Settings
+from bench.processes import free_port
 from providers.sandbox import SandboxConfig, default_sandbox_provider_settings, start_sandbox
 from tests.api.conftest import power_bank_body
 from tests.api.policies import bind_policy, us_terms
-from tests.web.live_server import free_port
 
 SECRET = "whsec_" + "cmVuZXdhbHMtdGVzdC1zZWNyZXQtMTIzNDU2Nzg5MA=="
 # Generous: on a loaded machine every insurer still answers in time, and a test waits only as

@@ -7,7 +7,6 @@ event loop in another one, and ``run`` hands it coroutines (keys, table cleanup)
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 from collections.abc import Coroutine
 from concurrent.futures import Future
@@ -20,6 +19,7 @@ from litestar import Litestar
 from accelerator.infra.database import Database, open_database
 from accelerator.server import create_app
 from accelerator.settings import Settings
+from bench.processes import free_port
 from providers.sandbox import (
     SandboxConfig,
     SandboxHandle,
@@ -35,13 +35,6 @@ QUOTE_DEADLINE_SECONDS = 4.0
 # Long enough that a page shows the asynchronous insurer's wait before its answer arrives, even
 # on a loaded two-core machine; well inside the quote deadline.
 CALLBACK_DELAY_SECONDS = 2.5
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class LiveService:
