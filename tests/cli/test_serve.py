@@ -20,6 +20,7 @@ from click.testing import CliRunner, Result
 
 from accelerator.cli import main
 from accelerator.infra.database import Database
+from bench import processes
 
 pytestmark = pytest.mark.anyio
 
@@ -56,7 +57,12 @@ def taken_port() -> Iterator[int]:
         yield other.getsockname()[1]
 
 
-@pytest.fixture
+@pytest.fixture(name="free_port")
+def listenable_port() -> int:
+    """A port nothing listens on (uvicorn is never started, so only serve's check sees it)."""
+    return processes.free_port()
+
+
 def serve(*args: str) -> Result:
     return CliRunner().invoke(main, ["serve", *args])
 

@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from bench.processes import free_port
 from tests.cli.test_serve import (
     assert_one_line_error,
+    listenable_port,
     serve,
     server_runs,
     sqlite_file,
 )
 
 # Fixtures: a port and a database path of the test's own; uvicorn never started.
-__all__ = ["free_port", "server_runs", "sqlite_file"]
+__all__ = ["listenable_port", "server_runs", "sqlite_file"]
 
 
 @pytest.mark.parametrize(
