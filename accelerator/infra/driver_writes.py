@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Protocol
@@ -32,6 +33,8 @@ from accelerator.infra.lookups import LazyAsyncpgPool
 from accelerator.infra.statements import BatchWrite, Statement
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
     from accelerator.infra.tracing import Tracing
 
 Row = Sequence[Any]
@@ -117,11 +120,43 @@ def open_driver_writes(
     return writes if tracing is None else tracing.driver_writes(writes, sqlite=sqlite)
 
 
+# Per write engine (weakly, so that an engine's lock goes with it): see _writer_turn.
+_WRITER_TURNS: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def _writer_turn(db: Database) -> asyncio.Lock:
+    """The lock this process's driver write transactions on ``db``'s SQLite file take turns on.
+
+    SQLite admits one writer at a time. Without the lock, concurrent quote writes each begin
+    ``BEGIN IMMEDIATE`` on a connection of their own and all but one wait in SQLite's busy
+    handler, which retries after sleeping whole milliseconds (1, 2, 5, 10, ... up to 100): every
+    retry costs CPU on a connection thread, and the writer can sleep after the lock was freed
+    (docs/performance.md, "CPU per quote request, round 4"). Waiting on an asyncio lock
+    instead costs nothing and hands the turn over at once. Other writers (SQLAlchemy sessions,
+    other processes) still meet these in the busy handler, as before."""
+    turn = _WRITER_TURNS.get(db.write_engine)
+    if turn is None:
+        turn = _WRITER_TURNS[db.write_engine] = asyncio.Lock()
+    return turn
+
+
 @asynccontextmanager
 async def write_connection(db: Database) -> AsyncIterator[Any]:
     """A driver connection (asyncpg's or aiosqlite's) of the write engine's own pool, so that
     its size and SQLite's pragmas stay the engine's and only SQLAlchemy's execution layer is
-    skipped. The caller runs its statements and its transaction on it."""
+    skipped. The caller runs its statements and its transaction on it. On SQLite the block is
+    this process's only driver write transaction on the database while it runs (_writer_turn):
+    do not open another write connection on ``db`` inside it."""
+    if db.is_sqlite:
+        async with _writer_turn(db), _driver_connection(db) as driver:
+            yield driver
+    else:
+        async with _driver_connection(db) as driver:
+            yield driver
+
+
+@asynccontextmanager
+async def _driver_connection(db: Database) -> AsyncIterator[Any]:
     async with db.write_engine.connect() as connection:
         driver: Any = (await connection.get_raw_connection()).driver_connection
         try:
