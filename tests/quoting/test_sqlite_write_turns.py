@@ -1,6 +1,7 @@
 """On SQLite, the quote writes of one process take turns on an asyncio lock instead of meeting
 in SQLite's busy handler (``infra.driver_writes._writer_turn``): a second write waits for the
-first to end, a failed write hands the turn on, and many at once all land."""
+first to end, a failed write hands the turn on, and many at once all land. And the engine hands
+out the connection returned last, whose page cache is the warmest (``infra.database``)."""
 
 from __future__ import annotations
 
@@ -89,3 +90,18 @@ async def test_many_requests_and_their_results_written_at_once_all_land(
         outcomes = (await session.scalars(select(InsurerOutcomeRow.status))).all()
     assert sorted(statuses) == ["complete"] * 40
     assert sorted(outcomes) == ["declined"] * 40 + ["offered"] * 40
+
+
+async def test_the_next_write_gets_the_connection_the_last_write_returned(
+    database: Database, seller: str
+) -> None:
+    # Two connections open, one returned before the other: first in, first out would hand
+    # out the one returned first next, whose page cache the other's write may have made stale.
+    async with database.write_engine.connect() as returned_last:
+        async with database.write_engine.connect() as returned_first:
+            earlier = (await returned_first.get_raw_connection()).driver_connection
+        later = (await returned_last.get_raw_connection()).driver_connection
+    assert earlier is not later
+
+    async with write_connection(database) as driver:
+        assert driver is later
