@@ -157,7 +157,14 @@ def python(*args: str) -> list[str]:
     return [sys.executable, *args]
 
 
-def wait_until_answers(child: Child, url: str, timeout: float = 60.0) -> None:
+#: How long a started process may take to answer. A bound on a wait, not a speed: a child that
+#: dies is reported at once. At 60 s, three schemathesis drill parts of one test run failed with
+#: "did not answer .../health/ready" on a machine at load average 15-21 (each part starts two
+#: servers, and migrating and importing the service took that long there).
+STARTUP_SECONDS = 180.0
+
+
+def wait_until_answers(child: Child, url: str, timeout: float = STARTUP_SECONDS) -> None:
     """Poll ``url`` until it answers 2xx; raise with the child's log if it dies or times out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
