@@ -7,7 +7,7 @@ from typing import Any
 
 import schemathesis
 
-from bench.drills.fuzz import RULE_REFUSALS
+from bench.drills.fuzz_rules import RULE_REFUSALS
 
 PROBLEM_FIELDS = ("type", "title", "status", "code")
 
