@@ -42,7 +42,8 @@ from bench.asgi_client import App, call, serving
 from bench.keys import issue_key
 from bench.scenarios.coverage import SMALL_POLICIES
 
-DATABASE = "accelerator_bench_check_cpu"
+#: The tool's own database (``accelerator_bench_check_cpu``, or ``check_cpu.db`` under ``--out``).
+DATABASE = "check_cpu"
 WARM_UP = 500
 ENDPOINTS = {
     "raw lookup": "/bench/raw-lookup",
@@ -159,12 +160,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="where a SQLite file goes")
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="check-cpu-"))
-    url = (
-        databases.fresh_postgres(DATABASE)
-        if args.database == "postgresql"
-        else databases.fresh_sqlite(out / "check-cpu.db")
-    )
-    try:
+    with databases.scratch(args.database, DATABASE, out) as url:
         now = datetime.now(UTC)
         sellers = SMALL_POLICIES // registry.POLICIES_PER_SELLER
         registry.grow_registry(url, first_seller=0, sellers=sellers, now=now)
@@ -181,9 +177,6 @@ def main() -> None:
         import uvloop
 
         uvloop.run(_measure(key, bodies, Load(args.rounds, args.requests, args.in_flight)))
-    finally:
-        if args.database == "postgresql":
-            databases.drop_postgres(DATABASE)
 
 
 if __name__ == "__main__":

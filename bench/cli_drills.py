@@ -15,12 +15,6 @@ from bench.drills import DrillResult
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def _database(kind: str, out: Path, name: str) -> str:
-    if kind == "postgresql":
-        return databases.fresh_postgres(f"{databases.PREFIX}_drill_{name}")
-    return databases.fresh_sqlite(out / f"drill-{name}.db")
-
-
 def _finish(result: DrillResult, out: Path) -> None:
     click.echo(result.text())
     click.echo(f"written: {result.write(out)}", err=True)
@@ -33,12 +27,8 @@ def _each_database(
 ) -> None:
     failed = False
     for kind in kinds or databases.KINDS:
-        url = _database(kind, out, name)
-        try:
+        with databases.scratch(kind, f"drill_{name}", out) as url:
             result = work(url, out / "logs" / f"{name}-{kind}")
-        finally:
-            if kind == "postgresql":
-                databases.drop_postgres(f"{databases.PREFIX}_drill_{name}")
         result.name = f"{name}-{kind}"
         click.echo(result.text())
         click.echo(f"written: {result.write(out)}", err=True)

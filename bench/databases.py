@@ -11,6 +11,8 @@ import fcntl
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -124,3 +126,21 @@ def fresh(kind: str, workdir: Path) -> str:
     if kind == "sqlite":
         return fresh_sqlite(workdir / "bench.db")
     raise ValueError(f"unknown database kind {kind!r}; expected one of {KINDS}")
+
+
+@contextmanager
+def scratch(kind: str, name: str, directory: Path) -> Iterator[str]:
+    """A fresh, migrated database of ``kind`` for one tool's or drill's run, and its URL:
+    ``accelerator_bench_<name>`` on PostgreSQL, dropped when the block ends, or ``<name>.db``
+    under ``directory`` on SQLite, left there with the run's other files."""
+    if kind == "postgresql":
+        database = f"{PREFIX}_{name}"
+        url = fresh_postgres(database)
+        try:
+            yield url
+        finally:
+            drop_postgres(database)
+    elif kind == "sqlite":
+        yield fresh_sqlite(directory / f"{name}.db")
+    else:
+        raise ValueError(f"unknown database kind {kind!r}; expected one of {KINDS}")

@@ -53,7 +53,9 @@ from bench.scenarios.fanout import (
 from bench.sellers import SELLER_ID, seller_facts
 from bench.upstream import provider_settings, spread
 
-DATABASE = "accelerator_bench_fanout_cpu"
+#: The tool's own database (``accelerator_bench_fanout_cpu``, or ``fanout_cpu.db`` under
+#: ``--out``).
+DATABASE = "fanout_cpu"
 WARM_UP = 100
 
 
@@ -174,42 +176,40 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="logs (and a SQLite file)")
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="fanout-cpu-"))
-    url = (
-        databases.fresh_postgres(DATABASE)
-        if args.database == "postgresql"
-        else databases.fresh_sqlite(out / "fanout-cpu.db")
-    )
-    upstream, insurers = start_upstream(
-        _Context(out),
-        spread(INSURERS, FASTEST_MS, SLOWEST_MS),  # type: ignore[arg-type]
-    )
-    try:
-        key = issue_key(url, Role.SELLER, SELLER_ID)
-        os.environ.update(
-            {
-                "ACCELERATOR_DATABASE_URL": url,
-                "ACCELERATOR_PROVIDERS": json.dumps(
-                    provider_settings(insurers, "http://127.0.0.1:1/v1/webhooks/insurers", SECRET)
-                ),
-                "ACCELERATOR_QUOTE_DEADLINE_SECONDS": str(DEADLINE_SECONDS),
-                "ACCELERATOR_INSURER_TIMEOUT_SECONDS": str(DEADLINE_SECONDS),
-            }
+    with databases.scratch(args.database, DATABASE, out) as url:
+        upstream, insurers = start_upstream(
+            _Context(out),
+            spread(INSURERS, FASTEST_MS, SLOWEST_MS),  # type: ignore[arg-type]
         )
-        if args.database == "postgresql":
-            # As in production: webhook deliveries are applied by `accelerator worker`, so the
-            # in-process workers' polls do not weigh on the figure.
-            os.environ["ACCELERATOR_INBOX_WORKER"] = "external"
-        import uvloop
+        try:
+            key = issue_key(url, Role.SELLER, SELLER_ID)
+            os.environ.update(
+                {
+                    "ACCELERATOR_DATABASE_URL": url,
+                    "ACCELERATOR_PROVIDERS": json.dumps(
+                        provider_settings(
+                            insurers, "http://127.0.0.1:1/v1/webhooks/insurers", SECRET
+                        )
+                    ),
+                    "ACCELERATOR_QUOTE_DEADLINE_SECONDS": str(DEADLINE_SECONDS),
+                    "ACCELERATOR_INSURER_TIMEOUT_SECONDS": str(DEADLINE_SECONDS),
+                }
+            )
+            if args.database == "postgresql":
+                # As in production: webhook deliveries are applied by `accelerator worker`, so the
+                # in-process workers' polls do not weigh on the figure.
+                os.environ["ACCELERATOR_INBOX_WORKER"] = "external"
+            import uvloop
 
-        sampler = _Sampler() if args.sample else None
-        per_request = uvloop.run(_measure(key, args.rounds, args.requests, args.in_flight, sampler))
-        print(f"median {statistics.median(per_request):.3f} ms of CPU per request", flush=True)
-        if sampler is not None:
-            sampler.report(args.sample)
-    finally:
-        upstream.stop()
-        if args.database == "postgresql":
-            databases.drop_postgres(DATABASE)
+            sampler = _Sampler() if args.sample else None
+            per_request = uvloop.run(
+                _measure(key, args.rounds, args.requests, args.in_flight, sampler)
+            )
+            print(f"median {statistics.median(per_request):.3f} ms of CPU per request", flush=True)
+            if sampler is not None:
+                sampler.report(args.sample)
+        finally:
+            upstream.stop()
 
 
 class _Context:
