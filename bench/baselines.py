@@ -245,7 +245,7 @@ async def check_without_key(
 async def check_without_receipt(
     coverage: NamedDependency[CoverageService], data: CoverageCheckRequest
 ) -> CoverageDecision:
-    [outcome] = await coverage.decide_many([data])
+    outcome = await coverage.decide(data)
     if isinstance(outcome, InvalidInput):
         raise outcome
     return outcome.decision

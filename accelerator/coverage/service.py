@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 import msgspec
 
@@ -19,6 +19,7 @@ from accelerator.coverage.flags import recorded_after_incident
 from accelerator.coverage.linking import InsurerDirectory, insurer_key
 from accelerator.coverage.repository import SellerPolicies
 from accelerator.coverage.state import EventKind, derive_state, policy_period_from_dates
+from accelerator.coverage.together import DecidedTogether
 from accelerator.coverage.views import render_policy
 from accelerator.errors import Conflict, FieldError, InvalidInput, NotFound
 from accelerator.infra.database import Database, ReadSession, WriteSession
@@ -91,6 +92,11 @@ class Decided(NamedTuple):
         )
 
 
+#: Reads of single checks decided together in flight at once (coverage.together): while they
+#: run, the checks arriving queue for the next.
+_READS_IN_FLIGHT: Final = 2
+
+
 @dataclass(frozen=True)
 class CoverageService:
     db: Database
@@ -102,6 +108,14 @@ class CoverageService:
     insurers: InsurerDirectory = field(default_factory=InsurerDirectory)
     # Counts the decisions given (not replays): accelerator_coverage_decisions_total.
     metrics: Metrics = NO_METRICS
+    # Single checks arriving together share one read (coverage.together).
+    _together: DecidedTogether[Decided | InvalidInput] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        together = DecidedTogether(
+            self.decide_many, most_in_flight=_READS_IN_FLIGHT, tracing=self.db.tracing
+        )
+        object.__setattr__(self, "_together", together)  # a frozen dataclass's own part
 
     def _version_for(self, claim: CoverageCheckRequest) -> RuleSetVersion:
         problems: list[FieldError] = []
@@ -215,7 +229,24 @@ class CoverageService:
         """Decide each claim (same order) and keep each decision's receipt, answering only once
         the receipts are committed; a claim that cannot be decided gets the InvalidInput
         naming its fields (and no receipt)."""
-        decided = await self.decide_many(claims, now)
+        return await self._keep(claims, await self.decide_many(claims, now))
+
+    async def decide(self, claim: CoverageCheckRequest) -> Decided | InvalidInput:
+        """One claim decided on what the registry holds now, recording nothing, on a read it
+        shares with the single checks arriving at the same time (coverage.together)."""
+        return await self._together.decide(claim)
+
+    async def check(self, claim: CoverageCheckRequest) -> CoverageDecision:
+        """One claim decided (:meth:`decide`) and its receipt kept; InvalidInput raised."""
+        [result] = await self._keep([claim], [await self.decide(claim)])
+        if isinstance(result, InvalidInput):
+            raise result
+        return result
+
+    async def _keep(
+        self, claims: Sequence[CoverageCheckRequest], decided: Sequence[Decided | InvalidInput]
+    ) -> list[CoverageDecision | InvalidInput]:
+        """The decisions of ``claims`` as answered, once each one's receipt is committed."""
         results: list[CoverageDecision | InvalidInput] = []
         receipts: list[ReceiptContent] = []
         ids = iter(new_receipt_ids(len(claims)))
@@ -229,12 +260,6 @@ class CoverageService:
         await self.receipts.write(receipts)
         self.metrics.decisions([receipt.decision for receipt in receipts])
         return results
-
-    async def check(self, claim: CoverageCheckRequest) -> CoverageDecision:
-        [result] = await self.check_many([claim])
-        if isinstance(result, InvalidInput):
-            raise result
-        return result
 
     def submission_problems(
         self, certificate: CertificateSubmission, version: RuleSetVersion

@@ -256,6 +256,15 @@ async def test_a_coverage_check_traces_its_statements_and_its_receipts_commit(
         assert flush.attributes["accelerator.receipts"] == (1 if path.endswith("checks") else 2)
         # The receipts' statements, on the write engine's driver connection, under the flush.
         assert [s for s in statements if s.parent and s.parent.span_id == flush.context.span_id]
+        if path.endswith("checks"):
+            # A single check's registry read is shared with the checks arriving with it
+            # (coverage.together), under a span of its own in the first one's trace.
+            (read,) = [s for s in spans if s.name == "decide checks together"]
+            assert read.attributes is not None
+            assert read.attributes["accelerator.claims"] == 1
+            assert [s.name for s in statements if s.parent == read.context] == [
+                "sellers_with_events"
+            ]
 
 
 class StartedSpans(SpanProcessor):
