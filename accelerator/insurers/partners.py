@@ -15,6 +15,9 @@ from accelerator.insurers.breaker import CircuitBreaker
 from accelerator.risk.taxonomy import Taxonomy
 from providers import Appetite, InsurerAdapter, ProviderSettings, build_adapters
 
+# The weight of the latest call in a partner's typical answer time.
+_LATENCY_WEIGHT = 0.2
+
 
 @dataclass
 class Partner:
@@ -26,6 +29,17 @@ class Partner:
     breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
     # Set when tracing is on: each call to this insurer is a span (quoting.fanout).
     tracing: Tracing | None = None
+    # How long this insurer usually takes to answer here (ms), None until it has: a fan-out
+    # calls the slowest first (quoting.fanout.call_order).
+    typical_ms: float | None = None
+
+    def note_elapsed(self, elapsed_ms: float) -> None:
+        """Take one call's time into :attr:`typical_ms` (a moving average: recent calls weigh
+        most, one outlier moves it a fifth of the way)."""
+        typical = self.typical_ms
+        self.typical_ms = (
+            elapsed_ms if typical is None else typical + _LATENCY_WEIGHT * (elapsed_ms - typical)
+        )
 
     @property
     def secret_values(self) -> tuple[str, ...]:
