@@ -16,6 +16,9 @@ rounds, e.g. ``--rounds 30 --requests 300``, put each pair of the ratio close in
 server: uvicorn's parsing, the same for every endpoint, is not in the figures. To compare two
 versions of the code, run it alternately from each tree, with ``PYTHONPATH`` set to the tree.
 
+``--served`` measures instead the check as the coverage scenario serves it, uvicorn and sockets
+included, against the check keeping no receipt: see ``bench.check_served``.
+
 It uses a database of its own (``accelerator_bench_check_cpu`` on the bench's PostgreSQL
 server, or a file under ``--out``), so it does not wait for a running benchmark.
 """
@@ -39,6 +42,7 @@ from accelerator.auth.principal import Role
 from accelerator.infra.database import Database
 from bench import databases, registry
 from bench.asgi_client import App, call, serving
+from bench.check_served import ServedLoad, measure_served
 from bench.keys import issue_key
 from bench.scenarios.coverage import SMALL_POLICIES
 
@@ -158,6 +162,18 @@ def main() -> None:
         "--in-flight", type=int, default=64, help="requests at once (1: one after another)"
     )
     parser.add_argument("--out", type=Path, default=None, help="where a SQLite file goes")
+    parser.add_argument(
+        "--served",
+        action="store_true",
+        help="serve the app with uvicorn on its own core and load it over sockets "
+        "(bench.check_served): the check against the check keeping no receipt",
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=5.0, help="--served: seconds per measurement"
+    )
+    parser.add_argument(
+        "--profiles", type=Path, default=None, help="--served: cProfile each variant, stats here"
+    )
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="check-cpu-"))
     with databases.scratch(args.database, DATABASE, out) as url:
@@ -167,6 +183,10 @@ def main() -> None:
         key = issue_key(url, Role.CLAIMS)
         rng = random.Random(1)  # noqa: S311 - a reproducible sample, not a secret
         bodies = [registry.check_body(rng.randrange(sellers), now) for _ in range(1000)]
+        if args.served:
+            load = ServedLoad(args.rounds, args.seconds, args.in_flight, args.profiles)
+            measure_served(url, key, bodies, load, out)
+            return
         os.environ.update(
             {
                 "ACCELERATOR_DATABASE_URL": url,

@@ -231,11 +231,41 @@ def _size_limit(request: Request[Any, Any, Any]) -> str | None:
 # error is wrapped (DBAPIError); statements run on the driver itself raise it bare: the reads of
 # infra.lookups, and writes too (the quote writes and the webhook insert of infra.driver_writes).
 UNSTORABLE_TEXT = "22021"
+# PostgreSQL refusing a new connection for now: every connection slot taken (53300, "sorry, too
+# many clients already", as other clients of the server can cause) or the server starting up or
+# shutting down (57P03). The request was not carried out and may be sent again: a 503, never a
+# 500. A connection is opened on demand (the pools grow to their size, a lookup replaces a
+# dropped connection), so a single check met this under a busy shared server
+# (docs/performance.md, "Seventh round").
+REFUSED_CONNECTION = frozenset({"53300", "57P03"})
+#: Seconds a client is asked to wait after a refused connection.
+REFUSED_RETRY_AFTER = 1
+
+
+def _sqlstate(exc: Exception) -> str | None:
+    """The SQLSTATE of a database error, raised by the driver or wrapped by SQLAlchemy (whose
+    asyncpg adaptation keeps the driver's error as its cause)."""
+    driver_error = exc.orig if isinstance(exc, DBAPIError) else exc
+    for error in (driver_error, getattr(driver_error, "__cause__", None)):
+        if (sqlstate := getattr(error, "sqlstate", None)) is not None:
+            return str(sqlstate)
+    return None
 
 
 def _handle_database(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
-    driver_error = exc.orig if isinstance(exc, DBAPIError) else exc
-    if getattr(driver_error, "sqlstate", None) == UNSTORABLE_TEXT:
+    sqlstate = _sqlstate(exc)
+    if sqlstate in REFUSED_CONNECTION:
+        logger.warning("database refused a connection (%s) on %s", sqlstate, request.url.path)
+        problem = ApiProblem(
+            503,
+            "database_unavailable",
+            "The database cannot take the request now",
+            "The database refused a new connection (no free slot, or starting or stopping). "
+            "Send the request again in a moment.",
+            headers={"Retry-After": str(REFUSED_RETRY_AFTER)},
+        )
+        return _render(request, problem)
+    if sqlstate == UNSTORABLE_TEXT:
         problem = ApiProblem(
             422,
             "invalid_text",
