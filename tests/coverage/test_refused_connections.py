@@ -15,7 +15,11 @@ from accelerator.infra.database import Database
 from tests.api.conftest import Client
 from tests.api.policies import claim
 
-pytestmark = pytest.mark.anyio
+pytestmark = [
+    pytest.mark.anyio,
+    # A refused connection is PostgreSQL's: SQLite opens a file.
+    pytest.mark.parametrize("database_url", ["postgres"], indirect=True),
+]
 
 
 @pytest.fixture
@@ -39,8 +43,6 @@ def refusing_connections(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 async def test_a_check_the_database_has_no_connection_for_is_refused_with_503_not_500(
     client: Client, database: Database, refusing_connections: list[int]
 ) -> None:
-    if database.is_sqlite:
-        pytest.skip("a refused connection is PostgreSQL's: SQLite opens a file")
     issued = await create_key(database, Role.CLAIMS)
     claims_headers = {"Authorization": f"Bearer {issued.secret}"}
     refusing_connections.append(0)
