@@ -4,10 +4,11 @@ side, in one schemathesis process per database.
 It ran in three parts (a share of the operations each, on three workers) from the fifth round to
 the seventh (docs/performance.md, "The test suite's time"). Each part started its own server,
 sandbox and schemathesis process per database, about 4 s of CPU before its first case; whole,
-the drill used 81-85 s of CPU against 97-104 s for the three parts (eighth round), with the same
-operations, checks, seed and phases. It is the first unit of work `make test` hands out, so its
-length (about a minute on a quiet machine) is spent beside the other workers' modules, not after
-them."""
+the drill alone used 81-85 s of CPU against 97-104 s for the three parts (eighth round; inside a
+busy suite the other tests' CPU rose by as much), with the same operations, checks, seed and
+phases. It is the first unit of work `make test` hands out, so its
+length (61-64 s alone on a quiet machine in the fifth round, before the seventh made it cheaper)
+is spent beside the other workers' modules, not after them."""
 
 from __future__ import annotations
 
