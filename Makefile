@@ -31,9 +31,9 @@ run: install  ## start the service on the embedded SQLite database, with the san
 
 # pytest-xdist workers (TEST_WORKERS), each with its own PostgreSQL database; a module
 # stays on one worker, so its module-scoped service and browser start once (each drill test is a
-# unit of its own: the schemathesis drill's parts run side by side). Modules go out longest
-# first (a measured list in tests/conftest.py, the drills among them), not xdist's
-# biggest-module-first, which left the one-test drills, the longest tests, for the end.
+# unit of its own). Modules go out longest first (a measured list in tests/conftest.py, the
+# drills among them), not xdist's biggest-module-first, which left the one-test drills, the
+# longest tests, for the end.
 #
 # PYTHONDONTWRITEBYTECODE is cleared for the run: where it is set (as in many containers), each
 # of the suite's Python processes (the controller, the workers, and the servers, workers and

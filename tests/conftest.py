@@ -46,28 +46,41 @@ BOOTSTRAP_ADMIN_KEY = "test-bootstrap-admin-key"
 
 
 _TESTS = Path(__file__).parent
-#: The modules that take longest on one worker (seconds of `make test`, docs/performance.md
-#: "The test suite's time"), longest first. They are handed out first and the hundred-odd short
-#: modules last, so that both workers run out of work within seconds of each other rather than
-#: one finishing a long module alone. The drills are mixed in, not all first: they mostly wait
-#: on deadlines and on the processes they start (the crash drill used 15-19 s of CPU in 27-63 s),
-#: so each runs beside a busy module on the other worker rather than beside another drill.
+#: The modules that take longest on one worker, longest first: every module that took 15 s or
+#: more of one worker's time in a measured `make test` (docs/performance.md, "The test suite's
+#: time", eighth round). They are handed out first and the hundred-odd short modules last, so that
+#: the workers run out of work within seconds of each other rather than one finishing a long
+#: module alone (a 34 s module missing from an older list was among the last to start). The
+#: drills fall among them by their time: they mostly wait on deadlines and on the processes they
+#: start, so each runs beside busy modules on the other workers rather than beside another drill.
 _LONGEST_MODULES = (
     "drills/test_schemathesis_drill.py",
-    "api/test_input_bounds.py",
-    "drills/test_crash_drill.py",
     "api/test_sandbox_journey.py",
     "web/test_seller_journey.py",
-    "web/test_admin_console.py",
-    "drills/test_soak_drill.py",
-    "web/test_coverage_and_comparison.py",
-    "web/test_renewal_and_pets.py",
-    "drills/test_fault_drill.py",
-    "webhooks/test_workers_on_postgres.py",
-    "drills/test_bind_crash_drill.py",
-    "renewals/test_renewals.py",
     "webhooks/test_inbox_worker.py",
+    "api/test_input_bounds.py",
+    "drills/test_crash_drill.py",
+    "web/test_coverage_and_comparison.py",
+    "drills/test_fault_drill.py",
+    "web/test_renewal_and_pets.py",
+    "web/test_admin_pages.py",
+    "webhooks/test_inbox_bounds.py",
+    "drills/test_bind_crash_drill.py",
+    "api/test_registry_integrity.py",
+    "webhooks/test_workers_on_postgres.py",
+    "web/test_sessions_and_csrf.py",
+    "renewals/test_renewals.py",
+    "web/test_certificates.py",
+    "infra/test_tracing.py",
+    "api/test_bind_reconciliation.py",
     "drills/test_notify_crash_drill.py",
+    "drills/test_soak_drill.py",
+    "webhooks/test_webhook_endpoint.py",
+    "webhooks/test_partner_view.py",
+    "audit/test_chain_verification.py",
+    "health/test_metrics.py",
+    "web/test_admin_console.py",
+    "api/test_certificates.py",
 )
 _RANK = {module: rank for rank, module in enumerate(_LONGEST_MODULES)}
 
@@ -85,8 +98,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 class _DrillTestsApart(LoadScopeScheduling):
     """``--dist loadscope`` (a module's tests on one worker, its module-scoped services started
-    once), except that every drill test is a unit of its own: the parts of the schemathesis
-    drill then run on different workers side by side. A drill's fixtures are per test."""
+    once), except that every drill test is a unit of its own, so that a drill module's tests
+    (the schemathesis drill's three parts, until the eighth round) run on different workers side
+    by side. A drill's fixtures are per test."""
 
     def _split_scope(self, nodeid: str) -> str:
         if nodeid.startswith("tests/drills/"):

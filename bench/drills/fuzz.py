@@ -20,7 +20,6 @@ import re
 import subprocess
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
@@ -60,25 +59,6 @@ def config(
     return "\n".join(lines)
 
 
-@dataclass(frozen=True)
-class Operations:
-    """The operations a run fuzzes, by ``operationId``: those in ``only`` when it names any,
-    else every operation of the document but those in ``excluding``. The suite runs the drill
-    in parts, each a share of the document, so that its workers can run them side by side."""
-
-    only: frozenset[str] = frozenset()
-    excluding: frozenset[str] = frozenset()
-
-    def arguments(self) -> list[str]:
-        """schemathesis's filter options for this selection."""
-        if self.only:
-            return [arg for op in sorted(self.only) for arg in ("--include-operation-id", op)]
-        return [arg for op in sorted(self.excluding) for arg in ("--exclude-operation-id", op)]
-
-
-EVERY_OPERATION: Final = Operations()
-
-
 def run(
     database_url: str,
     logs: Path,
@@ -87,7 +67,6 @@ def run(
     max_time: float | None = None,
     seed: int = 1,
     phases: str = "examples,coverage,fuzzing,stateful",
-    operations: Operations = EVERY_OPERATION,
 ) -> DrillResult:
     result = DrillResult("schemathesis")
     logs.mkdir(parents=True, exist_ok=True)
@@ -118,7 +97,6 @@ def run(
         ]  # fmt: skip
         if max_time is not None:
             command += ["--max-time", str(max_time)]
-        command += operations.arguments()
         finished = subprocess.run(  # noqa: S603 - the venv's schemathesis, our own arguments
             command,
             env={**os.environ, "SCHEMATHESIS_HOOKS": "bench.drills.st_checks", **_NO_PROXY},

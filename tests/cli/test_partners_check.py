@@ -20,6 +20,7 @@ from click.testing import CliRunner, Result
 import providers
 from accelerator.cli import main
 from accelerator.insurers.conformance import check_live
+from bench.processes import START_TIMEOUT_SECONDS, free_port
 from providers import ProviderSettings, available_adapters
 from providers.sandbox import default_sandbox_provider_settings
 from schemas import QuoteRequest
@@ -67,22 +68,25 @@ def test_bind_without_live_is_a_usage_error() -> None:
 
 @pytest.fixture(scope="module")
 def sandbox_port() -> Iterator[int]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
+    # A port chosen below the kernel's ephemeral range (bench.processes.free_port): one got by
+    # binding to port 0 may be handed to another process's outgoing connection before the
+    # sandbox binds it. The start may take as long as the drills allow theirs on a busy machine;
+    # the wait ends at the first answer, and at once if the sandbox exits.
+    port = free_port()
     process = subprocess.Popen(  # noqa: S603 - our own CLI
         [sys.executable, "-m", "accelerator", "sandbox", "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
-        for _ in range(300):
+        give_up = time.monotonic() + START_TIMEOUT_SECONDS
+        while process.poll() is None and time.monotonic() < give_up:
             with socket.socket() as probe:
                 if probe.connect_ex(("127.0.0.1", port)) == 0:
                     break
             time.sleep(0.1)
         else:
-            pytest.fail("the sandbox did not start")
+            pytest.fail(f"the sandbox did not start (exit code {process.poll()})")
         yield port
     finally:
         process.terminate()

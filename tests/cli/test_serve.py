@@ -97,13 +97,10 @@ def test_a_port_no_socket_can_have_is_refused_in_one_line(
 
 
 def test_a_taken_sandbox_port_names_the_setting_before_anything_is_migrated(
-    sqlite_file: Path, taken_port: int, monkeypatch: pytest.MonkeyPatch
+    sqlite_file: Path, taken_port: int, free_port: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ACCELERATOR_SANDBOX_PORT", str(taken_port))
-    with socket.socket() as free:
-        free.bind(("127.0.0.1", 0))
-        api_port = free.getsockname()[1]
-    result = serve("--port", str(api_port))
+    result = serve("--port", str(free_port))
     assert_one_line_error(result, f"127.0.0.1:{taken_port}", "ACCELERATOR_SANDBOX_PORT")
     assert not sqlite_file.exists()
 
