@@ -10,7 +10,8 @@ An idle service reads at once: there is no timer and no waiting for company, so 
 waits for nothing it did not wait for before.
 
 What the claims share is only the read and the instant they are evaluated at: each is decided
-on its own, gets its own answer or its own InvalidInput, and keeps its own receipt.
+on its own, gets its own answer or its own InvalidInput, and keeps its own receipt. A read that
+fails is done again claim by claim, so that one claim's failure stays its own.
 """
 
 from __future__ import annotations
@@ -81,19 +82,18 @@ class DecidedTogether(Generic[Outcome]):
             self._in_flight -= 1
 
     async def _decide_taken(self, taken: list[_Waiting[Outcome]]) -> None:
-        claims = [waiting.claim for waiting in taken]
         try:
-            if self._tracing is None:
-                outcomes = await self._decide(claims)
-            else:
-                # One span per read, in the trace of the first check it decides, linked to the
-                # others'.
-                with self._tracing.span(
-                    "decide checks together",
-                    {"accelerator.claims": len(claims)},
-                    parents=[w.queued_by for w in taken if w.queued_by is not None],
-                ):
-                    outcomes = await self._decide(claims)
+            try:
+                outcomes = await self._traced_decide(taken)
+            except Exception:
+                if len(taken) == 1:
+                    raise
+                # One claim may be what failed the read (a claim no check alone ever met the
+                # bug of): each is decided alone, so that a failure reaches only the checks it
+                # is theirs. A database that is down fails each of them the same way.
+                for waiting in taken:
+                    await self._decide_taken([waiting])
+                return
             for waiting, outcome in zip(taken, outcomes, strict=True):
                 # A caller that stopped waiting (its client went away) cancelled only its own.
                 if not waiting.outcome.done():
@@ -109,6 +109,18 @@ class DecidedTogether(Generic[Outcome]):
                         waiting.outcome.set_exception(exc)
             if not isinstance(exc, Exception):
                 raise
+
+    async def _traced_decide(self, taken: list[_Waiting[Outcome]]) -> Sequence[Outcome]:
+        claims = [waiting.claim for waiting in taken]
+        if self._tracing is None:
+            return await self._decide(claims)
+        # One span per read, in the trace of the first check it decides, linked to the others'.
+        with self._tracing.span(
+            "decide checks together",
+            {"accelerator.claims": len(claims)},
+            parents=[w.queued_by for w in taken if w.queued_by is not None],
+        ):
+            return await self._decide(claims)
 
 
 class _Waiting(Generic[Outcome]):

@@ -116,3 +116,23 @@ async def test_a_caller_that_stops_waiting_leaves_the_others_their_answers() -> 
     assert await answers[0] == "decided s-0"
     assert await answers[2] == "decided s-2"
     assert answers[1].cancelled()
+
+
+async def test_a_claim_that_fails_a_shared_read_fails_alone() -> None:
+    reads: list[list[str]] = []
+
+    async def decide(claims: Sequence[CoverageCheckRequest]) -> list[str]:
+        reads.append([c.seller_id for c in claims])
+        if any(c.seller_id == "s-1" for c in claims):
+            raise RuntimeError("no check alone ever met this")
+        return [f"decided {c.seller_id}" for c in claims]
+
+    together = DecidedTogether(decide, most_in_flight=1)
+    outcomes = await asyncio.gather(
+        *(together.decide(c) for c in _claims(3)), return_exceptions=True
+    )
+    assert outcomes[0] == "decided s-0"
+    assert isinstance(outcomes[1], RuntimeError)
+    assert outcomes[2] == "decided s-2"
+    # The shared read failed, then each claim was decided alone.
+    assert reads == [["s-0", "s-1", "s-2"], ["s-0"], ["s-1"], ["s-2"]]
