@@ -45,6 +45,9 @@ class RunContext:
     server_pid: int | None = None
     # Processes whose CPU use each measurement reports (name -> pid).
     watched: dict[str, int] = field(default_factory=dict)
+    # The servers running (port -> pid): with two side by side, a measurement's server CPU and
+    # profile are those of the one it loads.
+    serving: dict[int, int] = field(default_factory=dict)
 
     @property
     def logs(self) -> Path:
@@ -71,6 +74,9 @@ class RunContext:
         ``extra_per_answer`` names figures proportional to answers (e.g. ``decisions=100`` for a
         batch of 100), reported per second of the measured window.
         """
+        if (pid := self.serving.get(port)) is not None:
+            self.server_pid = pid
+            self.watched["server"] = pid
         recording = None
         if self.profile and self.server_pid is not None:
             slug = re.sub(r"[^a-z0-9]+", "-", f"{scenario} {database} {label} {rate}".lower())
@@ -156,15 +162,17 @@ class RunContext:
         )
         try:
             processes.wait_until_answers(child, f"http://127.0.0.1:{port}{ready_path}")
-            self.server_pid = child.pid
+            self.serving[port] = self.server_pid = child.pid
             self.watched["server"] = child.pid
             yield port
             # uvicorn stops the whole server when one of several workers fails to start (e.g.
             # PostgreSQL refused a connection); what was measured after that is not the figure.
             expect(child.alive(), f"{name} exited while being measured:\n{child.tail()}")
         finally:
-            self.server_pid = None
-            self.watched.pop("server", None)
+            self.serving.pop(port, None)
+            if self.server_pid == child.pid:
+                self.server_pid = None
+                self.watched.pop("server", None)
             child.stop()
 
 

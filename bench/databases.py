@@ -119,12 +119,15 @@ def fresh_sqlite(path: Path) -> str:
 KINDS = ("postgresql", "sqlite")
 
 
-def fresh(kind: str, workdir: Path) -> str:
-    """A fresh, migrated database of ``kind`` (``postgresql`` or ``sqlite``) for one scenario."""
+def fresh(kind: str, workdir: Path, second: str = "") -> str:
+    """A fresh, migrated database of ``kind`` (``postgresql`` or ``sqlite``) for one scenario;
+    ``second`` names another one beside it (the run's database name or file with ``_second``
+    appended), for a scenario that compares two."""
+    suffix = f"_{second}" if second else ""
     if kind == "postgresql":
-        return fresh_postgres()
+        return fresh_postgres(RUN_DATABASE + suffix)
     if kind == "sqlite":
-        return fresh_sqlite(workdir / "bench.db")
+        return fresh_sqlite(workdir / f"bench{suffix}.db")
     raise ValueError(f"unknown database kind {kind!r}; expected one of {KINDS}")
 
 

@@ -64,20 +64,16 @@ def run(ctx: RunContext, database: str) -> None:
     on_env = {"ACCELERATOR_DATABASE_URL": url, "ACCELERATOR_METRICS_ENABLED": "true"}
     off_env = {**on_env, "ACCELERATOR_METRICS_ENABLED": "false"}
 
-    pids: dict[int, int | None] = {}
-
+    # Both servers run at once: each measurement's busy figure and profile are of the server on
+    # the port it loads (RunContext.measure).
     def measure(label: str, port: int, source: Any, **options: Any) -> Measurement:
-        # Both servers run at once: the busy figure and any profile are of the one measured.
-        ctx.server_pid = pids[port]
-        if (pid := pids[port]) is not None:
-            ctx.watched["server"] = pid
         return ctx.measure(SCENARIO, database, label, port, source, **options)
 
-    with ctx.server(f"{SCENARIO}-{database}-on", on_env) as on_port:
-        pids[on_port] = ctx.server_pid
-        with ctx.server(f"{SCENARIO}-{database}-off", off_env) as off_port:
-            pids[off_port] = ctx.server_pid
-            _measure_both(ctx, database, key, now, sellers, on_port, off_port, measure)
+    with (
+        ctx.server(f"{SCENARIO}-{database}-on", on_env) as on_port,
+        ctx.server(f"{SCENARIO}-{database}-off", off_env) as off_port,
+    ):
+        _measure_both(ctx, database, key, now, sellers, on_port, off_port, measure)
 
 
 def _measure_both(

@@ -1,5 +1,6 @@
 """The coverage scenario's single-check figure: alternated rounds, each side first in turn, the
-median round's ratio, and the same ratio per second of the server's CPU."""
+median round's ratio, and the same ratio per second of the server's CPU; and its p99 between
+the two registries' servers, measured in turns the same way."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from bench.scenarios.coverage import _per_cpu_second, _rounds
 from bench.stats import LatencySummary
 
 
-def measurement(label: str, throughput: float, server_busy: float | None) -> Measurement:
+def measurement(
+    label: str, throughput: float, server_busy: float | None, latencies: list[float] | None = None
+) -> Measurement:
     nothing = LatencySummary.of([])
     return Measurement(
         scenario="coverage",
@@ -22,7 +25,7 @@ def measurement(label: str, throughput: float, server_busy: float | None) -> Mea
         offered_rate=None,
         duration_seconds=3.0,
         throughput=throughput,
-        latency_ms=nothing,
+        latency_ms=LatencySummary.of(latencies or []),
         send_lag_ms=nothing,
         failures=0,
         statuses={200: int(throughput * 3)},
@@ -60,3 +63,38 @@ def test_answers_per_cpu_second_do_not_depend_on_how_busy_the_server_was_let_be(
     starved, fed = measurement("a", 400.0, 0.4), measurement("b", 900.0, 0.9)
     assert _per_cpu_second(starved) == _per_cpu_second(fed) == 1000.0
     assert math.isnan(_per_cpu_second(measurement("c", 400.0, None)))
+
+
+def test_the_two_registries_p99_is_the_median_of_rounds_each_sent_to_its_own_server() -> None:
+    # Round n: the large registry's server answers with a p99 of 2 ms, the small one's 2 ms too
+    # except in round 3, when the machine stalled the large one (40 ms): one disturbed round
+    # does not make the registry's size look costly.
+    large_port, small_port = 8002, 8001
+    loaded: list[tuple[int, str]] = []
+
+    def measure(label: str, target: tuple[int, FixedRequests]) -> Measurement:
+        port = target[0]
+        loaded.append((port, label.split(" (")[0]))
+        number = int(label.split("round ")[1].split()[0])
+        p99 = 40.0 if port == large_port and number == 3 else 2.0
+        return measurement(label, 100.0, 0.5, [1.0] * 99 + [p99])
+
+    requests = FixedRequests(())
+    pairs = _rounds(
+        measure,
+        ("large", (large_port, requests)),
+        ("small", (small_port, requests)),
+        5,
+        swap_order=True,
+    )
+
+    # Each side went to its own server, and each was measured first in turn.
+    assert loaded[:4] == [
+        (small_port, "small"),
+        (large_port, "large"),
+        (large_port, "large"),
+        (small_port, "small"),
+    ]
+    assert {port for port, side in loaded if side == "large"} == {large_port}
+    large, small = median_round(pairs, lambda m: m.latency_ms.p99)
+    assert large.latency_ms.p99 / small.latency_ms.p99 == 1.0
