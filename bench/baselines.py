@@ -33,9 +33,12 @@ import msgspec
 from litestar import Litestar, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 from sqlalchemy.engine import make_url
 
-from accelerator.coverage.service import CoverageService
+from accelerator.auth.guards import guarded_post, requires
+from accelerator.auth.principal import Role
+from accelerator.coverage.service import CoverageService, Decided
 from accelerator.errors import InvalidInput
 from accelerator.infra.bodies import BATCH_BODY_MAX_BYTES
 from accelerator.infra.database import SQLITE_BUSY_TIMEOUT_MS, is_sqlite_url
@@ -210,7 +213,9 @@ async def raw_lookup(request: Request[Any, Any, Any]) -> dict[str, Any]:
     request_max_body_size=_MAX_BODY,
 )
 async def raw_webhook(
-    request: Request[Any, Any, Any], provider_id: str, settings: NamedDependency[Settings]
+    request: Request[Any, Any, Any],
+    provider_id: FromPath[str],
+    settings: NamedDependency[Settings],
 ) -> Response[Any]:
     secrets = settings.providers.get(provider_id, {}).get("callback_secrets", [])
     body = await request.body()
@@ -233,36 +238,45 @@ async def raw_webhook(
     status_code=200,
 )
 async def check_without_key(
-    coverage: NamedDependency[CoverageService], data: CoverageCheckRequest
+    coverage: NamedDependency[CoverageService], data: JSONBody[CoverageCheckRequest]
 ) -> CoverageDecision:
     return await coverage.check(data)
 
 
 # The check and the batch as the service answers them, deciding the same way but keeping no
-# receipt: what the receipts cost is the difference (docs/performance.md). Authenticated like
-# the real endpoints.
-@post("/bench/check-without-receipt", include_in_schema=False, status_code=200)
+# receipt: what the receipts cost is the difference (docs/performance.md). Authenticated and
+# authorized like the real endpoints, and their decisions counted in the metrics as theirs are,
+# so that nothing but the receipt differs.
+@guarded_post(
+    "/bench/check-without-receipt",
+    guards=[requires(Role.CLAIMS)],
+    include_in_schema=False,
+    status_code=200,
+)
 async def check_without_receipt(
-    coverage: NamedDependency[CoverageService], data: CoverageCheckRequest
+    coverage: NamedDependency[CoverageService], data: JSONBody[CoverageCheckRequest]
 ) -> CoverageDecision:
     outcome = await coverage.decide(data)
     if isinstance(outcome, InvalidInput):
         raise outcome
+    coverage.metrics.decisions([outcome.decision])
     return outcome.decision
 
 
-@post(
+@guarded_post(
     "/bench/batch-without-receipts",
+    guards=[requires(Role.CLAIMS)],
     include_in_schema=False,
     status_code=200,
     request_max_body_size=BATCH_BODY_MAX_BYTES,
 )
 async def batch_without_receipts(
-    coverage: NamedDependency[CoverageService], data: CoverageBatchBody
+    coverage: NamedDependency[CoverageService], data: JSONBody[CoverageBatchBody]
 ) -> CoverageBatchResult:
     claims = [msgspec.convert(raw, CoverageCheckRequest) for raw in data.checks]
-    decided = await coverage.decide_many(claims)
-    return CoverageBatchResult([o.decision for o in decided if not isinstance(o, InvalidInput)])
+    decided = [o.decision for o in await coverage.decide_many(claims) if isinstance(o, Decided)]
+    coverage.metrics.decisions(decided)
+    return CoverageBatchResult(decided)
 
 
 def add_baselines(app: Litestar, settings: Settings) -> None:
