@@ -11,6 +11,8 @@ from bench.loadgen import LoadResult
 from bench.stats import LatencySummary
 
 T = TypeVar("T")
+#: What one side of a round is measured on (its requests; or a port and its requests).
+S = TypeVar("S")
 
 
 @dataclass(frozen=True)
@@ -119,3 +121,28 @@ def median_round(rounds: Sequence[tuple[T, T]], figure: Callable[[T], float]) ->
         raise ValueError("no rounds measured")
     ordered = sorted(rounds, key=lambda pair: figure(pair[0]) / max(figure(pair[1]), 1e-9))
     return ordered[len(ordered) // 2]
+
+
+def in_turns(
+    measure: Callable[[str, S], Measurement],
+    served: tuple[str, S],
+    baseline: tuple[str, S],
+    rounds: int,
+    *,
+    swap_order: bool = False,
+) -> list[tuple[Measurement, Measurement]]:
+    """Measure the baseline and the served side one after the other, ``rounds`` times: each
+    round's pair (served, baseline), for :func:`median_round`. ``swap_order`` measures the
+    served side first in every other round, so that neither side is always the one measured
+    after the other (a closed loop right after another one, or after the receipts it wrote, is
+    not measured on the same machine as the first)."""
+    pairs: list[tuple[Measurement, Measurement]] = []
+    for number in range(1, rounds + 1):
+        suffix = f" (round {number} of {rounds})"
+        if swap_order and number % 2 == 0:  # the served side first in every other round
+            served_first = measure(served[0] + suffix, served[1])
+            pairs.append((served_first, measure(baseline[0] + suffix, baseline[1])))
+            continue
+        without = measure(baseline[0] + suffix, baseline[1])
+        pairs.append((measure(served[0] + suffix, served[1]), without))
+    return pairs

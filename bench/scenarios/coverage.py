@@ -25,7 +25,7 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]  # no stubs published
 
@@ -36,7 +36,7 @@ from bench import databases, registry
 from bench.context import RunContext, call, expect
 from bench.keys import issue_key
 from bench.loadgen import FixedRequests, http_request
-from bench.results import Comparison, Measurement, median_round
+from bench.results import Comparison, Measurement, S, in_turns, median_round
 
 SCENARIO = "coverage"
 SMALL_POLICIES = 10_000
@@ -44,9 +44,6 @@ BATCH = 100
 _DISTINCT_REQUESTS = 1000
 _CONNECTIONS = 64
 _BATCH_CONNECTIONS = 8
-
-#: What a round measures: the requests, or where to send them and the requests.
-S = TypeVar("S")
 
 
 def _requests(
@@ -147,31 +144,6 @@ _LOOKUP_ROUNDS = 5
 _SCALE_ROUNDS = 5
 
 
-def _rounds(
-    measure: Callable[[str, S], Measurement],
-    served: tuple[str, S],
-    baseline: tuple[str, S],
-    rounds: int,
-    *,
-    swap_order: bool = False,
-) -> list[tuple[Measurement, Measurement]]:
-    """Measure the baseline and the served endpoint one after the other, ``rounds`` times:
-    each round's pair (served, baseline). ``swap_order`` measures the served endpoint first in
-    every other round, so that neither side is always the one measured after the other (a
-    closed loop right after another one, or after the receipts it wrote, is not measured on
-    the same machine as the first)."""
-    pairs: list[tuple[Measurement, Measurement]] = []
-    for number in range(1, rounds + 1):
-        suffix = f" (round {number} of {rounds})"
-        if swap_order and number % 2 == 0:  # the served endpoint first in every other round
-            served_first = measure(served[0] + suffix, served[1])
-            pairs.append((served_first, measure(baseline[0] + suffix, baseline[1])))
-            continue
-        without = measure(baseline[0] + suffix, baseline[1])
-        pairs.append((measure(served[0] + suffix, served[1]), without))
-    return pairs
-
-
 def _alternating(
     measure: Callable[[str, S], Measurement],
     served: tuple[str, S],
@@ -180,11 +152,11 @@ def _alternating(
     *,
     swap_order: bool = False,
 ) -> tuple[Measurement, Measurement]:
-    """:func:`_rounds`, then the pair of the round whose ratio is the median. A shared 2-core
+    """:func:`in_turns`, then the pair of the round whose ratio is the median. A shared 2-core
     machine's speed drifts by tens of percent within minutes, so two measurements taken apart
     compare the drift as much as the endpoints; a ratio of neighbours, taken as the median of
     several, does not."""
-    pairs = _rounds(measure, served, baseline, rounds, swap_order=swap_order)
+    pairs = in_turns(measure, served, baseline, rounds, swap_order=swap_order)
     return median_round(pairs, lambda measurement: measurement.throughput)
 
 
@@ -256,7 +228,7 @@ def run(ctx: RunContext, database: str, large_policies: int) -> None:
         # Issue 22's figure. Measured once each, one after the other, the ratio moved from 0.37
         # to 0.72 between runs of the same code: alternated rounds, each side measured first
         # in turn with the same warm-up, and the median round's ratio.
-        lookup_rounds = _rounds(
+        lookup_rounds = in_turns(
             lambda label, source: measure(label, port, source, connections=_CONNECTIONS),
             (f"check ({small})", checks),
             (f"raw lookup ({small})", raw),
@@ -463,7 +435,7 @@ def run(ctx: RunContext, database: str, large_policies: int) -> None:
         )
         for label, (port, requests) in ((small, small_checks), (large, large_checks)):
             measure(f"check ({label}, warm-up)", port, requests, connections=_CONNECTIONS)
-        scale_rounds = _rounds(
+        scale_rounds = in_turns(
             lambda label, target: measure(
                 label, target[0], target[1], rate=rate, connections=_CONNECTIONS
             ),

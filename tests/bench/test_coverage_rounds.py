@@ -7,8 +7,8 @@ from __future__ import annotations
 import math
 
 from bench.loadgen import FixedRequests
-from bench.results import Measurement, median_round
-from bench.scenarios.coverage import _per_cpu_second, _rounds
+from bench.results import Measurement, in_turns, median_round
+from bench.scenarios.coverage import _per_cpu_second
 from bench.stats import LatencySummary
 
 
@@ -48,7 +48,7 @@ def test_the_check_and_the_lookup_take_turns_going_first_and_the_median_round_co
         return measurement(label, 1000.0 if number == 2 else 200.0 * number, 0.9)
 
     requests = FixedRequests(())
-    pairs = _rounds(measure, ("check", requests), ("lookup", requests), 5, swap_order=True)
+    pairs = in_turns(measure, ("check", requests), ("lookup", requests), 5, swap_order=True)
 
     assert [label.split(" (")[0] for label in measured] == [
         "lookup", "check", "check", "lookup", "lookup", "check", "check", "lookup", "lookup",
@@ -80,7 +80,7 @@ def test_the_two_registries_p99_is_the_median_of_rounds_each_sent_to_its_own_ser
         return measurement(label, 100.0, 0.5, [1.0] * 99 + [p99])
 
     requests = FixedRequests(())
-    pairs = _rounds(
+    pairs = in_turns(
         measure,
         ("large", (large_port, requests)),
         ("small", (small_port, requests)),
