@@ -38,6 +38,7 @@ from sqlalchemy.engine import make_url
 
 from accelerator.auth.guards import guarded_post, requires
 from accelerator.auth.principal import Role
+from accelerator.coverage.controller import batch_result
 from accelerator.coverage.service import CoverageService, Decided
 from accelerator.errors import InvalidInput
 from accelerator.infra.bodies import BATCH_BODY_MAX_BYTES
@@ -273,10 +274,16 @@ async def check_without_receipt(
 async def batch_without_receipts(
     coverage: NamedDependency[CoverageService], data: JSONBody[CoverageBatchBody]
 ) -> CoverageBatchResult:
-    claims = [msgspec.convert(raw, CoverageCheckRequest) for raw in data.checks]
-    decided = [o.decision for o in await coverage.decide_many(claims) if isinstance(o, Decided)]
-    coverage.metrics.decisions(decided)
-    return CoverageBatchResult(decided)
+    async def decide_all(
+        claims: list[CoverageCheckRequest],
+    ) -> list[CoverageDecision | InvalidInput]:
+        decided = [
+            o.decision if isinstance(o, Decided) else o for o in await coverage.decide_many(claims)
+        ]
+        coverage.metrics.decisions([o for o in decided if not isinstance(o, InvalidInput)])
+        return decided
+
+    return await batch_result(data, decide_all)
 
 
 def add_baselines(app: Litestar, settings: Settings) -> None:

@@ -42,8 +42,8 @@ class RunContext:
     measurements: list[Measurement] = field(default_factory=list)
     comparisons: list[Comparison] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    server_pid: int | None = None
-    # Processes whose CPU use each measurement reports (name -> pid).
+    # Processes whose CPU use each measurement reports (name -> pid); "server" is the server
+    # started last, unless a measurement loads another (``serving``).
     watched: dict[str, int] = field(default_factory=dict)
     # The servers running (port -> pid): with two side by side, a measurement's server CPU and
     # profile are those of the one it loads.
@@ -71,21 +71,24 @@ class RunContext:
     ) -> Measurement:
         """Load ``port`` from the load-generator cores and record what it measured.
 
+        The server whose CPU ("server") and profile it reports is the one serving ``port``
+        (several may run side by side); a port none of :meth:`server`'s serves (the bare
+        fan-out) is not profiled, and "server" is then the one started last.
+
         ``extra_per_answer`` names figures proportional to answers (e.g. ``decisions=100`` for a
         batch of 100), reported per second of the measured window.
         """
-        if (pid := self.serving.get(port)) is not None:
-            self.server_pid = pid
-            self.watched["server"] = pid
+        pid = self.serving.get(port)
+        watched = self.watched if pid is None else {**self.watched, "server": pid}
         recording = None
-        if self.profile and self.server_pid is not None:
+        if self.profile and pid is not None:
             slug = re.sub(r"[^a-z0-9]+", "-", f"{scenario} {database} {label} {rate}".lower())
             recording = profiles.record(
-                self.server_pid,
+                pid,
                 self.timing.warmup_seconds + self.timing.duration_seconds,
                 self.out / "profiles" / f"{slug.strip('-')}.txt",
             )
-        before = cpu.Snapshot.take(self.watched)
+        before = cpu.Snapshot.take(watched)
         result = run_load(
             LoadSpec(
                 host="127.0.0.1",
@@ -99,7 +102,7 @@ class RunContext:
                 cpus=self.cores.load,
             )
         )
-        usage = cpu.Snapshot.take(self.watched).usage_since(before)
+        usage = cpu.Snapshot.take(watched).usage_since(before)
         ok = sum(n for status, n in result.statuses.items() if 200 <= status < 300)
         extra = {
             f"{name}_per_second": per * ok / result.duration_seconds
@@ -162,17 +165,17 @@ class RunContext:
         )
         try:
             processes.wait_until_answers(child, f"http://127.0.0.1:{port}{ready_path}")
-            self.serving[port] = self.server_pid = child.pid
-            self.watched["server"] = child.pid
+            self.serving[port] = self.watched["server"] = child.pid
             yield port
             # uvicorn stops the whole server when one of several workers fails to start (e.g.
             # PostgreSQL refused a connection); what was measured after that is not the figure.
             expect(child.alive(), f"{name} exited while being measured:\n{child.tail()}")
         finally:
             self.serving.pop(port, None)
-            if self.server_pid == child.pid:
-                self.server_pid = None
-                self.watched.pop("server", None)
+            if self.watched.get("server") == child.pid:
+                del self.watched["server"]
+                if self.serving:  # another still runs: the one started before
+                    self.watched["server"] = list(self.serving.values())[-1]
             child.stop()
 
 

@@ -119,16 +119,32 @@ def fresh_sqlite(path: Path) -> str:
 KINDS = ("postgresql", "sqlite")
 
 
-def fresh(kind: str, workdir: Path, second: str = "") -> str:
-    """A fresh, migrated database of ``kind`` (``postgresql`` or ``sqlite``) for one scenario;
-    ``second`` names another one beside it (the run's database name or file with ``_second``
-    appended), for a scenario that compares two."""
-    suffix = f"_{second}" if second else ""
+def fresh(kind: str, workdir: Path) -> str:
+    """A fresh, migrated database of ``kind`` (``postgresql`` or ``sqlite``) for one scenario."""
     if kind == "postgresql":
-        return fresh_postgres(RUN_DATABASE + suffix)
+        return fresh_postgres()
     if kind == "sqlite":
-        return fresh_sqlite(workdir / f"bench{suffix}.db")
+        return fresh_sqlite(workdir / "bench.db")
     raise ValueError(f"unknown database kind {kind!r}; expected one of {KINDS}")
+
+
+@contextmanager
+def beside(kind: str, workdir: Path, suffix: str) -> Iterator[str]:
+    """Another fresh, migrated database of ``kind`` beside the run's own, for a scenario that
+    compares two, and its URL: the run's database name with ``_<suffix>`` appended on
+    PostgreSQL (so that two runs with their own ``ACCELERATOR_BENCH_DATABASE`` keep apart),
+    dropped when the block ends; ``bench_<suffix>.db`` on SQLite, left with the run's files."""
+    if kind == "postgresql":
+        database = f"{RUN_DATABASE}_{suffix}"
+        url = fresh_postgres(database)
+        try:
+            yield url
+        finally:
+            drop_postgres(database)
+    elif kind == "sqlite":
+        yield fresh_sqlite(workdir / f"bench_{suffix}.db")
+    else:
+        raise ValueError(f"unknown database kind {kind!r}; expected one of {KINDS}")
 
 
 @contextmanager

@@ -134,8 +134,8 @@ def in_turns(
     """Measure the baseline and the served side one after the other, ``rounds`` times: each
     round's pair (served, baseline), for :func:`median_round`. ``swap_order`` measures the
     served side first in every other round, so that neither side is always the one measured
-    after the other (a closed loop right after another one, or after the receipts it wrote, is
-    not measured on the same machine as the first)."""
+    after the other (what a measurement leaves behind, a busier database or a warmer cache,
+    is met by the one after it)."""
     pairs: list[tuple[Measurement, Measurement]] = []
     for number in range(1, rounds + 1):
         suffix = f" (round {number} of {rounds})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any
 
 import msgspec
@@ -44,6 +45,38 @@ def _item_problems(exc: msgspec.ValidationError) -> list[FieldProblem]:
     return [FieldProblem(field, "invalid", message)]
 
 
+#: How a batch's valid claims are decided: each one's decision or InvalidInput, same order.
+DecideAll = Callable[
+    [list[CoverageCheckRequest]], Awaitable[Sequence[CoverageDecision | InvalidInput]]
+]
+
+
+async def batch_result(data: CoverageBatchBody, decide: DecideAll) -> CoverageBatchResult:
+    """A batch's results in its order: each item validated on its own, the valid ones decided
+    together by ``decide``, an item that fails either way answered with its errors."""
+    claims: list[CoverageCheckRequest] = []
+    slots: list[int | BatchItemError] = []
+    for index, raw in enumerate(data.checks):
+        try:
+            claims.append(msgspec.convert(raw, CoverageCheckRequest))
+            slots.append(len(claims) - 1)
+        except msgspec.ValidationError as exc:
+            slots.append(BatchItemError(index, _item_problems(exc)))
+    decided = await decide(claims)
+    results: list[CoverageDecision | BatchItemError] = []
+    for index, slot in enumerate(slots):
+        if isinstance(slot, BatchItemError):
+            results.append(slot)
+            continue
+        outcome = decided[slot]
+        results.append(
+            BatchItemError(index, problem_for(outcome).errors or [])
+            if isinstance(outcome, InvalidInput)
+            else outcome
+        )
+    return CoverageBatchResult(results)
+
+
 class CoverageController(Controller):
     path = "/v1/coverage/checks"
     tags = ["coverage"]
@@ -80,27 +113,7 @@ class CoverageController(Controller):
         request: Request[Principal, Any, Any],
         data: JSONBody[CoverageBatchBody],
     ) -> CoverageBatchResult:
-        claims: list[CoverageCheckRequest] = []
-        slots: list[int | BatchItemError] = []
-        for index, raw in enumerate(data.checks):
-            try:
-                claims.append(msgspec.convert(raw, CoverageCheckRequest))
-                slots.append(len(claims) - 1)
-            except msgspec.ValidationError as exc:
-                slots.append(BatchItemError(index, _item_problems(exc)))
-        decided = await coverage.check_many(claims)
-        results: list[CoverageDecision | BatchItemError] = []
-        for index, slot in enumerate(slots):
-            if isinstance(slot, BatchItemError):
-                results.append(slot)
-                continue
-            outcome = decided[slot]
-            results.append(
-                BatchItemError(index, problem_for(outcome).errors or [])
-                if isinstance(outcome, InvalidInput)
-                else outcome
-            )
-        return CoverageBatchResult(results)
+        return await batch_result(data, coverage.check_many)
 
 
 #: A claim reference as an optional query filter (constraints inside, as for SellerIdFilter).

@@ -17,6 +17,7 @@ and the same check on a registry a hundred times larger.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import random
@@ -392,75 +393,81 @@ def run(ctx: RunContext, database: str, large_policies: int) -> None:
     )
 
     large = f"{large_policies:,} policies"
-    large_sellers = large_policies // registry.POLICIES_PER_SELLER
-    # Two fresh registries, of each size, in databases of their own: the first one's database
-    # now holds the receipts of every check above and, on SQLite, a long write-ahead log, and
-    # its lookups' p99 read up to 37 times the fresh large registry's (docs/performance.md).
     ctx.say(f"{SCENARIO}/{database}: fresh registries of {small} and {large}")
-    small_url = databases.fresh(database, ctx.out, second="small")
-    registry.grow_registry(small_url, first_seller=0, sellers=small_sellers, now=now)
-    small_key = issue_key(small_url, Role.CLAIMS)
-    large_url = databases.fresh(database, ctx.out, second="large")
-    registry.grow_registry(large_url, first_seller=0, sellers=large_sellers, now=now)
-    large_key = issue_key(large_url, Role.CLAIMS)
-    if database == "postgresql":
-        plan = explain_check(large_url, registry.seller_id(large_sellers // 2))
-        (ctx.out / "coverage-plan-postgresql.txt").write_text(plan + "\n")
-        ctx.notes.append(
-            f"the check's PostgreSQL plan on {large}: coverage-plan-postgresql.txt "
-            f"({plan.splitlines()[-1].strip()})"
-        )
-    # Both registries served at once, fresh servers each warmed the same way, and measured in
-    # turns at the same rate: a p99 taken minutes apart from the other compared the machine's
-    # moments as much as the registries (the large one's p99 read 0.17 to 2.63 times the
-    # small one's in quick runs of the same code, docs/performance.md).
     with (
-        ctx.server(f"{SCENARIO}-{database}-small", {"ACCELERATOR_DATABASE_URL": small_url}) as (
-            small_port
-        ),
-        ctx.server(f"{SCENARIO}-{database}-large", {"ACCELERATOR_DATABASE_URL": large_url}) as (
-            large_port
-        ),
+        databases.beside(database, ctx.out, "small") as small_url,
+        databases.beside(database, ctx.out, "large") as large_url,
     ):
-        _sanity(small_port, small_key, now)
-        _sanity(large_port, large_key, now)
-        large_bodies = _check_bodies(large_sellers, now, seed=3)
-        small_checks = (
-            small_port,
-            _requests(small_port, "/v1/coverage/checks", small_key, bodies),
-        )
-        large_checks = (
-            large_port,
-            _requests(large_port, "/v1/coverage/checks", large_key, large_bodies),
-        )
-        for label, (port, requests) in ((small, small_checks), (large, large_checks)):
-            measure(f"check ({label}, warm-up)", port, requests, connections=_CONNECTIONS)
+        _scale(ctx, database, now, rate, (small_url, SMALL_POLICIES), (large_url, large_policies))
+
+
+def _scale(
+    ctx: RunContext,
+    database: str,
+    now: datetime,
+    rate: float,
+    small_registry: tuple[str, int],
+    large_registry: tuple[str, int],
+) -> None:
+    """The same check on a fresh registry of each size (URL, policies), both served at once
+    by fresh servers warmed the same way and measured in turns at the same rate.
+
+    Fresh, both of them: the scenario's own database by now holds the receipts of every check
+    measured on it and, on SQLite, a long write-ahead log; in a quick run its raw lookup's p99
+    read 37 times the fresh large registry's. In turns: a p99 measured minutes apart from the
+    other compared the machine's moments as much as the registries (in quick runs of the same
+    code the large registry's p99 read 0.67 and 0.17 times the small one's on PostgreSQL, 1.73,
+    2.63 and 0.34 on SQLite; docs/performance.md)."""
+    names: dict[str, str] = {}
+    # Where each size's checks and raw lookups go: its server's port and the requests.
+    checks: dict[str, tuple[int, FixedRequests]] = {}
+    lookups: dict[str, tuple[int, FixedRequests]] = {}
+    with contextlib.ExitStack() as servers:
+        for size, (url, policies) in (("small", small_registry), ("large", large_registry)):
+            sellers = policies // registry.POLICIES_PER_SELLER
+            registry.grow_registry(url, first_seller=0, sellers=sellers, now=now)
+            key = issue_key(url, Role.CLAIMS)
+            if database == "postgresql" and size == "large":
+                _save_plan(ctx, url, registry.seller_id(sellers // 2), policies)
+            env = {"ACCELERATOR_DATABASE_URL": url}
+            port = servers.enter_context(ctx.server(f"{SCENARIO}-{database}-{size}", env))
+            _sanity(port, key, now)
+            bodies = _check_bodies(sellers, now, seed=1 if size == "small" else 3)
+            names[size] = f"{policies:,} policies, fresh registry"
+            checks[size] = (port, _requests(port, "/v1/coverage/checks", key, bodies))
+            lookups[size] = (port, _requests(port, "/bench/raw-lookup", key, bodies))
+
+        def measure(label: str, target: tuple[int, FixedRequests]) -> Measurement:
+            port, requests = target
+            measured = ctx.measure(
+                SCENARIO, database, label, port, requests, rate=rate, connections=_CONNECTIONS
+            )
+            # Refusals (a database out of connections answers 503 at once) would shorten the
+            # tail this figure compares.
+            expect(measured.failures == 0, f"{label}: {measured.failures} requests failed")
+            return measured
+
+        for size in ("small", "large"):  # warmed as the first registry was, by a closed loop
+            port, requests = checks[size]
+            label = f"check ({names[size]}, warm-up)"
+            ctx.measure(SCENARIO, database, label, port, requests, connections=_CONNECTIONS)
         scale_rounds = in_turns(
-            lambda label, target: measure(
-                label, target[0], target[1], rate=rate, connections=_CONNECTIONS
-            ),
-            (f"check ({large})", large_checks),
-            (f"check ({small})", small_checks),
+            measure,
+            (f"check ({names['large']})", checks["large"]),
+            (f"check ({names['small']})", checks["small"]),
             _SCALE_ROUNDS,
             swap_order=True,
         )
-        raw_small = measure(
-            f"raw lookup ({small})",
-            small_port,
-            _requests(small_port, "/bench/raw-lookup", small_key, bodies),
-            rate=rate,
-            connections=_CONNECTIONS,
-        )
-        raw_large = measure(
-            f"raw lookup ({large})",
-            large_port,
-            _requests(large_port, "/bench/raw-lookup", large_key, large_bodies),
-            rate=rate,
-            connections=_CONNECTIONS,
+        # Not a target: the raw lookup on each, in turns once.
+        [(raw_large, raw_small)] = in_turns(
+            measure,
+            (f"raw lookup ({names['large']})", lookups["large"]),
+            (f"raw lookup ({names['small']})", lookups["small"]),
+            1,
         )
     ctx.notes.append(
-        f"check p99 at {rate:g} req/s, {large} ÷ {small} ({database}), the median of "
-        f"{_SCALE_ROUNDS} rounds counts; each round: "
+        f"check p99 at {rate:g} req/s, {names['large']} ÷ {names['small']} ({database}), the "
+        f"median of {_SCALE_ROUNDS} rounds counts; each round: "
         + "; ".join(
             f"{big.latency_ms.p99:.2f} ÷ {little.latency_ms.p99:.2f} ms"
             for big, little in scale_rounds
@@ -474,9 +481,9 @@ def run(ctx: RunContext, database: str, large_policies: int) -> None:
             Comparison(
                 SCENARIO,
                 database,
-                f"single check {name} latency at {rate:g} req/s, {large}",
+                f"single check {name} latency at {rate:g} req/s, {names['large']}",
                 getattr(check_large.latency_ms, name),
-                f"the same check, {small} (the median of {_SCALE_ROUNDS} rounds' ratios)",
+                f"the same check, {names['small']} (the median of {_SCALE_ROUNDS} rounds' ratios)",
                 getattr(check_small.latency_ms, name),
                 "ms",
                 target="ratio <= 1.5",
@@ -486,10 +493,19 @@ def run(ctx: RunContext, database: str, large_policies: int) -> None:
             Comparison(
                 SCENARIO,
                 database,
-                f"raw lookup {name} latency at {rate:g} req/s, {large}",
+                f"raw lookup {name} latency at {rate:g} req/s, {names['large']}",
                 getattr(raw_large.latency_ms, name),
-                f"the same lookup, {small}",
+                f"the same lookup, {names['small']}",
                 getattr(raw_small.latency_ms, name),
                 "ms",
             )
         )
+
+
+def _save_plan(ctx: RunContext, url: str, seller: str, policies: int) -> None:
+    plan = explain_check(url, seller)
+    (ctx.out / "coverage-plan-postgresql.txt").write_text(plan + "\n")
+    ctx.notes.append(
+        f"the check's PostgreSQL plan on {policies:,} policies: coverage-plan-postgresql.txt "
+        f"({plan.splitlines()[-1].strip()})"
+    )

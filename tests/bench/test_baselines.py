@@ -18,8 +18,11 @@ from accelerator.server import create_app
 from accelerator.settings import Settings
 from bench import registry
 from bench.baselines import add_baselines
+from tests.health.scrape import scrape, value
 
 pytestmark = pytest.mark.anyio
+
+DECISIONS = "accelerator_coverage_decisions_total"
 
 
 def _without_receipt(decision: dict[str, Any]) -> dict[str, Any]:
@@ -38,18 +41,27 @@ async def test_the_checks_keeping_no_receipt_decide_as_the_service_does_and_keep
     app = create_app(settings)
     add_baselines(app, settings)
     bodies = [registry.check_body(number, now) for number in range(3)]
+    exempt = {"decision": "exempt", "reason": "none"}
     async with AsyncTestClient(app) as client:
+        before = await scrape(client)
         checked = await client.post("/v1/coverage/checks", json=bodies[1], headers=claims)
         unkept = await client.post("/bench/check-without-receipt", json=bodies[1], headers=claims)
         assert checked.status_code == unkept.status_code == 200, (checked.text, unkept.text)
         assert checked.json()["receipt_id"]
         assert unkept.json()["receipt_id"] is None
         assert _without_receipt(unkept.json()) == _without_receipt(checked.json())
+        # Counted in the metrics as the service's own decisions are: one each.
+        assert (
+            value(await scrape(client), DECISIONS, **exempt) - value(before, DECISIONS, **exempt)
+            == 2
+        )
 
-        batch = {"checks": bodies}
+        # A batch answered item by item as the service answers it, an invalid item included.
+        batch = {"checks": [*bodies, {"seller_id": registry.seller_id(0)}]}
         checked = await client.post("/v1/coverage/checks/batch", json=batch, headers=claims)
         unkept = await client.post("/bench/batch-without-receipts", json=batch, headers=claims)
         assert checked.status_code == unkept.status_code == 200, (checked.text, unkept.text)
+        assert checked.json()["results"][3]["result"] == "error"
         assert [_without_receipt(d) for d in unkept.json()["results"]] == [
             _without_receipt(d) for d in checked.json()["results"]
         ]
