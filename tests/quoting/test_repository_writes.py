@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +17,7 @@ from sqlalchemy.pool import QueuePool
 from accelerator.admin.models import InsurerSwitchRow
 from accelerator.admin.switches import skip_reason
 from accelerator.infra.database import Database
-from accelerator.infra.driver_writes import run_batch, sqlite_transaction
+from accelerator.infra.driver_writes import run_batch, sqlite_transaction, write_connection
 from accelerator.infra.statements import BatchWrite, Part, Statement
 from accelerator.quoting.models import InsurerOutcomeRow
 from accelerator.quoting.repository import store_request, store_results
@@ -112,3 +113,27 @@ async def test_storing_a_request_reads_the_insurers_switched_off_with_it(
             )
         ).all()
     assert sorted(stored) == ["acorn", "harbor"]  # stored for every insurer, asked or not
+
+
+async def test_a_write_whose_caller_is_cancelled_gives_its_connection_back(
+    database: Database, seller: str
+) -> None:
+    pool: QueuePool = database.write_engine.pool  # type: ignore[assignment]
+    entered = asyncio.Event()
+
+    async def held_until_cancelled() -> None:
+        async with write_connection(database):
+            entered.set()
+            await asyncio.Event().wait()
+
+    holder = asyncio.create_task(held_until_cancelled())
+    await entered.wait()
+    assert pool.checkedout() == 1
+    holder.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await holder
+    # Returned (dropped, as a connection a cancelled statement may have left mid-way), and the
+    # next write gets one of its own.
+    assert pool.checkedout() == 0
+    await ask(database, "req-1", "harbor")
+    assert pool.checkedout() == 0
