@@ -24,7 +24,7 @@ from accelerator.settings import Settings
 
 # pytest-xdist's controller loads this file too, and runs no test: the service, SQLAlchemy,
 # Alembic and the browser are imported by the fixtures and hooks that use them, in the workers.
-# Imported here, they cost the controller about 1.5 s of CPU before it started the workers
+# Imported here, they cost the controller 1.6-2.1 s of CPU before it started the workers
 # (docs/performance.md, "The test suite's time", ninth round).
 if TYPE_CHECKING:
     from litestar import Litestar
