@@ -9,7 +9,8 @@ letters (``ō`` -> ``o``) or ``?``; the live link shows every name as recorded.
 fpdf2 is imported by :func:`render_certificate`, not with this module: every process that
 serves the API (``serve``, the tests' servers) loaded it at start, 0.19–0.29 s of CPU on a
 2-core machine with the fontTools and Pillow it brings (docs/performance.md), for
-certificates most processes never render. The first certificate a process renders pays it.
+certificates most processes never render. The first certificate a process renders pays it,
+on the event loop where certificates are rendered: once per process.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ complete draft to the compliance evaluation.
 
 pypdf is imported by :func:`read_pdf`, not with this module, which the API's controllers
 import for :class:`CertificateUnreadable`: loaded at start it cost every process that serves
-the API about 0.06 s of CPU (docs/performance.md), for uploads most processes never read. The
+the API 0.04-0.07 s of CPU (docs/performance.md), for uploads most processes never read. The
 first upload a process reads pays it.
 """
 
