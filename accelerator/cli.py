@@ -22,25 +22,17 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 import msgspec
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
 
-from accelerator.auth.keys import (
-    KeyRequestError,
-    check_key_request,
-    create_key,
-    list_keys,
-    revoke_key,
-)
 from accelerator.auth.principal import Role
-from accelerator.infra.database import Database, open_database
 from accelerator.settings import Settings, SettingsError, load_settings
 
 # Only what every command needs is imported here: `keys create` is typed by hand and should
-# answer at once. Alembic, Litestar (through the logging set-up), the audit trail and the
-# adapters are imported by the commands that use them.
+# answer at once. SQLAlchemy (the database and the keys), Alembic, Litestar, the audit trail
+# and the adapters are imported by the commands that use them: `accelerator sandbox`, which
+# `make run` and each of the test suite's drills start, opens no database, and loading
+# SQLAlchemy cost it 0.2-0.3 s of CPU before it could answer (docs/performance.md).
 if TYPE_CHECKING:
+    from accelerator.infra.database import Database
     from accelerator.rulesets.loader import RuleBook
     from accelerator.server.services import Configured
     from providers import AdapterFactory, ProviderSettings
@@ -58,6 +50,8 @@ def _settings() -> Settings:
 
 
 def _with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    from accelerator.infra.database import open_database
+
     async def run() -> T:
         db = open_database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
         try:
@@ -72,6 +66,9 @@ def _with_database(settings: Settings, work: Callable[[Database], Awaitable[T]])
 async def _ensure_usable(db: Database, where: str) -> None:
     """Stop with one line when the database cannot be reached or was never migrated: a first
     `keys create` before the first `make run` ended in SQLAlchemy's 20-line "no such table"."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
     try:
         async with db.write_engine.connect() as connection:
             await connection.execute(text("SELECT version_num FROM alembic_version"))
@@ -98,7 +95,7 @@ def _configured(settings: Settings) -> Configured:
 def _configure_logging(level: str, *, json_logs: bool = False) -> None:
     """Logs written by a thread of their own (infra.logging), drained when the command ends:
     every line is out before the command returns, also to a caller that captured its output."""
-    from accelerator.infra.logging import configure_logging  # imports Litestar: only when used
+    from accelerator.infra.logging import configure_logging
 
     writer = configure_logging(level, json_logs=json_logs)
     click.get_current_context().call_on_close(writer.flush)
@@ -124,6 +121,8 @@ def _check_tracing() -> None:
 
 
 def _describe_database(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return f"SQLite file {parsed.database}"
@@ -385,6 +384,7 @@ async def _run_worker(
     import signal
 
     from accelerator.health.heartbeat import Heartbeat
+    from accelerator.infra.database import open_database
     from accelerator.infra.metrics import metrics_for, process_stopped
     from accelerator.infra.tracing import start_tracing
     from accelerator.insurers.partners import close_partners, open_partners
@@ -512,6 +512,8 @@ def keys() -> None:
 @click.option("--name", default="", help="A label to recognise the key by.")
 def keys_create(role: str, seller_id: str | None, provider_id: str | None, name: str) -> None:
     """Issue a key and print it once; only its digest is stored."""
+    from accelerator.auth.keys import KeyRequestError, check_key_request, create_key
+
     try:
         # Before the database is opened: a request that cannot be honoured says so first.
         check_key_request(Role(role), seller_id=seller_id, provider_id=provider_id)
@@ -550,6 +552,8 @@ def keys_create(role: str, seller_id: str | None, provider_id: str | None, name:
 @keys.command("list")
 def keys_list() -> None:
     """List keys (prefix, role, seller or provider, state); secrets are never shown."""
+    from accelerator.auth.keys import list_keys
+
     rows = _with_database(_settings(), list_keys)
     if not rows:
         click.echo("no keys")
@@ -566,6 +570,8 @@ def keys_list() -> None:
 @click.argument("key")
 def keys_revoke(key: str) -> None:
     """Revoke KEY (its id or prefix); it stops working at once."""
+    from accelerator.auth.keys import revoke_key
+
     info = _with_database(_settings(), lambda db: revoke_key(db, key))
     if info is None:
         click.echo(f"no single key matches {key!r}", err=True)

@@ -10,26 +10,27 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import hypothesis
 import msgspec
 import pytest
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 from xdist.scheduler import LoadScopeScheduling
 
-from accelerator.infra import migrations
-from accelerator.infra.database import Database, open_database
-from accelerator.server import create_app
 from accelerator.settings import Settings
-from tests.storage import empty_all_tables
-from tests.web.conftest import SHARED_BROWSER
+
+# pytest-xdist's controller loads this file too, and runs no test: the service, SQLAlchemy,
+# Alembic and the browser are imported by the fixtures and hooks that use them, in the workers.
+# Imported here, they cost the controller 1.6-2.1 s of CPU before it started the workers
+# (docs/performance.md, "The test suite's time", ninth round).
+if TYPE_CHECKING:
+    from litestar import Litestar
+    from litestar.testing import AsyncTestClient
+
+    from accelerator.infra.database import Database
 
 # Property tests check what holds, never how fast: Hypothesis's default 200 ms deadline per
 # example and its "too slow" health check failed them when the machine was busy (pytest-xdist
@@ -121,11 +122,19 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     # (tests/web/conftest.py); its event loop would break any other test's asyncio, so it
     # stops before the first test without a browser, ahead of that test's fixtures.
     if "browser" not in getattr(item, "fixturenames", ()):
-        SHARED_BROWSER.stop()
+        _stop_shared_browser()
 
 
 def pytest_sessionfinish() -> None:
-    SHARED_BROWSER.stop()
+    _stop_shared_browser()
+
+
+def _stop_shared_browser() -> None:
+    # A process that never loaded the browser tests' conftest (the xdist controller, a worker
+    # without browser tests so far) has no browser to stop, and need not import Playwright.
+    web = sys.modules.get("tests.web.conftest")
+    if web is not None:
+        web.SHARED_BROWSER.stop()
 
 
 @pytest.fixture(scope="session")
@@ -134,6 +143,9 @@ def anyio_backend() -> str:
 
 
 async def _admin_execute(statement: str) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
     engine = create_async_engine(POSTGRES_SERVER_URL, isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as connection:
@@ -144,6 +156,10 @@ async def _admin_execute(statement: str) -> None:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
+    from sqlalchemy.engine import make_url
+
+    from accelerator.infra import migrations
+
     name = f"accelerator_test_{secrets.token_hex(4)}"
     try:
         asyncio.run(_admin_execute(f'CREATE DATABASE "{name}"'))
@@ -155,11 +171,16 @@ def postgres_url() -> Iterator[str]:
     url = make_url(POSTGRES_SERVER_URL).set(database=name).render_as_string(hide_password=False)
     migrations.upgrade(url)
     yield url
+    # When a browser test was this process's last, the shared browser's event loop still runs
+    # here (its test's teardown comes first), and asyncio.run would refuse to start.
+    _stop_shared_browser()
     asyncio.run(_admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")
 def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    from accelerator.infra import migrations
+
     path: Path = tmp_path_factory.mktemp("sqlite") / "accelerator.db"
     url = f"sqlite+aiosqlite:///{path}"
     migrations.upgrade(url)
@@ -175,6 +196,9 @@ def database_url(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:
     """An open Database on a migrated, empty schema; emptied again afterwards."""
+    from accelerator.infra.database import open_database
+    from tests.storage import empty_all_tables
+
     db = open_database(database_url)
     await empty_all_tables(db)
     try:
@@ -208,6 +232,8 @@ def app(settings: Settings, database: Database) -> Litestar:
     the app's own parts (routes, middleware, settings) are what these settings and the
     ``OTEL_*`` variables (which decide tracing) make of them.
     """
+    from accelerator.server import create_app
+
     otel = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("OTEL_")))
     key = (msgspec.json.encode(settings), otel)
     built = _APPS.get(key)
@@ -219,6 +245,8 @@ def app(settings: Settings, database: Database) -> Litestar:
 @pytest.fixture
 async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
     """An API client without credentials."""
+    from litestar.testing import AsyncTestClient
+
     async with AsyncTestClient(app) as test_client:
         yield test_client
 

@@ -5,6 +5,12 @@ One ``Label: value`` per line, in the order an ACORD 25 shows them, so that a pe
 as a certificate and :mod:`accelerator.certificates.reading` reads it back like any other.
 The core PDF fonts cover Latin-1 only: other characters are written as their closest Latin-1
 letters (``ō`` -> ``o``) or ``?``; the live link shows every name as recorded.
+
+fpdf2 is imported by :func:`render_certificate`, not with this module: every process that
+serves the API (``serve``, the tests' servers) loaded it at start, 0.19–0.29 s of CPU on a
+2-core machine with the fontTools and Pillow it brings (docs/performance.md), for
+certificates most processes never render. The first certificate a process renders pays it,
+on the event loop where certificates are rendered: once per process.
 """
 
 from __future__ import annotations
@@ -12,8 +18,6 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
-
-from fpdf import FPDF
 
 from accelerator.compliance.text import money
 from schemas import Money
@@ -81,6 +85,8 @@ def latin1(text: str) -> str:
 
 def render_certificate(content: CertificateContent) -> bytes:
     """The certificate as PDF bytes."""
+    from fpdf import FPDF  # here, not at start: the module docstring says why
+
     pdf = FPDF(format="A4")
     pdf.set_creation_date(content.issued_at)
     pdf.set_title(f"Certificate of insurance {latin1(content.policy_number)}")

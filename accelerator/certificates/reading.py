@@ -4,6 +4,11 @@ it has them, else its text layer, into the fields of a policy submission.
 Pure: bytes in; the raw values found (``read_pdf``), then a draft with a note for each field
 that could not be read (``draft_of``). Nothing here decides compliance: the service hands a
 complete draft to the compliance evaluation.
+
+pypdf is imported by :func:`read_pdf`, not with this module, which the API's controllers
+import for :class:`CertificateUnreadable`: loaded at start it cost every process that serves
+the API 0.04-0.07 s of CPU (docs/performance.md), for uploads most processes never read. The
+first upload a process reads pays it.
 """
 
 from __future__ import annotations
@@ -14,11 +19,12 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from io import BytesIO
-from typing import Any, Final, Literal
-
-from pypdf import PdfReader
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from schemas import CertificateDraft, MissingField, Money
+
+if TYPE_CHECKING:
+    from pypdf import PdfReader
 
 #: Pages read at most: an ACORD 25 is one page, two with its remarks.
 MAX_PAGES: Final = 10
@@ -62,6 +68,8 @@ def read_pdf(data: bytes) -> RawReading:
         raise CertificateUnreadable(
             "not_a_pdf", "The file is not a PDF: upload the certificate as a PDF file."
         )
+    from pypdf import PdfReader  # here, not at start: the module docstring says why
+
     try:
         reader = PdfReader(BytesIO(data), strict=False)
         if reader.is_encrypted and not _decrypts(reader):

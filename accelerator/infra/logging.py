@@ -22,11 +22,10 @@ import sys
 import threading
 from datetime import UTC, datetime
 from logging.handlers import QueueHandler, QueueListener
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from litestar.datastructures import MutableScopeHeaders
-from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+if TYPE_CHECKING:
+    from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "x-request-id"
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -186,6 +185,10 @@ def new_request_id() -> str:
 
 def request_id_middleware(app: ASGIApp) -> ASGIApp:
     """Take the caller's ``X-Request-ID`` (if sane) or make one; echo it on the response."""
+    # Litestar is imported here, as the app is built, not with the module: the processes that
+    # only log (`accelerator sandbox`, `worker`) would load it for nothing (docs/performance.md).
+    from litestar.datastructures import MutableScopeHeaders
+    from litestar.enums import ScopeType
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
