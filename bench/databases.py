@@ -12,7 +12,7 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -128,38 +128,32 @@ def fresh(kind: str, workdir: Path) -> str:
     raise ValueError(f"unknown database kind {kind!r}; expected one of {KINDS}")
 
 
-@contextmanager
-def beside(kind: str, workdir: Path, suffix: str) -> Iterator[str]:
+def beside(kind: str, workdir: Path, suffix: str) -> AbstractContextManager[str]:
     """Another fresh, migrated database of ``kind`` beside the run's own, for a scenario that
     compares two, and its URL: the run's database name with ``_<suffix>`` appended on
     PostgreSQL (so that two runs with their own ``ACCELERATOR_BENCH_DATABASE`` keep apart),
     dropped when the block ends; ``bench_<suffix>.db`` on SQLite, left with the run's files."""
-    if kind == "postgresql":
-        database = f"{RUN_DATABASE}_{suffix}"
-        url = fresh_postgres(database)
-        try:
-            yield url
-        finally:
-            drop_postgres(database)
-    elif kind == "sqlite":
-        yield fresh_sqlite(workdir / f"bench_{suffix}.db")
-    else:
-        raise ValueError(f"unknown database kind {kind!r}; expected one of {KINDS}")
+    return _fresh_for_a_while(kind, f"{RUN_DATABASE}_{suffix}", workdir / f"bench_{suffix}.db")
 
 
-@contextmanager
-def scratch(kind: str, name: str, directory: Path) -> Iterator[str]:
+def scratch(kind: str, name: str, directory: Path) -> AbstractContextManager[str]:
     """A fresh, migrated database of ``kind`` for one tool's or drill's run, and its URL:
     ``accelerator_bench_<name>`` on PostgreSQL, dropped when the block ends, or ``<name>.db``
     under ``directory`` on SQLite, left there with the run's other files."""
+    return _fresh_for_a_while(kind, f"{PREFIX}_{name}", directory / f"{name}.db")
+
+
+@contextmanager
+def _fresh_for_a_while(kind: str, database: str, file: Path) -> Iterator[str]:
+    """PostgreSQL's ``database`` made fresh and dropped when the block ends, or SQLite's
+    ``file`` made fresh and kept."""
     if kind == "postgresql":
-        database = f"{PREFIX}_{name}"
         url = fresh_postgres(database)
         try:
             yield url
         finally:
             drop_postgres(database)
     elif kind == "sqlite":
-        yield fresh_sqlite(directory / f"{name}.db")
+        yield fresh_sqlite(file)
     else:
         raise ValueError(f"unknown database kind {kind!r}; expected one of {KINDS}")

@@ -237,22 +237,21 @@ def run(ctx: RunContext, database: str) -> None:
             ]
             service_at = measure(service[0], service[1], rate=rate)
             bare_at = measure(baseline[0], baseline[1], rate=rate)
-            max_rounds = in_turns(
-                lambda label, target: measure(label, target, connections=CONCURRENT),
-                service,
-                baseline,
-                ROUNDS,
-                swap_order=True,
-            )
+
+            def alternated(**load: Any) -> list[tuple[Measurement, Measurement]]:
+                """The service and the bare fan-out in turns, each first in every other round."""
+                return in_turns(
+                    lambda label, target: measure(label, target, **load),
+                    service,
+                    baseline,
+                    ROUNDS,
+                    swap_order=True,
+                )
+
+            max_rounds = alternated(connections=CONCURRENT)
             service_max, bare_max = median_round(max_rounds, _throughput)
             half = half_rate(service_max.throughput)
-            half_rounds = in_turns(
-                lambda label, target: measure(label, target, rate=half),
-                service,
-                baseline,
-                ROUNDS,
-                swap_order=True,
-            )
+            half_rounds = alternated(rate=half)
     finally:
         ctx.watched.pop("bare", None)
         ctx.watched.pop("insurers", None)
