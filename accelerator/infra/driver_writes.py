@@ -175,9 +175,7 @@ async def _driver_connection(db: Database) -> AsyncIterator[Any]:
         keep = _refused_by_database(exc, driver, db.is_sqlite)
         raise
     finally:
-        # Returned even when the caller is cancelled meanwhile (shielded, as SQLAlchemy's own
-        # AsyncConnection returns its connection): a record never returned is lost to the pool.
-        await asyncio.shield(asyncio.ensure_future(greenlet_spawn(_give_back, record, keep)))
+        await _to_completion(greenlet_spawn(_give_back, record, keep))
 
 
 def _give_back(record: Any, keep: bool) -> None:
@@ -185,6 +183,25 @@ def _give_back(record: Any, keep: bool) -> None:
     if not keep:
         record.invalidate()
     record.close()
+
+
+async def _to_completion(work: Awaitable[None]) -> None:
+    """Await ``work`` in a task of its own to its end even if the caller is cancelled
+    meanwhile, then raise the cancellation: a record never returned is lost to the pool, and
+    one returned after its caller went on could land in a pool disposed of meanwhile. (What
+    SQLAlchemy's own context managers do on exit.)"""
+    task = asyncio.ensure_future(work)
+    cancelled: asyncio.CancelledError | None = None
+    while True:
+        try:
+            await asyncio.shield(task)
+            break
+        except asyncio.CancelledError as error:
+            if task.done():
+                raise
+            cancelled = error
+    if cancelled is not None:
+        raise cancelled
 
 
 #: More work in a batch's transaction, after its statements: given the driver connection.

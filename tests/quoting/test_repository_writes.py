@@ -137,3 +137,19 @@ async def test_a_write_whose_caller_is_cancelled_gives_its_connection_back(
     assert pool.checkedout() == 0
     await ask(database, "req-1", "harbor")
     assert pool.checkedout() == 0
+
+
+async def test_a_caller_cancelled_as_its_connection_goes_back_goes_on_only_once_it_is_back(
+    database: Database,
+) -> None:
+    pool: QueuePool = database.write_engine.pool  # type: ignore[assignment]
+
+    async def cancelled_on_the_way_out() -> None:
+        async with write_connection(database):
+            # Cancelled while the connection is being returned (on SQLite the return rolls
+            # back on the driver's thread, a few turns of the loop).
+            asyncio.get_running_loop().call_soon(asyncio.current_task().cancel)  # type: ignore[union-attr]
+
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.create_task(cancelled_on_the_way_out())
+    assert pool.checkedout() == 0
