@@ -160,7 +160,7 @@ async def write_connection(db: Database) -> AsyncIterator[Any]:
 async def _driver_connection(db: Database) -> AsyncIterator[Any]:
     # The pool's own connection record, not an AsyncConnection around it: these writes use
     # nothing of SQLAlchemy's but its pool, and the AsyncConnection's set-up and two more
-    # greenlet hops made a checkout and return cost about 60 µs of CPU against 36 (a quote
+    # greenlet hops made a checkout and return cost about 58 µs of CPU against 40-48 (a quote
     # request writes up to a dozen times at low load; a flush of receipts once).
     record = await db.write_engine.raw_connection()
     driver: Any = record.driver_connection
