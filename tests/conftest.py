@@ -11,7 +11,7 @@ import asyncio
 import os
 import secrets
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -217,29 +217,36 @@ def settings(database_url: str) -> Settings:
     )
 
 
-#: The apps the ``app`` fixture built in this process, by what decides how they are built.
-_APPS: dict[tuple[bytes, tuple[tuple[str, str], ...]], Litestar] = {}
+#: The apps built in this process (``shared_app``), by what decides how they are built.
+_APPS: dict[tuple[bytes, tuple[tuple[str, str], ...], str], Litestar] = {}
 
 
-@pytest.fixture
-def app(settings: Settings, database: Database) -> Litestar:
-    """The service for these settings, built once per test process and started afresh by
-    each test's client.
+def shared_app(settings: Settings, build: Callable[[], Litestar], variant: str = "") -> Litestar:
+    """The app ``build`` makes for ``settings``, built once per test process and started afresh
+    by each test's client.
 
     Building it (Litestar parses every handler's signature) took about 0.13 s of CPU, a
     third of a short API test. Reusing it leaks nothing: everything a test can change lives in
     the services its lifespan opens and closes (the database, the key cache, the clock), and
     the app's own parts (routes, middleware, settings) are what these settings and the
-    ``OTEL_*`` variables (which decide tracing) make of them.
+    ``OTEL_*`` variables (which decide tracing) make of them. ``variant`` names whatever else
+    ``build`` gives ``create_app`` (a stateless insurer transport); it must give the same
+    every time for one variant.
     """
-    from accelerator.server import create_app
-
     otel = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("OTEL_")))
-    key = (msgspec.json.encode(settings), otel)
+    key = (msgspec.json.encode(settings), otel, variant)
     built = _APPS.get(key)
     if built is None:
-        built = _APPS[key] = create_app(settings)
+        built = _APPS[key] = build()
     return built
+
+
+@pytest.fixture
+def app(settings: Settings, database: Database) -> Litestar:
+    """The service for these settings (``shared_app``)."""
+    from accelerator.server import create_app
+
+    return shared_app(settings, lambda: create_app(settings))
 
 
 @pytest.fixture

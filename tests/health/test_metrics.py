@@ -18,6 +18,7 @@ from accelerator.server import create_app
 from accelerator.settings import Settings
 from tests.api.conftest import power_bank_body
 from tests.api.policies import claim
+from tests.conftest import shared_app
 from tests.health.scrape import scrape, value, with_label
 
 pytestmark = pytest.mark.anyio
@@ -39,9 +40,17 @@ def settings(settings: Settings) -> Settings:
     return msgspec.structs.replace(settings, providers=providers)
 
 
+#: Stateless, so one app built with it serves every test (tests/conftest.py, ``shared_app``).
+_DECLINING = httpx.MockTransport(harbor_declines)
+
+
 @pytest.fixture
 def app(settings: Settings, database: Database) -> Litestar:
-    return create_app(settings, insurer_transport=httpx.MockTransport(harbor_declines))
+    return shared_app(
+        settings,
+        lambda: create_app(settings, insurer_transport=_DECLINING),
+        "harbor declines every quote",
+    )
 
 
 async def test_metrics_need_no_key_and_are_not_in_the_api_document(client: Client) -> None:
