@@ -362,9 +362,9 @@ async def test_a_certificate_out_of_bounds_is_refused_and_not_stored(
 ) -> None:
     # Every case against one service and seller, each under a policy number of its own (the
     # cases on the policy number put their own), or an earlier case's policy would be
-    # registered again (409). In the end the seller holds exactly the
-    # accepted cases' policies, one each: a refused case stored nothing. (The policies are
-    # listed once at the end: listing them around each case was most of this test's time.)
+    # registered again (409). In the end the seller holds exactly the accepted cases'
+    # policies, one each: a refused case stored nothing. (The policies are listed once at the
+    # end: listing them around each case was most of this test's time.)
     failures = []
     accepted: dict[str, str] = {}  # policy number -> case
     refused: dict[str, str] = {}
